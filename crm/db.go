@@ -1,0 +1,265 @@
+package crm
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/migrate"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Names of the tables bun's migrator keeps for this package. They carry the
+// package name so a service embedding several packages keeps them apart.
+const (
+	migrationsTable     = "crm_migrations"
+	migrationLocksTable = "crm_migration_locks"
+)
+
+// DB is the supporter database. It is safe for concurrent use. Create it
+// with Open or New; the zero value is not usable.
+type DB struct {
+	bun    *bun.DB
+	owned  bool // Close closes the *bun.DB only when Open created it.
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// Option configures a DB. Options validate their argument and make Open or
+// New fail with ErrInvalid when it is unusable.
+type Option func(*DB) error
+
+// WithClock sets the function that gives the current time, so tests can
+// control it. The default is time.Now. Times are stored in UTC whatever the
+// clock's location.
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) error {
+		if now == nil {
+			return invalid("WithClock", "", "nil clock")
+		}
+		db.now = now
+		return nil
+	}
+}
+
+// WithLogger sets where the package reports what it does (migrations
+// applied, slow operations). It never logs personal data: a supporter is
+// named by id. Without it the package logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(db *DB) error {
+		if l == nil {
+			return invalid("WithLogger", "", "nil logger")
+		}
+		db.logger = l
+		return nil
+	}
+}
+
+// Open opens the SQLite database at path, creating the file if needed, and
+// applies the embedded migrations. It uses a pure-Go driver, with WAL
+// journaling, a 5 s busy timeout, foreign keys on and transactions that take
+// the write lock when they begin, so concurrent writers queue instead of
+// failing halfway.
+//
+// It returns an error wrapping ErrSchemaTooNew when the file was migrated
+// by a newer version of this library.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	if strings.TrimSpace(path) == "" {
+		return nil, invalid("path", path, "empty database path")
+	}
+	sqldb, err := sql.Open("sqlite", sqliteDSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	bdb := bun.NewDB(sqldb, sqlitedialect.New())
+	db, err := newDB(ctx, bdb, true, opts)
+	if err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// sqliteDSN turns a file path into a modernc DSN with the pragmas the
+// package relies on. The _pragma= form is the one modernc honours.
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// New wraps a *bun.DB the caller already has and applies the embedded
+// migrations. The caller keeps ownership: Close does not close it. For
+// SQLite, open it with foreign keys on and immediate transactions, as Open
+// does.
+func New(ctx context.Context, bdb *bun.DB, opts ...Option) (*DB, error) {
+	if bdb == nil {
+		return nil, invalid("db", "", "nil *bun.DB")
+	}
+	return newDB(ctx, bdb, false, opts)
+}
+
+func newDB(ctx context.Context, bdb *bun.DB, owned bool, opts []Option) (*DB, error) {
+	db := &DB{bun: bdb, owned: owned, now: time.Now}
+	for _, opt := range opts {
+		if err := opt(db); err != nil {
+			return nil, err
+		}
+	}
+	if err := db.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// Bun returns the underlying *bun.DB, for packages that build on this one
+// (such as newsletter) and keep their own tables beside it.
+func (db *DB) Bun() *bun.DB { return db.bun }
+
+// Now returns the current time from the configured clock, in UTC.
+func (db *DB) Now() time.Time { return db.now().UTC() }
+
+// Close closes the database if Open created it.
+func (db *DB) Close() error {
+	if db.owned {
+		return db.bun.Close()
+	}
+	return nil
+}
+
+// Migrations returns the package's embedded migrations, for tools that want
+// to run or inspect them with bun's migrate package themselves.
+func Migrations() (*migrate.Migrations, error) {
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(migrationFiles); err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+// SchemaVersion returns the name of the newest migration applied to the
+// database, and the newest one this program knows.
+func (db *DB) SchemaVersion(ctx context.Context) (applied, known string, err error) {
+	m, err := db.migrator()
+	if err != nil {
+		return "", "", err
+	}
+	ms, err := m.MigrationsWithStatus(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	if last := ms.LastGroup(); last != nil && len(last.Migrations) > 0 {
+		applied = last.Migrations[len(last.Migrations)-1].Name
+	}
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].Name
+	}
+	return applied, known, nil
+}
+
+func (db *DB) migrator() (*migrate.Migrator, error) {
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	return migrate.NewMigrator(db.bun, ms,
+		migrate.WithTableName(migrationsTable),
+		migrate.WithLocksTableName(migrationLocksTable),
+		migrate.WithMarkAppliedOnSuccess(true),
+	), nil
+}
+
+// migrate refuses a schema newer than the code, then applies what is
+// missing under bun's migration lock so two processes opening a fresh file
+// at once do not both run the same migration.
+func (db *DB) migrate(ctx context.Context) error {
+	m, err := db.migrator()
+	if err != nil {
+		return err
+	}
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("migrate: init: %w", err)
+	}
+	unknown, err := m.MissingMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("migration %s is not known to this program (upgrade it): %w",
+			unknown[0].Name, ErrSchemaTooNew)
+	}
+	ms, err := m.MigrationsWithStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(ms.Unapplied()) == 0 {
+		return nil
+	}
+	if err := lockMigrations(ctx, m); err != nil {
+		return err
+	}
+	defer m.Unlock(context.WithoutCancel(ctx))
+	group, err := m.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if db.logger != nil && !group.IsZero() {
+		db.logger.InfoContext(ctx, "crm: applied migrations", "group", group.ID, "count", len(group.Migrations))
+	}
+	return nil
+}
+
+// lockMigrations waits up to 30 s for another process's migration to end.
+func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := m.Lock(ctx)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("migrate: another process holds the migration lock "+
+				"(if none is running, a crashed one left it: delete the row in %s): %w",
+				migrationLocksTable, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// inTx runs fn in a transaction that commits only if fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return db.bun.RunInTx(ctx, nil, fn)
+}
+
+// isUniqueViolation reports whether err is the engine's unique-constraint
+// error, read from its code and never from its message.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,15 @@
+// Package crm is the supporter database of a small association: the people
+// who support it, how they want to help, what they gave, which lists they
+// joined and the proof of their consent.
+//
+// Open a database with [Open] (an embedded SQLite file, no cgo needed) or
+// wrap a *bun.DB you already have with [New]; both apply the embedded
+// migrations. Every method takes a context first, runs its writes in one
+// transaction and returns errors that wrap [ErrNotFound], [ErrConflict] or
+// [ErrInvalid] so callers can branch with errors.Is. Validation failures are
+// a *[ValidationError] naming the field at fault.
+//
+// Emails are normalised by [NormalizeEmail] and nowhere else; money is an
+// int64 of minor units plus an ISO 4217 code (see [ParseAmount]); times are
+// stored in UTC.
+package crm

@@ -1,0 +1,48 @@
+package crm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error the package returns for one of these
+// conditions wraps the matching sentinel, so test with errors.Is.
+var (
+	// ErrNotFound means the record asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the write would break a uniqueness rule, such as a
+	// second supporter with the same email.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid means the input was rejected before anything was written.
+	// The error is also a *ValidationError naming the field.
+	ErrInvalid = errors.New("invalid input")
+	// ErrSchemaTooNew means the database was migrated by a newer version of
+	// this library; opening it with this one could corrupt it.
+	ErrSchemaTooNew = errors.New("database schema is newer than this program")
+)
+
+// ValidationError reports one rejected field. It wraps ErrInvalid.
+type ValidationError struct {
+	Field  string // the field or flag-like name at fault, e.g. "email"
+	Value  string // the offending value, as given
+	Reason string // what is wrong, e.g. "invalid address"
+}
+
+func (e *ValidationError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Reason)
+	}
+	return fmt.Sprintf("%s %q: %s", e.Field, e.Value, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+func invalid(field, value, reason string) error {
+	return &ValidationError{Field: field, Value: value, Reason: reason}
+}
+
+// notFound wraps ErrNotFound with the kind of record that was missing.
+func notFound(what string) error {
+	return fmt.Errorf("%s: %w", what, ErrNotFound)
+}

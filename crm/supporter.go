@@ -1,0 +1,551 @@
+package crm
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"golang.org/x/text/unicode/norm"
+)
+
+// EmailStatus says whether mail can reach a supporter at all. Any status
+// but EmailOK suppresses every send, whatever the subscriptions say.
+type EmailStatus string
+
+// Email statuses.
+const (
+	EmailOK         EmailStatus = "ok"
+	EmailBounced    EmailStatus = "bounced"    // a permanent bounce
+	EmailComplained EmailStatus = "complained" // marked as spam
+)
+
+// Valid reports whether s is one of the known statuses.
+func (s EmailStatus) Valid() bool {
+	return s == EmailOK || s == EmailBounced || s == EmailComplained
+}
+
+// DefaultLanguage is the language of a supporter created without one.
+const DefaultLanguage = "fr"
+
+// Supporter is one person. Email is unique once normalised.
+type Supporter struct {
+	bun.BaseModel `bun:"table:supporters,alias:s" json:"-"`
+
+	ID           int64       `bun:"id,pk,autoincrement" json:"id"`
+	Email        string      `bun:"email,notnull" json:"email"`
+	FirstName    string      `bun:"first_name" json:"first_name"`
+	LastName     string      `bun:"last_name" json:"last_name"`
+	Phone        string      `bun:"phone" json:"phone"`
+	Organisation string      `bun:"organisation" json:"organisation"`
+	City         string      `bun:"city" json:"city"`
+	Postcode     string      `bun:"postcode" json:"postcode"`
+	Country      string      `bun:"country" json:"country"`
+	Language     string      `bun:"language" json:"language"`
+	Notes        string      `bun:"notes" json:"notes"`
+	Source       string      `bun:"source" json:"source"`
+	EmailStatus  EmailStatus `bun:"email_status" json:"email_status"`
+	CreatedAt    time.Time   `bun:"created_at,notnull" json:"created_at"`
+	UpdatedAt    time.Time   `bun:"updated_at,notnull" json:"updated_at"`
+
+	// Tags, Attributes and Interests live in their own tables; the
+	// package loads and saves them with the supporter.
+	Tags       []string            `bun:"-" json:"tags"`
+	Attributes map[string]string   `bun:"-" json:"attributes"`
+	Interests  []SupporterInterest `bun:"-" json:"interests"`
+}
+
+// Name returns the first and last name joined, or "" if both are empty.
+func (s *Supporter) Name() string {
+	return strings.TrimSpace(s.FirstName + " " + s.LastName)
+}
+
+// Normalize cleans every field in place (see CleanText, NormalizeEmail,
+// NormalizeTag, NormalizeLanguage, NormalizeCountry), fills in defaults and
+// returns a *ValidationError naming the first field that cannot be stored.
+func (s *Supporter) Normalize() error {
+	email, err := NormalizeEmail(s.Email)
+	if err != nil {
+		return err
+	}
+	s.Email = email
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{
+		{"first_name", &s.FirstName, 200}, {"last_name", &s.LastName, 200},
+		{"phone", &s.Phone, 50}, {"organisation", &s.Organisation, 200},
+		{"city", &s.City, 200}, {"postcode", &s.Postcode, 20},
+		{"source", &s.Source, 200},
+	} {
+		*f.v = CleanText(*f.v)
+		if len(*f.v) > f.max {
+			return invalid(f.name, *f.v, fmt.Sprintf("longer than %d bytes", f.max))
+		}
+	}
+	s.Notes = strings.TrimSpace(s.Notes)
+	s.Country = NormalizeCountry(s.Country)
+	if s.Language == "" {
+		s.Language = DefaultLanguage
+	} else if s.Language, err = NormalizeLanguage(s.Language); err != nil {
+		return err
+	}
+	if s.EmailStatus == "" {
+		s.EmailStatus = EmailOK
+	} else if !s.EmailStatus.Valid() {
+		return invalid("email_status", string(s.EmailStatus), "want ok, bounced or complained")
+	}
+	if s.Tags, err = normalizeTags(s.Tags); err != nil {
+		return err
+	}
+	if s.Attributes, err = normalizeAttributes(s.Attributes); err != nil {
+		return err
+	}
+	if s.Interests, err = normalizeInterests(s.Interests); err != nil {
+		return err
+	}
+	return nil
+}
+
+func normalizeTags(tags []string) ([]string, error) {
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		n, err := NormalizeTag(t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func normalizeAttributes(attrs map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(attrs))
+	for k, v := range attrs {
+		key := CleanText(k)
+		if key == "" {
+			return nil, invalid("attribute", k, "empty attribute name")
+		}
+		if len(key) > 100 {
+			return nil, invalid("attribute", k, "name longer than 100 bytes")
+		}
+		out[key] = strings.TrimSpace(norm.NFC.String(v))
+	}
+	return out, nil
+}
+
+// SupporterFilter selects supporters. Nil and zero fields do not filter.
+type SupporterFilter struct {
+	ID       *int64
+	Email    *string // normalised before comparing
+	Tag      *string
+	Interest *string
+	List     *string // subscribed to this list
+	Source   *string
+	Language *string
+
+	Offset int
+	Limit  int // 0 means no limit
+}
+
+// SupporterUpdate changes some fields of a supporter. Nil fields are left
+// as they are; an empty string clears a field.
+type SupporterUpdate struct {
+	Email        *string
+	FirstName    *string
+	LastName     *string
+	Phone        *string
+	Organisation *string
+	City         *string
+	Postcode     *string
+	Country      *string
+	Language     *string
+	Notes        *string
+	Source       *string
+
+	AddTags    []string
+	RemoveTags []string
+	// SetAttributes sets each key to its value; an empty value deletes it.
+	SetAttributes map[string]string
+	// SetInterests adds the interests or replaces their availability.
+	SetInterests    []SupporterInterest
+	RemoveInterests []string
+}
+
+// CreateSupporter normalises s and stores it with its tags, attributes and
+// interests, setting s.ID, s.CreatedAt and s.UpdatedAt. It returns an error
+// wrapping ErrConflict if the email is taken, and a *ValidationError for
+// bad input, in which case nothing is written.
+func (db *DB) CreateSupporter(ctx context.Context, s *Supporter) error {
+	if err := s.Normalize(); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return createSupporter(ctx, tx, s, db.Now())
+	})
+}
+
+func createSupporter(ctx context.Context, tx bun.IDB, s *Supporter, now time.Time) error {
+	s.CreatedAt, s.UpdatedAt = now, now
+	if _, err := tx.NewInsert().Model(s).Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("supporter with this email already exists: %w", ErrConflict)
+		}
+		return fmt.Errorf("insert supporter: %w", err)
+	}
+	if err := insertTags(ctx, tx, s.ID, s.Tags); err != nil {
+		return err
+	}
+	if err := setAttributes(ctx, tx, s.ID, s.Attributes); err != nil {
+		return err
+	}
+	return setInterests(ctx, tx, s.ID, s.Interests, now)
+}
+
+// GetSupporter returns the supporter with the given id, with tags,
+// attributes and interests, or an error wrapping ErrNotFound.
+func (db *DB) GetSupporter(ctx context.Context, id int64) (*Supporter, error) {
+	return getSupporter(ctx, db.bun, "s.id = ?", id)
+}
+
+// GetSupporterByEmail returns the supporter with the given address, in any
+// case or spacing, or an error wrapping ErrNotFound (or ErrInvalid when the
+// address cannot be one).
+func (db *DB) GetSupporterByEmail(ctx context.Context, email string) (*Supporter, error) {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	return getSupporter(ctx, db.bun, "s.email = ?", e)
+}
+
+func getSupporter(ctx context.Context, idb bun.IDB, where string, arg any) (*Supporter, error) {
+	var ss []*Supporter
+	if err := idb.NewSelect().Model(&ss).Where(where, arg).Limit(1).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get supporter: %w", err)
+	}
+	if len(ss) == 0 {
+		return nil, notFound("supporter")
+	}
+	if err := loadRelations(ctx, idb, ss); err != nil {
+		return nil, err
+	}
+	return ss[0], nil
+}
+
+func supporterIDByEmail(ctx context.Context, idb bun.IDB, email string) (int64, error) {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	if err := idb.NewSelect().Table("supporters").Column("id").Where("email = ?", e).Scan(ctx, &ids); err != nil {
+		return 0, fmt.Errorf("find supporter: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, notFound("supporter")
+	}
+	return ids[0], nil
+}
+
+// SupporterID returns the id of the supporter with the given address, or an
+// error wrapping ErrNotFound.
+func (db *DB) SupporterID(ctx context.Context, email string) (int64, error) {
+	return supporterIDByEmail(ctx, db.bun, email)
+}
+
+// UpdateSupporter applies u to the supporter with the given id and returns
+// the result. Only the fields u sets change. It returns an error wrapping
+// ErrNotFound, ErrConflict (new email taken) or ErrInvalid, and then the
+// supporter is left as it was.
+func (db *DB) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) (*Supporter, error) {
+	var out *Supporter
+	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		s, err := getSupporter(ctx, tx, "s.id = ?", id)
+		if err != nil {
+			return err
+		}
+		for _, f := range []struct {
+			dst *string
+			src *string
+		}{
+			{&s.Email, u.Email}, {&s.FirstName, u.FirstName}, {&s.LastName, u.LastName},
+			{&s.Phone, u.Phone}, {&s.Organisation, u.Organisation}, {&s.City, u.City},
+			{&s.Postcode, u.Postcode}, {&s.Country, u.Country}, {&s.Language, u.Language},
+			{&s.Notes, u.Notes}, {&s.Source, u.Source},
+		} {
+			if f.src != nil {
+				*f.dst = *f.src
+			}
+		}
+		s.Tags = append(s.Tags, u.AddTags...)
+		if len(u.RemoveTags) > 0 {
+			rm, err := normalizeTags(u.RemoveTags)
+			if err != nil {
+				return err
+			}
+			s.Tags = slices.DeleteFunc(s.Tags, func(t string) bool { return slices.Contains(rm, t) })
+		}
+		newAttrs := map[string]string{}
+		for k, v := range u.SetAttributes {
+			newAttrs[k] = v
+		}
+		if newAttrs, err = normalizeAttributes(newAttrs); err != nil {
+			return err
+		}
+		for k, v := range newAttrs {
+			if v == "" {
+				delete(s.Attributes, k)
+			} else {
+				s.Attributes[k] = v
+			}
+		}
+		if s.Interests, err = mergeInterests(s.Interests, u.SetInterests, u.RemoveInterests); err != nil {
+			return err
+		}
+		if err := s.Normalize(); err != nil {
+			return err
+		}
+		s.UpdatedAt = db.Now()
+		if _, err := tx.NewUpdate().Model(s).WherePK().ExcludeColumn("id", "created_at").Exec(ctx); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("another supporter has this email: %w", ErrConflict)
+			}
+			return fmt.Errorf("update supporter %d: %w", id, err)
+		}
+		if err := replaceRelations(ctx, tx, s, s.UpdatedAt); err != nil {
+			return err
+		}
+		out = s
+		return nil
+	})
+	return out, err
+}
+
+// replaceRelations rewrites a supporter's tags, attributes and interests to
+// match s, keeping interest rows whose availability did not change.
+func replaceRelations(ctx context.Context, tx bun.IDB, s *Supporter, now time.Time) error {
+	if _, err := tx.NewDelete().Table("supporter_tags").Where("supporter_id = ?", s.ID).Exec(ctx); err != nil {
+		return err
+	}
+	if err := insertTags(ctx, tx, s.ID, s.Tags); err != nil {
+		return err
+	}
+	if _, err := tx.NewDelete().Table("supporter_attributes").Where("supporter_id = ?", s.ID).Exec(ctx); err != nil {
+		return err
+	}
+	if err := setAttributes(ctx, tx, s.ID, s.Attributes); err != nil {
+		return err
+	}
+	names := make([]string, len(s.Interests))
+	for i, in := range s.Interests {
+		names[i] = in.Interest
+	}
+	q := tx.NewDelete().Table("supporter_interests").Where("supporter_id = ?", s.ID)
+	if len(names) > 0 {
+		q = q.Where("interest NOT IN (?)", bun.List(names))
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return err
+	}
+	return setInterests(ctx, tx, s.ID, s.Interests, now)
+}
+
+// TagSupporter adds tags to a supporter. Tags it already has are kept once.
+// It returns an error wrapping ErrNotFound or ErrInvalid.
+func (db *DB) TagSupporter(ctx context.Context, id int64, tags ...string) error {
+	_, err := db.UpdateSupporter(ctx, id, SupporterUpdate{AddTags: tags})
+	return err
+}
+
+// UntagSupporter removes tags from a supporter; absent tags are ignored.
+// It returns an error wrapping ErrNotFound or ErrInvalid.
+func (db *DB) UntagSupporter(ctx context.Context, id int64, tags ...string) error {
+	_, err := db.UpdateSupporter(ctx, id, SupporterUpdate{RemoveTags: tags})
+	return err
+}
+
+// ListSupporters returns the supporters matching f, ordered by id, with
+// their tags, attributes and interests, and the total number matching f
+// regardless of Offset and Limit.
+func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, int, error) {
+	var ss []*Supporter
+	q := db.bun.NewSelect().Model(&ss)
+	if err := applySupporterFilter(q, f); err != nil {
+		return nil, 0, err
+	}
+	q = q.Order("s.id")
+	if f.Limit > 0 {
+		q = q.Limit(int64(f.Limit))
+	}
+	if f.Offset > 0 {
+		q = q.Offset(int64(f.Offset))
+	}
+	total, err := q.ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list supporters: %w", err)
+	}
+	if err := loadRelations(ctx, db.bun, ss); err != nil {
+		return nil, 0, err
+	}
+	return ss, int(total), nil
+}
+
+// CountSupporters returns how many supporters match f (Offset and Limit are
+// ignored).
+func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, error) {
+	q := db.bun.NewSelect().Model((*Supporter)(nil))
+	if err := applySupporterFilter(q, f); err != nil {
+		return 0, err
+	}
+	n, err := q.Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count supporters: %w", err)
+	}
+	return int(n), nil
+}
+
+func applySupporterFilter(q *bun.SelectQuery, f SupporterFilter) error {
+	if f.ID != nil {
+		q.Where("s.id = ?", *f.ID)
+	}
+	if f.Email != nil {
+		e, err := NormalizeEmail(*f.Email)
+		if err != nil {
+			return err
+		}
+		q.Where("s.email = ?", e)
+	}
+	if f.Tag != nil {
+		t, err := NormalizeTag(*f.Tag)
+		if err != nil {
+			return err
+		}
+		q.Where("EXISTS (SELECT 1 FROM supporter_tags t WHERE t.supporter_id = s.id AND t.tag = ?)", t)
+	}
+	if f.Interest != nil {
+		name, err := slug("interest", *f.Interest)
+		if err != nil {
+			return err
+		}
+		q.Where("EXISTS (SELECT 1 FROM supporter_interests i WHERE i.supporter_id = s.id AND i.interest = ?)", name)
+	}
+	if f.List != nil {
+		name, err := slug("list", *f.List)
+		if err != nil {
+			return err
+		}
+		q.Where("EXISTS (SELECT 1 FROM subscriptions sub JOIN lists l ON l.id = sub.list_id "+
+			"WHERE sub.supporter_id = s.id AND l.name = ? AND sub.status = ?)", name, StatusSubscribed)
+	}
+	if f.Source != nil {
+		q.Where("s.source = ?", CleanText(*f.Source))
+	}
+	if f.Language != nil {
+		l, err := NormalizeLanguage(*f.Language)
+		if err != nil {
+			return err
+		}
+		q.Where("s.language = ?", l)
+	}
+	return nil
+}
+
+// loadRelations fills Tags, Attributes and Interests of ss with three
+// queries, whatever the number of supporters.
+func loadRelations(ctx context.Context, idb bun.IDB, ss []*Supporter) error {
+	if len(ss) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Supporter, len(ss))
+	ids := make([]int64, len(ss))
+	for i, s := range ss {
+		s.Tags, s.Attributes, s.Interests = []string{}, map[string]string{}, []SupporterInterest{}
+		byID[s.ID] = s
+		ids[i] = s.ID
+	}
+	for chunk := range slices.Chunk(ids, 500) {
+		var tags []supporterTag
+		if err := idb.NewSelect().Model(&tags).Where("supporter_id IN (?)", bun.List(chunk)).
+			Order("supporter_id", "tag").Scan(ctx); err != nil {
+			return fmt.Errorf("load tags: %w", err)
+		}
+		for _, t := range tags {
+			byID[t.SupporterID].Tags = append(byID[t.SupporterID].Tags, t.Tag)
+		}
+		var attrs []supporterAttribute
+		if err := idb.NewSelect().Model(&attrs).Where("supporter_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
+			return fmt.Errorf("load attributes: %w", err)
+		}
+		for _, a := range attrs {
+			byID[a.SupporterID].Attributes[a.Key] = a.Value
+		}
+		var ints []SupporterInterest
+		if err := idb.NewSelect().Model(&ints).Where("supporter_id IN (?)", bun.List(chunk)).
+			Order("supporter_id", "interest").Scan(ctx); err != nil {
+			return fmt.Errorf("load interests: %w", err)
+		}
+		for _, in := range ints {
+			byID[in.SupporterID].Interests = append(byID[in.SupporterID].Interests, in)
+		}
+	}
+	return nil
+}
+
+type supporterTag struct {
+	bun.BaseModel `bun:"table:supporter_tags"`
+	SupporterID   int64  `bun:"supporter_id,pk"`
+	Tag           string `bun:"tag,pk"`
+}
+
+type supporterAttribute struct {
+	bun.BaseModel `bun:"table:supporter_attributes"`
+	SupporterID   int64  `bun:"supporter_id,pk"`
+	Key           string `bun:"key,pk"`
+	Value         string `bun:"value"`
+}
+
+func insertTags(ctx context.Context, tx bun.IDB, id int64, tags []string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	rows := make([]supporterTag, len(tags))
+	for i, t := range tags {
+		rows[i] = supporterTag{SupporterID: id, Tag: t}
+	}
+	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("insert tags: %w", err)
+	}
+	return nil
+}
+
+func setAttributes(ctx context.Context, tx bun.IDB, id int64, attrs map[string]string) error {
+	var rows []supporterAttribute
+	var drop []string
+	for k, v := range attrs {
+		if v == "" {
+			drop = append(drop, k)
+			continue
+		}
+		rows = append(rows, supporterAttribute{SupporterID: id, Key: k, Value: v})
+	}
+	if len(drop) > 0 {
+		if _, err := tx.NewDelete().Table("supporter_attributes").
+			Where("supporter_id = ? AND key IN (?)", id, bun.List(drop)).Exec(ctx); err != nil {
+			return fmt.Errorf("delete attributes: %w", err)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.NewInsert().Model(&rows).
+		On("CONFLICT (supporter_id, key) DO UPDATE").Set("value = EXCLUDED.value").
+		Exec(ctx); err != nil {
+		return fmt.Errorf("set attributes: %w", err)
+	}
+	return nil
+}

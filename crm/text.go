@@ -1,0 +1,151 @@
+package crm
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// CleanText trims white space, including the no-break spaces spreadsheets
+// leave after names, folds inner runs of white space to one space and puts
+// the text in Unicode NFC, so the same name typed on two machines compares
+// equal.
+func CleanText(s string) string {
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	if s == "" {
+		return s
+	}
+	if strings.ContainsFunc(s, unicode.IsSpace) {
+		s = strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
+	}
+	return norm.NFC.String(s)
+}
+
+// NormalizeEmail returns the canonical form of an email address: trimmed,
+// NFC, lower case. It is the one place addresses are normalised; every
+// lookup and insert goes through it. It returns a *ValidationError (field
+// "email") when the address is not a plain address such as
+// "name@example.org".
+func NormalizeEmail(s string) (string, error) {
+	e := strings.ToLower(CleanText(s))
+	if e == "" {
+		return "", invalid("email", s, "missing")
+	}
+	if len(e) > 254 {
+		return "", invalid("email", s, "longer than 254 bytes")
+	}
+	at := strings.LastIndexByte(e, '@')
+	if at <= 0 || at == len(e)-1 || strings.ContainsAny(e, " <>,;\"") {
+		return "", invalid("email", s, "invalid address")
+	}
+	domain := e[at+1:]
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") ||
+		strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return "", invalid("email", s, "invalid domain")
+	}
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || addr.Name != "" {
+		return "", invalid("email", s, "invalid address")
+	}
+	return e, nil
+}
+
+// fold lowers the case and strips accents, for case- and
+// accent-insensitive comparisons ("Hébergement" and "hebergement").
+func fold(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = s
+	}
+	return strings.ToLower(out)
+}
+
+// slug turns a user-given name into the identifier form used for interests
+// and lists: folded, with spaces as dashes, only [a-z0-9_-].
+func slug(field, s string) (string, error) {
+	v := strings.ReplaceAll(fold(CleanText(s)), " ", "-")
+	if v == "" {
+		return "", invalid(field, s, "missing")
+	}
+	if len(v) > 64 {
+		return "", invalid(field, s, "longer than 64 characters")
+	}
+	for i, r := range v {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || (i > 0 && (r == '-' || r == '_'))
+		if !ok {
+			return "", invalid(field, s, "use letters, digits, '-' and '_' only")
+		}
+	}
+	return v, nil
+}
+
+// NormalizeTag returns the stored form of a tag: cleaned and in lower case.
+// Tags may not hold the separators ',', ';' or '|' that CSV files use
+// between tags.
+func NormalizeTag(s string) (string, error) {
+	t := strings.ToLower(CleanText(s))
+	if t == "" {
+		return "", invalid("tag", s, "empty tag")
+	}
+	if len(t) > 64 {
+		return "", invalid("tag", s, "longer than 64 characters")
+	}
+	if strings.ContainsAny(t, ",;|") {
+		return "", invalid("tag", s, "a tag may not contain ',', ';' or '|'")
+	}
+	return t, nil
+}
+
+// NormalizeLanguage returns the ISO 639 base language, in lower case, of a
+// BCP 47 tag such as "fr", "FR" or "fr-BE". It returns a *ValidationError
+// (field "language") for anything else.
+func NormalizeLanguage(s string) (string, error) {
+	v := CleanText(s)
+	if v == "" {
+		return "", invalid("language", s, "missing")
+	}
+	tag, err := language.Parse(v)
+	if err != nil {
+		return "", invalid("language", s, "not a language code such as fr or en")
+	}
+	base, conf := tag.Base()
+	if conf == language.No {
+		return "", invalid("language", s, "not a language code such as fr or en")
+	}
+	return base.String(), nil
+}
+
+// countryNames maps the country names seen in French-speaking exports to
+// ISO 3166 codes. Codes themselves (FR, FRA, 250) are parsed by x/text.
+var countryNames = map[string]string{
+	"france": "FR", "belgique": "BE", "belgium": "BE", "suisse": "CH",
+	"switzerland": "CH", "luxembourg": "LU", "allemagne": "DE",
+	"germany": "DE", "espagne": "ES", "spain": "ES", "italie": "IT",
+	"italy": "IT", "royaume-uni": "GB", "united kingdom": "GB",
+	"pays-bas": "NL", "netherlands": "NL", "canada": "CA",
+}
+
+// NormalizeCountry returns the ISO 3166-1 alpha-2 code of a country given
+// as a code ("fr", "FRA") or a common French or English name. Text it does
+// not recognise is kept as given (cleaned), so nothing is lost.
+func NormalizeCountry(s string) string {
+	v := CleanText(s)
+	if v == "" {
+		return ""
+	}
+	if code, ok := countryNames[fold(v)]; ok {
+		return code
+	}
+	if len(v) <= 3 {
+		if r, err := language.ParseRegion(v); err == nil && r.IsCountry() {
+			return r.String()
+		}
+	}
+	return v
+}
