@@ -121,4 +121,3 @@ func TestParseAmount(t *testing.T) {
 		}
 	}
 }
-
