@@ -3,6 +3,7 @@ package crm
 import (
 	"net/mail"
 	"strings"
+	"time"
 	"unicode"
 
 	"golang.org/x/text/language"
@@ -148,4 +149,25 @@ func NormalizeCountry(s string) string {
 		}
 	}
 	return v
+}
+
+// dateLayouts are the date forms people and spreadsheets write, tried in
+// order: ISO first, then the French day-first forms.
+var dateLayouts = []string{
+	time.RFC3339, "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02",
+	"02/01/2006 15:04:05", "02/01/2006 15:04", "02/01/2006", "2/1/2006", "02.01.2006",
+}
+
+// ParseDate reads a date or date-time written as ISO 8601 (2026-01-31,
+// 2026-01-31 14:05, RFC 3339) or day first as in France and Belgium
+// (31/01/2026, 31/01/2026 14:05). Times without a zone are taken in loc.
+// It returns a *ValidationError (field "date") otherwise.
+func ParseDate(s string, loc *time.Location) (time.Time, error) {
+	v := CleanText(s)
+	for _, layout := range dateLayouts {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, invalid("date", s, "not a date such as 2026-01-31 or 31/01/2026")
 }

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+func interestsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "interests",
+		Usage: "the ways supporters can help",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list the vocabulary",
+				Flags: []cli.Flag{formatFlag()},
+				Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+					ins, err := db.Interests(c.Context)
+					if err != nil {
+						return err
+					}
+					recs := records{header: []string{"name", "label_fr", "label_en"}, json: ins}
+					for _, in := range ins {
+						recs.rows = append(recs.rows, []string{in.Name, in.LabelFR, in.LabelEN})
+					}
+					return printRecords(c, recs)
+				}),
+			},
+			{
+				Name:      "add",
+				Usage:     "add a way of helping",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "label-fr", Usage: "French label", Required: true},
+					&cli.StringFlag{Name: "label-en", Usage: "English label", Required: true},
+				},
+				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+					in := &crm.Interest{Name: c.Args().First(), LabelFR: c.String("label-fr"), LabelEN: c.String("label-en")}
+					if err := db.AddInterest(c.Context, in); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "added interest %s\n", in.Name)
+					return nil
+				}),
+			},
+		},
+	}
+}
+
+func listsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "lists",
+		Usage: "mailing lists",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "create",
+				Usage:     "create a list",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "title", Usage: "title shown to supporters (default: the name)"},
+					&cli.StringFlag{Name: "kind", Value: "newsletter", Usage: "newsletter, alerts or press"},
+					&cli.BoolFlag{Name: "double-opt-in", Usage: "new subscribers must confirm by email"},
+				},
+				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+					l := &crm.List{Name: c.Args().First(), Title: c.String("title"),
+						Kind: crm.ListKind(c.String("kind")), DoubleOptIn: c.Bool("double-opt-in")}
+					if err := db.CreateList(c.Context, l); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "created list %s\n", l.Name)
+					return nil
+				}),
+			},
+			{
+				Name:  "list",
+				Usage: "list the lists",
+				Flags: []cli.Flag{formatFlag()},
+				Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+					ls, err := db.Lists(c.Context)
+					if err != nil {
+						return err
+					}
+					recs := records{header: []string{"name", "title", "kind", "double_opt_in", "subscribed"}, json: ls}
+					for _, l := range ls {
+						recs.rows = append(recs.rows, []string{l.Name, l.Title, string(l.Kind),
+							strconv.FormatBool(l.DoubleOptIn), strconv.Itoa(l.Subscribed)})
+					}
+					return printRecords(c, recs)
+				}),
+			},
+		},
+	}
+}
+
+func subscribeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "subscribe",
+		Usage:     "subscribe a supporter to a list, recording their consent",
+		ArgsUsage: "EMAIL",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "list", Usage: "list name", Required: true},
+			&cli.StringFlag{Name: "consent", Usage: "what the person agreed to, as they were told"},
+			&cli.BoolFlag{Name: "confirmed", Usage: "consent is already proven: skip the pending state of a double opt-in list"},
+		},
+		Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+			id, err := supporterID(c, db, c.Args().First())
+			if err != nil {
+				return err
+			}
+			res, err := db.Subscribe(c.Context, crm.SubscribeRequest{
+				SupporterID: id, List: c.String("list"), Confirmed: c.Bool("confirmed"),
+				Consent: crm.Consent{Source: crm.SourceCLI, Text: c.String("consent")},
+			})
+			if err != nil {
+				return err
+			}
+			switch {
+			case !res.Changed:
+				fmt.Fprintf(c.App.Writer, "already %s\n", res.Status)
+			case res.Status == crm.StatusPending:
+				fmt.Fprintln(c.App.Writer, "pending: the list needs double opt-in, the person must confirm by email (or use --confirmed)")
+			default:
+				fmt.Fprintln(c.App.Writer, res.Status)
+			}
+			return nil
+		}),
+	}
+}
+
+func unsubscribeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "unsubscribe",
+		Usage:     "unsubscribe a supporter from a list, or from all",
+		ArgsUsage: "EMAIL",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "list", Usage: "list name"},
+			&cli.BoolFlag{Name: "all", Usage: "every list"},
+		},
+		Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+			if c.IsSet("list") == c.Bool("all") {
+				return usagef("unsubscribe: give exactly one of --list or --all")
+			}
+			id, err := supporterID(c, db, c.Args().First())
+			if err != nil {
+				return err
+			}
+			n, err := db.Unsubscribe(c.Context, id, c.String("list"), crm.Consent{Source: crm.SourceCLI})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "unsubscribed from %d list(s)\n", n)
+			return nil
+		}),
+	}
+}
+
+func donationsCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "donations",
+		Aliases: []string{"donation"},
+		Usage:   "record and report gifts",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "add",
+				Usage: "record a gift",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "email", Usage: "the donor, an existing supporter", Required: true},
+					&cli.StringFlag{Name: "amount", Usage: "amount in major units: 25.50 or 25,50", Required: true},
+					&cli.StringFlag{Name: "currency", Value: "EUR", Usage: "ISO 4217 code"},
+					&cli.StringFlag{Name: "date", Usage: "date received, YYYY-MM-DD or DD/MM/YYYY (default today)"},
+					&cli.StringFlag{Name: "method", Usage: "cash, cheque, transfer, card, helloasso or other", Required: true},
+					&cli.StringFlag{Name: "fund", Usage: "fund or campaign"},
+					&cli.BoolFlag{Name: "recurring", Usage: "part of a regular gift"},
+					&cli.StringFlag{Name: "ref", Usage: "external reference (bank or receipt number); unique"},
+					&cli.StringFlag{Name: "note"},
+				},
+				Action: withDB(0, 0, addDonation),
+			},
+			{
+				Name:  "list",
+				Usage: "list gifts",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "email", Usage: "only this donor's"},
+					&cli.StringFlag{Name: "since", Usage: "received on or after this date"},
+					&cli.StringFlag{Name: "until", Usage: "received on or before this date"},
+					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
+					formatFlag(),
+				},
+				Action: withDB(0, 0, listDonations),
+			},
+			{
+				Name:  "report",
+				Usage: "sum gifts by month, year, fund or method",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "by", Value: "month", Usage: "month, year, fund or method"},
+					&cli.StringFlag{Name: "since", Usage: "received on or after this date"},
+					&cli.StringFlag{Name: "until", Usage: "received on or before this date"},
+					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
+					formatFlag(),
+				},
+				Action: withDB(0, 0, reportDonations),
+			},
+		},
+	}
+}
+
+func addDonation(c *cli.Context, db *crm.DB) error {
+	id, err := supporterID(c, db, c.String("email"))
+	if err != nil {
+		return fmt.Errorf("--email: %w (add the supporter first with crm supporters add)", err)
+	}
+	amount, err := crm.ParseAmount(c.String("amount"), c.String("currency"))
+	if err != nil {
+		return err
+	}
+	date := db.Now()
+	if c.IsSet("date") {
+		if date, err = crm.ParseDate(c.String("date"), time.UTC); err != nil {
+			return err
+		}
+	}
+	d := &crm.Donation{SupporterID: id, Amount: amount, Currency: c.String("currency"), ReceivedAt: date,
+		Method: crm.DonationMethod(c.String("method")), Fund: c.String("fund"), Recurring: c.Bool("recurring"),
+		ExternalRef: c.String("ref"), Note: c.String("note")}
+	if err := db.AddDonation(c.Context, d); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "recorded donation %d: %s %s\n", d.ID, crm.FormatAmount(d.Amount, d.Currency), d.Currency)
+	return nil
+}
+
+// donationFilter reads --email, --since, --until and --fund. --until is
+// inclusive on the command line: the whole day counts.
+func donationFilter(c *cli.Context, db *crm.DB) (crm.DonationFilter, error) {
+	var f crm.DonationFilter
+	if c.IsSet("email") {
+		id, err := supporterID(c, db, c.String("email"))
+		if err != nil {
+			return f, fmt.Errorf("--email: %w", err)
+		}
+		f.SupporterID = &id
+	}
+	for _, flag := range []string{"since", "until"} {
+		if !c.IsSet(flag) {
+			continue
+		}
+		d, err := crm.ParseDate(c.String(flag), time.UTC)
+		if err != nil {
+			return f, fmt.Errorf("--%s: %w", flag, err)
+		}
+		if flag == "since" {
+			f.Since = &d
+		} else {
+			d = d.AddDate(0, 0, 1)
+			f.Until = &d
+		}
+	}
+	if c.IsSet("fund") {
+		v := c.String("fund")
+		f.Fund = &v
+	}
+	return f, nil
+}
+
+func listDonations(c *cli.Context, db *crm.DB) error {
+	f, err := donationFilter(c, db)
+	if err != nil {
+		return err
+	}
+	ds, err := db.ListDonations(c.Context, f)
+	if err != nil {
+		return err
+	}
+	recs := records{header: []string{"email", "date", "amount", "currency", "method", "fund", "recurring", "ref"}, json: ds}
+	for _, d := range ds {
+		recs.rows = append(recs.rows, []string{d.Email, d.ReceivedAt.Format(time.DateOnly),
+			crm.FormatAmount(d.Amount, d.Currency), d.Currency, string(d.Method), d.Fund,
+			strconv.FormatBool(d.Recurring), d.ExternalRef})
+	}
+	return printRecords(c, recs)
+}
+
+func reportDonations(c *cli.Context, db *crm.DB) error {
+	f, err := donationFilter(c, db)
+	if err != nil {
+		return err
+	}
+	rows, err := db.DonationReport(c.Context, f, crm.ReportGroup(c.String("by")))
+	if err != nil {
+		return err
+	}
+	recs := records{header: []string{c.String("by"), "currency", "count", "donors", "total"}, json: rows}
+	for _, r := range rows {
+		recs.rows = append(recs.rows, []string{r.Key, r.Currency, strconv.Itoa(r.Count),
+			strconv.Itoa(r.Donors), crm.FormatAmount(r.Sum, r.Currency)})
+	}
+	return printRecords(c, recs)
+}

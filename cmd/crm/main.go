@@ -1,0 +1,227 @@
+// Command crm keeps an association's supporters, donations, lists and
+// consent in one SQLite file, imports their spreadsheets and sends their
+// newsletters. It is a thin layer over the crm and newsletter packages:
+// it reads flags and environment, makes one library call and prints.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the command failed; the database is as it was
+	exitUsage = 2 // the command line was wrong; nothing was done
+)
+
+// usageError marks a mistake in the command line itself.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// run runs the command line args and returns the exit code. Results go to
+// stdout, errors to stderr.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	if err := app.RunContext(ctx, reorderArgs(app, args)); err != nil {
+		fmt.Fprintf(stderr, "crm: %v\n", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		return exitError
+	}
+	return exitOK
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:  "crm",
+		Usage: "supporters, donations, lists and newsletters for small associations",
+		Description: "Every command opens (and if needed creates and migrates) the database given by --db,\n" +
+			"so 'crm init' is optional. Flags may come before or after arguments.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name: "db", Usage: "SQLite database file", Value: "crm.db", EnvVars: []string{"CRM_DB"},
+			},
+		},
+		Commands: []*cli.Command{
+			initCommand(),
+			supportersCommand(),
+			interestsCommand(),
+			listsCommand(),
+			subscribeCommand(),
+			unsubscribeCommand(),
+			donationsCommand(),
+		},
+		Reader:                    stdin,
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		// Errors are printed once, by run, and never end the process
+		// from inside the library.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError:   onUsageError,
+	}
+	setUsageErrors(app.Commands)
+	return app
+}
+
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	msg := strings.TrimPrefix(err.Error(), "flag provided but not defined: ")
+	if msg != err.Error() {
+		return usagef("unknown flag --%s (see --help)", strings.TrimLeft(msg, "-"))
+	}
+	return usagef("%v", err)
+}
+
+// setUsageErrors makes every command report a bad flag or a missing
+// required flag as a one-line usage error naming the flag, instead of
+// printing its whole help.
+func setUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = onUsageError
+		var required []string
+		for _, f := range c.Flags {
+			if rf, ok := f.(cli.RequiredFlag); ok && rf.IsRequired() {
+				required = append(required, f.Names()[0])
+				setNotRequired(f)
+			}
+		}
+		if len(required) > 0 {
+			before := c.Before
+			c.Before = func(ctx *cli.Context) error {
+				for _, name := range required {
+					if !ctx.IsSet(name) {
+						return usagef("%s: missing required flag --%s", commandName(ctx), name)
+					}
+				}
+				if before != nil {
+					return before(ctx)
+				}
+				return nil
+			}
+		}
+		setUsageErrors(c.Subcommands)
+	}
+}
+
+func setNotRequired(f cli.Flag) {
+	switch f := f.(type) {
+	case *cli.StringFlag:
+		f.Required = false
+	case *cli.StringSliceFlag:
+		f.Required = false
+	case *cli.IntFlag:
+		f.Required = false
+	case *cli.BoolFlag:
+		f.Required = false
+	}
+}
+
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "init",
+		Usage: "create the database and apply its migrations",
+		Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+			applied, _, err := db.SchemaVersion(c.Context)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "database %s ready (schema %s)\n", c.String("db"), applied)
+			return nil
+		}),
+	}
+}
+
+// withDB checks the number of positional arguments, opens the database and
+// runs fn. The database is closed when fn returns.
+func withDB(minArgs, maxArgs int, fn func(c *cli.Context, db *crm.DB) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := checkArgs(c, minArgs, maxArgs); err != nil {
+			return err
+		}
+		db, err := crm.Open(c.Context, c.String("db"))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return explain(c, fn(c, db))
+	}
+}
+
+// checkArgs refuses missing and unexpected positional arguments, so a
+// mistyped flag is never silently taken as an argument. maxArgs < 0 means
+// no upper bound.
+func checkArgs(c *cli.Context, minArgs, maxArgs int) error {
+	n := c.NArg()
+	if n < minArgs {
+		return usagef("%s: missing argument (usage: %s %s)", commandName(c), commandName(c), c.Command.ArgsUsage)
+	}
+	if maxArgs >= 0 && n > maxArgs {
+		return usagef("%s: unexpected argument %q (usage: %s %s)", commandName(c), c.Args().Get(maxArgs),
+			commandName(c), c.Command.ArgsUsage)
+	}
+	return nil
+}
+
+// explain names the flag at fault when a validation error is about a field
+// the command has a flag for ("--email": ...).
+func explain(c *cli.Context, err error) error {
+	var ve *crm.ValidationError
+	if err == nil || !errors.As(err, &ve) {
+		return err
+	}
+	flag := strings.ReplaceAll(ve.Field, "_", "-")
+	for _, f := range c.Command.Flags {
+		if slices.Contains(f.Names(), flag) {
+			flag = f.Names()[0]
+			if ve.Value == "" {
+				return fmt.Errorf("--%s: %s", flag, ve.Reason)
+			}
+			return fmt.Errorf("--%s %q: %s", flag, ve.Value, ve.Reason)
+		}
+	}
+	return err
+}
+
+// supporterID finds a supporter by the address given on the command line;
+// the error repeats the address, which the user typed.
+func supporterID(c *cli.Context, db *crm.DB, email string) (int64, error) {
+	id, err := db.SupporterID(c.Context, email)
+	if errors.Is(err, crm.ErrNotFound) {
+		return 0, fmt.Errorf("no supporter with email %q: %w", email, crm.ErrNotFound)
+	}
+	return id, err
+}
+
+// commandName is the command's name without the program's, as in
+// "supporters add".
+func commandName(c *cli.Context) string {
+	return strings.TrimPrefix(c.Command.HelpName, c.App.Name+" ")
+}

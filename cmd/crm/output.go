@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+)
+
+// formatFlag is the --format flag of every command that prints records.
+func formatFlag() cli.Flag {
+	return &cli.StringFlag{Name: "format", Value: "table", Usage: "output format: table, csv or json"}
+}
+
+// records is what a listing command prints: a header and rows for table
+// and CSV output, and the values themselves for JSON.
+type records struct {
+	header []string
+	rows   [][]string
+	json   any
+}
+
+// printRecords writes recs to w in the format named by the --format flag.
+func printRecords(c *cli.Context, recs records) error {
+	w := c.App.Writer
+	switch f := c.String("format"); f {
+	case "table":
+		return writeTable(w, recs.header, recs.rows)
+	case "csv":
+		cw := csv.NewWriter(w)
+		if err := cw.Write(recs.header); err != nil {
+			return err
+		}
+		if err := cw.WriteAll(recs.rows); err != nil {
+			return err
+		}
+		return cw.Error()
+	case "json":
+		return writeJSON(w, recs.json)
+	default:
+		return usagef("--format %q: want table, csv or json", f)
+	}
+}
+
+func writeTable(w io.Writer, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
+	for _, r := range rows {
+		clean := make([]string, len(r))
+		for i, v := range r {
+			clean[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(v)
+		}
+		fmt.Fprintln(tw, strings.Join(clean, "\t"))
+	}
+	return tw.Flush()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+func supportersCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "supporters",
+		Aliases: []string{"supporter"},
+		Usage:   "add, change, find and show supporters",
+		Subcommands: []*cli.Command{
+			{
+				Name:   "add",
+				Usage:  "add a supporter",
+				Flags:  supporterFlags(true),
+				Action: withDB(0, 0, addSupporter),
+			},
+			{
+				Name:      "edit",
+				Usage:     "change the fields given, leave the others",
+				ArgsUsage: "EMAIL",
+				Flags: append(supporterFlags(false),
+					&cli.StringSliceFlag{Name: "untag", Usage: "remove a tag (repeatable)"},
+					&cli.StringSliceFlag{Name: "remove-interest", Usage: "remove an interest (repeatable)"},
+				),
+				Action: withDB(1, 1, editSupporter),
+			},
+			{
+				Name:      "tag",
+				Usage:     "add tags to a supporter",
+				ArgsUsage: "EMAIL TAG...",
+				Action: withDB(2, -1, func(c *cli.Context, db *crm.DB) error {
+					id, err := supporterID(c, db, c.Args().First())
+					if err != nil {
+						return err
+					}
+					return db.TagSupporter(c.Context, id, c.Args().Tail()...)
+				}),
+			},
+			{
+				Name:      "untag",
+				Usage:     "remove tags from a supporter",
+				ArgsUsage: "EMAIL TAG...",
+				Action: withDB(2, -1, func(c *cli.Context, db *crm.DB) error {
+					id, err := supporterID(c, db, c.Args().First())
+					if err != nil {
+						return err
+					}
+					return db.UntagSupporter(c.Context, id, c.Args().Tail()...)
+				}),
+			},
+			{
+				Name:  "list",
+				Usage: "list supporters",
+				Flags: append(filterFlags(), formatFlag(),
+					&cli.IntFlag{Name: "limit", Usage: "print at most this many (0: all)"},
+					&cli.IntFlag{Name: "offset", Usage: "skip this many first"}),
+				Action: withDB(0, 0, listSupporters),
+			},
+			{
+				Name:  "count",
+				Usage: "print how many supporters match",
+				Flags: filterFlags(),
+				Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+					n, err := db.CountSupporters(c.Context, supporterFilter(c))
+					if err != nil {
+						return err
+					}
+					fmt.Fprintln(c.App.Writer, n)
+					return nil
+				}),
+			},
+			{
+				Name:      "show",
+				Usage:     "show everything about one supporter",
+				ArgsUsage: "EMAIL",
+				Flags:     []cli.Flag{formatFlag()},
+				Action:    withDB(1, 1, showSupporter),
+			},
+		},
+	}
+}
+
+func supporterFlags(add bool) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "email", Usage: "email address", Required: add},
+		&cli.StringFlag{Name: "first-name"},
+		&cli.StringFlag{Name: "last-name"},
+		&cli.StringFlag{Name: "phone"},
+		&cli.StringFlag{Name: "org", Aliases: []string{"organisation"}},
+		&cli.StringFlag{Name: "city"},
+		&cli.StringFlag{Name: "postcode"},
+		&cli.StringFlag{Name: "country", Usage: "ISO code (FR, BE) or name"},
+		&cli.StringFlag{Name: "lang", Aliases: []string{"language"}, Usage: "language code (default fr)"},
+		&cli.StringSliceFlag{Name: "tag", Usage: "add a tag (repeatable)"},
+		&cli.StringSliceFlag{Name: "interest", Usage: "how they want to help, NAME or NAME=AVAILABILITY (repeatable)"},
+		&cli.StringSliceFlag{Name: "attr", Usage: "free attribute KEY=VALUE (repeatable; empty VALUE deletes)"},
+		&cli.StringFlag{Name: "note", Aliases: []string{"notes"}},
+		&cli.StringFlag{Name: "source", Usage: "where this supporter came from"},
+	}
+}
+
+// parseInterests and parseAttrs read the repeatable flags; the names of
+// flags are part of their errors.
+func parseInterests(c *cli.Context, flag string) ([]crm.SupporterInterest, error) {
+	var out []crm.SupporterInterest
+	for _, v := range c.StringSlice(flag) {
+		in, err := crm.ParseSupporterInterest(v)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", flag, err)
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+func parseAttrs(c *cli.Context) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range c.StringSlice("attr") {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usagef("--attr %q: want KEY=VALUE", v)
+		}
+		out[k] = val
+	}
+	return out, nil
+}
+
+func addSupporter(c *cli.Context, db *crm.DB) error {
+	interests, err := parseInterests(c, "interest")
+	if err != nil {
+		return err
+	}
+	attrs, err := parseAttrs(c)
+	if err != nil {
+		return err
+	}
+	s := &crm.Supporter{
+		Email: c.String("email"), FirstName: c.String("first-name"), LastName: c.String("last-name"),
+		Phone: c.String("phone"), Organisation: c.String("org"), City: c.String("city"),
+		Postcode: c.String("postcode"), Country: c.String("country"), Language: c.String("lang"),
+		Notes: c.String("note"), Source: c.String("source"), Tags: c.StringSlice("tag"),
+		Interests: interests, Attributes: attrs,
+	}
+	if s.Source == "" {
+		s.Source = crm.SourceCLI
+	}
+	if err := db.CreateSupporter(c.Context, s); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "added supporter %d (%s)\n", s.ID, s.Email)
+	return nil
+}
+
+func editSupporter(c *cli.Context, db *crm.DB) error {
+	id, err := supporterID(c, db, c.Args().First())
+	if err != nil {
+		return err
+	}
+	interests, err := parseInterests(c, "interest")
+	if err != nil {
+		return err
+	}
+	attrs, err := parseAttrs(c)
+	if err != nil {
+		return err
+	}
+	u := crm.SupporterUpdate{
+		AddTags: c.StringSlice("tag"), RemoveTags: c.StringSlice("untag"),
+		SetAttributes: attrs, SetInterests: interests, RemoveInterests: c.StringSlice("remove-interest"),
+	}
+	for flag, dst := range map[string]**string{
+		"email": &u.Email, "first-name": &u.FirstName, "last-name": &u.LastName, "phone": &u.Phone,
+		"org": &u.Organisation, "city": &u.City, "postcode": &u.Postcode, "country": &u.Country,
+		"lang": &u.Language, "note": &u.Notes, "source": &u.Source,
+	} {
+		if c.IsSet(flag) {
+			v := c.String(flag)
+			*dst = &v
+		}
+	}
+	s, err := db.UpdateSupporter(c.Context, id, u)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "updated supporter %d (%s)\n", s.ID, s.Email)
+	return nil
+}
+
+func filterFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "tag", Usage: "only supporters with this tag"},
+		&cli.StringFlag{Name: "interest", Usage: "only supporters with this interest"},
+		&cli.StringFlag{Name: "list", Usage: "only supporters subscribed to this list"},
+		&cli.StringFlag{Name: "lang", Usage: "only supporters with this language"},
+		&cli.StringFlag{Name: "source", Usage: "only supporters from this source"},
+	}
+}
+
+func supporterFilter(c *cli.Context) crm.SupporterFilter {
+	var f crm.SupporterFilter
+	for flag, dst := range map[string]**string{
+		"tag": &f.Tag, "interest": &f.Interest, "list": &f.List, "lang": &f.Language, "source": &f.Source,
+	} {
+		if c.IsSet(flag) {
+			v := c.String(flag)
+			*dst = &v
+		}
+	}
+	return f
+}
+
+var supporterHeader = []string{"email", "first_name", "last_name", "phone", "organisation", "city",
+	"postcode", "country", "language", "tags", "interests", "email_status", "source", "created_at"}
+
+func supporterRow(s *crm.Supporter) []string {
+	ins := make([]string, len(s.Interests))
+	for i, in := range s.Interests {
+		ins[i] = in.Interest
+	}
+	return []string{s.Email, s.FirstName, s.LastName, s.Phone, s.Organisation, s.City, s.Postcode,
+		s.Country, s.Language, strings.Join(s.Tags, ";"), strings.Join(ins, ";"),
+		string(s.EmailStatus), s.Source, s.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+func listSupporters(c *cli.Context, db *crm.DB) error {
+	f := supporterFilter(c)
+	f.Limit = c.Int("limit")
+	f.Offset = c.Int("offset")
+	ss, _, err := db.ListSupporters(c.Context, f)
+	if err != nil {
+		return err
+	}
+	recs := records{json: ss}
+	if c.String("format") == "table" {
+		recs.header = []string{"email", "name", "city", "lang", "tags", "interests", "status"}
+		for _, s := range ss {
+			r := supporterRow(s)
+			recs.rows = append(recs.rows, []string{s.Email, s.Name(), s.City, s.Language, r[9], r[10], r[11]})
+		}
+	} else {
+		recs.header = supporterHeader
+		for _, s := range ss {
+			recs.rows = append(recs.rows, supporterRow(s))
+		}
+	}
+	return printRecords(c, recs)
+}
+
+func showSupporter(c *cli.Context, db *crm.DB) error {
+	p, err := db.GetProfile(c.Context, c.Args().First())
+	if errors.Is(err, crm.ErrNotFound) {
+		return fmt.Errorf("no supporter with email %q: %w", c.Args().First(), crm.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	s := p.Supporter
+	recs := records{header: []string{"field", "value"}, json: p}
+	add := func(k, v string) {
+		if v != "" {
+			recs.rows = append(recs.rows, []string{k, v})
+		}
+	}
+	row := supporterRow(s)
+	for i, h := range supporterHeader {
+		add(h, row[i])
+	}
+	add("id", strconv.FormatInt(s.ID, 10))
+	add("notes", s.Notes)
+	for _, k := range slices.Sorted(maps.Keys(s.Attributes)) {
+		add("attr."+k, s.Attributes[k])
+	}
+	for _, in := range s.Interests {
+		add("interest."+in.Interest, cmp.Or(in.Availability, "yes"))
+	}
+	for _, sub := range p.Subscriptions {
+		add("list."+sub.List, string(sub.Status))
+	}
+	for _, t := range p.DonationTotals {
+		add("donations."+t.Currency, fmt.Sprintf("%d gifts, %s %s, %s to %s", t.Count,
+			crm.FormatAmount(t.Sum, t.Currency), t.Currency, t.First.Format(time.DateOnly), t.Last.Format(time.DateOnly)))
+	}
+	return printRecords(c, recs)
+}
