@@ -2,11 +2,15 @@ package crm_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
 
 	"github.com/assocrm/assocrm/crm"
 )
@@ -248,5 +252,32 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "29990101000000_future") {
 		t.Errorf("error does not name the unknown migration: %v", err)
+	}
+}
+
+func TestNewKeepsCallerOwnership(t *testing.T) {
+	ctx := context.Background()
+	sqldb, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "own.db")+"?_pragma=foreign_keys(1)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb := bun.NewDB(sqldb, sqlitedialect.New())
+	defer bdb.Close()
+	db, err := crm.New(ctx, bdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSupporter(ctx, &crm.Supporter{Email: "a@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := bdb.PingContext(ctx); err != nil {
+		t.Errorf("Close closed the caller's *bun.DB: %v", err)
+	}
+	if _, err := crm.New(ctx, nil); !errors.Is(err, crm.ErrInvalid) {
+		t.Errorf("New(nil) = %v", err)
+	}
+	if _, err := crm.Open(ctx, filepath.Join(t.TempDir(), "x.db"), crm.WithClock(nil)); !errors.Is(err, crm.ErrInvalid) {
+		t.Errorf("WithClock(nil) = %v", err)
 	}
 }
