@@ -1,0 +1,557 @@
+package crm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/assocrm/assocrm/crm/sheet"
+)
+
+// ImportOptions configures ImportSupporters. The zero value detects
+// everything and only creates or completes supporters.
+type ImportOptions struct {
+	Format    ImportFormat      // "" or FormatAuto recognises the export from its header
+	Delimiter rune              // 0 sniffs , ; TAB or |
+	Encoding  string            // "" detects; see sheet.Options
+	Map       map[string]string // header → field, winning over the built-in synonyms
+	// FileName names the file in consent events ("import:<FileName>")
+	// and as the source of new supporters of a generic file.
+	FileName string
+	// List subscribes every imported supporter to this list, recording
+	// Consent as what they agreed to. Someone who unsubscribed, bounced
+	// or complained is never resubscribed.
+	List    string
+	Consent string
+	Tags    []string // added to every imported supporter
+	// Overwrite lets non-empty values of the file replace stored ones;
+	// without it they only fill empty fields. Empty cells never erase.
+	Overwrite     bool
+	IgnoreUnknown bool // drop unknown columns instead of keeping them as attributes
+	DryRun        bool // do everything, report, then roll back
+	// OnReject, if set, is called with every rejected row, in order, with
+	// a copy of its cells. The report keeps only the first
+	// MaxReportedRejections.
+	OnReject func(Rejection)
+	// BatchSize is how many rows are written at a time (default 1000).
+	BatchSize int
+}
+
+// MaxReportedRejections is how many rejections an ImportReport keeps;
+// ImportOptions.OnReject sees them all.
+const MaxReportedRejections = 1000
+
+// Rejection is one row an import refused, and why.
+type Rejection struct {
+	Line   int      `json:"line"`   // line of the file where the row starts
+	Column string   `json:"column"` // header of the column at fault, "" for the whole row
+	Value  string   `json:"value"`
+	Reason string   `json:"reason"`
+	Record []string `json:"-"` // the row's cells, as read
+}
+
+func (r Rejection) String() string {
+	if r.Column == "" {
+		return fmt.Sprintf("line %d: %s", r.Line, r.Reason)
+	}
+	return fmt.Sprintf("line %d: %s %q: %s", r.Line, r.Column, r.Value, r.Reason)
+}
+
+// ImportReport says what an import did.
+type ImportReport struct {
+	Format    ImportFormat `json:"format"`
+	Encoding  string       `json:"encoding"`
+	Delimiter string       `json:"delimiter"`
+	Header    []string     `json:"header"`
+	Columns   []ColumnUse  `json:"columns"`
+	DryRun    bool         `json:"dry_run"`
+
+	Rows       int `json:"rows"`       // data rows read (blank rows are not counted)
+	Created    int `json:"created"`    // new supporters
+	Updated    int `json:"updated"`    // existing supporters that changed
+	Unchanged  int `json:"unchanged"`  // existing supporters the file added nothing to
+	Duplicates int `json:"duplicates"` // rows merged into an earlier row of the same file
+	Rejected   int `json:"rejected"`
+
+	Subscribed        int `json:"subscribed"`         // newly subscribed to ImportOptions.List
+	AlreadySubscribed int `json:"already_subscribed"` // were subscribed before
+	NotResubscribed   int `json:"not_resubscribed"`   // unsubscribed, bounced or complained: left alone
+	Unsubscribed      int `json:"unsubscribed"`       // marked unsubscribed (Mailchimp unsubscribed file)
+	Bounced           int `json:"bounced"`            // marked bounced (Mailchimp cleaned file)
+
+	Rejections []Rejection `json:"rejections"` // the first MaxReportedRejections
+}
+
+// errDryRun rolls back a dry run's transaction.
+var errDryRun = errors.New("dry run")
+
+// ImportSupporters reads a CSV of supporters from r, streaming, and merges
+// it into the database in one transaction: a row whose address is known
+// completes (or with Overwrite, updates) that supporter, tags and
+// interests are added, and nobody is ever deleted. Rows with a bad value
+// are rejected and reported; the rest go in. It returns an error, and
+// leaves the database exactly as it was, when the file cannot be read, has
+// no email column, or an option is invalid.
+func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportReport, error) {
+	if opts.List != "" && strings.TrimSpace(opts.Consent) == "" {
+		return nil, invalid("consent", "", "required with a list: say what the people agreed to")
+	}
+	extraTags, err := normalizeTags(opts.Tags)
+	if err != nil {
+		return nil, err
+	}
+	sr, err := sheet.NewReader(r, sheet.Options{Delimiter: opts.Delimiter, Encoding: opts.Encoding})
+	if err != nil {
+		return nil, err
+	}
+	cols, format, err := mapColumns(sr.Header(), opts.Format, opts.Map, opts.IgnoreUnknown, synonyms)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireColumn(cols, fieldEmail); err != nil {
+		return nil, err
+	}
+	rep := &ImportReport{
+		Format: format, Encoding: sr.Encoding(), Delimiter: string(sr.Delimiter()),
+		Header: append([]string(nil), sr.Header()...), Columns: describeColumns(cols, format).Columns,
+		DryRun: opts.DryRun, Rejections: []Rejection{},
+	}
+	im := &supporterImport{
+		db: db, opts: opts, rep: rep, cols: cols, format: format, tags: extraTags,
+		status: mailchimpStatus(sr.Header(), format), now: db.Now(),
+	}
+	im.source = string(format)
+	if format == FormatGeneric {
+		im.source = ImportSource(opts.FileName)
+	}
+	im.consent = Consent{Source: ImportSource(opts.FileName), Text: strings.TrimSpace(opts.Consent)}
+	if im.batchSize = opts.BatchSize; im.batchSize <= 0 {
+		im.batchSize = 1000
+	}
+	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := im.prepare(ctx, tx); err != nil {
+			return err
+		}
+		if err := im.run(ctx, tx, sr); err != nil {
+			return err
+		}
+		if opts.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return nil, err
+	}
+	rep.Encoding = sr.Encoding()
+	return rep, nil
+}
+
+// mailchimpStatus tells the three files of a Mailchimp export apart.
+func mailchimpStatus(header []string, format ImportFormat) rowStatus {
+	if format != FormatMailchimp {
+		return statusNone
+	}
+	for _, h := range header {
+		switch headerKey(h) {
+		case "unsub time":
+			return statusUnsubscribed
+		case "clean time":
+			return statusCleaned
+		}
+	}
+	return statusNone
+}
+
+// rowStatus is what a file says of its people's consent.
+type rowStatus int
+
+const (
+	statusNone         rowStatus = iota
+	statusUnsubscribed           // never subscribe; unsubscribe from the list
+	statusCleaned                // the address bounces
+)
+
+type supporterImport struct {
+	db        *DB
+	opts      ImportOptions
+	rep       *ImportReport
+	cols      []column
+	format    ImportFormat
+	tags      []string
+	status    rowStatus
+	source    string
+	consent   Consent
+	now       time.Time
+	batchSize int
+
+	list      *List
+	interests map[string]string // folded slug or label → interest name
+	maxID     int64             // supporters with a larger id were created by this import
+	seen      []uint64          // bitmap of pre-existing ids this import has met
+	batch     []*importRow
+	byEmail   map[string]*importRow
+}
+
+type importRow struct {
+	line int
+	s    Supporter
+}
+
+func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
+	if im.opts.List != "" {
+		l, err := getList(ctx, tx, im.opts.List)
+		if err != nil {
+			return err
+		}
+		im.list = l
+	}
+	var ins []Interest
+	if err := tx.NewSelect().Model(&ins).Scan(ctx); err != nil {
+		return err
+	}
+	im.interests = map[string]string{}
+	for _, in := range ins {
+		for _, k := range []string{in.Name, in.LabelFR, in.LabelEN} {
+			im.interests[headerKey(k)] = in.Name
+		}
+	}
+	if err := tx.NewSelect().Table("supporters").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &im.maxID); err != nil {
+		return err
+	}
+	im.seen = make([]uint64, im.maxID/64+1)
+	im.byEmail = map[string]*importRow{}
+	return nil
+}
+
+func (im *supporterImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader) error {
+	for {
+		rec, line, err := sr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe interface{ Unwrap() error }
+			if errors.As(err, &pe) && line > 0 {
+				im.rep.Rows++
+				im.reject(Rejection{Line: line, Reason: "unreadable row: " + err.Error()})
+				continue
+			}
+			return fmt.Errorf("read: %w", err)
+		}
+		im.rep.Rows++
+		row, rej := im.parse(rec, line)
+		if rej != nil {
+			rej.Record = append([]string(nil), rec...)
+			im.reject(*rej)
+			continue
+		}
+		if prev := im.byEmail[row.s.Email]; prev != nil {
+			mergeSupporter(&prev.s, &row.s, im.opts.Overwrite)
+			im.rep.Duplicates++
+			continue
+		}
+		im.byEmail[row.s.Email] = row
+		im.batch = append(im.batch, row)
+		if len(im.batch) >= im.batchSize {
+			if err := im.flush(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return im.flush(ctx, tx)
+}
+
+func (im *supporterImport) reject(r Rejection) {
+	im.rep.Rejected++
+	if len(im.rep.Rejections) < MaxReportedRejections {
+		kept := r
+		kept.Record = nil
+		im.rep.Rejections = append(im.rep.Rejections, kept)
+	}
+	if im.opts.OnReject != nil {
+		im.opts.OnReject(r)
+	}
+}
+
+// parse turns one record into a normalised supporter, or a rejection
+// naming the column at fault.
+func (im *supporterImport) parse(rec []string, line int) (*importRow, *Rejection) {
+	row := &importRow{line: line}
+	s := &row.s
+	var fullName string
+	var rawInterests []string
+	for _, c := range im.cols {
+		if c.index >= len(rec) || c.field == fieldIgnore {
+			continue
+		}
+		raw := rec[c.index]
+		v := CleanText(raw)
+		if v == "" {
+			continue
+		}
+		switch c.field {
+		case fieldEmail:
+			if s.Email == "" {
+				e, err := NormalizeEmail(v)
+				if err != nil {
+					return nil, &Rejection{Line: line, Column: c.header, Value: v, Reason: reason(err)}
+				}
+				s.Email = e
+			}
+		case fieldName:
+			fullName = v
+		case fieldLanguage:
+			l, err := parseLanguageName(v)
+			if err != nil {
+				return nil, &Rejection{Line: line, Column: c.header, Value: v, Reason: reason(err)}
+			}
+			s.Language = l
+		case fieldTags:
+			for _, t := range splitList(v) {
+				n, err := NormalizeTag(t)
+				if err != nil {
+					return nil, &Rejection{Line: line, Column: c.header, Value: t, Reason: reason(err)}
+				}
+				s.Tags = append(s.Tags, n)
+			}
+		case fieldInterests:
+			rawInterests = append(rawInterests, splitList(v)...)
+		case fieldAttributes:
+			attrs, err := parseAttributesJSON(raw)
+			if err != nil {
+				return nil, &Rejection{Line: line, Column: c.header, Value: v, Reason: err.Error()}
+			}
+			for k, val := range attrs {
+				setAttr(s, k, val)
+			}
+		case fieldNotes:
+			if s.Notes == "" {
+				s.Notes = strings.TrimSpace(raw)
+			}
+		default:
+			if key, ok := strings.CutPrefix(c.field, attrPrefix); ok {
+				setAttr(s, key, v)
+				continue
+			}
+			if dst := stringField(s, c.field); dst != nil && *dst == "" {
+				*dst = v
+			}
+		}
+	}
+	if s.Email == "" {
+		return nil, &Rejection{Line: line, Column: emailHeader(im.cols), Reason: "missing email"}
+	}
+	if fullName != "" && s.FirstName == "" && s.LastName == "" {
+		s.FirstName, s.LastName, _ = strings.Cut(fullName, " ")
+	}
+	for _, in := range rawInterests {
+		name, ok := im.interests[headerKey(in)]
+		if !ok {
+			return nil, &Rejection{Line: line, Column: columnHeader(im.cols, fieldInterests), Value: in,
+				Reason: "unknown interest (add it with crm interests add, or map the column to a tag)"}
+		}
+		s.Interests = append(s.Interests, SupporterInterest{Interest: name})
+	}
+	s.Tags = append(s.Tags, im.tags...)
+	lang := s.Language
+	if err := s.Normalize(); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return nil, &Rejection{Line: line, Column: columnHeader(im.cols, ve.Field), Value: ve.Value, Reason: ve.Reason}
+		}
+		return nil, &Rejection{Line: line, Reason: err.Error()}
+	}
+	if lang == "" {
+		s.Language = "" // not given: neither overwrite nor default yet
+	}
+	s.EmailStatus = ""
+	return row, nil
+}
+
+func reason(err error) string {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return ve.Reason
+	}
+	return err.Error()
+}
+
+func setAttr(s *Supporter, k, v string) {
+	if s.Attributes == nil {
+		s.Attributes = map[string]string{}
+	}
+	k = CleanText(k)
+	if _, ok := s.Attributes[k]; !ok && k != "" && v != "" {
+		s.Attributes[k] = v
+	}
+}
+
+func stringField(s *Supporter, field string) *string {
+	switch field {
+	case fieldFirstName:
+		return &s.FirstName
+	case fieldLastName:
+		return &s.LastName
+	case fieldPhone:
+		return &s.Phone
+	case fieldOrganisation:
+		return &s.Organisation
+	case fieldCity:
+		return &s.City
+	case fieldPostcode:
+		return &s.Postcode
+	case fieldCountry:
+		return &s.Country
+	case fieldSource:
+		return &s.Source
+	}
+	return nil
+}
+
+func emailHeader(cols []column) string { return columnHeader(cols, fieldEmail) }
+
+func columnHeader(cols []column, field string) string {
+	field = strings.ReplaceAll(field, "-", "_")
+	for _, c := range cols {
+		if c.field == field {
+			return c.header
+		}
+	}
+	return field
+}
+
+// splitList splits a cell of tags or interests on ';', ',' or '|', and
+// unwraps the quotes Mailchimp puts around each tag.
+func splitList(v string) []string {
+	parts := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' || r == '|' })
+	out := parts[:0]
+	for _, p := range parts {
+		p = strings.TrimSpace(strings.Trim(strings.TrimSpace(p), `"'`))
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// languageNames maps language names seen in spreadsheets to ISO codes.
+var languageNames = map[string]string{
+	"francais": "fr", "french": "fr", "anglais": "en", "english": "en", "neerlandais": "nl", "dutch": "nl",
+	"nederlands": "nl", "allemand": "de", "german": "de", "espagnol": "es", "spanish": "es", "arabe": "ar",
+	"arabic": "ar", "italien": "it", "italian": "it", "portugais": "pt", "portuguese": "pt",
+}
+
+func parseLanguageName(v string) (string, error) {
+	if code, ok := languageNames[headerKey(v)]; ok {
+		return code, nil
+	}
+	return NormalizeLanguage(v)
+}
+
+// parseAttributesJSON reads listmonk's attributes column: a JSON object
+// whose values become text.
+func parseAttributesJSON(raw string) (map[string]string, error) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %v", err)
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case float64:
+			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
+		case bool:
+			out[k] = strconv.FormatBool(v)
+		case nil:
+		default:
+			b, _ := json.Marshal(v)
+			out[k] = string(b)
+		}
+	}
+	return out, nil
+}
+
+// mergeSupporter merges src, read from a file, into dst. Empty values
+// never erase; with overwrite, non-empty values replace. Tags and
+// interests are unioned. It reports whether dst changed.
+func mergeSupporter(dst, src *Supporter, overwrite bool) bool {
+	changed := false
+	for _, f := range []struct{ d, s *string }{
+		{&dst.FirstName, &src.FirstName}, {&dst.LastName, &src.LastName}, {&dst.Phone, &src.Phone},
+		{&dst.Organisation, &src.Organisation}, {&dst.City, &src.City}, {&dst.Postcode, &src.Postcode},
+		{&dst.Country, &src.Country}, {&dst.Language, &src.Language}, {&dst.Notes, &src.Notes},
+		{&dst.Source, &src.Source},
+	} {
+		if *f.s != "" && *f.d != *f.s && (*f.d == "" || overwrite) {
+			*f.d = *f.s
+			changed = true
+		}
+	}
+	for _, t := range src.Tags {
+		if !containsString(dst.Tags, t) {
+			dst.Tags = append(dst.Tags, t)
+			changed = true
+		}
+	}
+	for _, in := range src.Interests {
+		i := indexInterest(dst.Interests, in.Interest)
+		switch {
+		case i < 0:
+			dst.Interests = append(dst.Interests, in)
+			changed = true
+		case in.Availability != "" && dst.Interests[i].Availability != in.Availability &&
+			(dst.Interests[i].Availability == "" || overwrite):
+			dst.Interests[i].Availability = in.Availability
+			changed = true
+		}
+	}
+	for k, v := range src.Attributes {
+		// A column "pointure" completes the attribute "Pointure".
+		for dk := range dst.Attributes {
+			if dk != k && headerKey(dk) == headerKey(k) {
+				k = dk
+				break
+			}
+		}
+		old, ok := dst.Attributes[k]
+		if v != "" && old != v && (!ok || old == "" || overwrite) {
+			if dst.Attributes == nil {
+				dst.Attributes = map[string]string{}
+			}
+			dst.Attributes[k] = v
+			changed = true
+		}
+	}
+	return changed
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func indexInterest(ins []SupporterInterest, name string) int {
+	for i, in := range ins {
+		if in.Interest == name {
+			return i
+		}
+	}
+	return -1
+}

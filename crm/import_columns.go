@@ -1,0 +1,287 @@
+package crm
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ImportFormat names a kind of file ImportSupporters and ImportDonations
+// know the columns of.
+type ImportFormat string
+
+// Import formats. FormatAuto recognises the others from the header.
+const (
+	FormatAuto        ImportFormat = "auto"
+	FormatGeneric     ImportFormat = "generic"
+	FormatMailchimp   ImportFormat = "mailchimp"
+	FormatHelloAsso   ImportFormat = "helloasso"
+	FormatListmonk    ImportFormat = "listmonk"
+	FormatGoogleForms ImportFormat = "googleforms"
+)
+
+// ImportFormats lists the formats a supporter import accepts.
+var ImportFormats = []ImportFormat{FormatAuto, FormatGeneric, FormatMailchimp, FormatHelloAsso, FormatListmonk, FormatGoogleForms}
+
+// Fields a column can be mapped to, with --map "Header=field" or
+// ImportOptions.Map. "attr.KEY" maps a column to the attribute KEY and
+// "ignore" drops it.
+const (
+	fieldEmail        = "email"
+	fieldFirstName    = "first_name"
+	fieldLastName     = "last_name"
+	fieldName         = "name" // a full name, split into first and last
+	fieldPhone        = "phone"
+	fieldOrganisation = "organisation"
+	fieldCity         = "city"
+	fieldPostcode     = "postcode"
+	fieldCountry      = "country"
+	fieldLanguage     = "language"
+	fieldTags         = "tags"
+	fieldInterests    = "interests"
+	fieldNotes        = "notes"
+	fieldSource       = "source"
+	fieldAttributes   = "attributes" // a JSON object of attributes (listmonk)
+	fieldIgnore       = "ignore"
+	attrPrefix        = "attr."
+
+	// Donation fields.
+	fieldAmount    = "amount"
+	fieldCurrency  = "currency"
+	fieldDate      = "date"
+	fieldMethod    = "method"
+	fieldFund      = "fund"
+	fieldReference = "reference"
+	fieldRecurring = "recurring"
+	fieldStatus    = "status"
+)
+
+// ImportFields lists the fields columns can be mapped to.
+var ImportFields = []string{fieldEmail, fieldFirstName, fieldLastName, fieldName, fieldPhone, fieldOrganisation,
+	fieldCity, fieldPostcode, fieldCountry, fieldLanguage, fieldTags, fieldInterests, fieldNotes, fieldSource,
+	fieldAttributes, fieldIgnore, attrPrefix + "KEY"}
+
+// headerKey folds a header for matching: no case, no accents, punctuation
+// as spaces. "E-mail", "e_mail" and "E MAIL" all give "e mail".
+func headerKey(h string) string {
+	h = fold(CleanText(h))
+	h = strings.Map(func(r rune) rune {
+		if strings.ContainsRune("-_.:/'’()?!*#", r) {
+			return ' '
+		}
+		return r
+	}, h)
+	return strings.Join(strings.Fields(h), " ")
+}
+
+// synonyms maps folded headers, in English and French, to fields.
+var synonyms = func() map[string]string {
+	m := map[string]string{}
+	add := func(field string, keys ...string) {
+		for _, k := range keys {
+			m[headerKey(k)] = field
+		}
+	}
+	add(fieldEmail, "email", "e-mail", "courriel", "mail", "adresse email", "adresse e-mail", "adresse mail",
+		"adresse électronique", "email address", "e-mail address", "email payeur", "email adhérent",
+		"email participant", "email acheteur")
+	add(fieldFirstName, "prénom", "first name", "firstname", "given name", "prénom payeur", "prénom adhérent",
+		"prénom acheteur")
+	add(fieldLastName, "nom", "last name", "lastname", "surname", "family name", "nom de famille", "nom payeur",
+		"nom adhérent", "nom acheteur")
+	add(fieldName, "name", "full name", "nom complet", "nom et prénom", "prénom et nom", "display name")
+	add(fieldPhone, "téléphone", "tel", "tél", "phone", "phone number", "mobile", "portable", "numéro de téléphone",
+		"numéro de téléphone mobile", "téléphone mobile", "telephone number")
+	add(fieldOrganisation, "organisation", "organization", "company", "société", "raison sociale", "structure")
+	add(fieldCity, "ville", "city", "commune", "town", "ville acheteur")
+	add(fieldPostcode, "code postal", "postcode", "post code", "postal code", "zip", "zip code", "cp",
+		"code postal acheteur")
+	add(fieldCountry, "pays", "country", "pays acheteur")
+	add(fieldLanguage, "langue", "language", "lang", "locale")
+	add(fieldTags, "tags", "tag", "étiquettes", "étiquette", "labels")
+	add(fieldInterests, "intérêts", "intérêt", "interests", "interest", "centres d'intérêt",
+		"comment souhaitez-vous aider", "comment veux-tu aider", "how would you like to help")
+	add(fieldNotes, "notes", "note", "commentaire", "commentaires", "comments", "remarques")
+	add(fieldSource, "source", "origine")
+	return m
+}()
+
+// donationSynonyms maps folded headers of donation files to fields.
+var donationSynonyms = func() map[string]string {
+	m := map[string]string{}
+	add := func(field string, keys ...string) {
+		for _, k := range keys {
+			m[headerKey(k)] = field
+		}
+	}
+	add(fieldEmail, "email", "e-mail", "courriel", "email address", "email payeur", "email donateur", "adresse email")
+	add(fieldFirstName, "prénom", "first name", "prénom payeur", "prénom donateur")
+	add(fieldLastName, "nom", "last name", "nom payeur", "nom donateur")
+	add(fieldName, "name", "full name", "nom complet")
+	add(fieldOrganisation, "raison sociale", "société", "organisation", "company")
+	add(fieldAmount, "amount", "montant", "montant tarif", "montant adhésion", "montant du don", "don", "somme")
+	add(fieldCurrency, "currency", "devise", "monnaie")
+	add(fieldDate, "date", "date de la commande", "date du don", "date received", "received", "date de paiement")
+	add(fieldMethod, "method", "moyen de paiement", "mode de paiement", "payment method", "méthode")
+	add(fieldFund, "fund", "fonds", "campagne", "campaign", "formule", "tarif", "affectation")
+	add(fieldReference, "reference", "référence", "ref", "référence commande", "numéro", "transaction id",
+		"numéro de reçu")
+	add(fieldRecurring, "recurring", "récurrent", "mensuel", "don mensuel")
+	add(fieldStatus, "status", "statut", "statut de la commande", "statut du paiement")
+	add(fieldNotes, "note", "notes", "commentaire")
+	return m
+}()
+
+// presetIgnored lists, per format, columns that describe the export
+// rather than the person, so they do not become attributes.
+var presetIgnored = map[ImportFormat][]string{
+	FormatMailchimp: {"member rating", "optin time", "optin ip", "confirm time", "confirm ip", "latitude",
+		"longitude", "gmtoff", "dstoff", "timezone", "region", "last changed", "leid", "euid", "unsub time",
+		"unsub campaign title", "unsub campaign id", "unsub reason", "unsub reason other", "clean time",
+		"clean campaign title", "clean campaign id"},
+	FormatHelloAsso: {"référence commande", "date de la commande", "statut de la commande", "moyen de paiement",
+		"tarif", "montant tarif", "code promo", "montant code promo", "numéro", "formule", "montant adhésion",
+		"statut", "date", "attestation", "reçu", "numéro de reçu", "carte d'adhérent", "billet",
+		"numéro de billet", "nom participant", "prénom participant"},
+	FormatGoogleForms: {"timestamp", "horodateur", "horodatage"},
+	FormatListmonk:    {},
+}
+
+// presetFields maps columns a format names its own way.
+var presetFields = map[ImportFormat]map[string]string{
+	FormatMailchimp: {"cc": fieldCountry, "address": attrPrefix + "address"},
+	FormatListmonk:  {"name": fieldName, "attributes": fieldAttributes},
+}
+
+// detectFormat recognises an export from its header.
+func detectFormat(keys []string) ImportFormat {
+	has := func(k string) bool { return slices.Contains(keys, k) }
+	switch {
+	case has("email address") && (has("member rating") || has("leid") || has("euid") || has("optin time")):
+		return FormatMailchimp
+	case has("reference commande") || has("montant adhesion") ||
+		slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, "champ additionnel") }):
+		return FormatHelloAsso
+	case has("email") && has("attributes"):
+		return FormatListmonk
+	case len(keys) > 0 && (keys[0] == "timestamp" || keys[0] == "horodateur" || keys[0] == "horodatage"):
+		return FormatGoogleForms
+	}
+	return FormatGeneric
+}
+
+// column says what one column of the file feeds.
+type column struct {
+	index  int
+	header string // as in the file
+	field  string // a field name, attrPrefix+key, or fieldIgnore
+}
+
+// ColumnMapping is how the columns of a file were understood.
+type ColumnMapping struct {
+	Format  ImportFormat
+	Columns []ColumnUse
+}
+
+// ColumnUse says which field a column of the file feeds.
+type ColumnUse struct {
+	Header string `json:"header"`
+	Field  string `json:"field"` // a field, "attr.KEY" or "ignore"
+}
+
+// mapColumns decides the field of every column. explicit maps headers (as
+// written, matched like synonyms) to fields and wins over everything.
+func mapColumns(header []string, format ImportFormat, explicit map[string]string, ignoreUnknown bool,
+	syn map[string]string) ([]column, ImportFormat, error) {
+	keys := make([]string, len(header))
+	for i, h := range header {
+		keys[i] = headerKey(h)
+	}
+	if format == "" || format == FormatAuto {
+		format = detectFormat(keys)
+	}
+	if !slices.Contains(ImportFormats, format) {
+		return nil, format, invalid("format", string(format), "want auto, generic, mailchimp, helloasso, listmonk or googleforms")
+	}
+	byKey := map[string]string{}
+	for h, f := range explicit {
+		k := headerKey(h)
+		if !slices.Contains(keys, k) {
+			return nil, format, invalid("map", h+"="+f, "no such column in the header")
+		}
+		f = strings.TrimSpace(f)
+		if !validField(f, syn) {
+			return nil, format, invalid("map", h+"="+f, "unknown field (want one of "+strings.Join(ImportFields, ", ")+")")
+		}
+		byKey[k] = f
+	}
+	ignored := map[string]bool{}
+	for _, h := range presetIgnored[format] {
+		ignored[headerKey(h)] = true
+	}
+	cols := make([]column, len(header))
+	for i, k := range keys {
+		c := column{index: i, header: header[i]}
+		rest, isExtra := strings.CutPrefix(k, "champ additionnel ")
+		switch {
+		case byKey[k] != "":
+			c.field = byKey[k]
+		case k == "":
+			c.field = fieldIgnore
+		case presetFields[format][k] != "":
+			c.field = presetFields[format][k]
+		case ignored[k]:
+			c.field = fieldIgnore
+		case isExtra && syn[rest] != "":
+			c.field = syn[rest]
+		case syn[k] != "":
+			c.field = syn[k]
+		case ignoreUnknown:
+			c.field = fieldIgnore
+		case isExtra:
+			c.field = attrPrefix + CleanText(strings.SplitN(header[i], ":", 2)[1])
+		default:
+			c.field = attrPrefix + header[i]
+		}
+		cols[i] = c
+	}
+	return cols, format, nil
+}
+
+func validField(f string, syn map[string]string) bool {
+	if k, ok := strings.CutPrefix(f, attrPrefix); ok {
+		return strings.TrimSpace(k) != ""
+	}
+	if f == fieldIgnore {
+		return true
+	}
+	for _, v := range syn {
+		if v == f {
+			return true
+		}
+	}
+	return false
+}
+
+func describeColumns(cols []column, format ImportFormat) ColumnMapping {
+	m := ColumnMapping{Format: format}
+	for _, c := range cols {
+		m.Columns = append(m.Columns, ColumnUse{Header: c.header, Field: c.field})
+	}
+	return m
+}
+
+// requireColumn fails when no column feeds field.
+func requireColumn(cols []column, field string) error {
+	for _, c := range cols {
+		if c.field == field {
+			return nil
+		}
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = fmt.Sprintf("%q", c.header)
+	}
+	return fmt.Errorf("no %s column among %s (name one with --map \"HEADER=%s\"): %w",
+		field, strings.Join(names, ", "), field, ErrInvalid)
+}

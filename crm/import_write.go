@@ -1,0 +1,256 @@
+package crm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// flush writes the pending batch: one query finds who exists, one inserts
+// the new supporters, and tags, interests, attributes, subscriptions and
+// consent events go in with one multi-row statement each.
+func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
+	if len(im.batch) == 0 {
+		return nil
+	}
+	defer func() {
+		clear(im.byEmail)
+		im.batch = im.batch[:0]
+	}()
+	emails := make([]string, len(im.batch))
+	for i, row := range im.batch {
+		emails[i] = row.s.Email
+	}
+	var existing []*Supporter
+	if err := tx.NewSelect().Model(&existing).Where("s.email IN (?)", bun.List(emails)).Scan(ctx); err != nil {
+		return fmt.Errorf("import: find supporters: %w", err)
+	}
+	if err := loadRelations(ctx, tx, existing); err != nil {
+		return err
+	}
+	byEmail := make(map[string]*Supporter, len(existing))
+	for _, s := range existing {
+		byEmail[s.Email] = s
+	}
+
+	var news, touched, targets []*Supporter
+	for _, row := range im.batch {
+		ex := byEmail[row.s.Email]
+		if ex == nil {
+			s := &row.s
+			if s.Language == "" {
+				s.Language = DefaultLanguage
+			}
+			if s.Source == "" {
+				s.Source = im.source
+			}
+			s.EmailStatus = EmailOK
+			s.CreatedAt, s.UpdatedAt = im.now, im.now
+			news = append(news, s)
+			continue
+		}
+		changed := mergeSupporter(ex, &row.s, im.opts.Overwrite)
+		if ex.ID > im.maxID || im.seenBefore(ex.ID) {
+			im.rep.Duplicates++
+		} else if changed {
+			im.rep.Updated++
+		} else {
+			im.rep.Unchanged++
+		}
+		if changed {
+			ex.UpdatedAt = im.now
+			touched = append(touched, ex)
+		}
+		if ex.ID <= im.maxID && !im.seenBefore(ex.ID) {
+			im.markSeen(ex.ID)
+			targets = append(targets, ex)
+		}
+	}
+
+	if len(news) > 0 {
+		if _, err := tx.NewInsert().Model(&news).Returning("NULL").Exec(ctx); err != nil {
+			return fmt.Errorf("import: insert supporters: %w", err)
+		}
+		// Ids are read back by email: the order of a multi-row insert's
+		// RETURNING rows is not guaranteed.
+		newEmails := make([]string, len(news))
+		for i, s := range news {
+			newEmails[i] = s.Email
+		}
+		var ids []struct {
+			ID    int64
+			Email string
+		}
+		if err := tx.NewSelect().Table("supporters").Column("id", "email").
+			Where("email IN (?)", bun.List(newEmails)).Scan(ctx, &ids); err != nil {
+			return fmt.Errorf("import: read ids: %w", err)
+		}
+		idOf := make(map[string]int64, len(ids))
+		for _, r := range ids {
+			idOf[r.Email] = r.ID
+		}
+		for _, s := range news {
+			s.ID = idOf[s.Email]
+		}
+		im.rep.Created += len(news)
+		targets = append(targets, news...)
+		touched = append(touched, news...)
+	}
+
+	for _, s := range touched[:len(touched)-len(news)] {
+		if _, err := tx.NewUpdate().Model(s).WherePK().ExcludeColumn("id", "created_at", "email", "email_status").
+			Exec(ctx); err != nil {
+			return fmt.Errorf("import: update supporter %d: %w", s.ID, err)
+		}
+	}
+	if err := writeRelations(ctx, tx, touched, im.now); err != nil {
+		return err
+	}
+	if im.status == statusCleaned {
+		if err := im.markBounced(ctx, tx, targets); err != nil {
+			return err
+		}
+	}
+	if im.list != nil {
+		return im.subscribe(ctx, tx, targets)
+	}
+	return nil
+}
+
+func (im *supporterImport) seenBefore(id int64) bool { return im.seen[id/64]&(1<<(id%64)) != 0 }
+func (im *supporterImport) markSeen(id int64)        { im.seen[id/64] |= 1 << (id % 64) }
+
+// writeRelations adds the tags, interests and attributes of ss; rows they
+// already have are left alone or updated in place.
+func writeRelations(ctx context.Context, tx bun.IDB, ss []*Supporter, now time.Time) error {
+	var tags []supporterTag
+	var ins []SupporterInterest
+	var attrs []supporterAttribute
+	for _, s := range ss {
+		for _, t := range s.Tags {
+			tags = append(tags, supporterTag{SupporterID: s.ID, Tag: t})
+		}
+		for _, in := range s.Interests {
+			in.SupporterID, in.UpdatedAt = s.ID, now
+			ins = append(ins, in)
+		}
+		for k, v := range s.Attributes {
+			attrs = append(attrs, supporterAttribute{SupporterID: s.ID, Key: k, Value: v})
+		}
+	}
+	if len(tags) > 0 {
+		if _, err := tx.NewInsert().Model(&tags).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return fmt.Errorf("import: tags: %w", err)
+		}
+	}
+	if len(ins) > 0 {
+		if _, err := tx.NewInsert().Model(&ins).
+			On("CONFLICT (supporter_id, interest) DO UPDATE").
+			Set("availability = EXCLUDED.availability").Set("updated_at = EXCLUDED.updated_at").
+			Where("si.availability <> EXCLUDED.availability").Exec(ctx); err != nil {
+			return fmt.Errorf("import: interests: %w", err)
+		}
+	}
+	if len(attrs) > 0 {
+		if _, err := tx.NewInsert().Model(&attrs).
+			On("CONFLICT (supporter_id, key) DO UPDATE").Set("value = EXCLUDED.value").Exec(ctx); err != nil {
+			return fmt.Errorf("import: attributes: %w", err)
+		}
+	}
+	return nil
+}
+
+// markBounced records that the addresses of a Mailchimp "cleaned" file
+// bounce, so nothing is ever sent to them.
+func (im *supporterImport) markBounced(ctx context.Context, tx bun.IDB, ss []*Supporter) error {
+	var ids []int64
+	var events []ConsentEvent
+	for _, s := range ss {
+		if s.EmailStatus == EmailOK {
+			ids = append(ids, s.ID)
+			events = append(events, ConsentEvent{SupporterID: s.ID, Action: ActionEmailStatus + string(EmailBounced),
+				Source: im.consent.Source, CreatedAt: im.now})
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.NewUpdate().Table("supporters").Set("email_status = ?", EmailBounced).
+		Where("id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
+		return fmt.Errorf("import: mark bounced: %w", err)
+	}
+	im.rep.Bounced += len(ids)
+	return insertConsentEvents(ctx, tx, events)
+}
+
+// subscribe applies ImportOptions.List to the batch: subscribe, or for a
+// Mailchimp unsubscribed file unsubscribe, and never resubscribe anyone
+// who left or whose mail bounces.
+func (im *supporterImport) subscribe(ctx context.Context, tx bun.IDB, ss []*Supporter) error {
+	if len(ss) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(ss))
+	for i, s := range ss {
+		ids[i] = s.ID
+	}
+	var cur []Subscription
+	if err := tx.NewSelect().Model(&cur).Column("supporter_id", "status").
+		Where("list_id = ? AND supporter_id IN (?)", im.list.ID, bun.List(ids)).Scan(ctx); err != nil {
+		return fmt.Errorf("import: subscriptions: %w", err)
+	}
+	status := make(map[int64]SubscriptionStatus, len(cur))
+	for _, c := range cur {
+		status[c.SupporterID] = c.Status
+	}
+	var subs []Subscription
+	var events []ConsentEvent
+	change := func(s *Supporter, st SubscriptionStatus, action string) {
+		subs = append(subs, Subscription{SupporterID: s.ID, ListID: im.list.ID, Status: st, CreatedAt: im.now, UpdatedAt: im.now})
+		events = append(events, ConsentEvent{SupporterID: s.ID, ListID: im.list.ID, Action: action,
+			Source: im.consent.Source, ConsentText: im.consent.Text, CreatedAt: im.now})
+	}
+	for _, s := range ss {
+		st := status[s.ID]
+		switch {
+		case im.status == statusUnsubscribed:
+			if st != StatusUnsubscribed {
+				change(s, StatusUnsubscribed, ActionUnsubscribe)
+				im.rep.Unsubscribed++
+			}
+		case im.status == statusCleaned:
+			// Bounced addresses are never subscribed.
+		case st == StatusUnsubscribed || (s.EmailStatus != EmailOK && s.EmailStatus != ""):
+			im.rep.NotResubscribed++
+		case st == StatusSubscribed:
+			im.rep.AlreadySubscribed++
+		case st == StatusPending:
+			change(s, StatusSubscribed, ActionConfirm)
+			im.rep.Subscribed++
+		default:
+			change(s, StatusSubscribed, ActionSubscribe)
+			im.rep.Subscribed++
+		}
+	}
+	if len(subs) == 0 {
+		return nil
+	}
+	if _, err := tx.NewInsert().Model(&subs).
+		On("CONFLICT (supporter_id, list_id) DO UPDATE").
+		Set("status = EXCLUDED.status").Set("updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
+		return fmt.Errorf("import: subscribe: %w", err)
+	}
+	return insertConsentEvents(ctx, tx, events)
+}
+
+func insertConsentEvents(ctx context.Context, tx bun.IDB, events []ConsentEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if _, err := tx.NewInsert().Model(&events).Returning("NULL").Exec(ctx); err != nil {
+		return fmt.Errorf("record consent: %w", err)
+	}
+	return nil
+}
