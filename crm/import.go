@@ -111,7 +111,7 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 	if err != nil {
 		return nil, err
 	}
-	cols, format, err := mapColumns(sr.Header(), opts.Format, opts.Map, opts.IgnoreUnknown, synonyms)
+	cols, format, err := mapColumns(sr.Header(), opts.Format, opts.Map, opts.IgnoreUnknown, supporterColumns)
 	if err != nil {
 		return nil, err
 	}

@@ -103,6 +103,8 @@ var synonyms = func() map[string]string {
 		"comment souhaitez-vous aider", "comment veux-tu aider", "how would you like to help")
 	add(fieldNotes, "notes", "note", "commentaire", "commentaires", "comments", "remarques")
 	add(fieldSource, "source", "origine")
+	// The reason column of a rejects file, so it can be imported again.
+	add(fieldIgnore, "reason")
 	return m
 }()
 
@@ -170,6 +172,18 @@ func detectFormat(keys []string) ImportFormat {
 	return FormatGeneric
 }
 
+// columnRules are how the columns of one kind of file are understood.
+type columnRules struct {
+	synonyms map[string]string                  // folded header → field
+	ignored  map[ImportFormat][]string          // columns a format has that are not data
+	fields   map[ImportFormat]map[string]string // columns a format names its own way
+}
+
+var (
+	supporterColumns = columnRules{synonyms: synonyms, ignored: presetIgnored, fields: presetFields}
+	donationColumns  = columnRules{synonyms: donationSynonyms}
+)
+
 // column says what one column of the file feeds.
 type column struct {
 	index  int
@@ -192,7 +206,8 @@ type ColumnUse struct {
 // mapColumns decides the field of every column. explicit maps headers (as
 // written, matched like synonyms) to fields and wins over everything.
 func mapColumns(header []string, format ImportFormat, explicit map[string]string, ignoreUnknown bool,
-	syn map[string]string) ([]column, ImportFormat, error) {
+	rules columnRules) ([]column, ImportFormat, error) {
+	syn := rules.synonyms
 	keys := make([]string, len(header))
 	for i, h := range header {
 		keys[i] = headerKey(h)
@@ -216,7 +231,7 @@ func mapColumns(header []string, format ImportFormat, explicit map[string]string
 		byKey[k] = f
 	}
 	ignored := map[string]bool{}
-	for _, h := range presetIgnored[format] {
+	for _, h := range rules.ignored[format] {
 		ignored[headerKey(h)] = true
 	}
 	cols := make([]column, len(header))
@@ -228,8 +243,8 @@ func mapColumns(header []string, format ImportFormat, explicit map[string]string
 			c.field = byKey[k]
 		case k == "":
 			c.field = fieldIgnore
-		case presetFields[format][k] != "":
-			c.field = presetFields[format][k]
+		case rules.fields[format][k] != "":
+			c.field = rules.fields[format][k]
 		case ignored[k]:
 			c.field = fieldIgnore
 		case isExtra && syn[rest] != "":

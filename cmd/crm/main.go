@@ -77,6 +77,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			subscribeCommand(),
 			unsubscribeCommand(),
 			donationsCommand(),
+			importCommand(),
 		},
 		Reader:                    stdin,
 		Writer:                    stdout,

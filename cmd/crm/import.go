@@ -1,0 +1,348 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+func importCommand() *cli.Command {
+	readFlags := []cli.Flag{
+		&cli.StringFlag{Name: "delimiter", Usage: "field separator: , ; | or tab (default: detected)"},
+		&cli.StringFlag{Name: "encoding", Usage: "utf-8, windows-1252, iso-8859-1, utf-16le or utf-16be (default: detected)"},
+		&cli.StringSliceFlag{Name: "map", Usage: `column mapping "HEADER=field" (repeatable), e.g. "Courriel=email"`},
+		&cli.BoolFlag{Name: "dry-run", Usage: "do the whole import and report, then write nothing"},
+		&cli.StringFlag{Name: "rejects", Usage: "write rejected rows, with a reason column, to this CSV file"},
+		&cli.StringFlag{Name: "output", Value: "text", Usage: "report format: text or json"},
+	}
+	return &cli.Command{
+		Name:  "import",
+		Usage: "import supporters or donations from a CSV file",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "supporters",
+				Usage:     "import supporters (Excel, HelloAsso, Mailchimp, listmonk, Google Forms or any sheet with an email column)",
+				ArgsUsage: "FILE",
+				Flags: append([]cli.Flag{
+					&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, generic, mailchimp, helloasso, listmonk or googleforms"},
+					&cli.StringFlag{Name: "list", Usage: "subscribe the imported people to this list (needs --consent)"},
+					&cli.StringFlag{Name: "consent", Usage: "what the people agreed to, recorded as proof"},
+					&cli.StringSliceFlag{Name: "tag", Usage: "add this tag to every imported supporter (repeatable)"},
+					&cli.BoolFlag{Name: "overwrite", Usage: "let non-empty values of the file replace stored ones"},
+					&cli.BoolFlag{Name: "ignore-unknown", Usage: "drop unknown columns instead of keeping them as attributes"},
+				}, readFlags...),
+				Action: withDB(1, 1, importSupporters),
+			},
+			{
+				Name:      "donations",
+				Usage:     "import donations (HelloAsso payment exports or a sheet with email, amount, date...)",
+				ArgsUsage: "FILE",
+				Flags: append([]cli.Flag{
+					&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, generic or helloasso"},
+					&cli.StringFlag{Name: "currency", Value: "EUR", Usage: "currency of rows without one"},
+				}, readFlags...),
+				Action: withDB(1, 1, importDonations),
+			},
+		},
+	}
+}
+
+// importInput is the opened file, wrapped in a progress bar when standard
+// error is a terminal, and the reject writer.
+type importInput struct {
+	r       io.Reader
+	close   func()
+	rejects *rejectsFile
+	name    string
+}
+
+func openImport(c *cli.Context) (*importInput, error) {
+	path := c.Args().First()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	in := &importInput{r: f, name: filepath.Base(path)}
+	var bar *progressbar.ProgressBar
+	if errFile, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(errFile.Fd())) {
+		if st, err := f.Stat(); err == nil {
+			bar = progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(errFile),
+				progressbar.OptionShowBytes(true), progressbar.OptionSetDescription("importing "+in.name),
+				progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
+			pr := progressbar.NewReader(f, bar)
+			in.r = &pr
+		}
+	}
+	in.close = func() {
+		if bar != nil {
+			bar.Finish()
+		}
+		f.Close()
+	}
+	if out := c.String("rejects"); out != "" {
+		if in.rejects, err = createRejects(out); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("--rejects: %w", err)
+		}
+	}
+	return in, nil
+}
+
+func parseDelimiter(c *cli.Context) (rune, error) {
+	switch d := c.String("delimiter"); strings.ToLower(d) {
+	case "":
+		return 0, nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	case ",", ";", "|":
+		return rune(d[0]), nil
+	default:
+		return 0, usagef("--delimiter %q: want , ; | or tab", d)
+	}
+}
+
+func parseMap(c *cli.Context) (map[string]string, error) {
+	m := map[string]string{}
+	for _, v := range c.StringSlice("map") {
+		h, f, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(h) == "" || strings.TrimSpace(f) == "" {
+			return nil, usagef("--map %q: want \"HEADER=field\"", v)
+		}
+		m[h] = f
+	}
+	return m, nil
+}
+
+func importSupporters(c *cli.Context, db *crm.DB) error {
+	delim, err := parseDelimiter(c)
+	if err != nil {
+		return err
+	}
+	mapping, err := parseMap(c)
+	if err != nil {
+		return err
+	}
+	if c.IsSet("list") && !c.IsSet("consent") {
+		return usagef("import supporters: --list needs --consent TEXT (what the people agreed to)")
+	}
+	in, err := openImport(c)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	opts := crm.ImportOptions{
+		Format: crm.ImportFormat(c.String("format")), Delimiter: delim, Encoding: c.String("encoding"),
+		Map: mapping, FileName: in.name, List: c.String("list"), Consent: c.String("consent"),
+		Tags: c.StringSlice("tag"), Overwrite: c.Bool("overwrite"), IgnoreUnknown: c.Bool("ignore-unknown"),
+		DryRun: c.Bool("dry-run"),
+	}
+	if in.rejects != nil {
+		opts.OnReject = in.rejects.write
+	}
+	rep, err := db.ImportSupporters(c.Context, in.r, opts)
+	if err != nil {
+		in.rejects.discard()
+		return fmt.Errorf("import %s: %w", in.name, err)
+	}
+	if err := in.rejects.finish(rep.Header, rep.Delimiter); err != nil {
+		return err
+	}
+	if c.String("output") == "json" {
+		return writeJSON(c.App.Writer, rep)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "%s: format %s, encoding %s, delimiter %s\n", in.name, rep.Format, rep.Encoding, showDelimiter(rep.Delimiter))
+	lines := [][2]string{
+		{"rows read", strconv.Itoa(rep.Rows)}, {"created", strconv.Itoa(rep.Created)},
+		{"updated", strconv.Itoa(rep.Updated)}, {"unchanged", strconv.Itoa(rep.Unchanged)},
+		{"merged duplicates", strconv.Itoa(rep.Duplicates)}, {"rejected", strconv.Itoa(rep.Rejected)},
+	}
+	if opts.List != "" {
+		lines = append(lines, [2]string{"subscribed to " + opts.List, strconv.Itoa(rep.Subscribed)},
+			[2]string{"already subscribed", strconv.Itoa(rep.AlreadySubscribed)},
+			[2]string{"not resubscribed (left, bounced or complained)", strconv.Itoa(rep.NotResubscribed)})
+	}
+	if rep.Unsubscribed > 0 {
+		lines = append(lines, [2]string{"marked unsubscribed", strconv.Itoa(rep.Unsubscribed)})
+	}
+	if rep.Bounced > 0 {
+		lines = append(lines, [2]string{"marked bounced", strconv.Itoa(rep.Bounced)})
+	}
+	printReport(c, lines, rep.Rejections, rep.Rejected, rep.DryRun)
+	return nil
+}
+
+func importDonations(c *cli.Context, db *crm.DB) error {
+	delim, err := parseDelimiter(c)
+	if err != nil {
+		return err
+	}
+	mapping, err := parseMap(c)
+	if err != nil {
+		return err
+	}
+	in, err := openImport(c)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	opts := crm.DonationImportOptions{
+		Format: crm.ImportFormat(c.String("format")), Delimiter: delim, Encoding: c.String("encoding"),
+		Map: mapping, FileName: in.name, DryRun: c.Bool("dry-run"), Currency: c.String("currency"),
+	}
+	if in.rejects != nil {
+		opts.OnReject = in.rejects.write
+	}
+	rep, err := db.ImportDonations(c.Context, in.r, opts)
+	if err != nil {
+		in.rejects.discard()
+		return fmt.Errorf("import %s: %w", in.name, err)
+	}
+	if err := in.rejects.finish(rep.Header, rep.Delimiter); err != nil {
+		return err
+	}
+	if c.String("output") == "json" {
+		return writeJSON(c.App.Writer, rep)
+	}
+	fmt.Fprintf(c.App.Writer, "%s: format %s, encoding %s, delimiter %s\n", in.name, rep.Format, rep.Encoding, showDelimiter(rep.Delimiter))
+	printReport(c, [][2]string{
+		{"rows read", strconv.Itoa(rep.Rows)}, {"donations recorded", strconv.Itoa(rep.Created)},
+		{"already recorded", strconv.Itoa(rep.Duplicates)}, {"skipped (payment not validated)", strconv.Itoa(rep.Skipped)},
+		{"rejected", strconv.Itoa(rep.Rejected)}, {"new supporters", strconv.Itoa(rep.SupportersCreated)},
+	}, rep.Rejections, rep.Rejected, rep.DryRun)
+	return nil
+}
+
+func showDelimiter(d string) string {
+	if d == "\t" {
+		return "tab"
+	}
+	return strconv.Quote(d)
+}
+
+// printReport prints the counts, the first rejections and what to do.
+func printReport(c *cli.Context, lines [][2]string, rejections []crm.Rejection, rejected int, dryRun bool) {
+	w := c.App.Writer
+	width := 0
+	for _, l := range lines {
+		width = max(width, len(l[0]))
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, l[0], l[1])
+	}
+	const shown = 20
+	for i, r := range rejections {
+		if i == shown {
+			break
+		}
+		fmt.Fprintf(w, "  rejected %s\n", r)
+	}
+	if rejected > min(shown, len(rejections)) {
+		fmt.Fprintf(w, "  ... and %d more rejected rows", rejected-min(shown, len(rejections)))
+		if !c.IsSet("rejects") {
+			fmt.Fprint(w, " (write them all with --rejects FILE)")
+		}
+		fmt.Fprintln(w)
+	}
+	if rejected > 0 && c.IsSet("rejects") {
+		fmt.Fprintf(w, "rejected rows written to %s: fix them and import that file again\n", c.String("rejects"))
+	}
+	if dryRun {
+		fmt.Fprintln(w, "dry run: nothing was written")
+	}
+}
+
+// rejectsFile collects rejected rows in a temporary file and writes them
+// out, under the input's header plus a reason column, once the header is
+// known to be final.
+type rejectsFile struct {
+	path string
+	tmp  *os.File
+	rows *csv.Writer
+}
+
+func createRejects(path string) (*rejectsFile, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".rejects-*.csv")
+	if err != nil {
+		return nil, err
+	}
+	return &rejectsFile{path: path, tmp: tmp, rows: csv.NewWriter(tmp)}, nil
+}
+
+func (r *rejectsFile) write(rej crm.Rejection) {
+	rec := append(append([]string(nil), rej.Record...), fmt.Sprintf("line %d: %s", rej.Line, rejectReason(rej)))
+	r.rows.Write(rec)
+}
+
+func rejectReason(r crm.Rejection) string {
+	if r.Column == "" {
+		return r.Reason
+	}
+	return r.Column + ": " + r.Reason
+}
+
+func (r *rejectsFile) discard() {
+	if r != nil {
+		r.tmp.Close()
+		os.Remove(r.tmp.Name())
+	}
+}
+
+// finish writes the header, then the collected rows padded to its width,
+// with the input's delimiter, in UTF-8 with a byte order mark so Excel
+// opens it correctly.
+func (r *rejectsFile) finish(header []string, delimiter string) error {
+	if r == nil {
+		return nil
+	}
+	defer r.discard()
+	r.rows.Flush()
+	if err := r.rows.Error(); err != nil {
+		return fmt.Errorf("--rejects: %w", err)
+	}
+	if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	out, err := os.Create(r.path)
+	if err != nil {
+		return fmt.Errorf("--rejects: %w", err)
+	}
+	io.WriteString(out, "\ufeff")
+	w := csv.NewWriter(out)
+	w.Comma = []rune(delimiter)[0]
+	w.Write(append(append([]string(nil), header...), "reason"))
+	rd := csv.NewReader(r.tmp)
+	rd.FieldsPerRecord = -1
+	for {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			out.Close()
+			return fmt.Errorf("--rejects: %w", err)
+		}
+		reason := rec[len(rec)-1]
+		cells := rec[:len(rec)-1]
+		for len(cells) < len(header) {
+			cells = append(cells, "")
+		}
+		w.Write(append(cells, reason))
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		out.Close()
+		return fmt.Errorf("--rejects: %w", err)
+	}
+	return out.Close()
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestImportCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crm.db")
+	testdata := filepath.Join("..", "..", "crm", "testdata")
+	rejects := filepath.Join(dir, "rejects.csv")
+
+	mustRun(t, db, "lists", "create", "lettre")
+	// Flags after the file name, a dry run first: nothing is written.
+	out := mustRun(t, db, "import", "supporters", filepath.Join(testdata, "excel_fr_windows1252.csv"), "--dry-run",
+		"--list", "lettre", "--consent", "Formulaire papier, distribution du 12/01")
+	if !hasCount(out, "created", 2) || !strings.Contains(out, "dry run: nothing was written") {
+		t.Errorf("dry run printed:\n%s", out)
+	}
+	if got := mustRun(t, db, "supporters", "count"); got != "0\n" {
+		t.Fatalf("dry run wrote %s supporters", got)
+	}
+	out = mustRun(t, db, "import", "supporters", filepath.Join(testdata, "excel_fr_windows1252.csv"),
+		"--list", "lettre", "--consent", "Formulaire papier", "--rejects", rejects, "--tag", "papier")
+	if !strings.Contains(out, "encoding windows-1252") || !strings.Contains(out, `rejected line 6: Courriel "pas-une-adresse": invalid address`) ||
+		!strings.Contains(out, "subscribed to lettre") {
+		t.Errorf("import printed:\n%s", out)
+	}
+	if got := mustRun(t, db, "supporters", "count", "--list", "lettre"); got != "2\n" {
+		t.Errorf("subscribed after import = %s", got)
+	}
+	b, err := os.ReadFile(rejects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "\ufeffCourriel;Prénom;") || !strings.HasSuffix(lines[0], ";reason") ||
+		!strings.Contains(lines[1], "pas-une-adresse;Zoé") {
+		t.Errorf("rejects file:\n%s", b)
+	}
+
+	// The rejects file can be fixed and imported again.
+	fixed := strings.Replace(string(b), "pas-une-adresse", "zoe.martin@example.org", 1)
+	os.WriteFile(rejects, []byte(fixed), 0o600)
+	out = mustRun(t, db, "import", "supporters", rejects)
+	if !hasCount(out, "created", 1) || !hasCount(out, "rejected", 1) {
+		t.Errorf("re-import of fixed rejects:\n%s", out)
+	}
+
+	out = mustRun(t, db, "import", "donations", filepath.Join(testdata, "helloasso_export.csv"))
+	if !hasCount(out, "donations recorded", 2) || !hasCount(out, "skipped (payment not validated)", 1) {
+		t.Errorf("donations import printed:\n%s", out)
+	}
+	if out := mustRun(t, db, "import", "donations", filepath.Join(testdata, "helloasso_export.csv"), "--output", "json"); !strings.Contains(out, `"duplicates": 2`) {
+		t.Errorf("donations re-import printed:\n%s", out)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import", "supporters", filepath.Join(dir, "missing.csv")}, "no such file"},
+		{[]string{"import", "supporters", filepath.Join(testdata, "donations_generic.csv"), "--list", "lettre"}, "--consent"},
+		{[]string{"import", "supporters", filepath.Join(testdata, "cr_only.csv"), "--delimiter", ":"}, "--delimiter"},
+		{[]string{"import", "supporters", filepath.Join(testdata, "cr_only.csv"), "--map", "nope"}, "--map"},
+		{[]string{"import", "supporters", filepath.Join(testdata, "cr_only.csv"), "--map", "Courriel=email"}, "no such column"},
+		{[]string{"import", "supporters", filepath.Join(testdata, "cr_only.csv"), "--format", "excel"}, "--format"},
+		{[]string{"import", "supporters", filepath.Join(testdata, "cr_only.csv"), "--encoding", "ebcdic"}, "encoding"},
+		{[]string{"import", "supporters"}, "missing argument"},
+	} {
+		before := mustRun(t, db, "supporters", "count")
+		code, _, errOut := crmRun(t, db, tt.args...)
+		if code == 0 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("crm %s: exit %d, stderr %q, want %q", strings.Join(tt.args, " "), code, errOut, tt.want)
+		}
+		if after := mustRun(t, db, "supporters", "count"); after != before {
+			t.Errorf("crm %s changed the count from %s to %s", strings.Join(tt.args, " "), before, after)
+		}
+	}
+}
+
+// hasCount reports whether the import report out has the line "label N".
+func hasCount(out, label string, n int) bool {
+	return regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(label) + `\s+` + strconv.Itoa(n) + `$`).MatchString(out)
+}
