@@ -127,13 +127,13 @@ type donationImport struct {
 }
 
 type donationRow struct {
-	line    int
-	d       Donation
-	email   string
-	first   string
-	last    string
-	org     string
-	status  string
+	line   int
+	d      Donation
+	email  string
+	first  string
+	last   string
+	org    string
+	status string
 }
 
 func (im *donationImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader) error {
