@@ -154,6 +154,27 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 	return rep, nil
 }
 
+// parseRowStatus reads a status column: anything that says the person
+// left stops mail to them, a bounce marks the address, and an active or
+// subscribed status changes nothing.
+func parseRowStatus(v string) (rowStatus, error) {
+	switch headerKey(v) {
+	case "unsubscribed", "unsubscribe", "desabonne", "desabonnee", "desinscrit", "desinscrite", "inactive",
+		"opted out", "optout", "opt out", "deleted", "supprime":
+		return statusUnsubscribed, nil
+	case "cleaned", "bounced", "bounce", "hard bounce", "invalid", "rejete", "complained", "spam":
+		return statusCleaned, nil
+	case "subscribed", "active", "actif", "active member", "abonne", "abonnee", "inscrit", "inscrite",
+		"confirmed", "confirme":
+		return statusNone, nil
+	}
+	return statusNone, errUnknownStatus
+}
+
+// errUnknownStatus means a status column value says nothing about consent
+// ("premium", "4"); the value is kept as an attribute.
+var errUnknownStatus = errors.New("unknown status")
+
 // mailchimpStatus tells the three files of a Mailchimp export apart.
 func mailchimpStatus(header []string, format ImportFormat) rowStatus {
 	if format != FormatMailchimp {
@@ -198,11 +219,14 @@ type supporterImport struct {
 	seen      []uint64          // bitmap of pre-existing ids this import has met
 	batch     []*importRow
 	byEmail   map[string]*importRow
+	statusOf  map[string]rowStatus // rows of the batch whose status column said something
 }
 
 type importRow struct {
-	line int
-	s    Supporter
+	line   int
+	s      Supporter
+	status rowStatus
+	stated bool // the row had a status column value
 }
 
 func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
@@ -228,6 +252,7 @@ func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
 	}
 	im.seen = make([]uint64, im.maxID/64+1)
 	im.byEmail = map[string]*importRow{}
+	im.statusOf = map[string]rowStatus{}
 	return nil
 }
 
@@ -252,6 +277,9 @@ func (im *supporterImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader
 			rej.Record = append([]string(nil), rec...)
 			im.reject(*rej)
 			continue
+		}
+		if row.stated && row.status > im.statusOf[row.s.Email] {
+			im.statusOf[row.s.Email] = row.status // the strongest "stop" of the file wins
 		}
 		if prev := im.byEmail[row.s.Email]; prev != nil {
 			mergeSupporter(&prev.s, &row.s, im.opts.Overwrite)
@@ -335,6 +363,13 @@ func (im *supporterImport) parse(rec []string, line int) (*importRow, *Rejection
 			for k, val := range attrs {
 				setAttr(s, k, val)
 			}
+		case fieldStatus:
+			st, err := parseRowStatus(v)
+			if err != nil {
+				setAttr(s, c.header, v)
+				continue
+			}
+			row.status, row.stated = st, true
 		case fieldNotes:
 			if s.Notes == "" {
 				s.Notes = strings.TrimSpace(raw)

@@ -59,7 +59,7 @@ const (
 // ImportFields lists the fields columns can be mapped to.
 var ImportFields = []string{fieldEmail, fieldFirstName, fieldLastName, fieldName, fieldPhone, fieldOrganisation,
 	fieldCity, fieldPostcode, fieldCountry, fieldLanguage, fieldTags, fieldInterests, fieldNotes, fieldSource,
-	fieldAttributes, fieldIgnore, attrPrefix + "KEY"}
+	fieldAttributes, fieldStatus, fieldIgnore, attrPrefix + "KEY"}
 
 // headerKey folds a header for matching: no case, no accents, punctuation
 // as spaces. "E-mail", "e_mail" and "E MAIL" all give "e mail".
@@ -103,6 +103,7 @@ var synonyms = func() map[string]string {
 		"comment souhaitez-vous aider", "comment veux-tu aider", "how would you like to help")
 	add(fieldNotes, "notes", "note", "commentaire", "commentaires", "comments", "remarques")
 	add(fieldSource, "source", "origine")
+	add(fieldStatus, "status", "statut", "subscription status", "statut d'abonnement")
 	// The reason column of a rejects file, so it can be imported again.
 	add(fieldIgnore, "reason")
 	return m

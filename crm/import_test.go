@@ -299,3 +299,28 @@ func TestImportAcrossBatches(t *testing.T) {
 		t.Errorf("tags %v %v", s.Tags, o.Tags)
 	}
 }
+
+// A status column is honoured row by row: nobody marked as gone is
+// subscribed.
+func TestImportStatusColumn(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		t.Fatal(err)
+	}
+	in := "email,status\nin@example.org,Subscribed\nout@example.org,Désabonné\nbad@example.org,cleaned\nodd@example.org,premium\n"
+	rep, err := db.ImportSupporters(ctx, strings.NewReader(in), crm.ImportOptions{List: "lettre", Consent: "export beehiiv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Created != 4 || rep.Subscribed != 2 || rep.Unsubscribed != 1 || rep.Bounced != 1 {
+		t.Errorf("report = %+v", rep)
+	}
+	if n, _ := db.CountSupporters(ctx, crm.SupporterFilter{List: ptr("lettre")}); n != 2 {
+		t.Errorf("%d subscribed, want 2", n)
+	}
+	odd, _ := db.GetSupporterByEmail(ctx, "odd@example.org")
+	if odd.Attributes["status"] != "premium" {
+		t.Errorf("unknown status not kept: %+v", odd.Attributes)
+	}
+}

@@ -17,6 +17,7 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	}
 	defer func() {
 		clear(im.byEmail)
+		clear(im.statusOf)
 		im.batch = im.batch[:0]
 	}()
 	emails := make([]string, len(im.batch))
@@ -108,15 +109,23 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	if err := writeRelations(ctx, tx, touched, im.now); err != nil {
 		return err
 	}
-	if im.status == statusCleaned {
-		if err := im.markBounced(ctx, tx, targets); err != nil {
-			return err
-		}
+	if err := im.markBounced(ctx, tx, targets); err != nil {
+		return err
 	}
 	if im.list != nil {
 		return im.subscribe(ctx, tx, targets)
 	}
 	return nil
+}
+
+// rowStatus is what the file says of the consent of the row with this
+// address: the file's own status (Mailchimp's three files) or the row's
+// status column.
+func (im *supporterImport) rowStatus(email string) rowStatus {
+	if st, ok := im.statusOf[email]; ok {
+		return st
+	}
+	return im.status
 }
 
 func (im *supporterImport) seenBefore(id int64) bool { return im.seen[id/64]&(1<<(id%64)) != 0 }
@@ -168,7 +177,7 @@ func (im *supporterImport) markBounced(ctx context.Context, tx bun.IDB, ss []*Su
 	var ids []int64
 	var events []ConsentEvent
 	for _, s := range ss {
-		if s.EmailStatus == EmailOK {
+		if s.EmailStatus == EmailOK && im.rowStatus(s.Email) == statusCleaned {
 			ids = append(ids, s.ID)
 			events = append(events, ConsentEvent{SupporterID: s.ID, Action: ActionEmailStatus + string(EmailBounced),
 				Source: im.consent.Source, CreatedAt: im.now})
@@ -215,12 +224,12 @@ func (im *supporterImport) subscribe(ctx context.Context, tx bun.IDB, ss []*Supp
 	for _, s := range ss {
 		st := status[s.ID]
 		switch {
-		case im.status == statusUnsubscribed:
+		case im.rowStatus(s.Email) == statusUnsubscribed:
 			if st != StatusUnsubscribed {
 				change(s, StatusUnsubscribed, ActionUnsubscribe)
 				im.rep.Unsubscribed++
 			}
-		case im.status == statusCleaned:
+		case im.rowStatus(s.Email) == statusCleaned:
 			// Bounced addresses are never subscribed.
 		case st == StatusUnsubscribed || (s.EmailStatus != EmailOK && s.EmailStatus != ""):
 			im.rep.NotResubscribed++
