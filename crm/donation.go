@@ -138,6 +138,9 @@ func (db *DB) ListDonations(ctx context.Context, f DonationFilter) ([]*Donation,
 		q = q.Limit(int64(f.Limit))
 	}
 	if f.Offset > 0 {
+		if f.Limit <= 0 {
+			q = q.Limit(-1) // SQLite accepts OFFSET only after a LIMIT
+		}
 		q = q.Offset(int64(f.Offset))
 	}
 	if err := q.Scan(ctx); err != nil {

@@ -383,6 +383,9 @@ func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Support
 		q = q.Limit(int64(f.Limit))
 	}
 	if f.Offset > 0 {
+		if f.Limit <= 0 {
+			q = q.Limit(-1) // SQLite accepts OFFSET only after a LIMIT
+		}
 		q = q.Offset(int64(f.Offset))
 	}
 	total, err := q.ScanAndCount(ctx)
