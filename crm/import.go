@@ -40,7 +40,7 @@ type ImportOptions struct {
 	// a copy of its cells. The report keeps only the first
 	// MaxReportedRejections.
 	OnReject func(Rejection)
-	// BatchSize is how many rows are written at a time (default 1000).
+	// BatchSize is how many rows are written at a time (default 2000).
 	BatchSize int
 }
 
@@ -133,7 +133,7 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 	}
 	im.consent = Consent{Source: ImportSource(opts.FileName), Text: strings.TrimSpace(opts.Consent)}
 	if im.batchSize = opts.BatchSize; im.batchSize <= 0 {
-		im.batchSize = 1000
+		im.batchSize = 2000
 	}
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := im.prepare(ctx, tx); err != nil {

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS supporter_tags (
     supporter_id  INTEGER NOT NULL REFERENCES supporters (id) ON DELETE CASCADE,
     tag           TEXT    NOT NULL,
     PRIMARY KEY (supporter_id, tag)
-);
+) WITHOUT ROWID;
 --bun:split
 CREATE INDEX IF NOT EXISTS supporter_tags_tag_idx ON supporter_tags (tag, supporter_id);
 --bun:split
@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS supporter_attributes (
     key           TEXT    NOT NULL,
     value         TEXT    NOT NULL,
     PRIMARY KEY (supporter_id, key)
-);
+) WITHOUT ROWID;
 --bun:split
 
 CREATE TABLE IF NOT EXISTS interests (
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS supporter_interests (
     availability  TEXT    NOT NULL DEFAULT '',
     updated_at    TIMESTAMP NOT NULL,
     PRIMARY KEY (supporter_id, interest)
-);
+) WITHOUT ROWID;
 --bun:split
 CREATE INDEX IF NOT EXISTS supporter_interests_interest_idx ON supporter_interests (interest, supporter_id);
 --bun:split
@@ -110,7 +110,7 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     created_at    TIMESTAMP NOT NULL,
     updated_at    TIMESTAMP NOT NULL,
     PRIMARY KEY (supporter_id, list_id)
-);
+) WITHOUT ROWID;
 --bun:split
 CREATE INDEX IF NOT EXISTS subscriptions_list_status_idx ON subscriptions (list_id, status, supporter_id);
 --bun:split
