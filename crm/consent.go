@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -84,7 +83,7 @@ type Consent struct {
 }
 
 func (c Consent) normalize() (Consent, error) {
-	c.Source, c.Text = CleanText(c.Source), strings.TrimSpace(c.Text)
+	c.Source, c.Text = CleanText(c.Source), cleanMultiline(c.Text)
 	c.IP, c.UserAgent = CleanText(c.IP), CleanText(c.UserAgent)
 	if c.Source == "" {
 		return c, invalid("source", "", "missing consent source")

@@ -78,7 +78,7 @@ func (d *Donation) Normalize() error {
 		return invalid("method", string(d.Method), "want one of cash, cheque, transfer, card, helloasso, other")
 	}
 	d.Fund, d.Source, d.ExternalRef = CleanText(d.Fund), CleanText(d.Source), CleanText(d.ExternalRef)
-	d.Note = strings.TrimSpace(d.Note)
+	d.Note = cleanMultiline(d.Note)
 	if d.Source == "" {
 		d.Source = DefaultDonationSource
 	}

@@ -372,7 +372,7 @@ func (im *supporterImport) parse(rec []string, line int) (*importRow, *Rejection
 			row.status, row.stated = st, true
 		case fieldNotes:
 			if s.Notes == "" {
-				s.Notes = strings.TrimSpace(raw)
+				s.Notes = cleanMultiline(raw)
 			}
 		default:
 			if key, ok := strings.CutPrefix(c.field, attrPrefix); ok {
@@ -569,6 +569,9 @@ func mergeSupporter(dst, src *Supporter, overwrite bool) bool {
 			dst.Attributes[k] = v
 			changed = true
 		}
+	}
+	if changed {
+		dst.CityKey, dst.SourceKey = fold(dst.City), fold(dst.Source)
 	}
 	return changed
 }

@@ -139,14 +139,14 @@ func writeRelations(ctx context.Context, tx bun.IDB, ss []*Supporter, now time.T
 	var attrs []supporterAttribute
 	for _, s := range ss {
 		for _, t := range s.Tags {
-			tags = append(tags, supporterTag{SupporterID: s.ID, Tag: t})
+			tags = append(tags, newTag(s.ID, t))
 		}
 		for _, in := range s.Interests {
 			in.SupporterID, in.UpdatedAt = s.ID, now
 			ins = append(ins, in)
 		}
 		for k, v := range s.Attributes {
-			attrs = append(attrs, supporterAttribute{SupporterID: s.ID, Key: k, Value: v})
+			attrs = append(attrs, newAttribute(s.ID, k, v))
 		}
 	}
 	if len(tags) > 0 {
@@ -164,7 +164,8 @@ func writeRelations(ctx context.Context, tx bun.IDB, ss []*Supporter, now time.T
 	}
 	if len(attrs) > 0 {
 		if _, err := tx.NewInsert().Model(&attrs).
-			On("CONFLICT (supporter_id, key) DO UPDATE").Set("value = EXCLUDED.value").Exec(ctx); err != nil {
+			On("CONFLICT (supporter_id, key) DO UPDATE").Set("value = EXCLUDED.value").
+			Set("value_fold = EXCLUDED.value_fold").Exec(ctx); err != nil {
 			return fmt.Errorf("import: attributes: %w", err)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"golang.org/x/text/unicode/norm"
 )
 
 // EmailStatus says whether mail can reach a supporter at all. Any status
@@ -41,11 +40,13 @@ type Supporter struct {
 	Phone        string      `bun:"phone" json:"phone"`
 	Organisation string      `bun:"organisation" json:"organisation"`
 	City         string      `bun:"city" json:"city"`
+	CityKey      string      `bun:"city_key" json:"-"` // City folded, kept for segments
 	Postcode     string      `bun:"postcode" json:"postcode"`
 	Country      string      `bun:"country" json:"country"`
 	Language     string      `bun:"language" json:"language"`
 	Notes        string      `bun:"notes" json:"notes"`
 	Source       string      `bun:"source" json:"source"`
+	SourceKey    string      `bun:"source_key" json:"-"`
 	EmailStatus  EmailStatus `bun:"email_status" json:"email_status"`
 	CreatedAt    time.Time   `bun:"created_at,notnull" json:"created_at"`
 	UpdatedAt    time.Time   `bun:"updated_at,notnull" json:"updated_at"`
@@ -86,7 +87,8 @@ func (s *Supporter) Normalize() error {
 			return invalid(f.name, *f.v, fmt.Sprintf("longer than %d bytes", f.max))
 		}
 	}
-	s.Notes = strings.TrimSpace(s.Notes)
+	s.Notes = cleanMultiline(s.Notes)
+	s.CityKey, s.SourceKey = fold(s.City), fold(s.Source)
 	s.Country = NormalizeCountry(s.Country)
 	if s.Language == "" {
 		s.Language = DefaultLanguage
@@ -133,7 +135,7 @@ func normalizeAttributes(attrs map[string]string) (map[string]string, error) {
 		if len(key) > 100 {
 			return nil, invalid("attribute", k, "name longer than 100 bytes")
 		}
-		out[key] = strings.TrimSpace(norm.NFC.String(v))
+		out[key] = cleanMultiline(v)
 	}
 	return out, nil
 }
@@ -147,6 +149,9 @@ type SupporterFilter struct {
 	List     *string // subscribed to this list
 	Source   *string
 	Language *string
+	// Segment is an expression of the segment language, such as
+	// "interest:terrain AND NOT tag:presse" (see package segment).
+	Segment string
 
 	Offset int
 	Limit  int // 0 means no limit
@@ -375,7 +380,7 @@ func (db *DB) UntagSupporter(ctx context.Context, id int64, tags ...string) erro
 func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, int, error) {
 	var ss []*Supporter
 	q := db.bun.NewSelect().Model(&ss)
-	if err := applySupporterFilter(q, f); err != nil {
+	if err := applySupporterFilter(ctx, db.bun, q, f); err != nil {
 		return nil, 0, err
 	}
 	q = q.Order("s.id")
@@ -402,7 +407,7 @@ func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Support
 // ignored).
 func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, error) {
 	q := db.bun.NewSelect().Model((*Supporter)(nil))
-	if err := applySupporterFilter(q, f); err != nil {
+	if err := applySupporterFilter(ctx, db.bun, q, f); err != nil {
 		return 0, err
 	}
 	n, err := q.Count(ctx)
@@ -412,7 +417,14 @@ func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, erro
 	return int(n), nil
 }
 
-func applySupporterFilter(q *bun.SelectQuery, f SupporterFilter) error {
+func applySupporterFilter(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, f SupporterFilter) error {
+	if strings.TrimSpace(f.Segment) != "" {
+		cond, _, err := compileSegment(ctx, idb, f.Segment, nil)
+		if err != nil {
+			return err
+		}
+		q.Where(cond.sql, cond.args...)
+	}
 	if f.ID != nil {
 		q.Where("s.id = ?", *f.ID)
 	}
@@ -428,7 +440,7 @@ func applySupporterFilter(q *bun.SelectQuery, f SupporterFilter) error {
 		if err != nil {
 			return err
 		}
-		q.Where("EXISTS (SELECT 1 FROM supporter_tags t WHERE t.supporter_id = s.id AND t.tag = ?)", t)
+		q.Where("EXISTS (SELECT 1 FROM supporter_tags t WHERE t.supporter_id = s.id AND t.tag_key = ?)", fold(t))
 	}
 	if f.Interest != nil {
 		name, err := slug("interest", *f.Interest)
@@ -503,6 +515,11 @@ type supporterTag struct {
 	bun.BaseModel `bun:"table:supporter_tags"`
 	SupporterID   int64  `bun:"supporter_id,pk"`
 	Tag           string `bun:"tag,pk"`
+	TagKey        string `bun:"tag_key"`
+}
+
+func newTag(id int64, tag string) supporterTag {
+	return supporterTag{SupporterID: id, Tag: tag, TagKey: fold(tag)}
 }
 
 type supporterAttribute struct {
@@ -510,6 +527,12 @@ type supporterAttribute struct {
 	SupporterID   int64  `bun:"supporter_id,pk"`
 	Key           string `bun:"key,pk"`
 	Value         string `bun:"value"`
+	KeyFold       string `bun:"key_fold"`
+	ValueFold     string `bun:"value_fold"`
+}
+
+func newAttribute(id int64, k, v string) supporterAttribute {
+	return supporterAttribute{SupporterID: id, Key: k, Value: v, KeyFold: fold(k), ValueFold: fold(v)}
 }
 
 func insertTags(ctx context.Context, tx bun.IDB, id int64, tags []string) error {
@@ -518,7 +541,7 @@ func insertTags(ctx context.Context, tx bun.IDB, id int64, tags []string) error 
 	}
 	rows := make([]supporterTag, len(tags))
 	for i, t := range tags {
-		rows[i] = supporterTag{SupporterID: id, Tag: t}
+		rows[i] = newTag(id, t)
 	}
 	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 		return fmt.Errorf("insert tags: %w", err)
@@ -534,7 +557,7 @@ func setAttributes(ctx context.Context, tx bun.IDB, id int64, attrs map[string]s
 			drop = append(drop, k)
 			continue
 		}
-		rows = append(rows, supporterAttribute{SupporterID: id, Key: k, Value: v})
+		rows = append(rows, newAttribute(id, k, v))
 	}
 	if len(drop) > 0 {
 		if _, err := tx.NewDelete().Table("supporter_attributes").
@@ -547,7 +570,7 @@ func setAttributes(ctx context.Context, tx bun.IDB, id int64, attrs map[string]s
 	}
 	if _, err := tx.NewInsert().Model(&rows).
 		On("CONFLICT (supporter_id, key) DO UPDATE").Set("value = EXCLUDED.value").
-		Exec(ctx); err != nil {
+		Set("value_fold = EXCLUDED.value_fold").Exec(ctx); err != nil {
 		return fmt.Errorf("set attributes: %w", err)
 	}
 	return nil

@@ -16,7 +16,7 @@ import (
 // the text in Unicode NFC, so the same name typed on two machines compares
 // equal.
 func CleanText(s string) string {
-	s = strings.TrimFunc(s, unicode.IsSpace)
+	s = strings.TrimFunc(stripControl(s), unicode.IsSpace)
 	if s == "" {
 		return s
 	}
@@ -24,6 +24,28 @@ func CleanText(s string) string {
 		s = strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
 	}
 	return norm.NFC.String(s)
+}
+
+// stripControl removes control characters other than white space (NUL
+// above all, which the database refuses), keeping newlines and tabs.
+func stripControl(s string) string {
+	if !strings.ContainsFunc(s, isStrayControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isStrayControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func isStrayControl(r rune) bool { return unicode.IsControl(r) && !unicode.IsSpace(r) }
+
+// cleanMultiline trims a free text (notes, consent texts) and removes
+// stray control characters, keeping its lines.
+func cleanMultiline(s string) string {
+	return strings.TrimSpace(norm.NFC.String(stripControl(s)))
 }
 
 // NormalizeEmail returns the canonical form of an email address: trimmed,

@@ -78,6 +78,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			unsubscribeCommand(),
 			donationsCommand(),
 			importCommand(),
+			segmentsCommand(),
 		},
 		Reader:                    stdin,
 		Writer:                    stdout,

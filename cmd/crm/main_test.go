@@ -69,6 +69,16 @@ func TestCommandsEndToEnd(t *testing.T) {
 	if got := mustRun(t, db, "supporters", "count", "--list", "lettre"); got != "1\n" {
 		t.Errorf("count --list lettre = %q", got)
 	}
+	if got := mustRun(t, db, "supporters", "count", "--segment", "interest:terrain AND (city:boulogne* OR postcode:62*) AND NOT tag:hebergeur"); got != "1\n" {
+		t.Errorf("count --segment = %q", got)
+	}
+	mustRun(t, db, "segments", "save", "belges", "country:BE")
+	if got := mustRun(t, db, "supporters", "list", "--segment", "segment:belges", "--format", "csv"); !strings.Contains(got, "\njo@example.org,") || strings.Contains(got, "amina") {
+		t.Errorf("list --segment segment:belges = %q", got)
+	}
+	if out := mustRun(t, db, "segments", "list", "--format", "csv"); out != "name,expression\nbelges,country:BE\n" {
+		t.Errorf("segments list = %q", out)
+	}
 
 	recs, err := csv.NewReader(strings.NewReader(mustRun(t, db, "supporters", "list", "--format", "csv"))).ReadAll()
 	if err != nil {
@@ -161,6 +171,9 @@ func TestBadInputLeavesDatabaseUnchanged(t *testing.T) {
 		{[]string{"unsubscribe", "amina@example.org"}, 2, "--list or --all"},
 		{[]string{"unsubscribe", "amina@example.org", "--list", "lettre", "--all"}, 2, "--list or --all"},
 		{[]string{"interests", "add", "x", "--label-fr", "X"}, 2, "--label-en"},
+		{[]string{"supporters", "count", "--segment", "tag:presse AND"}, 1, "at position 15: expected a term"},
+		{[]string{"segments", "save", "x", "shoe:42"}, 1, `unknown field "shoe"`},
+		{[]string{"segments", "save", "x"}, 2, "missing argument"},
 		{[]string{"nosuchcommand"}, 3, ""},
 	}
 	before := snapshot(t, db)

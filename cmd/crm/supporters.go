@@ -201,6 +201,7 @@ func editSupporter(c *cli.Context, db *crm.DB) error {
 
 func filterFlags() []cli.Flag {
 	return []cli.Flag{
+		&cli.StringFlag{Name: "segment", Usage: `only supporters matching this expression, e.g. "interest:terrain AND NOT tag:presse"`},
 		&cli.StringFlag{Name: "tag", Usage: "only supporters with this tag"},
 		&cli.StringFlag{Name: "interest", Usage: "only supporters with this interest"},
 		&cli.StringFlag{Name: "list", Usage: "only supporters subscribed to this list"},
@@ -210,7 +211,7 @@ func filterFlags() []cli.Flag {
 }
 
 func supporterFilter(c *cli.Context) crm.SupporterFilter {
-	var f crm.SupporterFilter
+	f := crm.SupporterFilter{Segment: c.String("segment")}
 	for flag, dst := range map[string]**string{
 		"tag": &f.Tag, "interest": &f.Interest, "list": &f.List, "lang": &f.Language, "source": &f.Source,
 	} {

@@ -1,5 +1,7 @@
 DROP TABLE IF EXISTS settings;
 --bun:split
+DROP TABLE IF EXISTS segments;
+--bun:split
 DROP TABLE IF EXISTS consent_events;
 --bun:split
 DROP TABLE IF EXISTS subscriptions;

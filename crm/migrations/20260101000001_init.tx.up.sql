@@ -9,11 +9,13 @@ CREATE TABLE IF NOT EXISTS supporters (
     phone         TEXT    NOT NULL DEFAULT '',
     organisation  TEXT    NOT NULL DEFAULT '',
     city          TEXT    NOT NULL DEFAULT '',
+    city_key      TEXT    NOT NULL DEFAULT '', -- city folded (no case, no accents), for segments
     postcode      TEXT    NOT NULL DEFAULT '',
     country       TEXT    NOT NULL DEFAULT '',
     language      TEXT    NOT NULL DEFAULT 'fr',
     notes         TEXT    NOT NULL DEFAULT '',
     source        TEXT    NOT NULL DEFAULT '',
+    source_key    TEXT    NOT NULL DEFAULT '',
     email_status  TEXT    NOT NULL DEFAULT 'ok' CHECK (email_status IN ('ok', 'bounced', 'complained')),
     created_at    TIMESTAMP NOT NULL,
     updated_at    TIMESTAMP NOT NULL
@@ -23,20 +25,25 @@ CREATE UNIQUE INDEX IF NOT EXISTS supporters_email_key ON supporters (email);
 --bun:split
 CREATE INDEX IF NOT EXISTS supporters_created_at_idx ON supporters (created_at);
 --bun:split
+CREATE INDEX IF NOT EXISTS supporters_city_key_idx ON supporters (city_key);
+--bun:split
 
 CREATE TABLE IF NOT EXISTS supporter_tags (
     supporter_id  INTEGER NOT NULL REFERENCES supporters (id) ON DELETE CASCADE,
     tag           TEXT    NOT NULL,
+    tag_key       TEXT    NOT NULL, -- tag folded, for segments
     PRIMARY KEY (supporter_id, tag)
 ) WITHOUT ROWID;
 --bun:split
-CREATE INDEX IF NOT EXISTS supporter_tags_tag_idx ON supporter_tags (tag, supporter_id);
+CREATE INDEX IF NOT EXISTS supporter_tags_tag_key_idx ON supporter_tags (tag_key, supporter_id);
 --bun:split
 
 CREATE TABLE IF NOT EXISTS supporter_attributes (
     supporter_id  INTEGER NOT NULL REFERENCES supporters (id) ON DELETE CASCADE,
     key           TEXT    NOT NULL,
     value         TEXT    NOT NULL,
+    key_fold      TEXT    NOT NULL, -- key and value folded, for segments
+    value_fold    TEXT    NOT NULL,
     PRIMARY KEY (supporter_id, key)
 ) WITHOUT ROWID;
 --bun:split
@@ -141,6 +148,15 @@ BEFORE DELETE ON consent_events
 BEGIN
     SELECT RAISE(ABORT, 'consent_events is append-only');
 END;
+--bun:split
+
+-- Saved segments, usable as segment:NAME in other expressions.
+CREATE TABLE IF NOT EXISTS segments (
+    name        TEXT PRIMARY KEY,
+    expression  TEXT NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL
+);
 --bun:split
 
 -- Settings the library keeps for itself, such as the token signing secret.
