@@ -1,0 +1,443 @@
+// Package resendtest is a fake of Resend's email API for tests: an
+// httptest server that speaks the real API (paths, JSON fields,
+// Idempotency-Key, x-batch-validation, rate-limit headers and error
+// bodies), so code using the real resend-go client can be tested with no
+// network. Faults can be injected: 5xx before or after processing (an
+// answer lost after the mail went out), rate limiting, quota errors,
+// latency.
+//
+//	srv := resendtest.NewServer()
+//	defer srv.Close()
+//	client := srv.Client()            // a *resend.Client pointed at srv
+//	... send ...
+//	srv.Emails()                      // what was accepted, in order
+package resendtest
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/resend/resend-go/v2"
+)
+
+// APIKey is the key the server accepts unless Options.APIKey says
+// otherwise.
+const APIKey = "re_test_key"
+
+// Email is one message the server accepted.
+type Email struct {
+	ID             string
+	From           string
+	To             []string
+	Subject        string
+	HTML           string
+	Text           string
+	ReplyTo        string
+	Headers        map[string]string
+	Tags           []resend.Tag
+	IdempotencyKey string // of the request that carried it
+	Batch          bool   // sent through /emails/batch
+}
+
+// Fault is an injected failure of one request.
+type Fault int
+
+// Faults.
+const (
+	// FaultServerError answers 500 without processing the request.
+	FaultServerError Fault = iota + 1
+	// FaultUnavailable answers 503 without processing the request.
+	FaultUnavailable
+	// FaultLostAnswer processes the request (the mail goes out and the
+	// idempotency key is stored) and then answers 500, as when the
+	// answer is lost on its way back.
+	FaultLostAnswer
+	// FaultRateLimit answers 429 rate_limit_exceeded with retry-after 1.
+	FaultRateLimit
+	// FaultDailyQuota answers 429 daily_quota_exceeded.
+	FaultDailyQuota
+	// FaultMonthlyQuota answers 429 monthly_quota_exceeded.
+	FaultMonthlyQuota
+)
+
+// Options configures a Server.
+type Options struct {
+	// APIKey is the bearer token required (default APIKey).
+	APIKey string
+	// RateLimit is the number of requests allowed per second; 0 means no
+	// limit. Past it the server answers 429 with Resend's headers.
+	RateLimit int
+	// Latency is added to every request.
+	Latency time.Duration
+	// Faults, if set, is asked before each request to /emails or
+	// /emails/batch (n counts from 1) and returns the fault to inject,
+	// or 0 for none.
+	Faults func(n int) Fault
+}
+
+// Server is the fake API. Its methods are safe for concurrent use.
+type Server struct {
+	*httptest.Server
+	opts Options
+
+	mu          sync.Mutex
+	emails      []Email
+	requests    int
+	idem        map[string]idemEntry
+	windowStart time.Time
+	windowCount int
+	faults      []Fault
+}
+
+type idemEntry struct {
+	hash   string
+	status int
+	body   []byte
+}
+
+// NewServer starts a fake Resend API on a loopback port.
+func NewServer(opts ...Options) *Server {
+	s := &Server{idem: map[string]idemEntry{}}
+	if len(opts) > 0 {
+		s.opts = opts[0]
+	}
+	if s.opts.APIKey == "" {
+		s.opts.APIKey = APIKey
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /emails", s.handleSend)
+	mux.HandleFunc("POST /emails/batch", s.handleBatch)
+	s.Server = httptest.NewServer(mux)
+	return s
+}
+
+// Client returns a resend-go client pointed at the server with the right
+// key.
+func (s *Server) Client() *resend.Client {
+	c := resend.NewClient(s.opts.APIKey)
+	c.BaseURL, _ = url.Parse(s.BaseURL())
+	return c
+}
+
+// BaseURL is the server's address with the trailing slash resend-go
+// needs, as RESEND_BASE_URL would hold it.
+func (s *Server) BaseURL() string { return s.URL + "/" }
+
+// Emails returns a copy of the accepted messages, in order.
+func (s *Server) Emails() []Email {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Email(nil), s.emails...)
+}
+
+// Requests returns how many send requests reached the server, faults and
+// rejections included.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// InjectFaults queues faults for the next requests, one each, before any
+// from Options.Faults.
+func (s *Server) InjectFaults(fs ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, fs...)
+}
+
+// SetRateLimit changes the requests-per-second limit (0: none).
+func (s *Server) SetRateLimit(perSecond int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.RateLimit = perSecond
+}
+
+// apiError is Resend's error body.
+type apiError struct {
+	StatusCode int    `json:"statusCode"`
+	Name       string `json:"name"`
+	Message    string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) []byte {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+	return b
+}
+
+func writeError(w http.ResponseWriter, status int, name, msg string) []byte {
+	return writeJSON(w, status, apiError{StatusCode: status, Name: name, Message: msg})
+}
+
+// admit runs the checks every send request goes through: latency, auth,
+// injected faults and the rate limit. It returns the fault to apply after
+// processing, and false when it has answered already.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (lostAnswer bool, ok bool) {
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
+	}
+	s.mu.Lock()
+	s.requests++
+	n := s.requests
+	var fault Fault
+	if len(s.faults) > 0 {
+		fault, s.faults = s.faults[0], s.faults[1:]
+	} else if s.opts.Faults != nil {
+		fault = s.opts.Faults(n)
+	}
+	limit := s.opts.RateLimit
+	limited, reset := false, 0
+	if limit > 0 {
+		now := time.Now()
+		if now.Sub(s.windowStart) >= time.Second {
+			s.windowStart, s.windowCount = now, 0
+		}
+		s.windowCount++
+		if s.windowCount > limit {
+			limited = true
+			reset = int(time.Until(s.windowStart.Add(time.Second)).Seconds()) + 1
+		} else {
+			w.Header().Set("ratelimit-limit", strconv.Itoa(limit))
+			w.Header().Set("ratelimit-remaining", strconv.Itoa(limit-s.windowCount))
+			w.Header().Set("ratelimit-reset", "1")
+		}
+	}
+	s.mu.Unlock()
+
+	auth := r.Header.Get("Authorization")
+	switch {
+	case auth == "" || !strings.HasPrefix(auth, "Bearer "):
+		writeError(w, http.StatusUnauthorized, "missing_api_key", "Missing API key in the authorization header.")
+		return false, false
+	case strings.TrimPrefix(auth, "Bearer ") != s.opts.APIKey:
+		writeError(w, http.StatusForbidden, "invalid_api_key", "API key is invalid.")
+		return false, false
+	}
+	switch fault {
+	case FaultServerError:
+		writeError(w, http.StatusInternalServerError, "internal_server_error", "An unexpected error occurred.")
+		return false, false
+	case FaultUnavailable:
+		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "Service unavailable.")
+		return false, false
+	case FaultRateLimit:
+		limited, reset, limit = true, 1, max(limit, 2)
+	case FaultDailyQuota:
+		writeError(w, http.StatusTooManyRequests, "daily_quota_exceeded", "You have reached your daily email sending quota.")
+		return false, false
+	case FaultMonthlyQuota:
+		writeError(w, http.StatusTooManyRequests, "monthly_quota_exceeded", "You have reached your monthly email sending quota.")
+		return false, false
+	}
+	if limited {
+		w.Header().Set("ratelimit-limit", strconv.Itoa(limit))
+		w.Header().Set("ratelimit-remaining", "0")
+		w.Header().Set("ratelimit-reset", strconv.Itoa(reset))
+		w.Header().Set("retry-after", strconv.Itoa(reset))
+		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded",
+			"Too many requests. You can only make "+strconv.Itoa(limit)+" requests per second.")
+		return false, false
+	}
+	return fault == FaultLostAnswer, true
+}
+
+// idempotent replays the stored answer of a key, refuses the key with
+// another payload (409), or returns a function that stores this answer.
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, body []byte) (store func(status int, body []byte), done bool) {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		return func(int, []byte) {}, false
+	}
+	if len(key) > 256 {
+		writeError(w, http.StatusBadRequest, "validation_error", "The Idempotency-Key header must be at most 256 characters.")
+		return nil, true
+	}
+	sum := sha256.Sum256(append([]byte(r.URL.Path+"\x00"), body...))
+	hash := hex.EncodeToString(sum[:])
+	s.mu.Lock()
+	prev, ok := s.idem[key]
+	s.mu.Unlock()
+	if ok {
+		if prev.hash != hash {
+			writeError(w, http.StatusConflict, "invalid_idempotent_request",
+				"Same idempotency key used with a different request payload. Change your idempotency key or payload.")
+			return nil, true
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(prev.status)
+		w.Write(prev.body)
+		return nil, true
+	}
+	return func(status int, b []byte) {
+		s.mu.Lock()
+		s.idem[key] = idemEntry{hash: hash, status: status, body: b}
+		s.mu.Unlock()
+	}, false
+}
+
+// validate checks one message as Resend does and returns what is wrong.
+func validate(m *resend.SendEmailRequest) string {
+	switch {
+	case strings.TrimSpace(m.From) == "":
+		return "The `from` field is missing."
+	case len(m.To) == 0:
+		return "The `to` field is missing."
+	case len(m.To) > 50:
+		return "The `to` field must have at most 50 recipients."
+	case strings.TrimSpace(m.Subject) == "":
+		return "The `subject` field is missing."
+	case m.Html == "" && m.Text == "":
+		return "Either `html` or `text` must be provided."
+	}
+	if _, err := mail.ParseAddress(m.From); err != nil {
+		return "Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format."
+	}
+	for _, to := range m.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			return "Invalid `to` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format."
+		}
+	}
+	return ""
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func (s *Server) accept(m *resend.SendEmailRequest, key string, batch bool) string {
+	e := Email{ID: newID(), From: m.From, To: append([]string(nil), m.To...), Subject: m.Subject, HTML: m.Html,
+		Text: m.Text, ReplyTo: m.ReplyTo, Headers: m.Headers, Tags: m.Tags, IdempotencyKey: key, Batch: batch}
+	s.mu.Lock()
+	s.emails = append(s.emails, e)
+	s.mu.Unlock()
+	return e.ID
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 40<<20))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "validation_error", "The request body is too large.")
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
+	lost, ok := s.admit(w, r)
+	if !ok {
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	store, done := s.idempotent(w, r, body)
+	if done {
+		return
+	}
+	var m resend.SendEmailRequest
+	if err := json.Unmarshal(body, &m); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "validation_error", "Invalid JSON: "+err.Error())
+		return
+	}
+	if msg := validate(&m); msg != "" {
+		store(http.StatusUnprocessableEntity, writeError(w, http.StatusUnprocessableEntity, "validation_error", msg))
+		return
+	}
+	id := s.accept(&m, r.Header.Get("Idempotency-Key"), false)
+	resp, _ := json.Marshal(resend.SendEmailResponse{Id: id})
+	store(http.StatusOK, resp)
+	if lost {
+		writeError(w, http.StatusInternalServerError, "internal_server_error", "An unexpected error occurred.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(resp)
+}
+
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+	lost, ok := s.admit(w, r)
+	if !ok {
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	store, done := s.idempotent(w, r, body)
+	if done {
+		return
+	}
+	var ms []resend.SendEmailRequest
+	if err := json.Unmarshal(body, &ms); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "validation_error", "Invalid JSON: "+err.Error())
+		return
+	}
+	switch {
+	case len(ms) == 0:
+		store(http.StatusUnprocessableEntity, writeError(w, http.StatusUnprocessableEntity, "validation_error", "The batch is empty."))
+		return
+	case len(ms) > 100:
+		store(http.StatusUnprocessableEntity, writeError(w, http.StatusUnprocessableEntity, "validation_error",
+			"Too many emails in the batch: the maximum is 100."))
+		return
+	}
+	mode := r.Header.Get("x-batch-validation")
+	if mode == "" {
+		mode = "strict"
+	}
+	if mode != "strict" && mode != "permissive" {
+		writeError(w, http.StatusUnprocessableEntity, "validation_error", "x-batch-validation must be strict or permissive.")
+		return
+	}
+	var errs []resend.BatchError
+	for i := range ms {
+		if ms[i].Attachments != nil || ms[i].ScheduledAt != "" {
+			errs = append(errs, resend.BatchError{Index: i, Message: "Attachments and scheduling are not supported in batch emails."})
+		} else if msg := validate(&ms[i]); msg != "" {
+			errs = append(errs, resend.BatchError{Index: i, Message: msg})
+		}
+	}
+	if mode == "strict" && len(errs) > 0 {
+		store(http.StatusUnprocessableEntity, writeError(w, http.StatusUnprocessableEntity, "validation_error",
+			fmt.Sprintf("emails[%d]: %s", errs[0].Index, errs[0].Message)))
+		return
+	}
+	resp := resend.BatchEmailResponse{Data: []resend.SendEmailResponse{}}
+	bad := map[int]bool{}
+	for _, e := range errs {
+		bad[e.Index] = true
+	}
+	for i := range ms {
+		if !bad[i] {
+			resp.Data = append(resp.Data, resend.SendEmailResponse{Id: s.accept(&ms[i], r.Header.Get("Idempotency-Key"), true)})
+		}
+	}
+	resp.Errors = errs
+	b, _ := json.Marshal(resp)
+	store(http.StatusOK, b)
+	if lost {
+		writeError(w, http.StatusInternalServerError, "internal_server_error", "An unexpected error occurred.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}

@@ -1,0 +1,112 @@
+package resendtest_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/resend/resend-go/v2"
+
+	"github.com/assocrm/assocrm/newsletter/resendtest"
+)
+
+func msg(to string) *resend.SendEmailRequest {
+	return &resend.SendEmailRequest{From: "Asso <news@asso.example.org>", To: []string{to}, Subject: "Bonjour", Html: "<p>Hi</p>", Text: "Hi"}
+}
+
+func TestBatchAndIdempotency(t *testing.T) {
+	srv := resendtest.NewServer()
+	defer srv.Close()
+	c := srv.Client()
+	ctx := context.Background()
+	batch := []*resend.SendEmailRequest{msg("a@example.org"), msg("b@example.org")}
+	opts := &resend.BatchSendEmailOptions{IdempotencyKey: "campaign-1-batch-0"}
+	first, err := c.Batch.SendWithOptions(ctx, batch, opts)
+	if err != nil || len(first.Data) != 2 {
+		t.Fatalf("first send: %+v, %v", first, err)
+	}
+	// The same key and payload replays the first answer and sends nothing.
+	again, err := c.Batch.SendWithOptions(ctx, batch, opts)
+	if err != nil || again.Data[0].Id != first.Data[0].Id || len(srv.Emails()) != 2 {
+		t.Fatalf("replay: %+v, %v, %d emails", again, err, len(srv.Emails()))
+	}
+	// The same key with another payload is refused with 409.
+	_, err = c.Batch.SendWithOptions(ctx, batch[:1], opts)
+	if err == nil || !strings.Contains(err.Error(), "idempotency key") {
+		t.Fatalf("changed payload: %v", err)
+	}
+	if got := srv.Emails()[1]; got.To[0] != "b@example.org" || got.IdempotencyKey != opts.IdempotencyKey || !got.Batch {
+		t.Errorf("email = %+v", got)
+	}
+}
+
+func TestValidationModes(t *testing.T) {
+	srv := resendtest.NewServer()
+	defer srv.Close()
+	c := srv.Client()
+	ctx := context.Background()
+	batch := []*resend.SendEmailRequest{msg("a@example.org"), msg("not an address"), msg("c@example.org")}
+	if _, err := c.Batch.SendWithContext(ctx, batch); err == nil || !strings.Contains(err.Error(), "emails[1]") {
+		t.Errorf("strict batch with a bad address: %v", err)
+	}
+	if n := len(srv.Emails()); n != 0 {
+		t.Fatalf("strict mode sent %d", n)
+	}
+	resp, err := c.Batch.SendWithOptions(ctx, batch, &resend.BatchSendEmailOptions{BatchValidation: resend.BatchValidationPermissive})
+	if err != nil || len(resp.Data) != 2 || len(resp.Errors) != 1 || resp.Errors[0].Index != 1 {
+		t.Fatalf("permissive: %+v, %v", resp, err)
+	}
+	big := make([]*resend.SendEmailRequest, 101)
+	for i := range big {
+		big[i] = msg("a@example.org")
+	}
+	if _, err := c.Batch.SendWithContext(ctx, big); err == nil || !strings.Contains(err.Error(), "maximum is 100") {
+		t.Errorf("101 emails: %v", err)
+	}
+	bad := resend.NewClient("wrong")
+	bad.BaseURL = c.BaseURL
+	if _, err := bad.Emails.SendWithContext(ctx, msg("a@example.org")); err == nil {
+		t.Error("wrong API key accepted")
+	}
+}
+
+func TestFaults(t *testing.T) {
+	srv := resendtest.NewServer(resendtest.Options{RateLimit: 2})
+	defer srv.Close()
+	c := srv.Client()
+	ctx := context.Background()
+	var rle *resend.RateLimitError
+	sent := 0
+	for i := 0; i < 3; i++ {
+		_, err := c.Emails.SendWithContext(ctx, msg("a@example.org"))
+		if err == nil {
+			sent++
+		} else if !errors.As(err, &rle) {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	if sent != 2 || rle == nil || rle.Limit != "2" || rle.Remaining != "0" || rle.RetryAfter == "" {
+		t.Fatalf("rate limit: sent %d, error %+v", sent, rle)
+	}
+	srv.SetRateLimit(0)
+
+	srv.InjectFaults(resendtest.FaultLostAnswer)
+	opts := &resend.BatchSendEmailOptions{IdempotencyKey: "k"}
+	batch := []*resend.SendEmailRequest{msg("lost@example.org")}
+	if _, err := c.Batch.SendWithOptions(ctx, batch, opts); err == nil {
+		t.Fatal("lost answer: no error")
+	}
+	before := len(srv.Emails())
+	resp, err := c.Batch.SendWithOptions(ctx, batch, opts)
+	if err != nil || len(resp.Data) != 1 || len(srv.Emails()) != before {
+		t.Fatalf("retry after a lost answer: %+v, %v; emails %d -> %d", resp, err, before, len(srv.Emails()))
+	}
+	srv.InjectFaults(resendtest.FaultServerError, resendtest.FaultDailyQuota)
+	if _, err := c.Emails.SendWithContext(ctx, msg("a@example.org")); err == nil {
+		t.Error("500: no error")
+	}
+	if _, err := c.Emails.SendWithContext(ctx, msg("a@example.org")); !errors.As(err, &rle) || !strings.Contains(rle.Message, "daily") {
+		t.Errorf("quota: %v", err)
+	}
+}
