@@ -1,0 +1,236 @@
+package newsletter
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	htmltemplate "html/template"
+	"regexp"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/k3a/html2text"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer/html"
+)
+
+// Recipient is what a template sees of the person it is rendered for:
+// {{.FirstName}}, {{.LastName}}, {{.Email}}, {{.City}}, {{.Attr "key"}},
+// {{.UnsubscribeURL}} and {{.PreferencesURL}}. In the HTML part every
+// value is escaped for where it stands.
+type Recipient struct {
+	FirstName      string
+	LastName       string
+	Email          string
+	City           string
+	Language       string
+	Attributes     map[string]string
+	UnsubscribeURL string
+	PreferencesURL string
+}
+
+// Attr returns the value of a free attribute, or "".
+func (r Recipient) Attr(key string) string { return r.Attributes[key] }
+
+// Template is one language variant of a campaign: a Markdown body with an
+// optional front matter holding subject: and preheader:, and Go template
+// fields. It is parsed once and rendered per recipient.
+type Template struct {
+	Language  string
+	Source    string
+	subject   *texttemplate.Template
+	preheader *texttemplate.Template
+	html      *htmltemplate.Template
+	text      *texttemplate.Template
+}
+
+// Rendered is one message's content.
+type Rendered struct {
+	Subject   string
+	Preheader string
+	HTML      string
+	Text      string
+}
+
+var markdown = goldmark.New(
+	goldmark.WithExtensions(extension.Linkify, extension.Strikethrough, extension.Table),
+	goldmark.WithRendererOptions(html.WithHardWraps()),
+)
+
+// actionRE finds Go template actions in the Markdown source.
+var actionRE = regexp.MustCompile(`\{\{.*?\}\}`)
+
+// ParseTemplate parses a template in the given language. It returns an
+// error naming the line of a bad front matter or the template error.
+func ParseTemplate(lang, source string) (*Template, error) {
+	body, meta, err := frontMatter(source)
+	if err != nil {
+		return nil, err
+	}
+	t := &Template{Language: lang, Source: source}
+	if t.subject, err = texttemplate.New("subject").Option("missingkey=error").Parse(meta["subject"]); err != nil {
+		return nil, fmt.Errorf("subject: %w", err)
+	}
+	if t.preheader, err = texttemplate.New("preheader").Option("missingkey=error").Parse(meta["preheader"]); err != nil {
+		return nil, fmt.Errorf("preheader: %w", err)
+	}
+	// Template actions are swapped for inert words while Markdown is
+	// rendered, then put back, so Markdown never mangles them and
+	// html/template escapes what they print for where it lands.
+	nonce := make([]byte, 6)
+	rand.Read(nonce)
+	prefix := "tplx" + hex.EncodeToString(nonce) + "n"
+	var actions []string
+	masked := actionRE.ReplaceAllStringFunc(body, func(a string) string {
+		actions = append(actions, a)
+		return fmt.Sprintf("%s%dz", prefix, len(actions)-1)
+	})
+	var out bytes.Buffer
+	if err := markdown.Convert([]byte(masked), &out); err != nil {
+		return nil, fmt.Errorf("markdown: %w", err)
+	}
+	unmask := func(s string) string {
+		for i := len(actions) - 1; i >= 0; i-- {
+			s = strings.ReplaceAll(s, fmt.Sprintf("%s%dz", prefix, i), actions[i])
+		}
+		return s
+	}
+	content := out.String()
+	if t.html, err = htmltemplate.New("html").Option("missingkey=error").Parse(unmask(layoutHTML(lang, content))); err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	text := html2text.HTML2TextWithOptions(content, html2text.WithUnixLineBreaks(), html2text.WithLinksInnerText(),
+		html2text.WithListSupport())
+	if t.text, err = texttemplate.New("text").Option("missingkey=error").Parse(unmask(text) + layoutText(lang)); err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	return t, nil
+}
+
+// Subject returns the subject of the front matter, unrendered.
+func (t *Template) Subject() string { return t.subject.Root.String() }
+
+// Render renders the template for one recipient.
+func (t *Template) Render(r Recipient) (Rendered, error) {
+	var out Rendered
+	var b strings.Builder
+	for _, p := range []struct {
+		exec func() error
+		dst  *string
+	}{
+		{func() error { return t.subject.Execute(&b, r) }, &out.Subject},
+		{func() error { return t.preheader.Execute(&b, r) }, &out.Preheader},
+		{func() error { return t.text.Execute(&b, r) }, &out.Text},
+	} {
+		b.Reset()
+		if err := p.exec(); err != nil {
+			return Rendered{}, err
+		}
+		*p.dst = b.String()
+	}
+	out.Subject = strings.Join(strings.Fields(out.Subject), " ")
+	b.Reset()
+	if err := t.html.Execute(&b, htmlData{Recipient: r, Preheader: out.Preheader, Lang: t.Language,
+		Subject: out.Subject}); err != nil {
+		return Rendered{}, err
+	}
+	out.HTML = b.String()
+	return out, nil
+}
+
+// htmlData is what the HTML layout sees: the recipient's fields, plus the
+// preheader and subject already rendered.
+type htmlData struct {
+	Recipient
+	Preheader string
+	Subject   string
+	Lang      string
+}
+
+// frontMatter splits an optional block of "key: value" lines between
+// "---" lines from the body.
+func frontMatter(src string) (body string, meta map[string]string, err error) {
+	meta = map[string]string{}
+	src = strings.TrimPrefix(strings.ReplaceAll(src, "\r\n", "\n"), "\ufeff")
+	if !strings.HasPrefix(src, "---\n") {
+		return src, meta, nil
+	}
+	rest := src[4:]
+	end := strings.Index(rest, "\n---")
+	if end < 0 {
+		return "", nil, fmt.Errorf("front matter: no closing --- line")
+	}
+	for i, line := range strings.Split(rest[:end], "\n") {
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !ok || (k != "subject" && k != "preheader") {
+			return "", nil, fmt.Errorf("front matter line %d: want subject: or preheader:, found %q", i+2, line)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+			v = v[1 : len(v)-1]
+		}
+		meta[k] = v
+	}
+	body = rest[end+4:]
+	body = strings.TrimPrefix(strings.TrimLeft(body, "-"), "\n")
+	return body, meta, nil
+}
+
+// footer texts, in the supporter's language.
+var footers = map[string]struct{ why, unsubscribe, preferences string }{
+	"fr": {"Vous recevez ce message parce que vous vous êtes inscrit·e à notre liste.", "Se désinscrire", "Gérer mes préférences"},
+	"en": {"You receive this message because you subscribed to our list.", "Unsubscribe", "Manage my preferences"},
+}
+
+func footerFor(lang string) struct{ why, unsubscribe, preferences string } {
+	if f, ok := footers[lang]; ok {
+		return f
+	}
+	return footers["fr"]
+}
+
+// layoutHTML wraps the content in a simple responsive email layout with a
+// hidden preheader and a visible unsubscribe link.
+func layoutHTML(lang, content string) string {
+	f := footerFor(lang)
+	return `<!DOCTYPE html>
+<html lang="{{.Lang}}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Subject}}</title>
+<style>
+body { margin: 0; padding: 0; background: #f4f4f1; }
+.wrap { max-width: 600px; margin: 0 auto; padding: 24px 16px; font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 16px; line-height: 1.5; color: #1d1d1b; }
+.card { background: #ffffff; border-radius: 6px; padding: 24px; }
+a { color: #9c2a00; }
+img { max-width: 100%; height: auto; }
+.footer { font-size: 13px; color: #5f5f5a; padding: 16px 8px; text-align: center; }
+@media (max-width: 480px) { .card { padding: 16px; } }
+</style>
+</head>
+<body>
+<div style="display:none;max-height:0;overflow:hidden;">{{.Preheader}}</div>
+<div class="wrap">
+<div class="card">
+` + content + `</div>
+<div class="footer">
+<p>` + f.why + `</p>
+<p><a href="{{.UnsubscribeURL}}">` + f.unsubscribe + `</a> · <a href="{{.PreferencesURL}}">` + f.preferences + `</a></p>
+</div>
+</div>
+</body>
+</html>
+`
+}
+
+func layoutText(lang string) string {
+	f := footerFor(lang)
+	return "\n\n-- \n" + f.why + "\n" + f.unsubscribe + ": {{.UnsubscribeURL}}\n" + f.preferences + ": {{.PreferencesURL}}\n"
+}

@@ -1,0 +1,60 @@
+package newsletter_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/assocrm/assocrm/newsletter"
+)
+
+func TestTokens(t *testing.T) {
+	s, err := newsletter.NewSigner(bytes.Repeat([]byte("k"), 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	unsub := s.Sign(newsletter.Token{Purpose: newsletter.PurposeUnsubscribe, SupporterID: 42, ListID: 7})
+	got, err := s.Verify(unsub, newsletter.PurposeUnsubscribe, now.AddDate(10, 0, 0))
+	if err != nil || got.SupporterID != 42 || got.ListID != 7 {
+		t.Fatalf("Verify = %+v, %v", got, err)
+	}
+	confirm := s.Sign(newsletter.Token{Purpose: newsletter.PurposeConfirm, SupporterID: 42, ListID: 7, Expires: now.Add(newsletter.ConfirmTokenLifetime)})
+	if _, err := s.Verify(confirm, newsletter.PurposeConfirm, now.Add(time.Hour)); err != nil {
+		t.Errorf("fresh confirm token: %v", err)
+	}
+	if _, err := s.Verify(confirm, newsletter.PurposeConfirm, now.Add(8*24*time.Hour)); !errors.Is(err, newsletter.ErrTokenExpired) {
+		t.Errorf("old confirm token: %v", err)
+	}
+	other, _ := newsletter.NewSigner(bytes.Repeat([]byte("x"), 32))
+	bad := []struct {
+		name, token string
+		purpose     newsletter.Purpose
+		signer      *newsletter.Signer
+	}{
+		{"other purpose", unsub, newsletter.PurposePreferences, s},
+		{"other secret", unsub, newsletter.PurposeUnsubscribe, other},
+		{"truncated", unsub[:len(unsub)-2], newsletter.PurposeUnsubscribe, s},
+		{"empty", "", newsletter.PurposeUnsubscribe, s},
+		{"garbage", "%%%", newsletter.PurposeUnsubscribe, s},
+	}
+	for _, tt := range bad {
+		if _, err := tt.signer.Verify(tt.token, tt.purpose, now); !errors.Is(err, newsletter.ErrTokenInvalid) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+	// Flipping any character of the token breaks it.
+	for i := range unsub {
+		b := []byte(unsub)
+		b[i] ^= 1
+		if b[i] == '-' || b[i] == '_' || (b[i] >= '0' && b[i] <= 'z') {
+			if _, err := s.Verify(string(b), newsletter.PurposeUnsubscribe, now); err == nil {
+				t.Errorf("token with byte %d flipped still verifies", i)
+			}
+		}
+	}
+	if _, err := newsletter.NewSigner([]byte("short")); err == nil {
+		t.Error("short secret accepted")
+	}
+}
