@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -23,10 +24,7 @@ var migrationFiles embed.FS
 
 // Names of the tables bun's migrator keeps for this package. They carry the
 // package name so a service embedding several packages keeps them apart.
-const (
-	migrationsTable     = "crm_migrations"
-	migrationLocksTable = "crm_migration_locks"
-)
+const migrationsTable = "crm_migrations"
 
 // DB is the supporter database. It is safe for concurrent use. Create it
 // with Open or New; the zero value is not usable.
@@ -146,8 +144,12 @@ func (db *DB) Close() error {
 // Migrations returns the package's embedded migrations, for tools that want
 // to run or inspect them with bun's migrate package themselves.
 func Migrations() (*migrate.Migrations, error) {
+	return discover(migrationFiles)
+}
+
+func discover(files fs.FS) (*migrate.Migrations, error) {
 	ms := migrate.NewMigrations()
-	if err := ms.Discover(migrationFiles); err != nil {
+	if err := ms.Discover(files); err != nil {
 		return nil, err
 	}
 	return ms, nil
@@ -156,7 +158,13 @@ func Migrations() (*migrate.Migrations, error) {
 // SchemaVersion returns the name of the newest migration applied to the
 // database, and the newest one this program knows.
 func (db *DB) SchemaVersion(ctx context.Context) (applied, known string, err error) {
-	m, err := db.migrator()
+	return SchemaVersion(ctx, db.bun, migrationFiles, migrationsTable)
+}
+
+// SchemaVersion returns the newest migration of files applied to bdb, as
+// recorded in table, and the newest one files holds.
+func SchemaVersion(ctx context.Context, bdb *bun.DB, files fs.FS, table string) (applied, known string, err error) {
+	m, err := migrator(bdb, files, table)
 	if err != nil {
 		return "", "", err
 	}
@@ -164,8 +172,10 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, known string, err err
 	if err != nil {
 		return "", "", err
 	}
-	if last := ms.LastGroup(); last != nil && len(last.Migrations) > 0 {
-		applied = last.Migrations[len(last.Migrations)-1].Name
+	for _, mig := range ms {
+		if mig.GroupID != 0 {
+			applied = mig.Name
+		}
 	}
 	if len(ms) > 0 {
 		known = ms[len(ms)-1].Name
@@ -173,60 +183,72 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, known string, err err
 	return applied, known, nil
 }
 
-func (db *DB) migrator() (*migrate.Migrator, error) {
-	ms, err := Migrations()
+func migrator(bdb *bun.DB, files fs.FS, table string) (*migrate.Migrator, error) {
+	ms, err := discover(files)
 	if err != nil {
 		return nil, err
 	}
-	return migrate.NewMigrator(db.bun, ms,
-		migrate.WithTableName(migrationsTable),
-		migrate.WithLocksTableName(migrationLocksTable),
+	return migrate.NewMigrator(bdb, ms,
+		migrate.WithTableName(table),
+		migrate.WithLocksTableName(table+"_locks"),
 		migrate.WithMarkAppliedOnSuccess(true),
 	), nil
 }
 
-// migrate refuses a schema newer than the code, then applies what is
-// missing under bun's migration lock so two processes opening a fresh file
-// at once do not both run the same migration.
 func (db *DB) migrate(ctx context.Context) error {
-	m, err := db.migrator()
+	group, err := ApplyMigrations(ctx, db.bun, migrationFiles, migrationsTable)
 	if err != nil {
 		return err
 	}
-	if err := m.Init(ctx); err != nil {
-		return fmt.Errorf("migrate: init: %w", err)
-	}
-	unknown, err := m.MissingMigrations(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if len(unknown) > 0 {
-		return fmt.Errorf("migration %s is not known to this program (upgrade it): %w",
-			unknown[0].Name, ErrSchemaTooNew)
-	}
-	ms, err := m.MigrationsWithStatus(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if len(ms.Unapplied()) == 0 {
-		return nil
-	}
-	if err := lockMigrations(ctx, m); err != nil {
-		return err
-	}
-	defer m.Unlock(context.WithoutCancel(ctx))
-	group, err := m.Migrate(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if db.logger != nil && !group.IsZero() {
-		db.logger.InfoContext(ctx, "crm: applied migrations", "group", group.ID, "count", len(group.Migrations))
+	if db.logger != nil && group > 0 {
+		db.logger.InfoContext(ctx, "crm: applied migrations", "group", group)
 	}
 	return nil
 }
 
+// ApplyMigrations applies the bun migrations embedded in files (*.up.sql
+// and *.down.sql at its root) to bdb, recording them in table. A package
+// that keeps tables beside crm's (such as newsletter) calls it with its
+// own files and table. It refuses a database that has migrations files
+// does not know (ErrSchemaTooNew), and applies what is missing under bun's
+// migration lock so two processes opening a fresh file at once do not both
+// run the same migration. It returns the id of the group it applied, or 0.
+func ApplyMigrations(ctx context.Context, bdb *bun.DB, files fs.FS, table string) (int64, error) {
+	m, err := migrator(bdb, files, table)
+	if err != nil {
+		return 0, err
+	}
+	if err := m.Init(ctx); err != nil {
+		return 0, fmt.Errorf("migrate: init: %w", err)
+	}
+	unknown, err := m.MissingMigrations(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	if len(unknown) > 0 {
+		return 0, fmt.Errorf("migration %s is not known to this program (upgrade it): %w",
+			unknown[0].Name, ErrSchemaTooNew)
+	}
+	ms, err := m.MigrationsWithStatus(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	if len(ms.Unapplied()) == 0 {
+		return 0, nil
+	}
+	if err := lockMigrations(ctx, m, table+"_locks"); err != nil {
+		return 0, err
+	}
+	defer m.Unlock(context.WithoutCancel(ctx))
+	group, err := m.Migrate(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	return group.ID, nil
+}
+
 // lockMigrations waits up to 30 s for another process's migration to end.
-func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
+func lockMigrations(ctx context.Context, m *migrate.Migrator, locks string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := m.Lock(ctx)
@@ -235,8 +257,7 @@ func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("migrate: another process holds the migration lock "+
-				"(if none is running, a crashed one left it: delete the row in %s): %w",
-				migrationLocksTable, err)
+				"(if none is running, a crashed one left it: delete the row in %s): %w", locks, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -143,6 +143,7 @@ func normalizeAttributes(attrs map[string]string) (map[string]string, error) {
 // SupporterFilter selects supporters. Nil and zero fields do not filter.
 type SupporterFilter struct {
 	ID       *int64
+	IDs      []int64 // any of these ids
 	Email    *string // normalised before comparing
 	Tag      *string
 	Interest *string
@@ -152,6 +153,9 @@ type SupporterFilter struct {
 	// Segment is an expression of the segment language, such as
 	// "interest:terrain AND NOT tag:presse" (see package segment).
 	Segment string
+	// Mailable keeps only supporters whose email status is ok (neither
+	// bounced nor complained).
+	Mailable bool
 
 	Offset int
 	Limit  int // 0 means no limit
@@ -403,6 +407,18 @@ func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Support
 	return ss, int(total), nil
 }
 
+// SupporterQuery returns a query over the supporters table, aliased s,
+// restricted by f (Offset and Limit are ignored), for packages that build on
+// crm and choose their own columns, such as s.id, s.email and s.language.
+// It returns a *SegmentError or *ValidationError for a bad filter.
+func (db *DB) SupporterQuery(ctx context.Context, f SupporterFilter) (*bun.SelectQuery, error) {
+	q := db.bun.NewSelect().TableExpr("supporters AS s")
+	if err := applySupporterFilter(ctx, db.bun, q, f); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
 // CountSupporters returns how many supporters match f (Offset and Limit are
 // ignored).
 func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, error) {
@@ -427,6 +443,9 @@ func applySupporterFilter(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, 
 	}
 	if f.ID != nil {
 		q.Where("s.id = ?", *f.ID)
+	}
+	if f.IDs != nil {
+		q.Where("s.id IN (?)", bun.List(append([]int64{0}, f.IDs...)))
 	}
 	if f.Email != nil {
 		e, err := NormalizeEmail(*f.Email)
@@ -458,7 +477,10 @@ func applySupporterFilter(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, 
 			"WHERE sub.supporter_id = s.id AND l.name = ? AND sub.status = ?)", name, StatusSubscribed)
 	}
 	if f.Source != nil {
-		q.Where("s.source = ?", CleanText(*f.Source))
+		q.Where("s.source_key = ?", fold(CleanText(*f.Source)))
+	}
+	if f.Mailable {
+		q.Where("s.email_status = ?", EmailOK)
 	}
 	if f.Language != nil {
 		l, err := NormalizeLanguage(*f.Language)

@@ -101,6 +101,11 @@ func fold(s string) string {
 	return norm.NFC.String(b.String())
 }
 
+// Slug returns the identifier form of a name, as used for lists,
+// interests, segments and campaigns: no case, no accents, spaces as
+// dashes, only [a-z0-9_-]. It returns a *ValidationError naming field.
+func Slug(field, name string) (string, error) { return slug(field, name) }
+
 // slug turns a user-given name into the identifier form used for interests
 // and lists: folded, with spaces as dashes, only [a-z0-9_-].
 func slug(field, s string) (string, error) {

@@ -85,6 +85,10 @@ type Options struct {
 	// /emails/batch (n counts from 1) and returns the fault to inject,
 	// or 0 for none.
 	Faults func(n int) Fault
+	// Reject, if set, is asked for every recipient; a non-empty answer
+	// refuses that message with this reason (as Resend does for a
+	// suppressed address), the rest of a permissive batch going on.
+	Reject func(to string) string
 }
 
 // Server is the fake API. Its methods are safe for concurrent use.
@@ -236,7 +240,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (lostAnswer bool,
 		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "Service unavailable.")
 		return false, false
 	case FaultRateLimit:
-		limited, reset, limit = true, 1, max(limit, 2)
+		limited, reset = true, 1
 	case FaultDailyQuota:
 		writeError(w, http.StatusTooManyRequests, "daily_quota_exceeded", "You have reached your daily email sending quota.")
 		return false, false
@@ -245,12 +249,13 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (lostAnswer bool,
 		return false, false
 	}
 	if limited {
-		w.Header().Set("ratelimit-limit", strconv.Itoa(limit))
+		if limit > 0 {
+			w.Header().Set("ratelimit-limit", strconv.Itoa(limit))
+		}
 		w.Header().Set("ratelimit-remaining", "0")
 		w.Header().Set("ratelimit-reset", strconv.Itoa(reset))
 		w.Header().Set("retry-after", strconv.Itoa(reset))
-		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded",
-			"Too many requests. You can only make "+strconv.Itoa(limit)+" requests per second.")
+		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Too many requests. Please slow down.")
 		return false, false
 	}
 	return fault == FaultLostAnswer, true
@@ -414,6 +419,10 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 			errs = append(errs, resend.BatchError{Index: i, Message: "Attachments and scheduling are not supported in batch emails."})
 		} else if msg := validate(&ms[i]); msg != "" {
 			errs = append(errs, resend.BatchError{Index: i, Message: msg})
+		} else if s.opts.Reject != nil {
+			if msg := s.opts.Reject(ms[i].To[0]); msg != "" {
+				errs = append(errs, resend.BatchError{Index: i, Message: msg})
+			}
 		}
 	}
 	if mode == "strict" && len(errs) > 0 {

@@ -1,0 +1,295 @@
+package newsletter
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+// CampaignStatus is where a campaign stands.
+type CampaignStatus string
+
+// Campaign statuses.
+const (
+	StatusDraft   CampaignStatus = "draft"   // created; its audience is not frozen yet
+	StatusSending CampaignStatus = "sending" // audience frozen; some deliveries may be pending
+	StatusSent    CampaignStatus = "sent"    // every delivery is sent, failed or skipped
+)
+
+// Campaign is a message to a list, possibly narrowed by a segment, in one
+// or more languages.
+type Campaign struct {
+	bun.BaseModel `bun:"table:newsletter_campaigns,alias:c" json:"-"`
+
+	ID         int64          `bun:"id,pk,autoincrement" json:"id"`
+	UID        string         `bun:"uid" json:"-"`
+	Name       string         `bun:"name" json:"name"`
+	ListID     int64          `bun:"list_id" json:"-"`
+	List       string         `bun:"list,scanonly" json:"list"`
+	Segment    string         `bun:"segment" json:"segment,omitempty"`
+	From       string         `bun:"from_addr" json:"from"`
+	ReplyTo    string         `bun:"reply_to" json:"reply_to,omitempty"`
+	Subject    string         `bun:"subject" json:"subject,omitempty"`
+	Status     CampaignStatus `bun:"status" json:"status"`
+	Recipients int            `bun:"recipients" json:"recipients"`
+	CreatedAt  time.Time      `bun:"created_at" json:"created_at"`
+	StartedAt  time.Time      `bun:"started_at,nullzero" json:"started_at,omitzero"`
+	FinishedAt time.Time      `bun:"finished_at,nullzero" json:"finished_at,omitzero"`
+	LeaseOwner string         `bun:"lease_owner" json:"-"`
+	LeaseUntil time.Time      `bun:"lease_until,nullzero" json:"-"`
+
+	Templates []TemplateSource `bun:"-" json:"templates"`
+}
+
+// TemplateSource is one language variant as written.
+type TemplateSource struct {
+	bun.BaseModel `bun:"table:newsletter_templates" json:"-"`
+
+	CampaignID int64  `bun:"campaign_id,pk" json:"-"`
+	Language   string `bun:"language,pk" json:"language"`
+	Position   int    `bun:"position" json:"-"`
+	Source     string `bun:"source" json:"-"`
+}
+
+// CampaignSpec describes a campaign to create.
+type CampaignSpec struct {
+	Name    string
+	List    string // the list whose subscribers receive it
+	Segment string // optional expression narrowing the list (package segment)
+	From    string // "Asso <news@asso.org>"
+	ReplyTo string
+	// Subject, if set, replaces the subject of every template's front
+	// matter.
+	Subject string
+	// Templates are the language variants; each recipient gets the one of
+	// their language, else the first.
+	Templates []TemplateSource
+}
+
+// SampleRecipient is who templates are test-rendered for when a campaign
+// is created, so a template error is found before anything is sent.
+var SampleRecipient = Recipient{FirstName: "Camille", LastName: "Exemple", Email: "camille@example.org",
+	City: "Calais", Attributes: map[string]string{}}
+
+// CreateCampaign checks spec (list, segment, addresses, every template
+// parsed and rendered for SampleRecipient, a subject for each language)
+// and stores the campaign as a draft. It returns an error wrapping
+// crm.ErrConflict for a taken name, crm.ErrNotFound for an unknown list,
+// or crm.ErrInvalid naming the field at fault.
+func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Campaign, error) {
+	name, err := crm.Slug("name", spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	list, err := n.db.GetList(ctx, spec.List)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Segment = strings.TrimSpace(spec.Segment); spec.Segment != "" {
+		if err := n.db.ParseSegment(ctx, spec.Segment); err != nil {
+			return nil, err
+		}
+	}
+	from, err := mail.ParseAddress(spec.From)
+	if err != nil {
+		return nil, &crm.ValidationError{Field: "from", Value: spec.From, Reason: "want an address such as \"Asso <news@asso.org>\""}
+	}
+	c := &Campaign{Name: name, ListID: list.ID, List: list.Name, Segment: spec.Segment, From: from.String(),
+		Subject: crm.CleanText(spec.Subject), Status: StatusDraft, CreatedAt: n.clock(), UID: randomUID()}
+	if spec.ReplyTo != "" {
+		rt, err := mail.ParseAddress(spec.ReplyTo)
+		if err != nil {
+			return nil, &crm.ValidationError{Field: "reply-to", Value: spec.ReplyTo, Reason: "not an email address"}
+		}
+		c.ReplyTo = rt.String()
+	}
+	if len(spec.Templates) == 0 {
+		return nil, &crm.ValidationError{Field: "template", Reason: "at least one template is needed"}
+	}
+	for i, ts := range spec.Templates {
+		lang, err := crm.NormalizeLanguage(ts.Language)
+		if err != nil {
+			return nil, &crm.ValidationError{Field: "template", Value: ts.Language, Reason: "not a language code such as fr or en"}
+		}
+		for _, prev := range c.Templates {
+			if prev.Language == lang {
+				return nil, &crm.ValidationError{Field: "template", Value: lang, Reason: "two templates for one language"}
+			}
+		}
+		tpl, err := ParseTemplate(lang, ts.Source)
+		if err != nil {
+			return nil, &crm.ValidationError{Field: "template", Value: lang, Reason: err.Error()}
+		}
+		sample := SampleRecipient
+		sample.Language, sample.UnsubscribeURL, sample.PreferencesURL = lang, n.UnsubscribeURL(0, list.ID), n.PreferencesURL(0)
+		out, err := tpl.Render(sample)
+		if err != nil {
+			return nil, &crm.ValidationError{Field: "template", Value: lang, Reason: "test render: " + err.Error()}
+		}
+		if c.Subject == "" && out.Subject == "" {
+			return nil, &crm.ValidationError{Field: "subject", Value: lang,
+				Reason: "no subject: give --subject or a \"subject:\" line in the template's front matter"}
+		}
+		c.Templates = append(c.Templates, TemplateSource{Language: lang, Position: i, Source: ts.Source})
+	}
+	err = n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		taken, err := tx.NewSelect().Table("newsletter_campaigns").Where("name = ?", name).Exists(ctx)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return fmt.Errorf("campaign %q already exists: %w", name, crm.ErrConflict)
+		}
+		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
+			return err
+		}
+		for i := range c.Templates {
+			c.Templates[i].CampaignID = c.ID
+		}
+		_, err = tx.NewInsert().Model(&c.Templates).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func randomUID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Campaign returns the named campaign with its templates, or an error
+// wrapping crm.ErrNotFound.
+func (n *Newsletter) Campaign(ctx context.Context, name string) (*Campaign, error) {
+	return getCampaign(ctx, n.bun, name)
+}
+
+func getCampaign(ctx context.Context, idb bun.IDB, name string) (*Campaign, error) {
+	slug, err := crm.Slug("campaign", name)
+	if err != nil {
+		return nil, err
+	}
+	var cs []*Campaign
+	if err := idb.NewSelect().Model(&cs).ColumnExpr("c.*").ColumnExpr("l.name AS list").
+		Join("JOIN lists AS l ON l.id = c.list_id").Where("c.name = ?", slug).Scan(ctx); err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, fmt.Errorf("campaign %q: %w", slug, crm.ErrNotFound)
+	}
+	c := cs[0]
+	if err := idb.NewSelect().Model(&c.Templates).Where("campaign_id = ?", c.ID).Order("position").Scan(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Campaigns returns every campaign, newest first, without templates.
+func (n *Newsletter) Campaigns(ctx context.Context) ([]*Campaign, error) {
+	var cs []*Campaign
+	err := n.bun.NewSelect().Model(&cs).ColumnExpr("c.*").ColumnExpr("l.name AS list").
+		Join("JOIN lists AS l ON l.id = c.list_id").Order("c.id DESC").Scan(ctx)
+	return cs, err
+}
+
+// Stats counts a campaign's deliveries.
+type Stats struct {
+	Campaign   *Campaign      `json:"campaign"`
+	Recipients int            `json:"recipients"`
+	Pending    int            `json:"pending"`
+	Sent       int            `json:"sent"`
+	Failed     int            `json:"failed"`
+	Skipped    int            `json:"skipped"`
+	ByLanguage map[string]int `json:"by_language"`
+}
+
+// CampaignStats returns the campaign and its counts. Before the send
+// starts, Recipients and ByLanguage count who would receive it now.
+func (n *Newsletter) CampaignStats(ctx context.Context, name string) (*Stats, error) {
+	c, err := n.Campaign(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	st := &Stats{Campaign: c, ByLanguage: map[string]int{}}
+	if c.Status == StatusDraft {
+		rs, err := n.audience(ctx, n.bun, c)
+		if err != nil {
+			return nil, err
+		}
+		st.Recipients, st.Pending = len(rs), len(rs)
+		for _, r := range rs {
+			st.ByLanguage[n.variantFor(c, r.Language)]++
+		}
+		return st, nil
+	}
+	var rows []struct {
+		Status   string
+		Language string
+		Count    int
+	}
+	if err := n.bun.NewSelect().Table("newsletter_deliveries").ColumnExpr("status, language, COUNT(*) AS count").
+		Where("campaign_id = ?", c.ID).Group("status", "language").Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		st.Recipients += r.Count
+		st.ByLanguage[r.Language] += r.Count
+		switch r.Status {
+		case "pending":
+			st.Pending += r.Count
+		case "sent":
+			st.Sent += r.Count
+		case "failed":
+			st.Failed += r.Count
+		case "skipped":
+			st.Skipped += r.Count
+		}
+	}
+	return st, nil
+}
+
+// recipientRow is a member of a campaign's audience.
+type recipientRow struct {
+	ID       int64  `bun:"id"`
+	Email    string `bun:"email"`
+	Language string `bun:"language"`
+}
+
+// audience returns who the campaign goes to now: the list's subscribed
+// members (for a double opt-in list, those who confirmed) matching the
+// segment, minus anyone whose mail bounces or who complained.
+func (n *Newsletter) audience(ctx context.Context, idb bun.IDB, c *Campaign) ([]recipientRow, error) {
+	q, err := n.db.SupporterQuery(ctx, crm.SupporterFilter{List: &c.List, Segment: c.Segment, Mailable: true})
+	if err != nil {
+		return nil, err
+	}
+	var rs []recipientRow
+	if err := q.Conn(idb).ColumnExpr("s.id, s.email, s.language").Order("s.id").Scan(ctx, &rs); err != nil {
+		return nil, fmt.Errorf("campaign %s: audience: %w", c.Name, err)
+	}
+	return rs, nil
+}
+
+// variantFor returns the template language a recipient gets.
+func (n *Newsletter) variantFor(c *Campaign, lang string) string {
+	for _, t := range c.Templates {
+		if t.Language == lang {
+			return lang
+		}
+	}
+	if len(c.Templates) == 0 {
+		return lang
+	}
+	return c.Templates[0].Language
+}

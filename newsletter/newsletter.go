@@ -1,0 +1,189 @@
+// Package newsletter writes and sends campaigns to a list's subscribers:
+// Markdown templates per language, segments of the crm package, and
+// sending through Resend (or to a folder of .eml files) exactly once per
+// recipient, resumable after a crash, within the provider's rate limits,
+// with one-click unsubscribe links.
+//
+// The sending engine knows nothing of HTTP: it sends through a Sender,
+// and ResendSender and Outbox are the two that ship.
+package newsletter
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+const migrationsTable = "newsletter_migrations"
+
+// Errors callers branch on, besides those of package crm (crm.ErrNotFound,
+// crm.ErrConflict, crm.ErrInvalid).
+var (
+	// ErrBusy means another process holds the campaign's send lease.
+	ErrBusy = errors.New("campaign is being sent by another process")
+	// ErrQuota means the provider refused for a daily or monthly quota;
+	// the send stopped cleanly and can be resumed later.
+	ErrQuota = errors.New("sending quota exceeded")
+)
+
+// Newsletter creates and sends campaigns over a crm database. Create it
+// with New; it is safe for concurrent use.
+type Newsletter struct {
+	db        *crm.DB
+	bun       *bun.DB
+	now       func() time.Time
+	logger    *slog.Logger
+	publicURL *url.URL
+	signer    *Signer
+	lease     time.Duration
+	sleep     func(context.Context, time.Duration) error
+}
+
+// Option configures a Newsletter. Options validate their argument.
+type Option func(*Newsletter) error
+
+// WithPublicURL sets the address the unsubscribe and preference links
+// start with, such as https://asso.example.org/newsletter (where the
+// handler of this package is served).
+func WithPublicURL(u string) Option {
+	return func(n *Newsletter) error {
+		p, err := url.Parse(strings.TrimRight(u, "/"))
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return &crm.ValidationError{Field: "public-url", Value: u, Reason: "want an http(s) address such as https://asso.example.org"}
+		}
+		n.publicURL = p
+		return nil
+	}
+}
+
+// WithSecret sets the key that signs links (at least 32 bytes). Without
+// it, a secret is generated once and kept in the database.
+func WithSecret(secret []byte) Option {
+	return func(n *Newsletter) error {
+		s, err := NewSigner(secret)
+		if err != nil {
+			return &crm.ValidationError{Field: "secret", Reason: err.Error()}
+		}
+		n.signer = s
+		return nil
+	}
+}
+
+// WithClock sets the clock, for tests.
+func WithClock(now func() time.Time) Option {
+	return func(n *Newsletter) error {
+		if now == nil {
+			return &crm.ValidationError{Field: "clock", Reason: "nil clock"}
+		}
+		n.now = now
+		return nil
+	}
+}
+
+// WithLogger makes the package report sends (counts and ids, never
+// addresses) to l.
+func WithLogger(l *slog.Logger) Option {
+	return func(n *Newsletter) error {
+		n.logger = l
+		return nil
+	}
+}
+
+// WithLease sets how long a sender holds a campaign without renewing it
+// (default 2 minutes); a crashed sender's campaign can be resumed after
+// that.
+func WithLease(d time.Duration) Option {
+	return func(n *Newsletter) error {
+		if d < time.Second {
+			return &crm.ValidationError{Field: "lease", Value: d.String(), Reason: "at least one second"}
+		}
+		n.lease = d
+		return nil
+	}
+}
+
+// DefaultPublicURL is used for links when no public URL is set; it is
+// where `crm serve` listens by default. Real sends refuse it.
+const DefaultPublicURL = "http://127.0.0.1:8080"
+
+// secretSetting is where the generated signing secret is kept.
+const secretSetting = "newsletter.signing_secret"
+
+// New applies the package's migrations to db and returns a Newsletter.
+func New(ctx context.Context, db *crm.DB, opts ...Option) (*Newsletter, error) {
+	n := &Newsletter{db: db, bun: db.Bun(), now: time.Now, lease: 2 * time.Minute, sleep: sleepCtx}
+	for _, o := range opts {
+		if err := o(n); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := crm.ApplyMigrations(ctx, n.bun, migrationFiles, migrationsTable); err != nil {
+		return nil, err
+	}
+	if n.signer == nil {
+		fresh := make([]byte, 32)
+		rand.Read(fresh)
+		secret, err := db.SettingOrInit(ctx, secretSetting, fmt.Sprintf("%x", fresh))
+		if err != nil {
+			return nil, err
+		}
+		if n.signer, err = NewSigner([]byte(secret)); err != nil {
+			return nil, err
+		}
+	}
+	if n.publicURL == nil {
+		n.publicURL, _ = url.Parse(DefaultPublicURL)
+	}
+	return n, nil
+}
+
+// Signer returns the signer of the links, for the HTTP handler.
+func (n *Newsletter) Signer() *Signer { return n.signer }
+
+// PublicURL returns the base of the links.
+func (n *Newsletter) PublicURL() string { return n.publicURL.String() }
+
+func (n *Newsletter) clock() time.Time { return n.now().UTC() }
+
+// link returns PublicURL + path + ?token=....
+func (n *Newsletter) link(path string, t Token) string {
+	u := *n.publicURL
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawQuery = url.Values{"token": {n.signer.Sign(t)}}.Encode()
+	return u.String()
+}
+
+// UnsubscribeURL returns the one-click unsubscribe link of a supporter for
+// a list.
+func (n *Newsletter) UnsubscribeURL(supporterID, listID int64) string {
+	return n.link("/unsubscribe", Token{Purpose: PurposeUnsubscribe, SupporterID: supporterID, ListID: listID})
+}
+
+// PreferencesURL returns the link to a supporter's preference page.
+func (n *Newsletter) PreferencesURL(supporterID int64) string {
+	return n.link("/preferences", Token{Purpose: PurposePreferences, SupporterID: supporterID})
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,548 @@
+package newsletter
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+// BatchSize is how many messages go in one API call (Resend's maximum).
+const BatchSize = 100
+
+// idempotencyWindow is how long Resend keeps idempotency keys (24 h), less
+// an hour of margin. A batch left in flight longer than that by a crash is
+// not sent again, since it might then go out twice.
+const idempotencyWindow = 23 * time.Hour
+
+// SendOptions tunes a send. The zero value is fine.
+type SendOptions struct {
+	// Owner names this sender in the campaign's lease (default: random).
+	Owner string
+	// Progress, if set, is called after each batch with the deliveries
+	// done (sent, failed or skipped) and the total.
+	Progress func(done, total int)
+	// MaxRetries bounds the retries of a batch after temporary failures
+	// (default 8, with exponential backoff from 500 ms to 30 s).
+	MaxRetries int
+}
+
+// SendReport says what a send did.
+type SendReport struct {
+	Campaign    string        `json:"campaign"`
+	Recipients  int           `json:"recipients"` // the frozen audience
+	Sent        int           `json:"sent"`       // in this run
+	Failed      int           `json:"failed"`
+	Skipped     int           `json:"skipped"` // unsubscribed or bounced since the audience was frozen
+	Uncertain   int           `json:"uncertain"`
+	AlreadyDone bool          `json:"already_done"` // the campaign had been sent before: nothing was sent
+	Elapsed     time.Duration `json:"elapsed"`
+}
+
+// Send sends a campaign through sender, exactly once per recipient. The
+// first call freezes the audience; a later call, after a crash or a
+// stop, goes on where it stopped and never changes the audience or sends
+// anyone twice: each batch's payload and idempotency key are stored
+// before the API is called, and a retry sends the same bytes under the
+// same key. A campaign already sent sends nothing (AlreadyDone). While a
+// process sends, it holds a lease on the campaign; another process gets
+// ErrBusy. A quota error stops cleanly with ErrQuota; the send can be
+// resumed later.
+func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts SendOptions) (*SendReport, error) {
+	start := time.Now()
+	c, err := n.Campaign(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	rep := &SendReport{Campaign: c.Name, Recipients: c.Recipients}
+	if c.Status == StatusSent {
+		rep.AlreadyDone = true
+		return rep, nil
+	}
+	if opts.Owner == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		opts.Owner = hex.EncodeToString(b)
+	}
+	if opts.MaxRetries <= 0 {
+		opts.MaxRetries = 8
+	}
+	if err := n.acquire(ctx, c, opts.Owner); err != nil {
+		return nil, err
+	}
+	defer func() {
+		// A panic leaves the lease to expire, as a crash would: the state
+		// of the batch in hand is not known here.
+		if r := recover(); r != nil {
+			panic(r)
+		}
+		n.release(context.WithoutCancel(ctx), c.ID, opts.Owner)
+	}()
+	if c, err = n.freeze(ctx, c.Name); err != nil {
+		return nil, err
+	}
+	rep.Recipients = c.Recipients
+	tpls, err := parseTemplates(c)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		batch, ok, err := n.nextBatch(ctx, c)
+		if err != nil {
+			return rep, err
+		}
+		if !ok {
+			break
+		}
+		if err := n.sendBatch(ctx, c, tpls, batch, sender, opts, rep); err != nil {
+			rep.Elapsed = time.Since(start)
+			return rep, err
+		}
+		if opts.Progress != nil {
+			done, _ := n.bun.NewSelect().Table("newsletter_deliveries").
+				Where("campaign_id = ? AND status <> 'pending'", c.ID).Count(ctx)
+			opts.Progress(int(done), c.Recipients)
+		}
+	}
+	_, err = n.bun.NewUpdate().Table("newsletter_campaigns").Set("status = ?", StatusSent).
+		Set("finished_at = ?", n.clock()).Where("id = ?", c.ID).Exec(ctx)
+	rep.Elapsed = time.Since(start)
+	if n.logger != nil {
+		n.logger.InfoContext(ctx, "newsletter: campaign sent", "campaign", c.Name, "sent", rep.Sent,
+			"failed", rep.Failed, "skipped", rep.Skipped)
+	}
+	return rep, err
+}
+
+// acquire takes the campaign's lease, or returns ErrBusy while another
+// owner holds it.
+func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) error {
+	now := n.clock()
+	res, err := n.bun.NewUpdate().Table("newsletter_campaigns").
+		Set("lease_owner = ?", owner).Set("lease_until = ?", now.Add(n.lease)).
+		Where("id = ?", c.ID).
+		Where("(lease_owner = '' OR lease_owner = ? OR lease_until IS NULL OR lease_until < ?)", owner, now).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("campaign %s: lease: %w", c.Name, err)
+	}
+	if k, _ := res.RowsAffected(); k == 0 {
+		cur, err := n.Campaign(ctx, c.Name)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("campaign %s: %w (its lease runs until %s; if that process died, run again after that)",
+			c.Name, ErrBusy, cur.LeaseUntil.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// renew extends the lease inside a batch's transaction, and fails with
+// ErrBusy if another owner took it over.
+func (n *Newsletter) renew(ctx context.Context, tx bun.IDB, c *Campaign, owner string) error {
+	res, err := tx.NewUpdate().Table("newsletter_campaigns").Set("lease_until = ?", n.clock().Add(n.lease)).
+		Where("id = ? AND lease_owner = ?", c.ID, owner).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if k, _ := res.RowsAffected(); k == 0 {
+		return fmt.Errorf("campaign %s: %w (the lease was taken over)", c.Name, ErrBusy)
+	}
+	return nil
+}
+
+func (n *Newsletter) release(ctx context.Context, id int64, owner string) {
+	n.bun.NewUpdate().Table("newsletter_campaigns").Set("lease_owner = ''").Set("lease_until = NULL").
+		Where("id = ? AND lease_owner = ?", id, owner).Exec(ctx)
+}
+
+// freeze writes one delivery row per recipient, in batches of BatchSize,
+// the first time a campaign is sent, and returns the campaign as it is
+// now.
+func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error) {
+	var c *Campaign
+	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if c, err = getCampaign(ctx, tx, name); err != nil || c.Status != StatusDraft {
+			return err
+		}
+		rs, err := n.audience(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		now := n.clock()
+		rows := make([]delivery, 0, 500)
+		for i, r := range rs {
+			rows = append(rows, delivery{CampaignID: c.ID, SupporterID: r.ID, Email: r.Email,
+				Language: n.variantFor(c, r.Language), Batch: i / BatchSize, Status: "pending", UpdatedAt: now})
+			if len(rows) == cap(rows) || i == len(rs)-1 {
+				if _, err := tx.NewInsert().Model(&rows).Returning("NULL").Exec(ctx); err != nil {
+					return fmt.Errorf("freeze audience: %w", err)
+				}
+				rows = rows[:0]
+			}
+		}
+		c.Status, c.Recipients, c.StartedAt = StatusSending, len(rs), now
+		_, err = tx.NewUpdate().Model(c).Column("status", "recipients", "started_at").WherePK().Exec(ctx)
+		return err
+	})
+	return c, err
+}
+
+// delivery is one recipient of a campaign.
+type delivery struct {
+	bun.BaseModel `bun:"table:newsletter_deliveries,alias:d"`
+
+	ID          int64     `bun:"id,pk,autoincrement"`
+	CampaignID  int64     `bun:"campaign_id"`
+	SupporterID int64     `bun:"supporter_id"`
+	Email       string    `bun:"email"`
+	Language    string    `bun:"language"`
+	Batch       int       `bun:"batch"`
+	Status      string    `bun:"status"`
+	ProviderID  string    `bun:"provider_id"`
+	Error       string    `bun:"error"`
+	UpdatedAt   time.Time `bun:"updated_at"`
+}
+
+// batchRow is a batch's stored payload.
+type batchRow struct {
+	bun.BaseModel `bun:"table:newsletter_batches"`
+
+	CampaignID     int64     `bun:"campaign_id,pk"`
+	Batch          int       `bun:"batch,pk"`
+	IdempotencyKey string    `bun:"idempotency_key"`
+	Payload        string    `bun:"payload"`
+	Status         string    `bun:"status"`
+	AttemptedAt    time.Time `bun:"attempted_at"`
+}
+
+func parseTemplates(c *Campaign) (map[string]*Template, error) {
+	out := map[string]*Template{}
+	for _, ts := range c.Templates {
+		t, err := ParseTemplate(ts.Language, ts.Source)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %s: template %s: %w", c.Name, ts.Language, err)
+		}
+		out[ts.Language] = t
+	}
+	return out, nil
+}
+
+func (n *Newsletter) nextBatch(ctx context.Context, c *Campaign) (int, bool, error) {
+	var batches []int
+	err := n.bun.NewSelect().Table("newsletter_deliveries").Column("batch").
+		Where("campaign_id = ? AND status = 'pending'", c.ID).Order("batch").Limit(1).Scan(ctx, &batches)
+	if err != nil || len(batches) == 0 {
+		return 0, false, err
+	}
+	return batches[0], true, nil
+}
+
+// sendBatch prepares (or reloads) one batch, sends it with retries and
+// records the outcome.
+func (n *Newsletter) sendBatch(ctx context.Context, c *Campaign, tpls map[string]*Template, batch int,
+	sender Sender, opts SendOptions, rep *SendReport) error {
+	var msgs []Message
+	var key string
+	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := n.renew(ctx, tx, c, opts.Owner); err != nil {
+			return err
+		}
+		var rows []batchRow
+		if err := tx.NewSelect().Model(&rows).Where("campaign_id = ? AND batch = ?", c.ID, batch).Scan(ctx); err != nil {
+			return err
+		}
+		if len(rows) > 0 && rows[0].Status == "in_flight" {
+			if n.clock().Sub(rows[0].AttemptedAt) > idempotencyWindow {
+				k, err := n.markUncertain(ctx, tx, c, batch)
+				rep.Uncertain += k
+				return err
+			}
+			key = rows[0].IdempotencyKey
+			return json.Unmarshal([]byte(rows[0].Payload), &msgs)
+		}
+		var err error
+		msgs, err = n.prepareBatch(ctx, tx, c, tpls, batch, rep)
+		if err != nil {
+			return err
+		}
+		key = "crm-" + c.UID + "-" + strconv.Itoa(batch)
+		payload, err := json.Marshal(msgs)
+		if err != nil {
+			return err
+		}
+		status := "in_flight"
+		if len(msgs) == 0 {
+			status, payload = "done", nil
+		}
+		_, err = tx.NewInsert().Model(&batchRow{CampaignID: c.ID, Batch: batch, IdempotencyKey: key,
+			Payload: string(payload), Status: status, AttemptedAt: n.clock()}).
+			On("CONFLICT (campaign_id, batch) DO UPDATE").Set("payload = EXCLUDED.payload").
+			Set("status = EXCLUDED.status").Set("attempted_at = EXCLUDED.attempted_at").Exec(ctx)
+		return err
+	})
+	if err != nil || len(msgs) == 0 {
+		return err
+	}
+	results, err := n.deliver(ctx, sender, key, msgs, opts)
+	if err != nil {
+		return err
+	}
+	return n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		now := n.clock()
+		for i, m := range msgs {
+			status, providerID, reason := "sent", results[i].ID, ""
+			if results[i].Error != "" || providerID == "" {
+				status, reason = "failed", results[i].Error
+				rep.Failed++
+			} else {
+				rep.Sent++
+			}
+			if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = ?", status).
+				Set("provider_id = ?", providerID).Set("error = ?", reason).Set("updated_at = ?", now).
+				Where("id = ? AND status = 'pending'", m.DeliveryID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'done'").Set("payload = ''").
+			Where("campaign_id = ? AND batch = ?", c.ID, batch).Exec(ctx)
+		return err
+	})
+}
+
+// markUncertain gives up on a batch that was in flight longer than the
+// provider keeps idempotency keys: it may or may not have gone out, and
+// sending it again could send it twice.
+func (n *Newsletter) markUncertain(ctx context.Context, tx bun.IDB, c *Campaign, batch int) (int, error) {
+	res, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'failed'").
+		Set("error = ?", "uncertain: in flight when a send stopped more than 23 hours ago; check the provider's logs").
+		Set("updated_at = ?", n.clock()).
+		Where("campaign_id = ? AND batch = ? AND status = 'pending'", c.ID, batch).Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	k, _ := res.RowsAffected()
+	_, err = tx.NewUpdate().Table("newsletter_batches").Set("status = 'uncertain'").Set("payload = ''").
+		Where("campaign_id = ? AND batch = ?", c.ID, batch).Exec(ctx)
+	return int(k), err
+}
+
+// prepareBatch renders the batch's messages. Recipients who unsubscribed,
+// bounced or complained since the audience was frozen are skipped.
+func (n *Newsletter) prepareBatch(ctx context.Context, tx bun.IDB, c *Campaign, tpls map[string]*Template,
+	batch int, rep *SendReport) ([]Message, error) {
+	var ds []delivery
+	if err := tx.NewSelect().Model(&ds).Where("campaign_id = ? AND batch = ? AND status = 'pending'", c.ID, batch).
+		Order("id").Scan(ctx); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.SupporterID
+	}
+	eligible, err := n.eligible(ctx, tx, c, ids)
+	if err != nil {
+		return nil, err
+	}
+	var msgs []Message
+	var skipped []int64
+	for _, d := range ds {
+		s := eligible[d.SupporterID]
+		if s == nil {
+			skipped = append(skipped, d.ID)
+			continue
+		}
+		m, err := n.render(c, tpls[d.Language], s, d.ID)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %s: render for supporter %d: %w", c.Name, d.SupporterID, err)
+		}
+		msgs = append(msgs, m)
+	}
+	if len(skipped) > 0 {
+		if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
+			Set("error = ?", "no longer subscribed, or mail to the address bounces").Set("updated_at = ?", n.clock()).
+			Where("id IN (?)", bun.List(skipped)).Exec(ctx); err != nil {
+			return nil, err
+		}
+		rep.Skipped += len(skipped)
+	}
+	return msgs, nil
+}
+
+// eligible loads the supporters among ids who may still be sent the
+// campaign: subscribed to its list and with mail that does not bounce.
+func (n *Newsletter) eligible(ctx context.Context, tx bun.IDB, c *Campaign, ids []int64) (map[int64]*crm.Supporter, error) {
+	ss, _, err := n.db.ListSupporters(ctx, crm.SupporterFilter{IDs: ids, List: &c.List, Mailable: true})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*crm.Supporter, len(ss))
+	for _, s := range ss {
+		out[s.ID] = s
+	}
+	return out, nil
+}
+
+// render makes one recipient's message.
+func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, deliveryID int64) (Message, error) {
+	unsub := n.UnsubscribeURL(s.ID, c.ListID)
+	out, err := tpl.Render(Recipient{FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, City: s.City,
+		Language: s.Language, Attributes: s.Attributes, UnsubscribeURL: unsub, PreferencesURL: n.PreferencesURL(s.ID)})
+	if err != nil {
+		return Message{}, err
+	}
+	subject := out.Subject
+	if c.Subject != "" {
+		subject = c.Subject
+	}
+	return Message{DeliveryID: deliveryID, From: c.From, To: s.Email, ReplyTo: c.ReplyTo, Subject: subject,
+		HTML: out.HTML, Text: out.Text, Headers: map[string]string{
+			"List-Unsubscribe":      "<" + unsub + ">",
+			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		}}, nil
+}
+
+// deliver hands a batch to the sender, waiting out rate limits and
+// retrying temporary failures with backoff, always with the same key and
+// messages.
+func (n *Newsletter) deliver(ctx context.Context, sender Sender, key string, msgs []Message, opts SendOptions) ([]Result, error) {
+	backoff := 500 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		results, err := sender.SendBatch(ctx, key, msgs)
+		if err == nil {
+			if len(results) != len(msgs) {
+				return nil, fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
+			}
+			return results, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var se *SendError
+		if !errors.As(err, &se) {
+			se = &SendError{Kind: Transient, Err: err}
+		}
+		switch se.Kind {
+		case Quota:
+			return nil, fmt.Errorf("%w: %v (run the send again later to go on)", ErrQuota, se)
+		case Permanent:
+			return nil, se
+		case RateLimited:
+			if err := n.sleep(ctx, se.RetryAfter); err != nil {
+				return nil, err
+			}
+			attempt-- // waiting for the limit is not a failed attempt
+			continue
+		}
+		if attempt >= opts.MaxRetries {
+			return nil, fmt.Errorf("giving up after %d attempts (run the send again to go on): %w", attempt+1, se)
+		}
+		if n.logger != nil {
+			n.logger.WarnContext(ctx, "newsletter: retrying batch", "key", key, "attempt", attempt+1, "error", se.Error())
+		}
+		if err := n.sleep(ctx, backoff); err != nil {
+			return nil, err
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+// Preview is what a dry run shows.
+type Preview struct {
+	Campaign   *Campaign      `json:"campaign"`
+	Recipients int            `json:"recipients"`
+	ByLanguage map[string]int `json:"by_language"`
+	First      *Message       `json:"first,omitempty"` // the message the first recipient would get
+}
+
+// DryRun counts who the campaign would go to now (or, once the send has
+// started, who is still pending) and renders the first message. It sends
+// and records nothing.
+func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) {
+	st, err := n.CampaignStats(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	c := st.Campaign
+	p := &Preview{Campaign: c, Recipients: st.Pending, ByLanguage: st.ByLanguage}
+	var first []recipientRow
+	if c.Status == StatusDraft {
+		if first, err = n.audience(ctx, n.bun, c); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := n.bun.NewSelect().Table("newsletter_deliveries").ColumnExpr("supporter_id AS id, email, language").
+			Where("campaign_id = ? AND status = 'pending'", c.ID).Order("id").Limit(1).Scan(ctx, &first); err != nil {
+			return nil, err
+		}
+	}
+	if len(first) == 0 {
+		return p, nil
+	}
+	tpls, err := parseTemplates(c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := n.db.GetSupporter(ctx, first[0].ID)
+	if err != nil {
+		return nil, err
+	}
+	m, err := n.render(c, tpls[n.variantFor(c, s.Language)], s, 0)
+	if err != nil {
+		return nil, err
+	}
+	p.First = &m
+	return p, nil
+}
+
+// SendTest sends one copy of the campaign to the address to, with
+// "[TEST] " before the subject, rendered for that address's supporter if
+// there is one (else for SampleRecipient), in lang (or the first
+// variant). Nothing is recorded.
+func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender Sender) (*Message, error) {
+	addr, err := crm.NormalizeEmail(to)
+	if err != nil {
+		return nil, err
+	}
+	c, err := n.Campaign(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	tpls, err := parseTemplates(c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := n.db.GetSupporterByEmail(ctx, addr)
+	if errors.Is(err, crm.ErrNotFound) {
+		s = &crm.Supporter{Email: addr, FirstName: SampleRecipient.FirstName, LastName: SampleRecipient.LastName,
+			City: SampleRecipient.City, Attributes: map[string]string{}}
+	} else if err != nil {
+		return nil, err
+	}
+	if lang == "" {
+		lang = s.Language
+	}
+	m, err := n.render(c, tpls[n.variantFor(c, strings.ToLower(lang))], s, 0)
+	if err != nil {
+		return nil, err
+	}
+	m.To, m.Subject = addr, "[TEST] "+m.Subject
+	results, err := n.deliver(ctx, sender, "", []Message{m}, SendOptions{MaxRetries: 3})
+	if err != nil {
+		return nil, err
+	}
+	if results[0].Error != "" {
+		return nil, fmt.Errorf("test message refused: %s", results[0].Error)
+	}
+	return &m, nil
+}

@@ -1,0 +1,519 @@
+package newsletter_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/newsletter"
+	"github.com/assocrm/assocrm/newsletter/resendtest"
+)
+
+// testClock is a clock tests move by hand.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type env struct {
+	db    *crm.DB
+	path  string
+	clock *testClock
+	srv   *resendtest.Server
+}
+
+func newEnv(t testing.TB, opts ...resendtest.Options) *env {
+	t.Helper()
+	e := &env{path: filepath.Join(t.TempDir(), "crm.db"), clock: &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
+	var err error
+	if e.db, err = crm.Open(context.Background(), e.path, crm.WithClock(e.clock.Now)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.db.Close() })
+	e.srv = resendtest.NewServer(opts...)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// newsletter opens a Newsletter over the env's database, as a fresh
+// process would after a crash.
+func (e *env) newsletter(t testing.TB) *newsletter.Newsletter {
+	t.Helper()
+	n, err := newsletter.New(context.Background(), e.db, newsletter.WithClock(e.clock.Now),
+		newsletter.WithPublicURL("https://asso.example.org/nl"), newsletter.WithLease(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newsletter.SetSleep(n, func(ctx context.Context, d time.Duration) error { return ctx.Err() })
+	return n
+}
+
+func (e *env) sender(t testing.TB) *newsletter.ResendSender {
+	t.Helper()
+	s, err := newsletter.NewResendSender(resendtest.APIKey, newsletter.WithBaseURL(e.srv.BaseURL()), newsletter.WithRateLimit(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// addAudience creates the list "lettre" and n subscribed supporters,
+// every fifth in English.
+func (e *env) addAudience(t testing.TB, n int, list crm.List) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.db.CreateList(ctx, &list); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("email,first_name,language,city\n")
+	for i := 0; i < n; i++ {
+		lang := "fr"
+		if i%5 == 0 {
+			lang = "en"
+		}
+		fmt.Fprintf(&b, "p%05d@example.org,Personne %d,%s,Calais\n", i, i, lang)
+	}
+	rep, err := e.db.ImportSupporters(ctx, strings.NewReader(b.String()), crm.ImportOptions{List: list.Name, Consent: "test"})
+	if err != nil || rep.Created != n {
+		t.Fatalf("import audience: %+v, %v", rep, err)
+	}
+}
+
+const (
+	tplFR = "---\nsubject: La lettre de mars\n---\nBonjour {{.FirstName}}, [se désinscrire]({{.UnsubscribeURL}})\n"
+	tplEN = "---\nsubject: The March letter\n---\nHello {{.FirstName}}\n"
+)
+
+func (e *env) campaign(t testing.TB, n *newsletter.Newsletter, name, list, segment string) {
+	t.Helper()
+	_, err := n.CreateCampaign(context.Background(), newsletter.CampaignSpec{Name: name, List: list, Segment: segment,
+		From: "Asso <news@asso.example.org>", Templates: []newsletter.TemplateSource{
+			{Language: "fr", Source: tplFR}, {Language: "en", Source: tplEN}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assertOnce checks that every address in want got exactly one message
+// and nobody else got any.
+func assertOnce(t testing.TB, emails []resendtest.Email, want []string) {
+	t.Helper()
+	count := map[string]int{}
+	for _, e := range emails {
+		count[e.To[0]]++
+	}
+	var dup, missing, extra []string
+	wanted := map[string]bool{}
+	for _, w := range want {
+		wanted[w] = true
+		switch count[w] {
+		case 0:
+			missing = append(missing, w)
+		case 1:
+		default:
+			dup = append(dup, w)
+		}
+	}
+	for to := range count {
+		if !wanted[to] {
+			extra = append(extra, to)
+		}
+	}
+	if len(dup)+len(missing)+len(extra) > 0 {
+		sort.Strings(dup)
+		t.Fatalf("%d duplicates %v, %d missing %v, %d not in the audience %v",
+			len(dup), head(dup), len(missing), head(missing), len(extra), head(extra))
+	}
+}
+
+func head(s []string) []string {
+	if len(s) > 5 {
+		return s[:5]
+	}
+	return s
+}
+
+func audienceEmails(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("p%05d@example.org", i)
+	}
+	return out
+}
+
+func TestSendExactlyOnceWithLanguagesAndHeaders(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 250, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	rep, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Recipients != 250 || rep.Sent != 250 || rep.Failed != 0 {
+		t.Fatalf("report = %+v", rep)
+	}
+	emails := e.srv.Emails()
+	assertOnce(t, emails, audienceEmails(250))
+	if got := e.srv.Requests(); got != 3 {
+		t.Errorf("%d API calls for 250 recipients, want 3 batches", got)
+	}
+	for _, m := range emails {
+		english := isMultipleOf5(m.To[0])
+		if english != (m.Subject == "The March letter") {
+			t.Fatalf("%s got %q", m.To[0], m.Subject)
+		}
+		if !strings.HasPrefix(m.Headers["List-Unsubscribe"], "<https://asso.example.org/nl/unsubscribe?token=") ||
+			m.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+			t.Fatalf("headers = %v", m.Headers)
+		}
+		if !strings.Contains(m.HTML, `href="https://asso.example.org/nl/unsubscribe?token=`) || m.Text == "" {
+			t.Fatalf("no visible unsubscribe link or no text part for %s", m.To[0])
+		}
+	}
+	// A finished campaign sends nothing.
+	rep, err = n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
+	if err != nil || !rep.AlreadyDone || len(e.srv.Emails()) != 250 {
+		t.Fatalf("second send: %+v, %v, %d emails", rep, err, len(e.srv.Emails()))
+	}
+	st, _ := n.CampaignStats(ctx, "mars")
+	if st.Sent != 250 || st.ByLanguage["en"] != 50 || st.ByLanguage["fr"] != 200 || st.Campaign.Status != newsletter.StatusSent {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func isMultipleOf5(addr string) bool {
+	var i int
+	fmt.Sscanf(addr, "p%05d@", &i)
+	return i%5 == 0
+}
+
+func TestConsentExclusions(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	db := e.db
+	for _, l := range []crm.List{{Name: "lettre"}, {Name: "alertes", DoubleOptIn: true}} {
+		if err := db.CreateList(ctx, &l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add := func(email string, tags ...string) int64 {
+		s := &crm.Supporter{Email: email, Tags: tags, Language: "fr"}
+		if err := db.CreateSupporter(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		return s.ID
+	}
+	sub := func(id int64, list string, confirmed bool) {
+		if _, err := db.Subscribe(ctx, crm.SubscribeRequest{SupporterID: id, List: list, Confirmed: confirmed,
+			Consent: crm.Consent{Source: "test"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok := add("ok@example.org", "terrain")
+	sub(ok, "lettre", false)
+	sub(ok, "alertes", true)
+	left := add("left@example.org", "terrain")
+	sub(left, "lettre", false)
+	db.Unsubscribe(ctx, left, "lettre", crm.Consent{Source: "test"})
+	pending := add("pending@example.org", "terrain")
+	sub(pending, "alertes", false) // never confirmed
+	bounced := add("bounced@example.org", "terrain")
+	sub(bounced, "lettre", false)
+	db.SetEmailStatus(ctx, bounced, crm.EmailBounced, crm.Consent{Source: "test"})
+	complained := add("complained@example.org", "terrain")
+	sub(complained, "lettre", false)
+	db.SetEmailStatus(ctx, complained, crm.EmailComplained, crm.Consent{Source: "test"})
+	other := add("other@example.org", "presse")
+	sub(other, "lettre", false)
+	add("never@example.org", "terrain")
+
+	n := e.newsletter(t)
+	e.campaign(t, n, "c1", "lettre", "tag:terrain")
+	e.campaign(t, n, "c2", "alertes", "")
+	p, err := n.DryRun(ctx, "c1")
+	if err != nil || p.Recipients != 1 || p.First == nil || p.First.To != "ok@example.org" {
+		t.Fatalf("dry run = %+v, %v", p, err)
+	}
+	if len(e.srv.Emails()) != 0 {
+		t.Fatal("dry run sent mail")
+	}
+	if _, err := n.Send(ctx, "c1", e.sender(t), newsletter.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Send(ctx, "c2", e.sender(t), newsletter.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range e.srv.Emails() {
+		got = append(got, m.To[0])
+	}
+	sort.Strings(got)
+	if want := []string{"ok@example.org", "ok@example.org"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("sent to %v, want %v", got, want)
+	}
+}
+
+// gate is a Sender that waits until told before passing batches on.
+type gate struct {
+	next    newsletter.Sender
+	wait    chan struct{}
+	started chan struct{}
+	once    sync.Once
+}
+
+func (g *gate) SendBatch(ctx context.Context, key string, msgs []newsletter.Message) ([]newsletter.Result, error) {
+	g.once.Do(func() { close(g.started) })
+	<-g.wait
+	return g.next.SendBatch(ctx, key, msgs)
+}
+
+func TestLeaseRefusesASecondSender(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 150, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
+	done := make(chan error)
+	go func() {
+		_, err := n.Send(ctx, "mars", g, newsletter.SendOptions{})
+		done <- err
+	}()
+	<-g.started
+	_, err := e.newsletter(t).Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
+	if !errors.Is(err, newsletter.ErrBusy) {
+		t.Errorf("second sender: %v, want ErrBusy", err)
+	}
+	close(g.wait)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	assertOnce(t, e.srv.Emails(), audienceEmails(150))
+}
+
+// crashAt is a Sender that panics, like a process killed, before or after
+// handing the nth batch to the API.
+type crashAt struct {
+	next  newsletter.Sender
+	n     int
+	after bool
+	calls int
+}
+
+type crash struct{}
+
+func (c *crashAt) SendBatch(ctx context.Context, key string, msgs []newsletter.Message) ([]newsletter.Result, error) {
+	c.calls++
+	if c.calls == c.n && !c.after {
+		panic(crash{})
+	}
+	res, err := c.next.SendBatch(ctx, key, msgs)
+	if c.calls == c.n && c.after {
+		panic(crash{})
+	}
+	return res, err
+}
+
+func sendUntilCrash(n *newsletter.Newsletter, name string, s newsletter.Sender) (crashed bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(crash); !ok {
+				panic(r)
+			}
+			crashed = true
+		}
+	}()
+	_, err = n.Send(context.Background(), name, s, newsletter.SendOptions{})
+	return false, err
+}
+
+func TestCrashAndResume(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		batch int
+		after bool
+		fault resendtest.Fault
+	}{
+		{"before the first call", 1, false, 0},
+		{"before a middle call", 2, false, 0},
+		{"after the answer, before the commit", 2, true, 0},
+		{"after the last answer, before the commit", 3, true, 0},
+		{"answer lost, then crash before the retry", 2, false, resendtest.FaultLostAnswer},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.addAudience(t, 250, crm.List{Name: "lettre"})
+			n := e.newsletter(t)
+			e.campaign(t, n, "mars", "lettre", "")
+			if tt.fault != 0 {
+				// The second request goes through but its answer is lost;
+				// the engine retries, and the process dies before that.
+				e.srv.InjectFaults(0, tt.fault)
+			}
+			s := &crashAt{next: e.sender(t), n: tt.batch, after: tt.after}
+			if tt.fault != 0 {
+				s.n = 3 // the retry of batch 2
+			}
+			crashed, err := sendUntilCrash(n, "mars", s)
+			if !crashed {
+				t.Fatalf("no crash (err %v)", err)
+			}
+			// A new process: its lease attempt waits for the dead one's to expire.
+			_, err = e.newsletter(t).Send(context.Background(), "mars", e.sender(t), newsletter.SendOptions{})
+			if !errors.Is(err, newsletter.ErrBusy) {
+				t.Fatalf("resume inside the dead sender's lease: %v, want ErrBusy", err)
+			}
+			e.clock.Advance(2 * time.Minute)
+			rep, err := e.newsletter(t).Send(context.Background(), "mars", e.sender(t), newsletter.SendOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertOnce(t, e.srv.Emails(), audienceEmails(250))
+			st, _ := n.CampaignStats(context.Background(), "mars")
+			if st.Sent != 250 || st.Pending != 0 || rep.Recipients != 250 {
+				t.Errorf("stats %+v, report %+v", st, rep)
+			}
+		})
+	}
+}
+
+// A batch left in flight by a crash more than 23 hours ago is not sent
+// again (Resend would have forgotten its key): its recipients are marked
+// failed as uncertain, and the rest go on.
+func TestResumeAfterTheIdempotencyWindow(t *testing.T) {
+	e := newEnv(t)
+	e.addAudience(t, 250, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	if crashed, _ := sendUntilCrash(n, "mars", &crashAt{next: e.sender(t), n: 2, after: true}); !crashed {
+		t.Fatal("no crash")
+	}
+	e.clock.Advance(24 * time.Hour)
+	rep, err := e.newsletter(t).Send(context.Background(), "mars", e.sender(t), newsletter.SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Uncertain != 100 || rep.Sent != 50 {
+		t.Errorf("report = %+v", rep)
+	}
+	assertOnce(t, e.srv.Emails(), audienceEmails(250))
+}
+
+// Random 429s, 5xx before processing and lost answers over a 5,000-recipient
+// campaign: everyone gets exactly one message.
+func TestRandomFaults(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var mu sync.Mutex
+	faults := func(int) resendtest.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r := rng.IntN(10); {
+		case r == 0:
+			return resendtest.FaultRateLimit
+		case r == 1:
+			return resendtest.FaultServerError
+		case r == 2:
+			return resendtest.FaultUnavailable
+		case r == 3:
+			return resendtest.FaultLostAnswer
+		}
+		return 0
+	}
+	e := newEnv(t, resendtest.Options{Faults: faults})
+	e.addAudience(t, 5000, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	rep, err := n.Send(context.Background(), "mars", e.sender(t), newsletter.SendOptions{MaxRetries: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertOnce(t, e.srv.Emails(), audienceEmails(5000))
+	if rep.Sent != 5000 || e.srv.Requests() <= 50 {
+		t.Errorf("report %+v after %d requests", rep, e.srv.Requests())
+	}
+}
+
+func TestQuotaStopsAndResumes(t *testing.T) {
+	e := newEnv(t)
+	e.addAudience(t, 300, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	e.srv.InjectFaults(0, resendtest.FaultDailyQuota)
+	rep, err := n.Send(context.Background(), "mars", e.sender(t), newsletter.SendOptions{})
+	if !errors.Is(err, newsletter.ErrQuota) || rep.Sent != 100 {
+		t.Fatalf("quota: %+v, %v", rep, err)
+	}
+	if _, err := n.Send(context.Background(), "mars", e.sender(t), newsletter.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	assertOnce(t, e.srv.Emails(), audienceEmails(300))
+}
+
+func TestRejectedRecipientFailsAndOthersGoOn(t *testing.T) {
+	e := newEnv(t, resendtest.Options{Reject: func(to string) string {
+		if to == "p00007@example.org" {
+			return "This address is on the suppression list."
+		}
+		return ""
+	}})
+	e.addAudience(t, 20, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	rep, err := n.Send(context.Background(), "mars", e.sender(t), newsletter.SendOptions{})
+	if err != nil || rep.Sent != 19 || rep.Failed != 1 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	st, _ := n.CampaignStats(context.Background(), "mars")
+	if st.Failed != 1 || st.Sent != 19 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// Someone who unsubscribes after the audience was frozen, before their
+// batch goes out, is skipped.
+func TestLateUnsubscribeIsSkipped(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 150, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	if crashed, _ := sendUntilCrash(n, "mars", &crashAt{next: e.sender(t), n: 1}); !crashed {
+		t.Fatal("no crash")
+	}
+	id, _ := e.db.SupporterID(ctx, "p00120@example.org")
+	if _, err := e.db.Unsubscribe(ctx, id, "lettre", crm.Consent{Source: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	rep, err := e.newsletter(t).Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
+	if err != nil || rep.Skipped != 1 || rep.Sent != 149 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	want := audienceEmails(150)
+	want = append(want[:120], want[121:]...)
+	assertOnce(t, e.srv.Emails(), want)
+}

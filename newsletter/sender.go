@@ -1,0 +1,386 @@
+package newsletter
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/http"
+	"net/mail"
+	"net/textproto"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/resend/resend-go/v2"
+	"golang.org/x/time/rate"
+)
+
+// Message is one rendered email, ready for a Sender.
+type Message struct {
+	DeliveryID int64             `json:"delivery_id"`
+	From       string            `json:"from"`
+	To         string            `json:"to"`
+	ReplyTo    string            `json:"reply_to,omitempty"`
+	Subject    string            `json:"subject"`
+	HTML       string            `json:"html"`
+	Text       string            `json:"text"`
+	Headers    map[string]string `json:"headers,omitempty"`
+}
+
+// Result is what became of one message of a batch: sent with the
+// provider's id, or refused with a reason.
+type Result struct {
+	ID    string
+	Error string
+}
+
+// Sender sends batches of at most 100 messages. It must treat key as an
+// idempotency key: sending the same key with the same messages again,
+// within 24 hours, must not send them twice.
+type Sender interface {
+	SendBatch(ctx context.Context, key string, msgs []Message) ([]Result, error)
+}
+
+// SendErrorKind classifies a failed batch.
+type SendErrorKind int
+
+// Kinds of send failure.
+const (
+	// Transient failures (5xx, network) are retried with backoff.
+	Transient SendErrorKind = iota + 1
+	// RateLimited failures are retried after RetryAfter.
+	RateLimited
+	// Quota failures stop the send; it can be resumed later.
+	Quota
+	// Permanent failures (bad key, refused request) stop the send.
+	Permanent
+)
+
+// SendError is a batch the Sender could not hand over.
+type SendError struct {
+	Kind       SendErrorKind
+	RetryAfter time.Duration // for RateLimited
+	Status     int           // HTTP status, if there was one
+	Err        error
+}
+
+func (e *SendError) Error() string {
+	kind := map[SendErrorKind]string{Transient: "temporary failure", RateLimited: "rate limited",
+		Quota: "quota exceeded", Permanent: "refused"}[e.Kind]
+	if e.Status != 0 {
+		return fmt.Sprintf("%s (HTTP %d): %v", kind, e.Status, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", kind, e.Err)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// ResendSender sends through Resend's batch API with the resend-go client,
+// in permissive validation mode so one bad address does not hold back the
+// rest. It throttles itself to the ratelimit-limit the API announces.
+type ResendSender struct {
+	client  *resend.Client
+	limiter *rate.Limiter
+}
+
+var _ Sender = (*ResendSender)(nil)
+
+// DefaultRateLimit is the requests per second Resend allows by default;
+// the sender adapts to the ratelimit-limit header of every answer.
+const DefaultRateLimit = 2
+
+// ResendOption configures a ResendSender.
+type ResendOption func(*resendConfig) error
+
+type resendConfig struct {
+	baseURL string
+	http    *http.Client
+	rate    rate.Limit
+}
+
+// WithBaseURL sends to another address than Resend's, such as a
+// resendtest server. The default is RESEND_BASE_URL if set (as resend-go
+// reads it), else Resend's API.
+func WithBaseURL(u string) ResendOption {
+	return func(c *resendConfig) error {
+		if _, err := url.Parse(u); err != nil || u == "" {
+			return fmt.Errorf("base URL %q: not a URL", u)
+		}
+		c.baseURL = u
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client (timeouts, proxies). Its transport
+// is wrapped to read status codes and rate-limit headers.
+func WithHTTPClient(h *http.Client) ResendOption {
+	return func(c *resendConfig) error {
+		if h == nil {
+			return errors.New("nil HTTP client")
+		}
+		c.http = h
+		return nil
+	}
+}
+
+// WithRateLimit sets the requests per second to start with (default
+// DefaultRateLimit); 0 means no limit until the API announces one.
+func WithRateLimit(perSecond float64) ResendOption {
+	return func(c *resendConfig) error {
+		if perSecond < 0 {
+			return fmt.Errorf("rate limit %v: negative", perSecond)
+		}
+		c.rate = rate.Limit(perSecond)
+		if perSecond == 0 {
+			c.rate = rate.Inf
+		}
+		return nil
+	}
+}
+
+// NewResendSender returns a sender using apiKey.
+func NewResendSender(apiKey string, opts ...ResendOption) (*ResendSender, error) {
+	if strings.TrimSpace(apiKey) == "" {
+		return nil, errors.New("RESEND_API_KEY is not set: export your Resend API key (or write to a folder with --outbox)")
+	}
+	cfg := resendConfig{baseURL: os.Getenv("RESEND_BASE_URL"), http: &http.Client{Timeout: time.Minute}, rate: DefaultRateLimit}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	hc := *cfg.http
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	hc.Transport = &observer{next: next}
+	client := resend.NewCustomClient(&hc, apiKey)
+	if cfg.baseURL != "" {
+		base := cfg.baseURL
+		if !strings.HasSuffix(base, "/") {
+			base += "/" // resend-go resolves paths against it
+		}
+		u, err := url.Parse(base)
+		if err != nil {
+			return nil, fmt.Errorf("RESEND_BASE_URL %q: %w", base, err)
+		}
+		client.BaseURL = u
+	}
+	return &ResendSender{client: client, limiter: rate.NewLimiter(cfg.rate, 1)}, nil
+}
+
+// observation is what the transport saw of one call.
+type observation struct {
+	status    int
+	errorName string
+	limit     int
+}
+
+type obsKey struct{}
+
+// observer is an http.RoundTripper that records the status, the error
+// name of the body and the rate limit of a response, for the call whose
+// context carries an *observation. resend-go keeps only the message of
+// an error, which is not enough to tell a quota from a rate limit.
+type observer struct{ next http.RoundTripper }
+
+func (o *observer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := o.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	if ob, ok := r.Context().Value(obsKey{}).(*observation); ok {
+		ob.status = resp.StatusCode
+		ob.limit, _ = strconv.Atoi(resp.Header.Get("ratelimit-limit"))
+		if resp.StatusCode >= 400 && resp.Body != nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			var e struct {
+				Name string `json:"name"`
+			}
+			json.Unmarshal(body, &e)
+			ob.errorName = e.Name
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	return resp, nil
+}
+
+// SendBatch sends msgs with the idempotency key.
+func (s *ResendSender) SendBatch(ctx context.Context, key string, msgs []Message) ([]Result, error) {
+	if err := s.limiter.Wait(ctx); err != nil {
+		return nil, &SendError{Kind: Transient, Err: err}
+	}
+	reqs := make([]*resend.SendEmailRequest, len(msgs))
+	for i, m := range msgs {
+		reqs[i] = &resend.SendEmailRequest{From: m.From, To: []string{m.To}, ReplyTo: m.ReplyTo, Subject: m.Subject,
+			Html: m.HTML, Text: m.Text, Headers: m.Headers}
+	}
+	ob := &observation{}
+	resp, err := s.client.Batch.SendWithOptions(context.WithValue(ctx, obsKey{}, ob), reqs,
+		&resend.BatchSendEmailOptions{IdempotencyKey: key, BatchValidation: resend.BatchValidationPermissive})
+	if ob.limit > 0 && rate.Limit(ob.limit) != s.limiter.Limit() {
+		s.limiter.SetLimit(rate.Limit(ob.limit))
+	}
+	if err != nil {
+		return nil, classify(err, ob)
+	}
+	results := make([]Result, len(msgs))
+	failed := map[int]string{}
+	for _, e := range resp.Errors {
+		failed[e.Index] = e.Message
+	}
+	next := 0
+	for i := range msgs {
+		if reason, ok := failed[i]; ok {
+			results[i].Error = reason
+			continue
+		}
+		if next >= len(resp.Data) {
+			return nil, &SendError{Kind: Permanent, Err: fmt.Errorf("answer has %d ids for %d messages", len(resp.Data), len(msgs)-len(failed))}
+		}
+		results[i].ID = resp.Data[next].Id
+		next++
+	}
+	return results, nil
+}
+
+func classify(err error, ob *observation) error {
+	var rle *resend.RateLimitError
+	switch {
+	case ob.errorName == "daily_quota_exceeded" || ob.errorName == "monthly_quota_exceeded":
+		return &SendError{Kind: Quota, Status: ob.status, Err: err}
+	case errors.As(err, &rle) || ob.status == http.StatusTooManyRequests:
+		wait := time.Second
+		if rle != nil {
+			for _, h := range []string{rle.RetryAfter, rle.Reset} {
+				if secs, perr := strconv.ParseFloat(h, 64); perr == nil && secs > 0 {
+					wait = time.Duration(secs * float64(time.Second))
+					break
+				}
+			}
+		}
+		return &SendError{Kind: RateLimited, RetryAfter: wait, Status: ob.status, Err: err}
+	case ob.status == 0 || ob.status >= 500:
+		return &SendError{Kind: Transient, Status: ob.status, Err: err}
+	}
+	return &SendError{Kind: Permanent, Status: ob.status, Err: err}
+}
+
+// Outbox is a Sender that writes each message as an .eml file in a
+// folder instead of sending it: for previews, tests and trying the tool
+// without an account. Writing the same batch again rewrites the same
+// files, so it is idempotent too.
+type Outbox struct {
+	Dir string
+
+	mu    sync.Mutex
+	count int
+}
+
+var _ Sender = (*Outbox)(nil)
+
+// Written returns how many files the outbox has written.
+func (o *Outbox) Written() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.count
+}
+
+// SendBatch writes msgs to Dir as delivery-<id>.eml.
+func (o *Outbox) SendBatch(ctx context.Context, key string, msgs []Message) ([]Result, error) {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, &SendError{Kind: Permanent, Err: err}
+	}
+	results := make([]Result, len(msgs))
+	for i, m := range msgs {
+		name := fmt.Sprintf("delivery-%06d.eml", m.DeliveryID)
+		if m.DeliveryID == 0 {
+			sum := sha256.Sum256([]byte(key + m.To))
+			name = "test-" + hex.EncodeToString(sum[:6]) + ".eml"
+		}
+		b, err := EML(m, key)
+		if err != nil {
+			results[i].Error = err.Error()
+			continue
+		}
+		tmp := filepath.Join(o.Dir, "."+name+".tmp")
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			return nil, &SendError{Kind: Permanent, Err: err}
+		}
+		if err := os.Rename(tmp, filepath.Join(o.Dir, name)); err != nil {
+			return nil, &SendError{Kind: Permanent, Err: err}
+		}
+		results[i].ID = "outbox:" + name
+	}
+	o.mu.Lock()
+	o.count += len(msgs)
+	o.mu.Unlock()
+	return results, nil
+}
+
+// EML formats a message as an RFC 5322 email with text and HTML
+// alternatives. key makes the Message-ID stable across retries.
+func EML(m Message, key string) ([]byte, error) {
+	from, err := mail.ParseAddress(m.From)
+	if err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	sum := sha256.Sum256([]byte(key + "\x00" + m.To))
+	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
+	hdr := map[string]string{
+		"From":         from.String(),
+		"To":           m.To,
+		"Subject":      mime.QEncoding.Encode("utf-8", m.Subject),
+		"Date":         time.Now().UTC().Format(time.RFC1123Z),
+		"Message-ID":   "<" + hex.EncodeToString(sum[:12]) + "@" + domain + ">",
+		"MIME-Version": "1.0",
+		"Content-Type": `multipart/alternative; boundary="` + mw.Boundary() + `"`,
+	}
+	if m.ReplyTo != "" {
+		hdr["Reply-To"] = m.ReplyTo
+	}
+	for k, v := range m.Headers {
+		hdr[k] = v
+	}
+	keys := make([]string, 0, len(hdr))
+	for k := range hdr {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var head bytes.Buffer
+	for _, k := range keys {
+		fmt.Fprintf(&head, "%s: %s\r\n", k, hdr[k])
+	}
+	head.WriteString("\r\n")
+	for _, part := range []struct{ ctype, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.ctype + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		qp := quotedprintable.NewWriter(w)
+		io.WriteString(qp, part.body)
+		qp.Close()
+	}
+	mw.Close()
+	return append(head.Bytes(), b.Bytes()...), nil
+}
