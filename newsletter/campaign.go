@@ -98,18 +98,16 @@ func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Ca
 			return nil, err
 		}
 	}
-	from, err := mail.ParseAddress(spec.From)
-	if err != nil {
+	if _, err := mail.ParseAddress(spec.From); err != nil {
 		return nil, &crm.ValidationError{Field: "from", Value: spec.From, Reason: "want an address such as \"Asso <news@asso.org>\""}
 	}
-	c := &Campaign{Name: name, ListID: list.ID, List: list.Name, Segment: spec.Segment, From: from.String(),
+	c := &Campaign{Name: name, ListID: list.ID, List: list.Name, Segment: spec.Segment, From: crm.CleanText(spec.From),
 		Subject: crm.CleanText(spec.Subject), Status: StatusDraft, CreatedAt: n.clock(), UID: randomUID()}
 	if spec.ReplyTo != "" {
-		rt, err := mail.ParseAddress(spec.ReplyTo)
-		if err != nil {
+		if _, err := mail.ParseAddress(spec.ReplyTo); err != nil {
 			return nil, &crm.ValidationError{Field: "reply-to", Value: spec.ReplyTo, Reason: "not an email address"}
 		}
-		c.ReplyTo = rt.String()
+		c.ReplyTo = crm.CleanText(spec.ReplyTo)
 	}
 	if len(spec.Templates) == 0 {
 		return nil, &crm.ValidationError{Field: "template", Reason: "at least one template is needed"}

@@ -103,7 +103,7 @@ func ParseTemplate(lang, source string) (*Template, error) {
 	}
 	text := html2text.HTML2TextWithOptions(content, html2text.WithUnixLineBreaks(), html2text.WithLinksInnerText(),
 		html2text.WithListSupport())
-	if t.text, err = texttemplate.New("text").Option("missingkey=error").Parse(unmask(text) + layoutText(lang)); err != nil {
+	if t.text, err = texttemplate.New("text").Option("missingkey=error").Parse(unmask(tidyText(text)) + layoutText(lang)); err != nil {
 		return nil, fmt.Errorf("template: %w", err)
 	}
 	return t, nil
@@ -233,4 +233,25 @@ img { max-width: 100%; height: auto; }
 func layoutText(lang string) string {
 	f := footerFor(lang)
 	return "\n\n-- \n" + f.why + "\n" + f.unsubscribe + ": {{.UnsubscribeURL}}\n" + f.preferences + ": {{.PreferencesURL}}\n"
+}
+
+// tidyText trims the spaces html2text leaves around lines and keeps at
+// most one blank line between paragraphs.
+func tidyText(s string) string {
+	lines := strings.Split(s, "\n")
+	out := make([]string, 0, len(lines))
+	blank := true
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			if !blank {
+				out = append(out, "")
+			}
+			blank = true
+			continue
+		}
+		out = append(out, l)
+		blank = false
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
 }

@@ -79,6 +79,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			donationsCommand(),
 			importCommand(),
 			segmentsCommand(),
+			campaignCommand(),
+			sendCommand(),
 		},
 		Reader:                    stdin,
 		Writer:                    stdout,

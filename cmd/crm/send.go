@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/newsletter"
+)
+
+// publicURLFlag is where unsubscribe and preference links point.
+func publicURLFlag() cli.Flag {
+	return &cli.StringFlag{Name: "public-url", EnvVars: []string{"CRM_PUBLIC_URL"},
+		Usage: "public address of the subscription pages (crm serve), base of unsubscribe links"}
+}
+
+// openNewsletter opens the newsletter package over db, with the public URL
+// and the CRM_SECRET signing key when they are given.
+func openNewsletter(c *cli.Context, db *crm.DB) (*newsletter.Newsletter, error) {
+	var opts []newsletter.Option
+	if u := c.String("public-url"); u != "" {
+		opts = append(opts, newsletter.WithPublicURL(u))
+	}
+	if s := os.Getenv("CRM_SECRET"); s != "" {
+		opts = append(opts, newsletter.WithSecret([]byte(s)))
+	}
+	n, err := newsletter.New(c.Context, db, opts...)
+	if err != nil {
+		return nil, explain(c, err)
+	}
+	return n, nil
+}
+
+func campaignCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "campaign",
+		Aliases: []string{"campaigns"},
+		Usage:   "newsletter campaigns",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "create",
+				Usage:     "create a campaign from Markdown templates (checked now, sent with crm send)",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "list", Usage: "the list whose subscribers receive it", Required: true},
+					&cli.StringFlag{Name: "from", Usage: `sender, e.g. "Asso <news@asso.org>"`, Required: true},
+					&cli.StringSliceFlag{Name: "template", Usage: "[LANG=]FILE, a Markdown template per language (repeatable; the first is the default)", Required: true},
+					&cli.StringFlag{Name: "segment", Usage: "only subscribers matching this expression"},
+					&cli.StringFlag{Name: "subject", Usage: "subject (default: the templates' subject: lines)"},
+					&cli.StringFlag{Name: "reply-to", Usage: "reply-to address"},
+					publicURLFlag(),
+				},
+				Action: withDB(1, 1, createCampaign),
+			},
+			{
+				Name:  "list",
+				Usage: "list campaigns",
+				Flags: []cli.Flag{formatFlag()},
+				Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+					n, err := openNewsletter(c, db)
+					if err != nil {
+						return err
+					}
+					cs, err := n.Campaigns(c.Context)
+					if err != nil {
+						return err
+					}
+					recs := records{header: []string{"name", "list", "segment", "status", "recipients", "created_at"}, json: cs}
+					for _, cp := range cs {
+						recs.rows = append(recs.rows, []string{cp.Name, cp.List, cp.Segment, string(cp.Status),
+							strconv.Itoa(cp.Recipients), cp.CreatedAt.Format(time.RFC3339)})
+					}
+					return printRecords(c, recs)
+				}),
+			},
+			{
+				Name:      "show",
+				Usage:     "show a campaign: status, recipients, sent, failed, by language",
+				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{formatFlag()},
+				Action:    withDB(1, 1, showCampaign),
+			},
+		},
+	}
+}
+
+func createCampaign(c *cli.Context, db *crm.DB) error {
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	spec := newsletter.CampaignSpec{Name: c.Args().First(), List: c.String("list"), Segment: c.String("segment"),
+		From: c.String("from"), ReplyTo: c.String("reply-to"), Subject: c.String("subject")}
+	for _, v := range c.StringSlice("template") {
+		lang, file, ok := strings.Cut(v, "=")
+		if !ok {
+			lang, file = languageOfFile(v), v
+		}
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("--template %q: %w", v, err)
+		}
+		spec.Templates = append(spec.Templates, newsletter.TemplateSource{Language: lang, Source: string(src)})
+	}
+	cp, err := n.CreateCampaign(c.Context, spec)
+	if err != nil {
+		return err
+	}
+	st, err := n.CampaignStats(c.Context, cp.Name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "created campaign %s: %d recipients now (%s); send it with: crm send %s\n",
+		cp.Name, st.Recipients, byLanguage(st.ByLanguage), cp.Name)
+	return nil
+}
+
+// languageOfFile reads the language of a template named like
+// lettre.fr.md; without one it is French.
+func languageOfFile(path string) string {
+	parts := strings.Split(filepath.Base(path), ".")
+	if len(parts) >= 3 && len(parts[len(parts)-2]) == 2 {
+		return parts[len(parts)-2]
+	}
+	return crm.DefaultLanguage
+}
+
+func byLanguage(m map[string]int) string {
+	var parts []string
+	for _, lang := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", lang, m[lang]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func showCampaign(c *cli.Context, db *crm.DB) error {
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	st, err := n.CampaignStats(c.Context, c.Args().First())
+	if err != nil {
+		return err
+	}
+	cp := st.Campaign
+	recs := records{header: []string{"field", "value"}, json: st}
+	for _, kv := range [][2]string{
+		{"name", cp.Name}, {"list", cp.List}, {"segment", cp.Segment}, {"from", cp.From}, {"reply_to", cp.ReplyTo},
+		{"subject", cp.Subject}, {"status", string(cp.Status)}, {"recipients", strconv.Itoa(st.Recipients)},
+		{"pending", strconv.Itoa(st.Pending)}, {"sent", strconv.Itoa(st.Sent)}, {"failed", strconv.Itoa(st.Failed)},
+		{"skipped", strconv.Itoa(st.Skipped)}, {"by_language", byLanguage(st.ByLanguage)},
+	} {
+		if kv[1] != "" {
+			recs.rows = append(recs.rows, kv[:])
+		}
+	}
+	for _, t := range cp.Templates {
+		recs.rows = append(recs.rows, []string{"template", t.Language})
+	}
+	return printRecords(c, recs)
+}
+
+func sendCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "send",
+		Usage:     "send a campaign, exactly once per recipient (run it again to resume)",
+		ArgsUsage: "NAME",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "dry-run", Usage: "count recipients and show the first message; send nothing"},
+			&cli.StringFlag{Name: "test", Usage: "send one copy to this address, subject prefixed [TEST]; record nothing"},
+			&cli.StringFlag{Name: "outbox", Usage: "write .eml files to this folder instead of sending through Resend"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
+			publicURLFlag(),
+		},
+		Action: withDB(1, 1, sendCampaign),
+	}
+}
+
+// terminal reports whether f is an interactive terminal.
+func terminal(f any) (*os.File, bool) {
+	file, ok := f.(*os.File)
+	return file, ok && term.IsTerminal(int(file.Fd()))
+}
+
+func sendCampaign(c *cli.Context, db *crm.DB) error {
+	name := c.Args().First()
+	if c.Bool("dry-run") && c.IsSet("test") {
+		return usagef("send: give --dry-run or --test, not both")
+	}
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	if c.Bool("dry-run") {
+		p, err := n.DryRun(c.Context, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "campaign %s (%s): %d recipients (%s); dry run, nothing sent\n", p.Campaign.Name,
+			p.Campaign.Status, p.Recipients, byLanguage(p.ByLanguage))
+		if p.First != nil {
+			fmt.Fprintf(w, "\nfirst message\nTo: %s\nFrom: %s\nSubject: %s\nList-Unsubscribe: %s\n\n%s\n", p.First.To,
+				p.First.From, p.First.Subject, p.First.Headers["List-Unsubscribe"], p.First.Text)
+		}
+		return nil
+	}
+	var sender newsletter.Sender
+	if dir := c.String("outbox"); dir != "" {
+		sender = &newsletter.Outbox{Dir: dir}
+	} else {
+		if !c.IsSet("public-url") {
+			return usagef("send: --public-url (or CRM_PUBLIC_URL) is required to send real mail: unsubscribe links must work")
+		}
+		rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
+		if err != nil {
+			return err
+		}
+		sender = rs
+	}
+	if to := c.String("test"); to != "" {
+		m, err := n.SendTest(c.Context, name, to, "", sender)
+		if err != nil {
+			return explainFlag("test", err)
+		}
+		fmt.Fprintf(w, "test message %q sent to %s\n", m.Subject, m.To)
+		return nil
+	}
+	st, err := n.CampaignStats(c.Context, name)
+	if err != nil {
+		return err
+	}
+	if st.Campaign.Status != newsletter.StatusSent && !c.Bool("yes") {
+		if in, ok := terminal(c.App.Reader); ok {
+			fmt.Fprintf(c.App.ErrWriter, "Send campaign %s to %d recipients (%s)? [y/N] ", st.Campaign.Name, st.Pending, byLanguage(st.ByLanguage))
+			answer, _ := bufio.NewReader(in).ReadString('\n')
+			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" && a != "o" && a != "oui" {
+				return errors.New("send cancelled: nothing was sent")
+			}
+		}
+	}
+	opts := newsletter.SendOptions{}
+	if errFile, ok := terminal(c.App.ErrWriter); ok {
+		bar := progressbar.NewOptions(st.Recipients, progressbar.OptionSetWriter(errFile),
+			progressbar.OptionSetDescription("sending "+st.Campaign.Name), progressbar.OptionShowCount(),
+			progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+		opts.Progress = func(done, total int) { bar.Set(done) }
+		defer bar.Finish()
+	}
+	rep, err := n.Send(c.Context, name, sender, opts)
+	if rep != nil && rep.AlreadyDone {
+		fmt.Fprintf(w, "campaign %s was already sent: nothing to send\n", rep.Campaign)
+		return nil
+	}
+	if rep != nil {
+		fmt.Fprintf(w, "campaign %s: %d sent, %d failed, %d skipped", rep.Campaign, rep.Sent, rep.Failed, rep.Skipped)
+		if rep.Uncertain > 0 {
+			fmt.Fprintf(w, ", %d uncertain", rep.Uncertain)
+		}
+		fmt.Fprintf(w, " in %s\n", rep.Elapsed.Round(time.Millisecond))
+	}
+	if err != nil {
+		return err
+	}
+	if dir := c.String("outbox"); dir != "" {
+		abs, _ := filepath.Abs(dir)
+		fmt.Fprintf(w, "messages written to %s\n", abs)
+	}
+	return nil
+}
+
+// explainFlag puts the flag's name before a validation error.
+func explainFlag(flag string, err error) error {
+	var ve *crm.ValidationError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("--%s %q: %s", flag, ve.Value, ve.Reason)
+	}
+	return err
+}
