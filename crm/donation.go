@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -139,7 +140,7 @@ func (db *DB) ListDonations(ctx context.Context, f DonationFilter) ([]*Donation,
 	}
 	if f.Offset > 0 {
 		if f.Limit <= 0 {
-			q = q.Limit(-1) // SQLite accepts OFFSET only after a LIMIT
+			q = q.Limit(math.MaxInt64) // SQLite accepts OFFSET only after a LIMIT
 		}
 		q = q.Offset(int64(f.Offset))
 	}

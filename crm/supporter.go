@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -382,10 +383,26 @@ func (db *DB) UntagSupporter(ctx context.Context, id int64, tags ...string) erro
 // their tags, attributes and interests, and the total number matching f
 // regardless of Offset and Limit.
 func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, int, error) {
+	ss, err := db.FindSupporters(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := len(ss) + f.Offset
+	if f.Limit > 0 && len(ss) == f.Limit || f.Offset > 0 && len(ss) == 0 {
+		if total, err = db.CountSupporters(ctx, f); err != nil {
+			return nil, 0, err
+		}
+	}
+	return ss, total, nil
+}
+
+// FindSupporters is ListSupporters without the total: one query for the
+// supporters and three for their tags, attributes and interests.
+func (db *DB) FindSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, error) {
 	var ss []*Supporter
 	q := db.bun.NewSelect().Model(&ss)
 	if err := applySupporterFilter(ctx, db.bun, q, f); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	q = q.Order("s.id")
 	if f.Limit > 0 {
@@ -393,18 +410,17 @@ func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Support
 	}
 	if f.Offset > 0 {
 		if f.Limit <= 0 {
-			q = q.Limit(-1) // SQLite accepts OFFSET only after a LIMIT
+			q = q.Limit(math.MaxInt64) // SQLite accepts OFFSET only after a LIMIT
 		}
 		q = q.Offset(int64(f.Offset))
 	}
-	total, err := q.ScanAndCount(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list supporters: %w", err)
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list supporters: %w", err)
 	}
 	if err := loadRelations(ctx, db.bun, ss); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return ss, int(total), nil
+	return ss, nil
 }
 
 // SupporterQuery returns a query over the supporters table, aliased s,
@@ -490,6 +506,25 @@ func applySupporterFilter(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, 
 		q.Where("s.language = ?", l)
 	}
 	return nil
+}
+
+// Attributes returns the free attributes of the given supporters, by id,
+// with one query per 500 ids.
+func (db *DB) Attributes(ctx context.Context, ids []int64) (map[int64]map[string]string, error) {
+	out := make(map[int64]map[string]string, len(ids))
+	for chunk := range slices.Chunk(ids, 500) {
+		var attrs []supporterAttribute
+		if err := db.bun.NewSelect().Model(&attrs).Where("supporter_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("load attributes: %w", err)
+		}
+		for _, a := range attrs {
+			if out[a.SupporterID] == nil {
+				out[a.SupporterID] = map[string]string{}
+			}
+			out[a.SupporterID][a.Key] = a.Value
+		}
+	}
+	return out, nil
 }
 
 // loadRelations fills Tags, Attributes and Interests of ss with three

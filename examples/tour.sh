@@ -6,8 +6,8 @@
 #   bash examples/tour.sh
 #
 # It builds crm into a temporary folder and leaves the database in
-# ./crm-demo/crm.db so you can keep exploring with
-#   go run ./cmd/crm --db crm-demo/crm.db supporters list
+# ./crm-tour/crm.db so you can keep exploring with
+#   go run ./cmd/crm --db crm-tour/crm.db supporters list
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +15,9 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/crm" ./cmd/crm
 
-mkdir -p crm-demo
-rm -f crm-demo/crm.db crm-demo/crm.db-wal crm-demo/crm.db-shm
-export CRM_DB=crm-demo/crm.db
+mkdir -p crm-tour
+rm -f crm-tour/crm.db crm-tour/crm.db-wal crm-tour/crm.db-shm
+export CRM_DB=crm-tour/crm.db
 
 step() { printf '\n$ crm %s\n' "$*"; "$bin/crm" "$@"; }
 

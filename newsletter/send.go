@@ -95,23 +95,9 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	if err != nil {
 		return nil, err
 	}
-	for {
-		batch, ok, err := n.nextBatch(ctx, c)
-		if err != nil {
-			return rep, err
-		}
-		if !ok {
-			break
-		}
-		if err := n.sendBatch(ctx, c, tpls, batch, sender, opts, rep); err != nil {
-			rep.Elapsed = time.Since(start)
-			return rep, err
-		}
-		if opts.Progress != nil {
-			done, _ := n.bun.NewSelect().Table("newsletter_deliveries").
-				Where("campaign_id = ? AND status <> 'pending'", c.ID).Count(ctx)
-			opts.Progress(int(done), c.Recipients)
-		}
+	if err := n.pipeline(ctx, c, tpls, sender, opts, rep); err != nil {
+		rep.Elapsed = time.Since(start)
+		return rep, err
 	}
 	_, err = n.bun.NewUpdate().Table("newsletter_campaigns").Set("status = ?", StatusSent).
 		Set("finished_at = ?", n.clock()).Where("id = ?", c.ID).Exec(ctx)
@@ -149,7 +135,11 @@ func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) err
 // renew extends the lease inside a batch's transaction, and fails with
 // ErrBusy if another owner took it over.
 func (n *Newsletter) renew(ctx context.Context, tx bun.IDB, c *Campaign, owner string) error {
-	res, err := tx.NewUpdate().Table("newsletter_campaigns").Set("lease_until = ?", n.clock().Add(n.lease)).
+	now := n.clock()
+	if until := c.LeaseUntil; c.LeaseOwner == owner && until.Sub(now) > n.lease*2/3 {
+		return nil // renewed recently: nobody can have taken it over
+	}
+	res, err := tx.NewUpdate().Table("newsletter_campaigns").Set("lease_until = ?", now.Add(n.lease)).
 		Where("id = ? AND lease_owner = ?", c.ID, owner).Exec(ctx)
 	if err != nil {
 		return err
@@ -157,6 +147,7 @@ func (n *Newsletter) renew(ctx context.Context, tx bun.IDB, c *Campaign, owner s
 	if k, _ := res.RowsAffected(); k == 0 {
 		return fmt.Errorf("campaign %s: %w (the lease was taken over)", c.Name, ErrBusy)
 	}
+	c.LeaseOwner, c.LeaseUntil = owner, now.Add(n.lease)
 	return nil
 }
 
@@ -238,24 +229,107 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 	return out, nil
 }
 
-func (n *Newsletter) nextBatch(ctx context.Context, c *Campaign) (int, bool, error) {
+// nextBatch returns the first batch after the given one that still has
+// pending deliveries.
+func (n *Newsletter) nextBatch(ctx context.Context, c *Campaign, after int) (int, bool, error) {
 	var batches []int
 	err := n.bun.NewSelect().Table("newsletter_deliveries").Column("batch").
-		Where("campaign_id = ? AND status = 'pending'", c.ID).Order("batch").Limit(1).Scan(ctx, &batches)
+		Where("campaign_id = ? AND status = 'pending' AND batch > ?", c.ID, after).
+		Order("batch").Limit(1).Scan(ctx, &batches)
 	if err != nil || len(batches) == 0 {
 		return 0, false, err
 	}
 	return batches[0], true, nil
 }
 
-// sendBatch prepares (or reloads) one batch, sends it with retries and
-// records the outcome.
-func (n *Newsletter) sendBatch(ctx context.Context, c *Campaign, tpls map[string]*Template, batch int,
-	sender Sender, opts SendOptions, rep *SendReport) error {
-	var msgs []Message
-	var key string
+// prepared is a batch ready to go: its key and messages, and what
+// preparing it decided.
+type prepared struct {
+	batch     int
+	key       string
+	snap      []snapshot
+	msgs      []Message
+	skipped   int
+	uncertain int
+}
+
+// pipeline prepares the next batch while the current one is with the
+// provider, so the database, the templates and the network work at the
+// same time. Batches are handed over in order, one at a time.
+func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]*Template, sender Sender,
+	opts SendOptions, rep *SendReport) error {
+	pctx, cancel := context.WithCancel(ctx)
+	type item struct {
+		p   *prepared
+		err error
+	}
+	ch := make(chan item, 1)
+	go func() {
+		defer close(ch)
+		last := -1
+		for {
+			batch, ok, err := n.nextBatch(pctx, c, last)
+			if err == nil && !ok {
+				return
+			}
+			var p *prepared
+			if err == nil {
+				p, err = n.prepare(pctx, c, tpls, batch, opts.Owner)
+			}
+			select {
+			case ch <- item{p, err}:
+			case <-pctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			last = batch
+		}
+	}()
+	stop := func(err error) error {
+		cancel()
+		for range ch {
+		}
+		return err
+	}
+	defer cancel()
+	done := 0
+	if opts.Progress != nil {
+		k, err := n.bun.NewSelect().Table("newsletter_deliveries").
+			Where("campaign_id = ? AND status <> 'pending'", c.ID).Count(ctx)
+		if err != nil {
+			return stop(err)
+		}
+		done = int(k)
+	}
+	for it := range ch {
+		if it.err != nil {
+			return stop(it.err)
+		}
+		rep.Skipped += it.p.skipped
+		rep.Uncertain += it.p.uncertain
+		if len(it.p.msgs) > 0 {
+			if err := n.dispatch(ctx, c, it.p, sender, opts, rep); err != nil {
+				return stop(err)
+			}
+		}
+		if opts.Progress != nil {
+			done += len(it.p.msgs) + it.p.skipped + it.p.uncertain
+			opts.Progress(done, c.Recipients)
+		}
+	}
+	return nil
+}
+
+// prepare readies one batch. A batch already handed to the provider
+// (in flight) is rendered again from its stored snapshot, to send the same
+// bytes under the same key; otherwise the recipients are checked again,
+// snapshotted and stored before anything is sent.
+func (n *Newsletter) prepare(ctx context.Context, c *Campaign, tpls map[string]*Template, batch int, owner string) (*prepared, error) {
+	p := &prepared{batch: batch}
 	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := n.renew(ctx, tx, c, opts.Owner); err != nil {
+		if err := n.renew(ctx, tx, c, owner); err != nil {
 			return err
 		}
 		var rows []batchRow
@@ -265,57 +339,78 @@ func (n *Newsletter) sendBatch(ctx context.Context, c *Campaign, tpls map[string
 		if len(rows) > 0 && rows[0].Status == "in_flight" {
 			if n.clock().Sub(rows[0].AttemptedAt) > idempotencyWindow {
 				k, err := n.markUncertain(ctx, tx, c, batch)
-				rep.Uncertain += k
+				p.uncertain = k
 				return err
 			}
-			key = rows[0].IdempotencyKey
-			return json.Unmarshal([]byte(rows[0].Payload), &msgs)
+			var snap []snapshot
+			if err := json.Unmarshal([]byte(rows[0].Payload), &snap); err != nil {
+				return fmt.Errorf("campaign %s: batch %d: stored payload: %w", c.Name, batch, err)
+			}
+			p.key, p.snap = rows[0].IdempotencyKey, snap
+			return nil
 		}
-		var err error
-		msgs, err = n.prepareBatch(ctx, tx, c, tpls, batch, rep)
+		snap, skipped, err := n.prepareBatch(ctx, tx, c, batch)
 		if err != nil {
 			return err
 		}
-		key = "crm-" + c.UID + "-" + strconv.Itoa(batch)
-		payload, err := json.Marshal(msgs)
+		p.skipped, p.snap = skipped, snap
+		p.key = "crm-" + c.UID + "-" + strconv.Itoa(batch)
+		payload, err := json.Marshal(snap)
 		if err != nil {
 			return err
 		}
-		status := "in_flight"
-		if len(msgs) == 0 {
+		status := "prepared"
+		if len(snap) == 0 {
 			status, payload = "done", nil
 		}
-		_, err = tx.NewInsert().Model(&batchRow{CampaignID: c.ID, Batch: batch, IdempotencyKey: key,
+		_, err = tx.NewInsert().Model(&batchRow{CampaignID: c.ID, Batch: batch, IdempotencyKey: p.key,
 			Payload: string(payload), Status: status, AttemptedAt: n.clock()}).
 			On("CONFLICT (campaign_id, batch) DO UPDATE").Set("payload = EXCLUDED.payload").
 			Set("status = EXCLUDED.status").Set("attempted_at = EXCLUDED.attempted_at").Exec(ctx)
 		return err
 	})
-	if err != nil || len(msgs) == 0 {
+	if err != nil {
+		return nil, err
+	}
+	// Rendering needs no lock: the snapshot is stored.
+	p.msgs, err = n.renderAll(c, tpls, p.snap)
+	return p, err
+}
+
+// dispatch marks a batch in flight, hands it to the sender with retries
+// and records the outcome of each message.
+func (n *Newsletter) dispatch(ctx context.Context, c *Campaign, p *prepared, sender Sender, opts SendOptions, rep *SendReport) error {
+	if _, err := n.bun.NewUpdate().Table("newsletter_batches").Set("status = 'in_flight'").
+		Set("attempted_at = ?", n.clock()).
+		Where("campaign_id = ? AND batch = ? AND status = 'prepared'", c.ID, p.batch).Exec(ctx); err != nil {
 		return err
 	}
-	results, err := n.deliver(ctx, sender, key, msgs, opts)
+	results, err := n.deliver(ctx, sender, p.key, p.msgs, opts)
 	if err != nil {
 		return err
 	}
 	return n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		now := n.clock()
-		for i, m := range msgs {
-			status, providerID, reason := "sent", results[i].ID, ""
-			if results[i].Error != "" || providerID == "" {
-				status, reason = "failed", results[i].Error
+		outcome := make([]delivery, len(p.msgs))
+		for i, m := range p.msgs {
+			d := delivery{ID: m.DeliveryID, Status: "sent", ProviderID: results[i].ID, UpdatedAt: now}
+			if results[i].Error != "" || results[i].ID == "" {
+				d.Status, d.ProviderID, d.Error = "failed", "", results[i].Error
+				if d.Error == "" {
+					d.Error = "no id in the provider's answer"
+				}
 				rep.Failed++
 			} else {
 				rep.Sent++
 			}
-			if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = ?", status).
-				Set("provider_id = ?", providerID).Set("error = ?", reason).Set("updated_at = ?", now).
-				Where("id = ? AND status = 'pending'", m.DeliveryID).Exec(ctx); err != nil {
-				return err
-			}
+			outcome[i] = d
+		}
+		if _, err := tx.NewUpdate().Model(&outcome).Column("status", "provider_id", "error", "updated_at").
+			Bulk().Exec(ctx); err != nil {
+			return fmt.Errorf("record batch %d: %w", p.batch, err)
 		}
 		_, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'done'").Set("payload = ''").
-			Where("campaign_id = ? AND batch = ?", c.ID, batch).Exec(ctx)
+			Where("campaign_id = ? AND batch = ?", c.ID, p.batch).Exec(ctx)
 		return err
 	})
 }
@@ -337,14 +432,27 @@ func (n *Newsletter) markUncertain(ctx context.Context, tx bun.IDB, c *Campaign,
 	return int(k), err
 }
 
-// prepareBatch renders the batch's messages. Recipients who unsubscribed,
-// bounced or complained since the audience was frozen are skipped.
-func (n *Newsletter) prepareBatch(ctx context.Context, tx bun.IDB, c *Campaign, tpls map[string]*Template,
-	batch int, rep *SendReport) ([]Message, error) {
+// snapshot is what a batch's messages are rendered from, stored before
+// the first attempt so a retry renders the same bytes.
+type snapshot struct {
+	DeliveryID  int64             `json:"d"`
+	SupporterID int64             `json:"s"`
+	Language    string            `json:"l"`
+	Email       string            `json:"e"`
+	FirstName   string            `json:"f,omitempty"`
+	LastName    string            `json:"n,omitempty"`
+	City        string            `json:"c,omitempty"`
+	Attributes  map[string]string `json:"a,omitempty"`
+}
+
+// prepareBatch takes the snapshot of a batch's recipients. Those who
+// unsubscribed, bounced or complained since the audience was frozen are
+// skipped.
+func (n *Newsletter) prepareBatch(ctx context.Context, tx bun.IDB, c *Campaign, batch int) ([]snapshot, int, error) {
 	var ds []delivery
 	if err := tx.NewSelect().Model(&ds).Where("campaign_id = ? AND batch = ? AND status = 'pending'", c.ID, batch).
 		Order("id").Scan(ctx); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	ids := make([]int64, len(ds))
 	for i, d := range ds {
@@ -352,9 +460,9 @@ func (n *Newsletter) prepareBatch(ctx context.Context, tx bun.IDB, c *Campaign, 
 	}
 	eligible, err := n.eligible(ctx, tx, c, ids)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var msgs []Message
+	var snap []snapshot
 	var skipped []int64
 	for _, d := range ds {
 		s := eligible[d.SupporterID]
@@ -362,32 +470,72 @@ func (n *Newsletter) prepareBatch(ctx context.Context, tx bun.IDB, c *Campaign, 
 			skipped = append(skipped, d.ID)
 			continue
 		}
-		m, err := n.render(c, tpls[d.Language], s, d.ID)
-		if err != nil {
-			return nil, fmt.Errorf("campaign %s: render for supporter %d: %w", c.Name, d.SupporterID, err)
-		}
-		msgs = append(msgs, m)
+		snap = append(snap, snapshot{DeliveryID: d.ID, SupporterID: s.ID, Language: d.Language, Email: s.Email,
+			FirstName: s.FirstName, LastName: s.LastName, City: s.City, Attributes: s.Attributes})
 	}
 	if len(skipped) > 0 {
 		if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
 			Set("error = ?", "no longer subscribed, or mail to the address bounces").Set("updated_at = ?", n.clock()).
 			Where("id IN (?)", bun.List(skipped)).Exec(ctx); err != nil {
+			return nil, 0, err
+		}
+	}
+	return snap, len(skipped), nil
+}
+
+func (n *Newsletter) renderAll(c *Campaign, tpls map[string]*Template, snap []snapshot) ([]Message, error) {
+	msgs := make([]Message, len(snap))
+	// Two halves rendered at once: templates are safe for concurrent use.
+	half := len(snap) / 2
+	errs := make(chan error, 2)
+	work := func(from, to int) {
+		for i := from; i < to; i++ {
+			r := snap[i]
+			s := &crm.Supporter{ID: r.SupporterID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
+				City: r.City, Language: r.Language, Attributes: r.Attributes}
+			m, err := n.render(c, tpls[r.Language], s, r.DeliveryID)
+			if err != nil {
+				errs <- fmt.Errorf("campaign %s: render for supporter %d: %w", c.Name, r.SupporterID, err)
+				return
+			}
+			msgs[i] = m
+		}
+		errs <- nil
+	}
+	go work(0, half)
+	work(half, len(snap))
+	for range 2 {
+		if err := <-errs; err != nil {
 			return nil, err
 		}
-		rep.Skipped += len(skipped)
 	}
 	return msgs, nil
 }
 
 // eligible loads the supporters among ids who may still be sent the
 // campaign: subscribed to its list and with mail that does not bounce.
+// Only what templates use is loaded.
 func (n *Newsletter) eligible(ctx context.Context, tx bun.IDB, c *Campaign, ids []int64) (map[int64]*crm.Supporter, error) {
-	ss, _, err := n.db.ListSupporters(ctx, crm.SupporterFilter{IDs: ids, List: &c.List, Mailable: true})
+	q, err := n.db.SupporterQuery(ctx, crm.SupporterFilter{IDs: ids, List: &c.List, Mailable: true})
+	if err != nil {
+		return nil, err
+	}
+	var ss []*crm.Supporter
+	if err := q.Conn(tx).ColumnExpr("s.id, s.email, s.first_name, s.last_name, s.city, s.language").
+		Scan(ctx, &ss); err != nil {
+		return nil, err
+	}
+	found := make([]int64, len(ss))
+	for i, s := range ss {
+		found[i] = s.ID
+	}
+	attrs, err := n.db.Attributes(ctx, found)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[int64]*crm.Supporter, len(ss))
 	for _, s := range ss {
+		s.Attributes = attrs[s.ID]
 		out[s.ID] = s
 	}
 	return out, nil

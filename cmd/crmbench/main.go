@@ -1,39 +1,63 @@
-// Command crmbench measures the supporter import against SQLite's own
-// CSV import. It generates a deterministic CSV of realistic supporters,
-// then, each in a child process so peak memory is measured alone:
+// Command crmbench measures what README.md promises about speed and memory:
 //
-//  1. crm import supporters FILE into an empty database;
-//  2. the same import again (every row unchanged);
-//  3. sqlite3's .import of the same file into a plain table with a UNIQUE
-//     email column, the baseline.
+//   - import: generate a deterministic CSV of realistic supporters, import it
+//     into an empty database, import it again (every row unchanged), and
+//     time sqlite3's own .import of the same file into a plain table with a
+//     UNIQUE email column as the baseline (Debian package sqlite3; skipped
+//     without it);
+//   - segment: count a three-term segment over the imported database;
+//   - send: send a campaign to the fake Resend API (newsletter/resendtest)
+//     with no rate limit, then with a rate limit, and report emails per
+//     second.
 //
-// It prints wall time, rows per second and peak resident memory of each,
-// and the ratios to the baseline. It needs the sqlite3 command (Debian
-// package sqlite3); without it, the baseline is skipped.
+// Each measured step runs in a child process, so its peak memory is its
+// own.
 //
-//	go run ./cmd/crmbench -rows 1000000
+//	go run ./cmd/crmbench                      # everything, 1,000,000 rows, 100,000 recipients
+//	go run ./cmd/crmbench -only send -recipients 20000
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
+	"github.com/assocrm/assocrm/newsletter"
+	"github.com/assocrm/assocrm/newsletter/resendtest"
 )
 
+// SegmentExpr is the three-term segment the README's figure is about.
+const SegmentExpr = "interest:terrain AND (city:Calais OR postcode:62*) AND NOT tag:presse"
+
 func main() {
-	rows := flag.Int("rows", 1_000_000, "rows in the generated CSV")
+	rows := flag.Int("rows", 1_000_000, "rows in the generated supporters CSV")
+	recipients := flag.Int("recipients", 100_000, "recipients of the send benchmark")
+	rateLimit := flag.Int("rate", 5, "requests per second of the rate-limited send")
+	only := flag.String("only", "", "run one part: import, segment or send")
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed at the end)")
+	child := flag.String("child", "", "internal: run one measured step in this process")
 	flag.Parse()
 	log.SetFlags(0)
 
+	if *child != "" {
+		if err := runChild(*child, flag.Args()); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	work := *dir
 	if work == "" {
 		var err error
@@ -42,52 +66,155 @@ func main() {
 		}
 		defer os.RemoveAll(work)
 	}
-	csvPath := filepath.Join(work, fmt.Sprintf("supporters-%d.csv", *rows))
+	fmt.Printf("%d cores, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	crmBin := filepath.Join(work, "crm")
+	if out, err := exec.Command("go", "build", "-o", crmBin, "github.com/assocrm/assocrm/cmd/crm").CombinedOutput(); err != nil {
+		log.Fatalf("build crm: %v\n%s", err, out)
+	}
+	db := filepath.Join(work, "crm.db")
+	if *only == "" || *only == "import" || *only == "segment" {
+		benchImport(work, crmBin, db, *rows, *only == "segment")
+	}
+	if *only == "" || *only == "segment" {
+		r := measure(self, "-child", "segment", db)
+		fmt.Printf("\nsegment count over %d supporters: %s\n  %s\n", *rows, SegmentExpr, strings.TrimSpace(r.stdout))
+	}
+	if *only == "" || *only == "send" {
+		for _, run := range []struct {
+			name  string
+			count int
+			limit int
+		}{
+			{"no rate limit", *recipients, 0},
+			{fmt.Sprintf("%d requests/s", *rateLimit), *rateLimit * 100 * 10, *rateLimit},
+		} {
+			path := filepath.Join(work, fmt.Sprintf("send-%d.db", run.limit))
+			if err := prepareSend(context.Background(), path, run.count); err != nil {
+				log.Fatal(err)
+			}
+			fake, url := startFake(self, run.limit)
+			r := measure(self, "-child", "send", path, url, strconv.Itoa(run.count), strconv.Itoa(run.limit))
+			fake.Process.Signal(os.Interrupt)
+			fake.Wait()
+			var fakeCPU time.Duration
+			if ru, ok := fake.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				fakeCPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			}
+			ceiling := ""
+			if run.limit > 0 {
+				ceiling = fmt.Sprintf(" (ceiling %d emails/s)", run.limit*100)
+			}
+			fmt.Printf("\nsend %d recipients, %s: %s%s\n  peak memory of the sending process %.1f MB; CPU: sender %.1f s, fake API %.1f s\n",
+				run.count, run.name, strings.TrimSpace(r.stdout), ceiling, r.peakMB, r.cpu.Seconds(), fakeCPU.Seconds())
+		}
+	}
+}
+
+// startFake runs the fake Resend API in its own process, so the sender's
+// memory is measured alone, and returns its address.
+func startFake(self string, limit int) (*exec.Cmd, string) {
+	cmd := exec.Command(self, "-child", "fake", strconv.Itoa(limit))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	buf := make([]byte, 256)
+	k, err := out.Read(buf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return cmd, strings.TrimSpace(string(buf[:k]))
+}
+
+// prepareSend makes a database with count subscribed supporters and a
+// campaign "bench" to them, using the French sample template.
+func prepareSend(ctx context.Context, path string, count int) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		os.Remove(p)
+	}
+	db, err := crm.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		return err
+	}
+	r, w, _ := os.Pipe()
+	go func() { crmtest.WriteSupportersCSV(w, count, 2); w.Close() }()
+	if _, err := db.ImportSupporters(ctx, r, crm.ImportOptions{List: "lettre", Consent: "benchmark"}); err != nil {
+		return err
+	}
+	n, err := newsletter.New(ctx, db, newsletter.WithPublicURL("https://asso.example.org"))
+	if err != nil {
+		return err
+	}
+	tpl, err := os.ReadFile(filepath.Join("examples", "data", "lettre.fr.md"))
+	if err != nil {
+		tpl = []byte("---\nsubject: Bonjour {{.FirstName}}\n---\nBonjour {{.FirstName}} de {{.City}}.\n")
+	}
+	_, err = n.CreateCampaign(ctx, newsletter.CampaignSpec{Name: "bench", List: "lettre", From: "Asso <news@asso.example.org>",
+		Templates: []newsletter.TemplateSource{{Language: "fr", Source: string(tpl)}}})
+	return err
+}
+
+func benchImport(work, crmBin, db string, rows int, reuse bool) {
+	csvPath := filepath.Join(work, fmt.Sprintf("supporters-%d.csv", rows))
 	if _, err := os.Stat(csvPath); err != nil {
 		f, err := os.Create(csvPath)
 		if err != nil {
 			log.Fatal(err)
 		}
-		if err := crmtest.WriteSupportersCSV(f, *rows, 1); err != nil {
+		if err := crmtest.WriteSupportersCSV(f, rows, 1); err != nil {
 			log.Fatal(err)
 		}
 		if err := f.Close(); err != nil {
 			log.Fatal(err)
 		}
 	}
-	st, _ := os.Stat(csvPath)
-	fmt.Printf("%d rows, %.1f MB, %d cores, %s/%s\n\n", *rows, float64(st.Size())/1e6, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
-
-	crmBin := filepath.Join(work, "crm")
-	if out, err := exec.Command("go", "build", "-o", crmBin, "github.com/assocrm/assocrm/cmd/crm").CombinedOutput(); err != nil {
-		log.Fatalf("build crm: %v\n%s", err, out)
+	if reuse {
+		if _, err := os.Stat(db); err == nil {
+			return
+		}
 	}
-	db := filepath.Join(work, "crm.db")
+	st, _ := os.Stat(csvPath)
+	fmt.Printf("\nimport: %d rows, %.1f MB\n", rows, float64(st.Size())/1e6)
 	for _, p := range []string{db, db + "-wal", db + "-shm"} {
 		os.Remove(p)
 	}
-	first := measure("crm import (empty database)", crmBin, "--db", db, "import", "supporters", csvPath)
-	again := measure("crm import again (unchanged)", crmBin, "--db", db, "import", "supporters", csvPath)
-	results := []result{first, again}
-
-	if sqlite, err := exec.LookPath("sqlite3"); err == nil {
+	results := []result{
+		measure(crmBin, "--db", db, "import", "supporters", csvPath),
+		measure(crmBin, "--db", db, "import", "supporters", csvPath),
+	}
+	results[0].name, results[1].name = "crm import (empty database)", "crm import again (unchanged)"
+	sqlite, err := exec.LookPath("sqlite3")
+	if err == nil {
 		base := filepath.Join(work, "baseline.db")
 		os.Remove(base)
-		baseline := measure("sqlite3 .import (baseline)", sqlite, base,
+		r := measure(sqlite, base,
 			"CREATE TABLE supporters(email TEXT UNIQUE, first_name TEXT, last_name TEXT, phone TEXT, city TEXT, "+
 				"postcode TEXT, language TEXT, tags TEXT, interests TEXT);",
 			".mode csv", ".import --skip 1 "+csvPath+" supporters")
-		results = append(results, baseline)
-		defer func() {
-			fmt.Printf("\nratio to sqlite3: import %.2fx, re-import %.2fx (target: within 1.5x)\n",
-				first.elapsed.Seconds()/baseline.elapsed.Seconds(), again.elapsed.Seconds()/baseline.elapsed.Seconds())
-		}()
+		r.name = "sqlite3 .import (baseline)"
+		results = append(results, r)
 	} else {
 		fmt.Println("sqlite3 not found (apt-get install sqlite3): no baseline")
 	}
-	fmt.Printf("%-30s %10s %12s %12s\n", "", "seconds", "rows/s", "peak MB")
+	fmt.Printf("%-30s %10s %12s %10s\n", "", "seconds", "rows/s", "peak MB")
 	for _, r := range results {
-		fmt.Printf("%-30s %10.2f %12.0f %12.1f\n", r.name, r.elapsed.Seconds(), float64(*rows)/r.elapsed.Seconds(), r.peakMB)
+		fmt.Printf("%-30s %10.2f %12.0f %10.1f\n", r.name, r.elapsed.Seconds(), float64(rows)/r.elapsed.Seconds(), r.peakMB)
+	}
+	if len(results) == 3 {
+		fmt.Printf("ratio to sqlite3: import %.2fx, re-import %.2fx (target: within 1.5x)\n",
+			results[0].elapsed.Seconds()/results[2].elapsed.Seconds(), results[1].elapsed.Seconds()/results[2].elapsed.Seconds())
 	}
 }
 
@@ -95,22 +222,101 @@ type result struct {
 	name    string
 	elapsed time.Duration
 	peakMB  float64
+	cpu     time.Duration
+	stdout  string
 }
 
-// measure runs a command to its end and returns its wall time and peak
-// resident memory.
-func measure(name, bin string, args ...string) result {
+// measure runs a command to its end and returns its wall time, peak
+// resident memory and output.
+func measure(bin string, args ...string) result {
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	out, err := cmd.Output()
 	elapsed := time.Since(start)
 	if err != nil {
-		log.Fatalf("%s: %v\n%s", name, err, out)
+		log.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, out)
 	}
 	var peak float64
+	var cpu time.Duration
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		peak = float64(ru.Maxrss) / 1024 // KiB on Linux
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	return result{name: name, elapsed: elapsed, peakMB: peak}
+	return result{elapsed: elapsed, peakMB: peak, cpu: cpu, stdout: string(out)}
+}
+
+func runChild(step string, args []string) error {
+	ctx := context.Background()
+	switch step {
+	case "segment":
+		db, err := crm.Open(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		var times []time.Duration
+		var n int
+		for range 7 {
+			start := time.Now()
+			if n, err = db.CountSupporters(ctx, crm.SupporterFilter{Segment: SegmentExpr}); err != nil {
+				return err
+			}
+			times = append(times, time.Since(start))
+		}
+		slices.Sort(times)
+		fmt.Printf("%d match; median %s, fastest %s, slowest %s of 7 runs (target: under 100 ms)\n",
+			n, times[len(times)/2].Round(time.Millisecond), times[0].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
+		return nil
+	case "send":
+		count, _ := strconv.Atoi(args[2])
+		limit, _ := strconv.Atoi(args[3])
+		return childSend(ctx, args[0], args[1], count, limit)
+	case "fake":
+		limit, _ := strconv.Atoi(args[0])
+		srv := resendtest.NewServer(resendtest.Options{CountOnly: true, RateLimit: limit})
+		fmt.Println(srv.BaseURL())
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt)
+		<-stop
+		srv.Close()
+		return nil
+	}
+	return fmt.Errorf("unknown step %q", step)
+}
+
+// childSend sends the prepared campaign to the fake API at url and prints
+// the rate.
+func childSend(ctx context.Context, path, url string, count, limit int) error {
+	db, err := crm.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := newsletter.New(ctx, db, newsletter.WithPublicURL("https://asso.example.org"))
+	if err != nil {
+		return err
+	}
+	sender, err := newsletter.NewResendSender(resendtest.APIKey, newsletter.WithBaseURL(url), newsletter.WithRateLimit(float64(limit)))
+	if err != nil {
+		return err
+	}
+	var firstBatch time.Time
+	start := time.Now()
+	rep, err := n.Send(ctx, "bench", sender, newsletter.SendOptions{Progress: func(done, total int) {
+		if firstBatch.IsZero() {
+			firstBatch = time.Now()
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	if rep.Sent != count {
+		return fmt.Errorf("sent %d, want %d", rep.Sent, count)
+	}
+	steady := float64(count-newsletter.BatchSize) / time.Since(firstBatch).Seconds()
+	fmt.Printf("%.2f s, %.0f emails/s overall, %.0f emails/s after the first batch", elapsed.Seconds(),
+		float64(count)/elapsed.Seconds(), steady)
+	return nil
 }

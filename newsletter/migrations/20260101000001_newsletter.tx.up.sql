@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS newsletter_batches (
     batch            INTEGER NOT NULL,
     idempotency_key  TEXT    NOT NULL,
     payload          TEXT    NOT NULL DEFAULT '',
-    status           TEXT    NOT NULL CHECK (status IN ('in_flight', 'done', 'uncertain')),
+    status           TEXT    NOT NULL CHECK (status IN ('prepared', 'in_flight', 'done', 'uncertain')),
     attempted_at     TIMESTAMP NOT NULL,
     PRIMARY KEY (campaign_id, batch)
 );

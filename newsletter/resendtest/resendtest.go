@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/resend/resend-go/v2"
+	"golang.org/x/time/rate"
 )
 
 // APIKey is the key the server accepts unless Options.APIKey says
@@ -85,6 +86,9 @@ type Options struct {
 	// /emails/batch (n counts from 1) and returns the fault to inject,
 	// or 0 for none.
 	Faults func(n int) Fault
+	// CountOnly keeps only the id, recipients and key of accepted
+	// messages, not their bodies, for benchmarks with many messages.
+	CountOnly bool
 	// Reject, if set, is asked for every recipient; a non-empty answer
 	// refuses that message with this reason (as Resend does for a
 	// suppressed address), the rest of a permissive batch going on.
@@ -96,13 +100,12 @@ type Server struct {
 	*httptest.Server
 	opts Options
 
-	mu          sync.Mutex
-	emails      []Email
-	requests    int
-	idem        map[string]idemEntry
-	windowStart time.Time
-	windowCount int
-	faults      []Fault
+	mu       sync.Mutex
+	emails   []Email
+	requests int
+	idem     map[string]idemEntry
+	limiter  *rate.Limiter
+	faults   []Fault
 }
 
 type idemEntry struct {
@@ -207,17 +210,18 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (lostAnswer bool,
 	limit := s.opts.RateLimit
 	limited, reset := false, 0
 	if limit > 0 {
-		now := time.Now()
-		if now.Sub(s.windowStart) >= time.Second {
-			s.windowStart, s.windowCount = now, 0
+		// A token bucket of limit requests per second, like Resend's.
+		if s.limiter == nil || s.limiter.Limit() != rate.Limit(limit) {
+			s.limiter = rate.NewLimiter(rate.Limit(limit), limit)
 		}
-		s.windowCount++
-		if s.windowCount > limit {
+		now := time.Now()
+		if res := s.limiter.ReserveN(now, 1); res.DelayFrom(now) > 0 {
+			res.CancelAt(now)
 			limited = true
-			reset = int(time.Until(s.windowStart.Add(time.Second)).Seconds()) + 1
+			reset = int(res.DelayFrom(now)/time.Second) + 1
 		} else {
 			w.Header().Set("ratelimit-limit", strconv.Itoa(limit))
-			w.Header().Set("ratelimit-remaining", strconv.Itoa(limit-s.windowCount))
+			w.Header().Set("ratelimit-remaining", strconv.Itoa(int(s.limiter.TokensAt(now))))
 			w.Header().Set("ratelimit-reset", "1")
 		}
 	}
@@ -330,6 +334,9 @@ func newID() string {
 func (s *Server) accept(m *resend.SendEmailRequest, key string, batch bool) string {
 	e := Email{ID: newID(), From: m.From, To: append([]string(nil), m.To...), Subject: m.Subject, HTML: m.Html,
 		Text: m.Text, ReplyTo: m.ReplyTo, Headers: m.Headers, Tags: m.Tags, IdempotencyKey: key, Batch: batch}
+	if s.opts.CountOnly {
+		e = Email{ID: e.ID, To: e.To, IdempotencyKey: key, Batch: batch}
+	}
 	s.mu.Lock()
 	s.emails = append(s.emails, e)
 	s.mu.Unlock()
