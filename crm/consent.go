@@ -100,6 +100,9 @@ type SubscribeRequest struct {
 	// paper form, a confirmed web signup), so a double opt-in list
 	// subscribes them directly instead of leaving them pending.
 	Confirmed bool
+	// RequireConfirmation leaves the subscription pending even on a
+	// single opt-in list, as for someone who left the list before.
+	RequireConfirmation bool
 }
 
 // SubscribeResult says what Subscribe did.
@@ -125,7 +128,7 @@ func (db *DB) Subscribe(ctx context.Context, r SubscribeRequest) (SubscribeResul
 			return err
 		}
 		want := StatusSubscribed
-		if l.DoubleOptIn && !r.Confirmed {
+		if l.DoubleOptIn && !r.Confirmed || r.RequireConfirmation {
 			want = StatusPending
 		}
 		res, err = subscribe(ctx, tx, r.SupporterID, l.ID, want, c, db.Now())

@@ -107,3 +107,16 @@ func (db *DB) Lists(ctx context.Context) ([]*List, error) {
 	}
 	return out, nil
 }
+
+// ListByID returns the list with the given id or an error wrapping
+// ErrNotFound.
+func (db *DB) ListByID(ctx context.Context, id int64) (*List, error) {
+	var ls []*List
+	if err := db.bun.NewSelect().Model(&ls).Where("l.id = ?", id).Limit(1).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get list: %w", err)
+	}
+	if len(ls) == 0 {
+		return nil, fmt.Errorf("list %d: %w", id, ErrNotFound)
+	}
+	return ls[0], nil
+}

@@ -1,3 +1,5 @@
+DROP TABLE IF EXISTS newsletter_webhook_events;
+--bun:split
 DROP TABLE IF EXISTS newsletter_batches;
 --bun:split
 DROP TABLE IF EXISTS newsletter_deliveries;

@@ -61,3 +61,11 @@ CREATE TABLE IF NOT EXISTS newsletter_batches (
     attempted_at     TIMESTAMP NOT NULL,
     PRIMARY KEY (campaign_id, batch)
 );
+--bun:split
+
+-- Webhook deliveries already handled, so a replay changes nothing.
+CREATE TABLE IF NOT EXISTS newsletter_webhook_events (
+    svix_id      TEXT PRIMARY KEY,
+    type         TEXT NOT NULL,
+    received_at  TIMESTAMP NOT NULL
+);

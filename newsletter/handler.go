@@ -1,0 +1,424 @@
+package newsletter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/resend/resend-go/v2"
+	"golang.org/x/time/rate"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+// HandlerOption configures NewHandler.
+type HandlerOption func(*handler) error
+
+// WithConfirmationSender sends the double opt-in emails through s, from
+// the given address ("Asso <news@asso.org>"). Without it, signups to
+// lists that need a confirmation fail with a 500 page.
+func WithConfirmationSender(s Sender, from string) HandlerOption {
+	return func(h *handler) error {
+		if s == nil || strings.TrimSpace(from) == "" {
+			return &crm.ValidationError{Field: "from", Reason: "a sender and a from address are needed"}
+		}
+		h.sender, h.from = s, from
+		return nil
+	}
+}
+
+// WithWebhookSecret enables POST /webhooks/resend, checking Svix
+// signatures with the signing secret Resend gave ("whsec_...").
+func WithWebhookSecret(secret string) HandlerOption {
+	return func(h *handler) error {
+		h.webhookSecret = secret
+		return nil
+	}
+}
+
+// WithRecordIP records the IP address and user agent of web signups and
+// confirmations in the consent history. It is off by default: the data is
+// personal and an association may not need it.
+func WithRecordIP(on bool) HandlerOption {
+	return func(h *handler) error {
+		h.recordIP = on
+		return nil
+	}
+}
+
+// WithSignupRate allows each IP address perMinute signups per minute (default
+// 10); past it the answer is 429.
+func WithSignupRate(perMinute int) HandlerOption {
+	return func(h *handler) error {
+		if perMinute < 1 {
+			return &crm.ValidationError{Field: "signup rate", Reason: "at least one per minute"}
+		}
+		h.perMinute = perMinute
+		return nil
+	}
+}
+
+// WithHandlerLogger reports errors (never addresses) to l.
+func WithHandlerLogger(l *slog.Logger) HandlerOption {
+	return func(h *handler) error {
+		h.logger = l
+		return nil
+	}
+}
+
+// maxBody bounds request bodies: a form or a webhook event is small.
+const maxBody = 64 << 10
+
+// honeypotField is a form field people do not see and bots fill in.
+const honeypotField = "website"
+
+type handler struct {
+	n             *Newsletter
+	mux           *http.ServeMux
+	sender        Sender
+	from          string
+	webhookSecret string
+	recordIP      bool
+	perMinute     int
+	logger        *slog.Logger
+
+	mu       sync.Mutex
+	limiters map[string]*visitor
+}
+
+type visitor struct {
+	limiter *rate.Limiter
+	seen    time.Time
+}
+
+// NewHandler returns the subscription pages and webhook of n as an
+// http.Handler with paths relative to where it is mounted (use
+// http.StripPrefix for a prefix):
+//
+//	POST /subscribe            HTML form or JSON signup
+//	GET  /confirm?token=       confirm a double opt-in subscription
+//	GET  /unsubscribe?token=   a page with one button
+//	POST /unsubscribe?token=   unsubscribe (also the RFC 8058 one-click target)
+//	GET|POST /preferences?token=
+//	POST /webhooks/resend      bounces, complaints and deliveries (Svix-signed)
+func NewHandler(n *Newsletter, opts ...HandlerOption) (http.Handler, error) {
+	h := &handler{n: n, perMinute: 10, limiters: map[string]*visitor{}}
+	for _, o := range opts {
+		if err := o(h); err != nil {
+			return nil, err
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /subscribe", h.subscribe)
+	mux.HandleFunc("GET /confirm", h.confirm)
+	mux.HandleFunc("GET /unsubscribe", h.unsubscribePage)
+	mux.HandleFunc("POST /unsubscribe", h.unsubscribe)
+	mux.HandleFunc("GET /preferences", h.preferences)
+	mux.HandleFunc("POST /preferences", h.preferences)
+	mux.HandleFunc("POST /webhooks/resend", h.webhook)
+	h.mux = mux
+	return h, nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *handler) write(w http.ResponseWriter, status int, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(renderPage(p))
+}
+
+func (h *handler) textsFor(r *http.Request, supporterLang string) pageTexts {
+	return texts[pageLanguage(supporterLang, r.Header.Get("Accept-Language"))]
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if h.logger != nil {
+		h.logger.ErrorContext(r.Context(), "newsletter: request failed", "path", r.URL.Path, "error", err)
+	}
+	t := h.textsFor(r, "")
+	h.write(w, http.StatusInternalServerError, page{T: t, Title: t.ErrorTitle, Message: t.ErrorBody})
+}
+
+// tokenError answers a bad link with a clear page, never a 500.
+func (h *handler) tokenError(w http.ResponseWriter, r *http.Request, err error) bool {
+	t := h.textsFor(r, "")
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		h.write(w, http.StatusGone, page{T: t, Title: t.ExpiredTitle, Message: t.ExpiredBody})
+	case errors.Is(err, ErrNothingToConfirm):
+		h.write(w, http.StatusConflict, page{T: t, Title: t.NothingTitle, Message: t.NothingBody})
+	case errors.Is(err, ErrTokenInvalid), errors.Is(err, crm.ErrNotFound):
+		h.write(w, http.StatusBadRequest, page{T: t, Title: t.InvalidTitle, Message: t.InvalidBody})
+	default:
+		return false
+	}
+	return true
+}
+
+func (h *handler) consent(r *http.Request, text string) crm.Consent {
+	c := crm.Consent{Source: crm.SourceWeb, Text: text}
+	if h.recordIP {
+		c.IP, c.UserAgent = clientIP(r), r.UserAgent()
+	}
+	return c
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// allow applies the per-IP signup rate.
+func (h *handler) allow(ip string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	if len(h.limiters) > 10000 {
+		for k, v := range h.limiters {
+			if now.Sub(v.seen) > 10*time.Minute {
+				delete(h.limiters, k)
+			}
+		}
+	}
+	v := h.limiters[ip]
+	if v == nil {
+		v = &visitor{limiter: rate.NewLimiter(rate.Every(time.Minute/time.Duration(h.perMinute)), h.perMinute)}
+		h.limiters[ip] = v
+	}
+	v.seen = now
+	return v.limiter.Allow()
+}
+
+// signupForm is the JSON body of POST /subscribe; a form uses the same
+// names, with lists and interests repeated.
+type signupForm struct {
+	Email     string   `json:"email"`
+	FirstName string   `json:"first_name"`
+	LastName  string   `json:"last_name"`
+	Language  string   `json:"language"`
+	Lists     []string `json:"lists"`
+	Interests []string `json:"interests"`
+	Consent   string   `json:"consent"`
+	Website   string   `json:"website"` // the honeypot
+}
+
+func (h *handler) subscribe(w http.ResponseWriter, r *http.Request) {
+	isJSON := false
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/json" {
+		isJSON = true
+	}
+	var f signupForm
+	if isJSON {
+		if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
+			h.badRequest(w, r, isJSON, "body: "+err.Error())
+			return
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			h.badRequest(w, r, isJSON, "form: "+err.Error())
+			return
+		}
+		f = signupForm{Email: r.PostForm.Get("email"), FirstName: r.PostForm.Get("first_name"),
+			LastName: r.PostForm.Get("last_name"), Language: r.PostForm.Get("language"), Lists: r.PostForm["lists"],
+			Interests: r.PostForm["interests"], Consent: r.PostForm.Get("consent"), Website: r.PostForm.Get(honeypotField)}
+	}
+	t := h.textsFor(r, f.Language)
+	if !h.allow(clientIP(r)) {
+		w.Header().Set("Retry-After", "60")
+		if isJSON {
+			writeJSONStatus(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests"})
+			return
+		}
+		h.write(w, http.StatusTooManyRequests, page{T: t, Title: t.TooManyTitle, Message: t.TooManyBody})
+		return
+	}
+	if f.Website == "" {
+		req := SignupRequest{Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Language: f.Language,
+			Lists: f.Lists, Interests: f.Interests, ConsentText: f.Consent}
+		c := h.consent(r, f.Consent)
+		req.IP, req.UserAgent = c.IP, c.UserAgent
+		if _, err := h.n.Signup(r.Context(), req, h.sender, h.from); err != nil {
+			var ve *crm.ValidationError
+			if errors.As(err, &ve) {
+				h.badRequest(w, r, isJSON, ve.Error())
+				return
+			}
+			h.fail(w, r, err)
+			return
+		}
+	}
+	// The same answer whether the address was known, new, or a bot's.
+	if isJSON {
+		writeJSONStatus(w, http.StatusOK, map[string]string{"status": "ok", "message": t.SignupDone})
+		return
+	}
+	h.write(w, http.StatusOK, page{T: t, Title: t.SignupTitle, Message: t.SignupDone})
+}
+
+func (h *handler) badRequest(w http.ResponseWriter, r *http.Request, isJSON bool, msg string) {
+	if isJSON {
+		writeJSONStatus(w, http.StatusBadRequest, map[string]string{"error": msg})
+		return
+	}
+	t := h.textsFor(r, "")
+	h.write(w, http.StatusBadRequest, page{T: t, Title: t.BadRequestTitle, Message: msg})
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (h *handler) confirm(w http.ResponseWriter, r *http.Request) {
+	l, s, err := h.n.ConfirmToken(r.Context(), r.URL.Query().Get("token"), h.consent(r, ""))
+	if err != nil {
+		if !h.tokenError(w, r, err) {
+			h.fail(w, r, err)
+		}
+		return
+	}
+	t := h.textsFor(r, s.Language)
+	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmedTitle, Message: fmt.Sprintf(t.ConfirmedBody, l.Title)})
+}
+
+func (h *handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	tok, err := h.n.signer.Verify(token, PurposeUnsubscribe, h.n.clock())
+	if err != nil {
+		h.tokenError(w, r, err)
+		return
+	}
+	s, l, err := h.n.tokenTargets(r.Context(), tok)
+	if err != nil {
+		if !h.tokenError(w, r, err) {
+			h.fail(w, r, err)
+		}
+		return
+	}
+	t := h.textsFor(r, s.Language)
+	msg := fmt.Sprintf(t.UnsubscribeAskAll, s.Email)
+	if l != nil {
+		msg = fmt.Sprintf(t.UnsubscribeAsk, l.Title, s.Email)
+	}
+	h.write(w, http.StatusOK, page{T: t, Title: t.UnsubscribeTitle, Message: msg,
+		Form: &formView{Action: "?" + url.Values{"token": {token}}.Encode(), Button: t.UnsubscribeButton}})
+}
+
+// unsubscribe is the button's target and the RFC 8058 one-click target:
+// a POST with List-Unsubscribe=One-Click, no cookie, no login.
+func (h *handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	_, s, err := h.n.UnsubscribeToken(r.Context(), r.URL.Query().Get("token"), h.consent(r, "unsubscribe link"))
+	if err != nil {
+		if !h.tokenError(w, r, err) {
+			h.fail(w, r, err)
+		}
+		return
+	}
+	t := h.textsFor(r, s.Language)
+	h.write(w, http.StatusOK, page{T: t, Title: t.UnsubscribedTitle, Message: t.UnsubscribedBody})
+}
+
+func (h *handler) preferences(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	saved := false
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			h.badRequest(w, r, false, err.Error())
+			return
+		}
+		err := h.n.UpdatePreferences(r.Context(), token, PreferenceChange{Lists: r.PostForm["lists"],
+			Language: r.PostForm.Get("language"), Interests: r.PostForm["interests"]}, h.consent(r, "preferences page"))
+		if err != nil {
+			var ve *crm.ValidationError
+			switch {
+			case h.tokenError(w, r, err):
+			case errors.As(err, &ve):
+				h.badRequest(w, r, false, ve.Error())
+			default:
+				h.fail(w, r, err)
+			}
+			return
+		}
+		saved = true
+	}
+	p, err := h.n.PreferencesFor(r.Context(), token)
+	if err != nil {
+		if !h.tokenError(w, r, err) {
+			h.fail(w, r, err)
+		}
+		return
+	}
+	t := h.textsFor(r, p.Supporter.Language)
+	v := &prefsView{Action: "?" + url.Values{"token": {token}}.Encode(), Saved: saved}
+	for _, l := range p.Lists {
+		st := p.Status[l.Name]
+		v.Lists = append(v.Lists, checkbox{Name: l.Name, Label: l.Title, Checked: st == crm.StatusSubscribed || st == crm.StatusPending})
+	}
+	for _, code := range []string{"fr", "en"} {
+		v.Languages = append(v.Languages, checkbox{Name: code, Label: t.LanguageNames[code], Checked: p.Supporter.Language == code})
+	}
+	mine := map[string]bool{}
+	for _, in := range p.Supporter.Interests {
+		mine[in.Interest] = true
+	}
+	for _, in := range p.Interests {
+		v.Interests = append(v.Interests, checkbox{Name: in.Name, Label: in.Label(t.Lang), Checked: mine[in.Name]})
+	}
+	h.write(w, http.StatusOK, page{T: t, Title: t.PreferencesTitle, Prefs: v})
+}
+
+func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
+	if h.webhookSecret == "" {
+		http.Error(w, "webhooks are not configured", http.StatusNotFound)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	headers := resend.WebhookHeaders{Id: r.Header.Get("svix-id"), Timestamp: r.Header.Get("svix-timestamp"),
+		Signature: r.Header.Get("svix-signature")}
+	verifier := resend.NewClient("")
+	if err := verifier.Webhooks.Verify(&resend.VerifyWebhookOptions{Payload: string(body), Headers: headers,
+		WebhookSecret: h.webhookSecret}); err != nil {
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return
+	}
+	res, err := h.n.ApplyWebhook(r.Context(), headers.Id, body)
+	if err != nil {
+		var ve *crm.ValidationError
+		if errors.As(err, &ve) {
+			http.Error(w, ve.Error(), http.StatusBadRequest)
+			return
+		}
+		if h.logger != nil {
+			h.logger.ErrorContext(r.Context(), "newsletter: webhook failed", "svix_id", headers.Id, "error", err)
+		}
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	writeJSONStatus(w, http.StatusOK, map[string]string{"status": [...]string{"applied", "replayed", "ignored"}[res]})
+}

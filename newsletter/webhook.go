@@ -1,0 +1,134 @@
+package newsletter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+// WebhookEvent is the part of a Resend webhook event the package uses.
+type WebhookEvent struct {
+	Type string `json:"type"`
+	Data struct {
+		EmailID string   `json:"email_id"`
+		To      []string `json:"to"`
+		Bounce  struct {
+			Type string `json:"type"` // Permanent, Transient, Undetermined
+		} `json:"bounce"`
+	} `json:"data"`
+}
+
+// WebhookResult says what an event did.
+type WebhookResult int
+
+// Webhook results.
+const (
+	WebhookApplied   WebhookResult = iota // the event changed something, or was recorded
+	WebhookReplayed                       // this svix-id was handled before: nothing done
+	WebhookIgnored                        // an event type or recipient the package does not act on
+)
+
+// ApplyWebhook applies a verified webhook event once per svix id: a
+// permanent bounce marks the address bounced; a complaint marks it
+// complained and unsubscribes it from every list; a delivery is noted on
+// the delivery record. Every change is recorded in the consent history
+// with source "webhook".
+func (n *Newsletter) ApplyWebhook(ctx context.Context, svixID string, payload []byte) (WebhookResult, error) {
+	seen, err := n.bun.NewSelect().Table("newsletter_webhook_events").Where("svix_id = ?", svixID).Exists(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if seen {
+		return WebhookReplayed, nil
+	}
+	var ev WebhookEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return 0, &crm.ValidationError{Field: "payload", Reason: "not a JSON event: " + err.Error()}
+	}
+	res, err := n.applyEvent(ctx, ev)
+	if err != nil {
+		return 0, err
+	}
+	// Recorded after the effects, which are idempotent: a crash in
+	// between only means the event is applied again, to the same result.
+	_, err = n.bun.NewInsert().Model(&webhookEvent{SvixID: svixID, Type: ev.Type, ReceivedAt: n.clock()}).
+		On("CONFLICT (svix_id) DO NOTHING").Exec(ctx)
+	return res, err
+}
+
+type webhookEvent struct {
+	bun.BaseModel `bun:"table:newsletter_webhook_events"`
+	SvixID        string    `bun:"svix_id,pk"`
+	Type          string    `bun:"type"`
+	ReceivedAt    time.Time `bun:"received_at"`
+}
+
+func (n *Newsletter) applyEvent(ctx context.Context, ev WebhookEvent) (WebhookResult, error) {
+	var event string
+	switch ev.Type {
+	case "email.delivered":
+		event = "delivered"
+	case "email.bounced":
+		if ev.Data.Bounce.Type != "Permanent" {
+			return WebhookIgnored, nil
+		}
+		event = "bounced"
+	case "email.complained":
+		event = "complained"
+	default:
+		return WebhookIgnored, nil
+	}
+	supporterID, err := n.webhookSupporter(ctx, ev)
+	if err != nil || supporterID == 0 {
+		return WebhookIgnored, err
+	}
+	if ev.Data.EmailID != "" {
+		if _, err := n.bun.NewUpdate().Table("newsletter_deliveries").Set("event = ?", event).
+			Set("updated_at = ?", n.clock()).Where("provider_id = ?", ev.Data.EmailID).Exec(ctx); err != nil {
+			return 0, err
+		}
+	}
+	consent := crm.Consent{Source: crm.SourceWebhook, Text: ev.Type}
+	switch event {
+	case "bounced":
+		_, err = n.db.SetEmailStatus(ctx, supporterID, crm.EmailBounced, consent)
+	case "complained":
+		if _, err = n.db.SetEmailStatus(ctx, supporterID, crm.EmailComplained, consent); err == nil {
+			_, err = n.db.Unsubscribe(ctx, supporterID, "", consent)
+		}
+	}
+	return WebhookApplied, err
+}
+
+// webhookSupporter finds who an event is about: by the provider's email
+// id in the deliveries, else by the recipient address. It returns 0 for
+// someone unknown.
+func (n *Newsletter) webhookSupporter(ctx context.Context, ev WebhookEvent) (int64, error) {
+	if ev.Data.EmailID != "" {
+		var ids []int64
+		if err := n.bun.NewSelect().Table("newsletter_deliveries").Column("supporter_id").
+			Where("provider_id = ?", ev.Data.EmailID).Limit(1).Scan(ctx, &ids); err != nil {
+			return 0, err
+		}
+		if len(ids) > 0 {
+			return ids[0], nil
+		}
+	}
+	for _, to := range ev.Data.To {
+		id, err := n.db.SupporterID(ctx, to)
+		if errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrInvalid) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("webhook: %w", err)
+		}
+		return id, nil
+	}
+	return 0, nil
+}
