@@ -29,9 +29,9 @@ type WebhookResult int
 
 // Webhook results.
 const (
-	WebhookApplied   WebhookResult = iota // the event changed something, or was recorded
-	WebhookReplayed                       // this svix-id was handled before: nothing done
-	WebhookIgnored                        // an event type or recipient the package does not act on
+	WebhookApplied  WebhookResult = iota // the event changed something, or was recorded
+	WebhookReplayed                      // this svix-id was handled before: nothing done
+	WebhookIgnored                       // an event type or recipient the package does not act on
 )
 
 // ApplyWebhook applies a verified webhook event once per svix id: a
