@@ -81,6 +81,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			segmentsCommand(),
 			campaignCommand(),
 			sendCommand(),
+			serveCommand(),
 		},
 		Reader:                    stdin,
 		Writer:                    stdout,

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/newsletter"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve the signup, confirmation, unsubscribe and preference pages and the Resend webhook",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "address to listen on"},
+			publicURLFlag(),
+			&cli.StringFlag{Name: "from", EnvVars: []string{"CRM_FROM"}, Usage: `sender of confirmation emails, e.g. "Asso <news@asso.org>"`, Required: true},
+			&cli.StringFlag{Name: "outbox", Usage: "write confirmation emails to this folder instead of sending them through Resend"},
+			&cli.BoolFlag{Name: "record-ip", Usage: "record the IP address and user agent of web signups in the consent history"},
+		},
+		Action: withDB(0, 0, serve),
+	}
+}
+
+func serve(c *cli.Context, db *crm.DB) error {
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	var sender newsletter.Sender
+	if dir := c.String("outbox"); dir != "" {
+		sender = &newsletter.Outbox{Dir: dir}
+	} else {
+		if !c.IsSet("public-url") {
+			return usagef("serve: --public-url (or CRM_PUBLIC_URL) is required to send real confirmation emails")
+		}
+		rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		sender = rs
+	}
+	logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+	opts := []newsletter.HandlerOption{
+		newsletter.WithConfirmationSender(sender, c.String("from")),
+		newsletter.WithRecordIP(c.Bool("record-ip")),
+		newsletter.WithHandlerLogger(logger),
+	}
+	if secret := os.Getenv("RESEND_WEBHOOK_SECRET"); secret != "" {
+		opts = append(opts, newsletter.WithWebhookSecret(secret))
+	}
+	h, err := newsletter.NewHandler(n, opts...)
+	if err != nil {
+		return explain(c, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.Bun().PingContext(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	ln, err := net.Listen("tcp", c.String("addr"))
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", c.String("addr"), err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	fmt.Fprintf(c.App.Writer, "serving on http://%s (links point to %s); stop with Ctrl-C\n", ln.Addr(), n.PublicURL())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-c.Context.Done():
+	}
+	// SIGINT or SIGTERM: finish the requests in hand, then stop.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return err
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(c.App.Writer, "stopped")
+	return nil
+}

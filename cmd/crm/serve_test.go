@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime/quotedprintable"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crm.db")
+	mustRun(t, db, "lists", "create", "alertes", "--double-opt-in")
+	addr := freeAddr(t)
+	outbox := filepath.Join(dir, "outbox")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"crm", "--db", db, "serve", "--addr", addr, "--from", "Asso <news@asso.example.org>",
+			"--outbox", outbox, "--public-url", "http://" + addr}, nil, &out, &errOut)
+	}()
+	var resp *http.Response
+	var err error
+	for i := 0; i < 100; i++ {
+		if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v (stderr %s)", resp, err, errOut.String())
+	}
+	resp, err = http.PostForm("http://"+addr+"/subscribe", url.Values{"email": {"a@example.org"}, "lists": {"alertes"}, "consent": {"oui"}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("subscribe: %v %v", resp, err)
+	}
+	files, _ := os.ReadDir(outbox)
+	if len(files) != 1 {
+		t.Fatalf("%d confirmation emails in the outbox", len(files))
+	}
+	raw, _ := os.ReadFile(filepath.Join(outbox, files[0].Name()))
+	part := raw[bytes.Index(raw, []byte("text/plain")):]
+	part = part[bytes.Index(part, []byte("\r\n\r\n"))+4:]
+	eml, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(part[:bytes.Index(part, []byte("\r\n--"))])))
+	i := bytes.Index(eml, []byte("http://"+addr+"/confirm?token="))
+	if i < 0 {
+		t.Fatalf("no confirm link in\n%s", eml)
+	}
+	link := string(eml[i:])
+	link = link[:strings.IndexAny(link, "\r\n")]
+	resp, err = http.Get(link)
+	if err != nil || resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("confirm %s: %v %v %s", link, resp, err, b)
+	}
+	cancel() // as SIGINT does
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(out.String(), "stopped") {
+			t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if got := mustRun(t, db, "supporters", "count", "--list", "alertes"); got != "1\n" {
+		t.Errorf("subscribed after confirming: %s", got)
+	}
+}
