@@ -49,7 +49,7 @@ type pageTexts struct {
 
 var texts = map[string]pageTexts{
 	"fr": {
-		Lang: "fr", SignupTitle: "Merci !",
+		Lang: "fr", SignupTitle: "Merci\u00a0!",
 		SignupDone:         "Si cette adresse peut recevoir nos messages, vous allez recevoir un courriel. Pour certaines listes, il faut cliquer sur le lien de confirmation qu'il contient.",
 		ConfirmSubject:     "Confirmez votre inscription : %s",
 		ConfirmIntro:       "Bonjour, pour recevoir « %s », confirmez votre inscription en ouvrant ce lien :",
