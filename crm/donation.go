@@ -3,7 +3,6 @@ package crm
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -135,15 +134,7 @@ func (db *DB) ListDonations(ctx context.Context, f DonationFilter) ([]*Donation,
 		Join("LEFT JOIN supporters AS s ON s.id = d.supporter_id")
 	applyDonationFilter(q, f)
 	q = q.Order("d.received_at", "d.id")
-	if f.Limit > 0 {
-		q = q.Limit(int64(f.Limit))
-	}
-	if f.Offset > 0 {
-		if f.Limit <= 0 {
-			q = q.Limit(math.MaxInt64) // SQLite accepts OFFSET only after a LIMIT
-		}
-		q = q.Offset(int64(f.Offset))
-	}
+	q = paginate(q, f.Limit, f.Offset)
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list donations: %w", err)
 	}

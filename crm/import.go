@@ -301,14 +301,21 @@ func (im *supporterImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader
 }
 
 func (im *supporterImport) reject(r Rejection) {
-	im.rep.Rejected++
-	if len(im.rep.Rejections) < MaxReportedRejections {
-		kept := r
-		kept.Record = nil
-		im.rep.Rejections = append(im.rep.Rejections, kept)
+	recordRejection(r, &im.rep.Rejected, &im.rep.Rejections, im.opts.OnReject)
+}
+
+// recordRejection counts a rejected row, keeps the first
+// MaxReportedRejections for the report, and hands every one, with its
+// cells, to onReject.
+func recordRejection(r Rejection, count *int, kept *[]Rejection, onReject func(Rejection)) {
+	*count++
+	if len(*kept) < MaxReportedRejections {
+		short := r
+		short.Record = nil
+		*kept = append(*kept, short)
 	}
-	if im.opts.OnReject != nil {
-		im.opts.OnReject(r)
+	if onReject != nil {
+		onReject(r)
 	}
 }
 

@@ -183,15 +183,7 @@ func (im *donationImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader)
 }
 
 func (im *donationImport) reject(r Rejection) {
-	im.rep.Rejected++
-	if len(im.rep.Rejections) < MaxReportedRejections {
-		kept := r
-		kept.Record = nil
-		im.rep.Rejections = append(im.rep.Rejections, kept)
-	}
-	if im.opts.OnReject != nil {
-		im.opts.OnReject(r)
-	}
+	recordRejection(r, &im.rep.Rejected, &im.rep.Rejections, im.opts.OnReject)
 }
 
 // add queues a complete donation, or counts it as skipped when its payment

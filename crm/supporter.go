@@ -405,15 +405,7 @@ func (db *DB) FindSupporters(ctx context.Context, f SupporterFilter) ([]*Support
 		return nil, err
 	}
 	q = q.Order("s.id")
-	if f.Limit > 0 {
-		q = q.Limit(int64(f.Limit))
-	}
-	if f.Offset > 0 {
-		if f.Limit <= 0 {
-			q = q.Limit(math.MaxInt64) // SQLite accepts OFFSET only after a LIMIT
-		}
-		q = q.Offset(int64(f.Offset))
-	}
+	q = paginate(q, f.Limit, f.Offset)
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list supporters: %w", err)
 	}
@@ -631,4 +623,18 @@ func setAttributes(ctx context.Context, tx bun.IDB, id int64, attrs map[string]s
 		return fmt.Errorf("set attributes: %w", err)
 	}
 	return nil
+}
+
+// paginate applies a limit (0: none) and an offset to q.
+func paginate(q *bun.SelectQuery, limit, offset int) *bun.SelectQuery {
+	if limit > 0 {
+		q = q.Limit(int64(limit))
+	}
+	if offset > 0 {
+		if limit <= 0 {
+			q = q.Limit(math.MaxInt64) // SQLite accepts OFFSET only after a LIMIT
+		}
+		q = q.Offset(int64(offset))
+	}
+	return q
 }

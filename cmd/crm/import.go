@@ -60,19 +60,30 @@ func importCommand() *cli.Command {
 // importInput is the opened file, wrapped in a progress bar when standard
 // error is a terminal, and the reject writer.
 type importInput struct {
-	r       io.Reader
-	close   func()
-	rejects *rejectsFile
-	name    string
+	r         io.Reader
+	close     func()
+	rejects   *rejectsFile
+	name      string
+	delimiter rune
+	mapping   map[string]string
 }
 
+// openImport reads the flags every import shares and opens the file.
 func openImport(c *cli.Context) (*importInput, error) {
+	delim, err := parseDelimiter(c)
+	if err != nil {
+		return nil, err
+	}
+	mapping, err := parseMap(c)
+	if err != nil {
+		return nil, err
+	}
 	path := c.Args().First()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	in := &importInput{r: f, name: filepath.Base(path)}
+	in := &importInput{r: f, name: filepath.Base(path), delimiter: delim, mapping: mapping}
 	var bar *progressbar.ProgressBar
 	if errFile, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(errFile.Fd())) {
 		if st, err := f.Stat(); err == nil {
@@ -96,6 +107,24 @@ func openImport(c *cli.Context) (*importInput, error) {
 		}
 	}
 	return in, nil
+}
+
+// onReject is the callback that feeds --rejects, or nil.
+func (in *importInput) onReject() func(crm.Rejection) {
+	if in.rejects == nil {
+		return nil
+	}
+	return in.rejects.write
+}
+
+// finish ends an import: on failure the rejects file is dropped and the
+// error names the file; on success the rejects file is written out.
+func (in *importInput) finish(err error, header []string, delimiter string) error {
+	if err != nil {
+		in.rejects.discard()
+		return fmt.Errorf("import %s: %w", in.name, err)
+	}
+	return in.rejects.finish(header, delimiter)
 }
 
 func parseDelimiter(c *cli.Context) (rune, error) {
@@ -124,14 +153,6 @@ func parseMap(c *cli.Context) (map[string]string, error) {
 }
 
 func importSupporters(c *cli.Context, db *crm.DB) error {
-	delim, err := parseDelimiter(c)
-	if err != nil {
-		return err
-	}
-	mapping, err := parseMap(c)
-	if err != nil {
-		return err
-	}
 	if c.IsSet("list") && !c.IsSet("consent") {
 		return usagef("import supporters: --list needs --consent TEXT (what the people agreed to)")
 	}
@@ -141,20 +162,18 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 	}
 	defer in.close()
 	opts := crm.ImportOptions{
-		Format: crm.ImportFormat(c.String("format")), Delimiter: delim, Encoding: c.String("encoding"),
-		Map: mapping, FileName: in.name, List: c.String("list"), Consent: c.String("consent"),
+		Format: crm.ImportFormat(c.String("format")), Delimiter: in.delimiter, Encoding: c.String("encoding"),
+		Map: in.mapping, FileName: in.name, List: c.String("list"), Consent: c.String("consent"),
 		Tags: c.StringSlice("tag"), Overwrite: c.Bool("overwrite"), IgnoreUnknown: c.Bool("ignore-unknown"),
-		DryRun: c.Bool("dry-run"),
-	}
-	if in.rejects != nil {
-		opts.OnReject = in.rejects.write
+		DryRun: c.Bool("dry-run"), OnReject: in.onReject(),
 	}
 	rep, err := db.ImportSupporters(c.Context, in.r, opts)
-	if err != nil {
-		in.rejects.discard()
-		return fmt.Errorf("import %s: %w", in.name, err)
+	var header []string
+	var delimiter string
+	if rep != nil {
+		header, delimiter = rep.Header, rep.Delimiter
 	}
-	if err := in.rejects.finish(rep.Header, rep.Delimiter); err != nil {
+	if err := in.finish(err, header, delimiter); err != nil {
 		return err
 	}
 	if c.String("output") == "json" {
@@ -183,32 +202,23 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 }
 
 func importDonations(c *cli.Context, db *crm.DB) error {
-	delim, err := parseDelimiter(c)
-	if err != nil {
-		return err
-	}
-	mapping, err := parseMap(c)
-	if err != nil {
-		return err
-	}
 	in, err := openImport(c)
 	if err != nil {
 		return err
 	}
 	defer in.close()
 	opts := crm.DonationImportOptions{
-		Format: crm.ImportFormat(c.String("format")), Delimiter: delim, Encoding: c.String("encoding"),
-		Map: mapping, FileName: in.name, DryRun: c.Bool("dry-run"), Currency: c.String("currency"),
-	}
-	if in.rejects != nil {
-		opts.OnReject = in.rejects.write
+		Format: crm.ImportFormat(c.String("format")), Delimiter: in.delimiter, Encoding: c.String("encoding"),
+		Map: in.mapping, FileName: in.name, DryRun: c.Bool("dry-run"), Currency: c.String("currency"),
+		OnReject: in.onReject(),
 	}
 	rep, err := db.ImportDonations(c.Context, in.r, opts)
-	if err != nil {
-		in.rejects.discard()
-		return fmt.Errorf("import %s: %w", in.name, err)
+	var header []string
+	var delimiter string
+	if rep != nil {
+		header, delimiter = rep.Header, rep.Delimiter
 	}
-	if err := in.rejects.finish(rep.Header, rep.Delimiter); err != nil {
+	if err := in.finish(err, header, delimiter); err != nil {
 		return err
 	}
 	if c.String("output") == "json" {

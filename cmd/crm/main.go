@@ -152,8 +152,13 @@ func setNotRequired(f cli.Flag) {
 func initCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "init",
-		Usage: "create the database and apply its migrations",
+		Usage: "create the database, apply its migrations and generate the link signing secret",
 		Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+			// The newsletter tables and the link signing secret are made now
+			// too, so the first send or signup finds them.
+			if _, err := openNewsletter(c, db); err != nil {
+				return err
+			}
 			applied, _, err := db.SchemaVersion(c.Context)
 			if err != nil {
 				return err
