@@ -131,8 +131,10 @@ func (db *DB) Subscribe(ctx context.Context, r SubscribeRequest) (SubscribeResul
 		if l.DoubleOptIn && !r.Confirmed || r.RequireConfirmation {
 			want = StatusPending
 		}
-		res, err = subscribe(ctx, tx, r.SupporterID, l.ID, want, c, db.Now())
-		return err
+		if res, err = subscribe(ctx, tx, r.SupporterID, l.ID, want, c, db.Now()); err != nil || !res.Changed {
+			return err
+		}
+		return db.audit(ctx, tx, "subscription "+string(res.Status), r.SupporterID, "list "+l.Name)
 	})
 	return res, err
 }
@@ -187,8 +189,10 @@ func (db *DB) Confirm(ctx context.Context, supporterID int64, list string, c Con
 		if cur != StatusPending && cur != StatusSubscribed {
 			return fmt.Errorf("no pending subscription: %w", ErrNotFound)
 		}
-		res, err = subscribe(ctx, tx, supporterID, l.ID, StatusSubscribed, c, db.Now())
-		return err
+		if res, err = subscribe(ctx, tx, supporterID, l.ID, StatusSubscribed, c, db.Now()); err != nil || !res.Changed {
+			return err
+		}
+		return db.audit(ctx, tx, "subscription confirmed", supporterID, "list "+l.Name)
 	})
 	return res, err
 }
@@ -218,8 +222,10 @@ func (db *DB) Unsubscribe(ctx context.Context, supporterID int64, list string, c
 			Order("list_id").Scan(ctx, &listIDs); err != nil {
 			return fmt.Errorf("unsubscribe: %w", err)
 		}
-		n, err = unsubscribe(ctx, tx, supporterID, listIDs, c, db.Now())
-		return err
+		if n, err = unsubscribe(ctx, tx, supporterID, listIDs, c, db.Now()); err != nil || n == 0 {
+			return err
+		}
+		return db.audit(ctx, tx, "unsubscribe", supporterID, fmt.Sprintf("%d list(s)", n))
 	})
 	return n, err
 }
@@ -270,7 +276,10 @@ func (db *DB) SetEmailStatus(ctx context.Context, supporterID int64, st EmailSta
 			return requireSupporter(ctx, tx, supporterID)
 		}
 		changed = true
-		return addConsentEvent(ctx, tx, supporterID, 0, ActionEmailStatus+string(st), c, now)
+		if err := addConsentEvent(ctx, tx, supporterID, 0, ActionEmailStatus+string(st), c, now); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, "email status "+string(st), supporterID, "")
 	})
 	return changed, err
 }

@@ -93,7 +93,10 @@ func (db *DB) AddDonation(ctx context.Context, d *Donation) error {
 		return err
 	}
 	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return addDonation(ctx, tx, d, db.Now())
+		if err := addDonation(ctx, tx, d, db.Now()); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, "add donation", d.SupporterID, fmt.Sprintf("donation %d", d.ID))
 	})
 }
 

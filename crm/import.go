@@ -2,6 +2,9 @@ package crm
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,7 +148,8 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 		if opts.DryRun {
 			return errDryRun
 		}
-		return nil
+		return db.audit(ctx, tx, "import supporters", 0, fmt.Sprintf("%s: %d rows, %d created, %d updated, %d rejected",
+			opts.FileName, rep.Rows, rep.Created, rep.Updated, rep.Rejected))
 	})
 	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
@@ -220,6 +224,18 @@ type supporterImport struct {
 	batch     []*importRow
 	byEmail   map[string]*importRow
 	statusOf  map[string]rowStatus // rows of the batch whose status column said something
+	erased    map[string]bool      // keyed hashes of erased addresses
+	erasedKey []byte
+}
+
+// isErased reports whether an address of the file was erased by Forget.
+func (im *supporterImport) isErased(email string) bool {
+	if len(im.erased) == 0 {
+		return false
+	}
+	m := hmac.New(sha256.New, im.erasedKey)
+	m.Write([]byte(email))
+	return im.erased[hex.EncodeToString(m.Sum(nil))]
 }
 
 type importRow struct {
@@ -251,6 +267,20 @@ func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
 		return err
 	}
 	im.seen = make([]uint64, im.maxID/64+1)
+	var hashes []string
+	if err := tx.NewSelect().Table("suppressions").Column("hash").Scan(ctx, &hashes); err != nil {
+		return err
+	}
+	if len(hashes) > 0 {
+		key, _, err := im.db.Setting(ctx, suppressionKeySetting)
+		if err != nil {
+			return err
+		}
+		im.erasedKey, im.erased = []byte(key), map[string]bool{}
+		for _, h := range hashes {
+			im.erased[h] = true
+		}
+	}
 	im.byEmail = map[string]*importRow{}
 	im.statusOf = map[string]rowStatus{}
 	return nil
@@ -393,6 +423,10 @@ func (im *supporterImport) parse(rec []string, line int) (*importRow, *Rejection
 	}
 	if s.Email == "" {
 		return nil, &Rejection{Line: line, Column: emailHeader(im.cols), Reason: "missing email"}
+	}
+	if im.isErased(s.Email) {
+		return nil, &Rejection{Line: line, Column: emailHeader(im.cols), Value: s.Email,
+			Reason: "erased address: the person asked to be forgotten; import them again only with fresh consent"}
 	}
 	if fullName != "" && s.FirstName == "" && s.LastName == "" {
 		s.FirstName, s.LastName, _ = strings.Cut(fullName, " ")

@@ -103,7 +103,8 @@ func (db *DB) ImportDonations(ctx context.Context, r io.Reader, opts DonationImp
 		if opts.DryRun {
 			return errDryRun
 		}
-		return nil
+		return db.audit(ctx, tx, "import donations", 0, fmt.Sprintf("%s: %d rows, %d recorded, %d rejected",
+			opts.FileName, rep.Rows, rep.Created, rep.Rejected))
 	})
 	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err

@@ -195,7 +195,10 @@ func (db *DB) CreateSupporter(ctx context.Context, s *Supporter) error {
 		return err
 	}
 	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return createSupporter(ctx, tx, s, db.Now())
+		if err := createSupporter(ctx, tx, s, db.Now()); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, "create supporter", s.ID, "")
 	})
 }
 
@@ -331,7 +334,7 @@ func (db *DB) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) 
 			return err
 		}
 		out = s
-		return nil
+		return db.audit(ctx, tx, "update supporter", id, "")
 	})
 	return out, err
 }

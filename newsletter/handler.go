@@ -134,7 +134,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	h.mux.ServeHTTP(w, r)
+	channel := "web:" + r.URL.Path
+	if strings.HasPrefix(r.URL.Path, "/webhooks/") {
+		channel = "webhook"
+	}
+	h.mux.ServeHTTP(w, r.WithContext(crm.WithChannel(r.Context(), channel)))
 }
 
 func (h *handler) write(w http.ResponseWriter, status int, p page) {

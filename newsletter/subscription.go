@@ -58,6 +58,10 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		lists = append(lists, l)
 	}
 	res := &SignupResult{}
+	erased, err := n.db.IsErased(ctx, email)
+	if err != nil {
+		return nil, err
+	}
 	s, err := n.db.GetSupporterByEmail(ctx, email)
 	if errors.Is(err, crm.ErrNotFound) {
 		s = &crm.Supporter{Email: email, FirstName: r.FirstName, LastName: r.LastName, Language: r.Language, Source: crm.SourceWeb}
@@ -94,7 +98,8 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		}
 		// Someone who left the list, or whose mail bounced, confirms again,
 		// even for a single opt-in list.
-		direct := !l.DoubleOptIn && status != crm.StatusUnsubscribed && s.EmailStatus == crm.EmailOK
+		// Someone erased before gives fresh consent by confirming.
+		direct := !l.DoubleOptIn && status != crm.StatusUnsubscribed && s.EmailStatus == crm.EmailOK && !erased
 		if _, err := n.db.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: l.Name, Consent: consent,
 			Confirmed: direct, RequireConfirmation: !direct}); err != nil {
 			return nil, err
@@ -162,6 +167,9 @@ func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Conse
 	if _, err := n.db.Confirm(ctx, s.ID, l.Name, c); errors.Is(err, crm.ErrNotFound) {
 		return nil, nil, ErrNothingToConfirm
 	} else if err != nil {
+		return nil, nil, err
+	}
+	if err := n.db.ClearErased(ctx, s.Email); err != nil {
 		return nil, nil, err
 	}
 	if s.EmailStatus != crm.EmailOK {

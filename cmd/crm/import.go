@@ -84,6 +84,7 @@ func openImport(c *cli.Context) (*importInput, error) {
 		return nil, err
 	}
 	in := &importInput{r: f, name: filepath.Base(path), delimiter: delim, mapping: mapping}
+	c.Context = crm.WithChannel(c.Context, crm.ImportSource(in.name))
 	var bar *progressbar.ProgressBar
 	if errFile, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(errFile.Fd())) {
 		if st, err := f.Stat(); err == nil {

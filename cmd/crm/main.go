@@ -82,6 +82,10 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			campaignCommand(),
 			sendCommand(),
 			serveCommand(),
+			auditCommand(),
+			backupCommand(),
+			checkCommand(),
+			pruneCommand(),
 		},
 		Reader:                    stdin,
 		Writer:                    stdout,
@@ -181,6 +185,7 @@ func withDB(minArgs, maxArgs int, fn func(c *cli.Context, db *crm.DB) error) cli
 			return err
 		}
 		defer db.Close()
+		c.Context = crm.WithChannel(c.Context, "cli:"+commandName(c))
 		return explain(c, fn(c, db))
 	}
 }

@@ -22,9 +22,10 @@ func supportersCommand() *cli.Command {
 		Usage:   "add, change, find and show supporters",
 		Subcommands: []*cli.Command{
 			{
-				Name:   "add",
-				Usage:  "add a supporter",
-				Flags:  supporterFlags(true),
+				Name:  "add",
+				Usage: "add a supporter",
+				Flags: append(supporterFlags(true), &cli.BoolFlag{Name: "fresh-consent",
+					Usage: "the person, erased before, gave their consent again"}),
 				Action: withDB(0, 0, addSupporter),
 			},
 			{
@@ -82,6 +83,8 @@ func supportersCommand() *cli.Command {
 					return nil
 				}),
 			},
+			exportSupporterCommand(),
+			forgetSupporterCommand(),
 			{
 				Name:      "show",
 				Usage:     "show everything about one supporter",
@@ -156,6 +159,18 @@ func addSupporter(c *cli.Context, db *crm.DB) error {
 	}
 	if s.Source == "" {
 		s.Source = crm.SourceCLI
+	}
+	erased, err := db.IsErased(c.Context, s.Email)
+	if err != nil {
+		return explain(c, err)
+	}
+	if erased {
+		if !c.Bool("fresh-consent") {
+			return fmt.Errorf("--email %q: %w (then use --fresh-consent)", s.Email, crm.ErrErased)
+		}
+		if err := db.ClearErased(c.Context, s.Email); err != nil {
+			return err
+		}
 	}
 	if err := db.CreateSupporter(c.Context, s); err != nil {
 		return err

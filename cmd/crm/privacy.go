@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+func exportSupporterCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "print, as JSON, everything held about one person (GDPR art. 15)",
+		ArgsUsage: "EMAIL",
+		Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+			n, err := openNewsletter(c, db)
+			if err != nil {
+				return err
+			}
+			x, err := n.Export(c.Context, c.Args().First())
+			if errors.Is(err, crm.ErrNotFound) {
+				return fmt.Errorf("no supporter with email %q: %w", c.Args().First(), crm.ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			return writeJSON(c.App.Writer, x)
+		}),
+	}
+}
+
+func forgetSupporterCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "forget",
+		Usage:     "erase one person (GDPR art. 17); donations stay as anonymous amounts",
+		ArgsUsage: "EMAIL",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}},
+		Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+			email := c.Args().First()
+			if _, err := supporterID(c, db, email); err != nil {
+				return err
+			}
+			if !c.Bool("yes") {
+				in, ok := terminal(c.App.Reader)
+				if !ok {
+					return usagef("supporters forget: erasing cannot be undone; add --yes to confirm")
+				}
+				fmt.Fprintf(c.App.ErrWriter, "Erase %s for good? This cannot be undone. [y/N] ", email)
+				answer, _ := bufio.NewReader(in).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" && a != "o" && a != "oui" {
+					return errors.New("nothing was erased")
+				}
+			}
+			n, err := openNewsletter(c, db)
+			if err != nil {
+				return err
+			}
+			if err := n.Forget(c.Context, email); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, "erased; the address is on the erased list (a keyed hash), so a later import is refused")
+			return nil
+		}),
+	}
+}
+
+func auditCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "audit",
+		Usage: "show the audit log: who changed what, and how",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "supporter", Usage: "only entries about this supporter (email)"},
+			&cli.StringFlag{Name: "since", Usage: "only entries on or after this date"},
+			formatFlag(),
+		},
+		Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+			var f crm.AuditFilter
+			if c.IsSet("supporter") {
+				id, err := supporterID(c, db, c.String("supporter"))
+				if err != nil {
+					return fmt.Errorf("--supporter: %w", err)
+				}
+				f.SupporterID = id
+			}
+			if c.IsSet("since") {
+				d, err := crm.ParseDate(c.String("since"), time.UTC)
+				if err != nil {
+					return fmt.Errorf("--since: %w", err)
+				}
+				f.Since = d
+			}
+			entries, err := db.AuditLog(c.Context, f)
+			if err != nil {
+				return err
+			}
+			recs := records{header: []string{"at", "channel", "action", "supporter_id", "details"}, json: entries}
+			for _, e := range entries {
+				id := ""
+				if e.SupporterID != 0 {
+					id = strconv.FormatInt(e.SupporterID, 10)
+				}
+				recs.rows = append(recs.rows, []string{e.At.Format(time.RFC3339), e.Channel, e.Action, id, e.Details})
+			}
+			return printRecords(c, recs)
+		}),
+	}
+}
+
+func backupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "write a consistent copy of the database, while it stays in use",
+		ArgsUsage: "FILE",
+		Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+			if err := db.Backup(c.Context, c.Args().First()); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "backup written to %s\n", c.Args().First())
+			return nil
+		}),
+	}
+}
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "check",
+		Usage: "check the database's integrity and schema version",
+		Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+			r, err := db.Check(c.Context)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "integrity: %s\nschema: %s (this program knows %s)\n", r.Integrity, r.SchemaApplied, r.SchemaKnown)
+			if r.Integrity != "ok" {
+				return errors.New("the database is damaged: restore a backup (crm backup makes them)")
+			}
+			return nil
+		}),
+	}
+}
+
+func pruneCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "prune",
+		Usage: "erase supporters with no subscription, donation, interest update or consent event for a period",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "inactive", Usage: "period without contact: 3y, 18m, 6w or 90d", Required: true},
+			&cli.BoolFlag{Name: "dry-run", Usage: "list them; erase nothing"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
+			formatFlag(),
+		},
+		Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+			y, m, d, err := crm.ParsePeriod(c.String("inactive"))
+			if err != nil {
+				return explain(c, err)
+			}
+			since := db.Now().AddDate(-y, -m, -d)
+			ss, err := db.InactiveSupporters(c.Context, since)
+			if err != nil {
+				return err
+			}
+			if c.Bool("dry-run") {
+				recs := records{header: []string{"email", "created_at"}, json: ss}
+				for _, s := range ss {
+					recs.rows = append(recs.rows, []string{s.Email, s.CreatedAt.Format(time.RFC3339)})
+				}
+				return printRecords(c, recs)
+			}
+			if len(ss) > 0 && !c.Bool("yes") {
+				in, ok := terminal(c.App.Reader)
+				if !ok {
+					return usagef("prune: erasing %d supporters cannot be undone; add --yes to confirm (or --dry-run to list them)", len(ss))
+				}
+				fmt.Fprintf(c.App.ErrWriter, "Erase %d supporters inactive since %s? [y/N] ", len(ss), since.Format(time.DateOnly))
+				answer, _ := bufio.NewReader(in).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" && a != "o" && a != "oui" {
+					return errors.New("nothing was erased")
+				}
+			}
+			n, err := openNewsletter(c, db)
+			if err != nil {
+				return err
+			}
+			for _, s := range ss {
+				if err := n.Forget(c.Context, s.Email); err != nil {
+					return fmt.Errorf("supporter %d: %w", s.ID, err)
+				}
+			}
+			fmt.Fprintf(c.App.Writer, "erased %d supporters inactive since %s\n", len(ss), since.Format(time.DateOnly))
+			return nil
+		}),
+	}
+}

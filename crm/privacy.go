@@ -1,0 +1,346 @@
+package crm
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// channelKey carries, in a context, how a change came about.
+type channelKey struct{}
+
+// WithChannel returns a context whose changes the audit log attributes to
+// channel: a CLI command ("cli:supporters edit"), an import
+// ("import:adherents.csv"), a web endpoint ("web:/subscribe") or
+// "webhook". Without it, changes are attributed to "api".
+func WithChannel(ctx context.Context, channel string) context.Context {
+	return context.WithValue(ctx, channelKey{}, channel)
+}
+
+func channelOf(ctx context.Context) string {
+	if c, ok := ctx.Value(channelKey{}).(string); ok && c != "" {
+		return c
+	}
+	return "api"
+}
+
+// AuditEntry is one line of the append-only audit log. It holds no
+// personal data: the supporter is named by id.
+type AuditEntry struct {
+	bun.BaseModel `bun:"table:audit_log,alias:a" json:"-"`
+
+	ID          int64     `bun:"id,pk,autoincrement" json:"id"`
+	At          time.Time `bun:"at" json:"at"`
+	Channel     string    `bun:"channel" json:"channel"`
+	Action      string    `bun:"action" json:"action"`
+	SupporterID int64     `bun:"supporter_id,nullzero" json:"supporter_id,omitempty"`
+	Details     string    `bun:"details" json:"details,omitempty"`
+}
+
+// audit appends to the audit log inside the caller's transaction.
+func (db *DB) audit(ctx context.Context, tx bun.IDB, action string, supporterID int64, details string) error {
+	e := &AuditEntry{At: db.Now(), Channel: channelOf(ctx), Action: action, SupporterID: supporterID, Details: details}
+	if _, err := tx.NewInsert().Model(e).Returning("NULL").Exec(ctx); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// AuditFilter selects audit entries; zero fields do not filter.
+type AuditFilter struct {
+	SupporterID int64
+	Since       time.Time
+	Limit       int
+}
+
+// AuditLog returns audit entries, oldest first.
+func (db *DB) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	var out []AuditEntry
+	q := db.bun.NewSelect().Model(&out).Order("a.id")
+	if f.SupporterID != 0 {
+		q.Where("a.supporter_id = ?", f.SupporterID)
+	}
+	if !f.Since.IsZero() {
+		q.Where("a.at >= ?", f.Since.UTC())
+	}
+	if err := paginate(q, f.Limit, 0).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	return out, nil
+}
+
+// Export is everything the database holds on one person (GDPR art. 15).
+// Packages that keep more (newsletter deliveries) add theirs.
+type Export struct {
+	ExportedAt     time.Time       `json:"exported_at"`
+	Supporter      *Supporter      `json:"supporter"`
+	Subscriptions  []Subscription  `json:"subscriptions"`
+	ConsentHistory []ConsentEvent  `json:"consent_history"`
+	Donations      []*Donation     `json:"donations"`
+	DonationTotals []DonationTotal `json:"donation_totals"`
+	Extra          map[string]any  `json:"extra,omitempty"`
+}
+
+// ExportSupporter returns everything held about the supporter with the
+// given address, and records the export in the audit log. It returns an
+// error wrapping ErrNotFound for an unknown (or erased) address.
+func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error) {
+	p, err := db.GetProfile(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	id := p.Supporter.ID
+	x := &Export{ExportedAt: db.Now(), Supporter: p.Supporter, Subscriptions: p.Subscriptions, DonationTotals: p.DonationTotals}
+	if x.ConsentHistory, err = db.ConsentHistory(ctx, id); err != nil {
+		return nil, err
+	}
+	if x.Donations, err = db.ListDonations(ctx, DonationFilter{SupporterID: &id}); err != nil {
+		return nil, err
+	}
+	if err := db.audit(ctx, db.bun, "export", id, ""); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// Eraser erases, inside Forget's transaction, what a package built on crm
+// keeps about a supporter (newsletter passes one for its deliveries).
+type Eraser func(ctx context.Context, tx bun.IDB, supporterID int64, email string) error
+
+// ErasedDomain is the domain of the placeholder address an erased
+// supporter keeps, so the row (which the consent history points to) stays
+// unique and holds nothing personal.
+const ErasedDomain = "erased.invalid"
+
+// suppressionKeySetting holds the key of the erased-address hashes.
+const suppressionKeySetting = "crm.suppression_key"
+
+// suppressionHash is a keyed hash of an address: it recognises the address
+// again without keeping it.
+func (db *DB) suppressionHash(ctx context.Context, email string) (string, error) {
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	key, err := db.SettingOrInit(ctx, suppressionKeySetting, hex.EncodeToString(fresh))
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(email))
+	return hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// ErrErased means the address belongs to someone who asked to be
+// forgotten: adding them again needs their fresh consent.
+var ErrErased = errors.New("erased address: the person asked to be forgotten; add them again only with fresh consent")
+
+// IsErased reports whether an address was erased by Forget.
+func (db *DB) IsErased(ctx context.Context, email string) (bool, error) {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return false, err
+	}
+	h, err := db.suppressionHash(ctx, e)
+	if err != nil {
+		return false, err
+	}
+	return db.bun.NewSelect().Table("suppressions").Where("hash = ?", h).Exists(ctx)
+}
+
+// ClearErased removes an address from the erased list, when the person
+// gives fresh consent.
+func (db *DB) ClearErased(ctx context.Context, email string) error {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	h, err := db.suppressionHash(ctx, e)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Table("suppressions").Where("hash = ?", h).Exec(ctx); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, "erasure lifted (fresh consent)", 0, "")
+	})
+}
+
+// Forget erases a supporter (GDPR art. 17): the profile, tags, attributes
+// and interests go; the consent history and deliveries lose every personal
+// field; donations stay as anonymous amounts, dates and methods for the
+// accounts; a keyed hash of the address goes on the erased list. Then the
+// write-ahead log is checkpointed and truncated, and with secure_delete on
+// no copy of the address stays in the database files. It returns an error
+// wrapping ErrNotFound for an unknown address. Packages that keep their
+// own tables about supporters pass an Eraser for them (newsletter.Forget
+// does).
+func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	hash, err := db.suppressionHash(ctx, e)
+	if err != nil {
+		return err
+	}
+	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		id, err := supporterIDByEmail(ctx, tx, e)
+		if err != nil {
+			return err
+		}
+		if db.bun.Dialect().Name().String() == "sqlite" {
+			// Deleted content is zeroed on this connection too, whoever
+			// opened the database.
+			if _, err := tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+				return err
+			}
+		}
+		for _, table := range []string{"supporter_tags", "supporter_attributes", "supporter_interests"} {
+			if _, err := tx.NewDelete().TableExpr(table).Where("supporter_id = ?", id).Exec(ctx); err != nil {
+				return fmt.Errorf("forget: %s: %w", table, err)
+			}
+		}
+		now := db.Now()
+		if _, err := tx.NewUpdate().Table("supporters").
+			Set("email = ?", "supporter-"+strconv.FormatInt(id, 10)+"@"+ErasedDomain).
+			Set("first_name = '', last_name = '', phone = '', organisation = '', city = '', city_key = ''").
+			Set("postcode = '', country = '', notes = '', source = '', source_key = ''").
+			Set("email_status = ?", EmailOK).Set("updated_at = ?", now).
+			Where("id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("forget: %w", err)
+		}
+		if _, err := tx.NewUpdate().Table("consent_events").Set("ip = '', user_agent = ''").
+			Where("supporter_id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("forget: consent history: %w", err)
+		}
+		if _, err := tx.NewUpdate().Table("subscriptions").Set("status = ?", StatusUnsubscribed).
+			Set("updated_at = ?", now).Where("supporter_id = ?", id).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Table("donations").Set("supporter_id = NULL").Set("note = ''").
+			Where("supporter_id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("forget: donations: %w", err)
+		}
+		for _, erase := range extra {
+			if err := erase(ctx, tx, id, e); err != nil {
+				return fmt.Errorf("forget: %w", err)
+			}
+		}
+		if _, err := tx.NewInsert().Model(&suppression{Hash: hash, CreatedAt: now}).
+			On("CONFLICT (hash) DO NOTHING").Exec(ctx); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, "forget", id, "")
+	})
+	if err != nil {
+		return err
+	}
+	return db.flushWAL(ctx)
+}
+
+type suppression struct {
+	bun.BaseModel `bun:"table:suppressions"`
+	Hash          string    `bun:"hash,pk"`
+	CreatedAt     time.Time `bun:"created_at"`
+}
+
+// flushWAL copies the write-ahead log into the database and truncates it,
+// so erased data does not linger in the -wal file. Other engines do
+// nothing.
+func (db *DB) flushWAL(ctx context.Context) error {
+	if db.bun.Dialect().Name().String() != "sqlite" {
+		return nil
+	}
+	var busy, logFrames, checkpointed int
+	if err := db.bun.NewRaw("PRAGMA wal_checkpoint(TRUNCATE)").Scan(ctx, &busy, &logFrames, &checkpointed); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("checkpoint: the database is busy (a reader is open); run crm check again later to truncate the log")
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to path while it stays
+// in use (SQLite's VACUUM INTO). The file must not exist.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if strings.TrimSpace(path) == "" {
+		return invalid("path", path, "empty backup path")
+	}
+	if _, err := db.bun.NewRaw("VACUUM INTO ?", path).Exec(ctx); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return db.audit(ctx, db.bun, "backup", 0, "")
+}
+
+// CheckResult is what Check found.
+type CheckResult struct {
+	Integrity     string `json:"integrity"` // "ok" or SQLite's first problems
+	SchemaApplied string `json:"schema_applied"`
+	SchemaKnown   string `json:"schema_known"`
+}
+
+// Check runs SQLite's integrity check and reads the schema version.
+func (db *DB) Check(ctx context.Context) (*CheckResult, error) {
+	r := &CheckResult{}
+	var lines []string
+	if err := db.bun.NewRaw("PRAGMA integrity_check").Scan(ctx, &lines); err != nil {
+		return nil, fmt.Errorf("integrity check: %w", err)
+	}
+	r.Integrity = strings.Join(lines, "; ")
+	var err error
+	r.SchemaApplied, r.SchemaKnown, err = db.SchemaVersion(ctx)
+	return r, err
+}
+
+// InactiveSupporters returns the ids of supporters created before since
+// who are subscribed to nothing and have had no subscription change,
+// donation, interest update or consent event since then.
+func (db *DB) InactiveSupporters(ctx context.Context, since time.Time) ([]*Supporter, error) {
+	since = since.UTC()
+	var out []*Supporter
+	err := db.bun.NewSelect().Model(&out).
+		Where("s.created_at < ?", since).
+		Where("s.email NOT LIKE ?", "%@"+ErasedDomain).
+		Where("NOT EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.supporter_id = s.id AND (sub.status <> ? OR sub.updated_at >= ?))", StatusUnsubscribed, since).
+		Where("NOT EXISTS (SELECT 1 FROM donations d WHERE d.supporter_id = s.id AND d.received_at >= ?)", since).
+		Where("NOT EXISTS (SELECT 1 FROM supporter_interests i WHERE i.supporter_id = s.id AND i.updated_at >= ?)", since).
+		Where("NOT EXISTS (SELECT 1 FROM consent_events ce WHERE ce.supporter_id = s.id AND ce.created_at >= ?)", since).
+		Order("s.id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("inactive supporters: %w", err)
+	}
+	return out, nil
+}
+
+// ParsePeriod reads a period such as "3y", "18m" (months), "6w" or "90d".
+func ParsePeriod(s string) (years, months, days int, err error) {
+	v := strings.TrimSpace(strings.ToLower(s))
+	if len(v) < 2 {
+		return 0, 0, 0, invalid("inactive", s, "want a period such as 3y, 18m, 6w or 90d")
+	}
+	n, err := strconv.Atoi(v[:len(v)-1])
+	if err != nil || n <= 0 {
+		return 0, 0, 0, invalid("inactive", s, "want a period such as 3y, 18m, 6w or 90d")
+	}
+	switch v[len(v)-1] {
+	case 'y':
+		return n, 0, 0, nil
+	case 'm':
+		return 0, n, 0, nil
+	case 'w':
+		return 0, 0, 7 * n, nil
+	case 'd':
+		return 0, 0, n, nil
+	}
+	return 0, 0, 0, invalid("inactive", s, "want a period such as 3y, 18m, 6w or 90d")
+}
