@@ -214,7 +214,7 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 			Set("email = ?", "supporter-"+strconv.FormatInt(id, 10)+"@"+ErasedDomain).
 			Set("first_name = '', last_name = '', phone = '', organisation = '', city = '', city_key = ''").
 			Set("postcode = '', country = '', notes = '', source = '', source_key = ''").
-			Set("email_status = ?", EmailOK).Set("updated_at = ?", now).
+			Set("email_status = ?", EmailOK).Set("updated_at = ?", now).Set("erased_at = ?", now).
 			Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("forget: %w", err)
 		}
@@ -310,7 +310,7 @@ func (db *DB) InactiveSupporters(ctx context.Context, since time.Time) ([]*Suppo
 	var out []*Supporter
 	err := db.bun.NewSelect().Model(&out).
 		Where("s.created_at < ?", since).
-		Where("s.email NOT LIKE ?", "%@"+ErasedDomain).
+		Where("s.erased_at IS NULL").
 		Where("NOT EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.supporter_id = s.id AND (sub.status <> ? OR sub.updated_at >= ?))", StatusUnsubscribed, since).
 		Where("NOT EXISTS (SELECT 1 FROM donations d WHERE d.supporter_id = s.id AND d.received_at >= ?)", since).
 		Where("NOT EXISTS (SELECT 1 FROM supporter_interests i WHERE i.supporter_id = s.id AND i.updated_at >= ?)", since).

@@ -51,6 +51,7 @@ type Supporter struct {
 	EmailStatus  EmailStatus `bun:"email_status" json:"email_status"`
 	CreatedAt    time.Time   `bun:"created_at,notnull" json:"created_at"`
 	UpdatedAt    time.Time   `bun:"updated_at,notnull" json:"updated_at"`
+	ErasedAt     time.Time   `bun:"erased_at,nullzero" json:"-"`
 
 	// Tags, Attributes and Interests live in their own tables; the
 	// package loads and saves them with the supporter.
@@ -445,6 +446,7 @@ func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, erro
 }
 
 func applySupporterFilter(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, f SupporterFilter) error {
+	q.Where("s.erased_at IS NULL") // erased supporters are only an id kept for the consent history
 	if strings.TrimSpace(f.Segment) != "" {
 		cond, _, err := compileSegment(ctx, idb, f.Segment, nil)
 		if err != nil {

@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS supporters (
     source        TEXT    NOT NULL DEFAULT '',
     source_key    TEXT    NOT NULL DEFAULT '',
     email_status  TEXT    NOT NULL DEFAULT 'ok' CHECK (email_status IN ('ok', 'bounced', 'complained')),
+    erased_at     TIMESTAMP, -- set by Forget: the row keeps only its id
     created_at    TIMESTAMP NOT NULL,
     updated_at    TIMESTAMP NOT NULL
 );
