@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -158,6 +159,8 @@ type SupporterFilter struct {
 	// Mailable keeps only supporters whose email status is ok (neither
 	// bounced nor complained).
 	Mailable bool
+
+	afterID int64 // keyset paging for Supporters
 
 	Offset int
 	Limit  int // 0 means no limit
@@ -400,6 +403,32 @@ func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Support
 	return ss, total, nil
 }
 
+// Supporters streams the supporters matching f (Offset and Limit are
+// ignored), ordered by id, a thousand at a time, so the whole base can be
+// exported without holding it in memory. The iteration stops at the first
+// error, which it yields.
+func (db *DB) Supporters(ctx context.Context, f SupporterFilter) iter.Seq2[*Supporter, error] {
+	return func(yield func(*Supporter, error) bool) {
+		f.Offset, f.Limit = 0, 1000
+		for {
+			ss, err := db.FindSupporters(ctx, f)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, s := range ss {
+				if !yield(s, nil) {
+					return
+				}
+			}
+			if len(ss) < f.Limit {
+				return
+			}
+			f.afterID = ss[len(ss)-1].ID
+		}
+	}
+}
+
 // FindSupporters is ListSupporters without the total: one query for the
 // supporters and three for their tags, attributes and interests.
 func (db *DB) FindSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, error) {
@@ -447,6 +476,9 @@ func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, erro
 
 func applySupporterFilter(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, f SupporterFilter) error {
 	q.Where("s.erased_at IS NULL") // erased supporters are only an id kept for the consent history
+	if f.afterID > 0 {
+		q.Where("s.id > ?", f.afterID)
+	}
 	if strings.TrimSpace(f.Segment) != "" {
 		cond, _, err := compileSegment(ctx, idb, f.Segment, nil)
 		if err != nil {

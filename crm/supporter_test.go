@@ -3,6 +3,8 @@ package crm_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"reflect"
 	"testing"
 
@@ -197,4 +199,39 @@ func TestInterests(t *testing.T) {
 		t.Errorf("interest without English label: %v", err)
 	}
 	mustSupporter(t, db, &crm.Supporter{Email: "cook@example.org", Interests: []crm.SupporterInterest{{Interest: "cuisine-collective"}}})
+}
+
+func TestSupportersStreamsEveryPage(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	var b strings.Builder
+	b.WriteString("email,tags\n")
+	for i := 0; i < 2500; i++ {
+		tag := "a"
+		if i%2 == 1 {
+			tag = "b"
+		}
+		fmt.Fprintf(&b, "s%04d@example.org,%s\n", i, tag)
+	}
+	if _, err := db.ImportSupporters(ctx, strings.NewReader(b.String()), crm.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	n := 0
+	for s, err := range db.Supporters(ctx, crm.SupporterFilter{Tag: ptr("b")}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.ID <= last || len(s.Tags) != 1 || s.Tags[0] != "b" {
+			t.Fatalf("out of order or wrong supporter: %+v after %d", s, last)
+		}
+		last = s.ID
+		n++
+	}
+	if n != 1250 {
+		t.Errorf("streamed %d, want 1250", n)
+	}
+	for range db.Supporters(ctx, crm.SupporterFilter{}) {
+		break // stopping early is fine
+	}
 }

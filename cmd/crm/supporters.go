@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -255,6 +258,9 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 	f := supporterFilter(c)
 	f.Limit = c.Int("limit")
 	f.Offset = c.Int("offset")
+	if f.Limit == 0 && f.Offset == 0 && c.String("format") != "table" {
+		return streamSupporters(c, db, f)
+	}
 	ss, _, err := db.ListSupporters(c.Context, f)
 	if err != nil {
 		return err
@@ -273,6 +279,52 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 		}
 	}
 	return printRecords(c, recs)
+}
+
+// streamSupporters writes every matching supporter as CSV or JSON as they
+// come, so exporting the whole base needs little memory.
+func streamSupporters(c *cli.Context, db *crm.DB, f crm.SupporterFilter) error {
+	w := bufio.NewWriter(c.App.Writer)
+	defer w.Flush()
+	var cw *csv.Writer
+	switch c.String("format") {
+	case "csv":
+		cw = csv.NewWriter(w)
+		cw.Write(supporterHeader)
+	case "json":
+		w.WriteString("[")
+	default:
+		return usagef("--format %q: want table, csv or json", c.String("format"))
+	}
+	first := true
+	for s, err := range db.Supporters(c.Context, f) {
+		if err != nil {
+			return err
+		}
+		if cw != nil {
+			cw.Write(supporterRow(s))
+			continue
+		}
+		b, err := json.MarshalIndent(s, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		if !first {
+			w.WriteString(",")
+		}
+		first = false
+		w.WriteString("\n  ")
+		w.Write(b)
+	}
+	if cw != nil {
+		cw.Flush()
+		return cw.Error()
+	}
+	if !first {
+		w.WriteString("\n")
+	}
+	w.WriteString("]\n")
+	return nil
 }
 
 func showSupporter(c *cli.Context, db *crm.DB) error {
