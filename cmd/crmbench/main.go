@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -300,6 +301,14 @@ func childSend(ctx context.Context, path, url string, count, limit int) error {
 	sender, err := newsletter.NewResendSender(resendtest.APIKey, newsletter.WithBaseURL(url), newsletter.WithRateLimit(float64(limit)))
 	if err != nil {
 		return err
+	}
+	if prof := os.Getenv("CRMBENCH_CPUPROFILE"); prof != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", prof, limit))
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
 	}
 	var firstBatch time.Time
 	start := time.Now()
