@@ -3,21 +3,22 @@ package crm_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/crmtest"
 )
 
-// openTest opens a fresh database file in a temporary folder, with a clock
-// the test controls.
+// openTest opens a fresh database with a clock the test controls: a
+// SQLite file in a temporary folder, or, when CRM_TEST_POSTGRES holds a
+// PostgreSQL DSN, a new schema of that database, dropped at the end.
 func openTest(t testing.TB) *crm.DB {
 	t.Helper()
 	clock := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	db, err := crm.Open(context.Background(), filepath.Join(t.TempDir(), "crm.db"),
-		crm.WithClock(func() time.Time { clock = clock.Add(time.Second); return clock }))
+	opt := crm.WithClock(func() time.Time { clock = clock.Add(time.Second); return clock })
+	db, err := crm.Open(context.Background(), crmtest.Database(t), opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,14 +13,32 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
 	"github.com/uptrace/bun/migrate"
+	"github.com/uptrace/bun/schema"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/pg/*.sql
 var migrationFiles embed.FS
+
+// MigrationFiles returns the migrations of one engine's folder of files,
+// "sqlite" or "pg", as bun's migrate package reads them.
+func MigrationFiles(files embed.FS, d schema.Dialect) fs.FS {
+	dir := "migrations/sqlite"
+	if d.Name() == dialect.PG {
+		dir = "migrations/pg"
+	}
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		panic(err) // the folder is embedded
+	}
+	return sub
+}
 
 // Names of the tables bun's migrator keeps for this package. They carry the
 // package name so a service embedding several packages keeps them apart.
@@ -65,8 +83,12 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// Open opens the SQLite database at path, creating the file if needed, and
-// applies the embedded migrations. It uses a pure-Go driver, with WAL
+// Open opens the database at dsn and applies the embedded migrations. A
+// dsn starting with postgres:// or postgresql:// opens PostgreSQL (one
+// server that many processes share); anything else is the path of a
+// SQLite file, created if needed.
+//
+// SQLite is opened It uses a pure-Go driver, with WAL
 // journaling, a 5 s busy timeout, foreign keys on and transactions that take
 // the write lock when they begin, so concurrent writers queue instead of
 // failing halfway.
@@ -76,6 +98,15 @@ func WithLogger(l *slog.Logger) Option {
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if strings.TrimSpace(path) == "" {
 		return nil, invalid("path", path, "empty database path")
+	}
+	if IsPostgresDSN(path) {
+		sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(path)))
+		db, err := newDB(ctx, bun.NewDB(sqldb, pgdialect.New()), true, opts)
+		if err != nil {
+			sqldb.Close()
+			return nil, fmt.Errorf("open PostgreSQL database: %w", err)
+		}
+		return db, nil
 	}
 	sqldb, err := sql.Open("sqlite", sqliteDSN(path))
 	if err != nil {
@@ -88,6 +119,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// IsPostgresDSN reports whether dsn names a PostgreSQL database rather
+// than a SQLite file.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // sqliteDSN turns a file path into a modernc DSN with the pragmas the
@@ -146,8 +183,8 @@ func (db *DB) Close() error {
 
 // Migrations returns the package's embedded migrations, for tools that want
 // to run or inspect them with bun's migrate package themselves.
-func Migrations() (*migrate.Migrations, error) {
-	return discover(migrationFiles)
+func Migrations(d schema.Dialect) (*migrate.Migrations, error) {
+	return discover(MigrationFiles(migrationFiles, d))
 }
 
 func discover(files fs.FS) (*migrate.Migrations, error) {
@@ -161,7 +198,7 @@ func discover(files fs.FS) (*migrate.Migrations, error) {
 // SchemaVersion returns the name of the newest migration applied to the
 // database, and the newest one this program knows.
 func (db *DB) SchemaVersion(ctx context.Context) (applied, known string, err error) {
-	return SchemaVersion(ctx, db.bun, migrationFiles, migrationsTable)
+	return SchemaVersion(ctx, db.bun, MigrationFiles(migrationFiles, db.bun.Dialect()), migrationsTable)
 }
 
 // SchemaVersion returns the newest migration of files applied to bdb, as
@@ -199,7 +236,7 @@ func migrator(bdb *bun.DB, files fs.FS, table string) (*migrate.Migrator, error)
 }
 
 func (db *DB) migrate(ctx context.Context) error {
-	group, err := ApplyMigrations(ctx, db.bun, migrationFiles, migrationsTable)
+	group, err := ApplyMigrations(ctx, db.bun, MigrationFiles(migrationFiles, db.bun.Dialect()), migrationsTable)
 	if err != nil {
 		return err
 	}
@@ -285,5 +322,13 @@ func isUniqueViolation(err error) bool {
 			return true
 		}
 	}
+	var pe pgdriver.Error
+	if errors.As(err, &pe) {
+		return pe.Field('C') == "23505" // unique_violation
+	}
 	return false
 }
+
+// isSQLite reports whether the database is SQLite, for the few statements
+// (PRAGMAs, VACUUM INTO) that only it has.
+func (db *DB) isSQLite() bool { return db.bun.Dialect().Name() == dialect.SQLite }

@@ -205,7 +205,7 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 		if err != nil {
 			return err
 		}
-		if db.bun.Dialect().Name().String() == "sqlite" {
+		if db.isSQLite() {
 			// Deleted content is zeroed on this connection too, whoever
 			// opened the database.
 			if _, err := tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
@@ -265,7 +265,7 @@ type suppression struct {
 // so erased data does not linger in the -wal file. Other engines do
 // nothing.
 func (db *DB) flushWAL(ctx context.Context) error {
-	if db.bun.Dialect().Name().String() != "sqlite" {
+	if !db.isSQLite() {
 		return nil
 	}
 	var busy, logFrames, checkpointed int
@@ -284,6 +284,9 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if strings.TrimSpace(path) == "" {
 		return invalid("path", path, "empty backup path")
 	}
+	if !db.isSQLite() {
+		return errors.New("backup: for PostgreSQL use pg_dump, which takes a consistent copy of a live database")
+	}
 	if _, err := db.bun.NewRaw("VACUUM INTO ?", path).Exec(ctx); err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
@@ -300,12 +303,16 @@ type CheckResult struct {
 
 // Check runs SQLite's integrity check and reads the schema version.
 func (db *DB) Check(ctx context.Context) (*CheckResult, error) {
-	r := &CheckResult{}
-	var lines []string
-	if err := db.bun.NewRaw("PRAGMA integrity_check").Scan(ctx, &lines); err != nil {
-		return nil, fmt.Errorf("integrity check: %w", err)
+	r := &CheckResult{Integrity: "ok"}
+	if db.isSQLite() {
+		var lines []string
+		if err := db.bun.NewRaw("PRAGMA integrity_check").Scan(ctx, &lines); err != nil {
+			return nil, fmt.Errorf("integrity check: %w", err)
+		}
+		r.Integrity = strings.Join(lines, "; ")
+	} else if err := db.bun.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("check: %w", err)
 	}
-	r.Integrity = strings.Join(lines, "; ")
 	var err error
 	r.SchemaApplied, r.SchemaKnown, err = db.SchemaVersion(ctx)
 	return r, err

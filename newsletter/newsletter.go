@@ -24,7 +24,7 @@ import (
 	"github.com/assocrm/assocrm/crm"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/pg/*.sql
 var migrationFiles embed.FS
 
 const migrationsTable = "newsletter_migrations"
@@ -130,7 +130,7 @@ func New(ctx context.Context, db *crm.DB, opts ...Option) (*Newsletter, error) {
 			return nil, err
 		}
 	}
-	if _, err := crm.ApplyMigrations(ctx, n.bun, migrationFiles, migrationsTable); err != nil {
+	if _, err := crm.ApplyMigrations(ctx, n.bun, crm.MigrationFiles(migrationFiles, n.bun.Dialect()), migrationsTable); err != nil {
 		return nil, err
 	}
 	if n.signer == nil {

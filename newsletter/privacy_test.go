@@ -78,6 +78,9 @@ func TestExportForgetRawFiles(t *testing.T) {
 		t.Errorf("%d still subscribed, want 30", n)
 	}
 	e.db.Close()
+	if crm.IsPostgresDSN(e.path) {
+		return // PostgreSQL's files are the server's; the scan is for the SQLite file
+	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		raw, err := os.ReadFile(e.path + suffix)
 		if errors.Is(err, os.ErrNotExist) {
@@ -138,6 +141,9 @@ func TestErasedAddressComesBackOnlyWithConsent(t *testing.T) {
 func TestBackupDuringImport(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
+	if crm.IsPostgresDSN(e.path) {
+		t.Skip("crm backup is SQLite's VACUUM INTO; PostgreSQL is backed up with pg_dump")
+	}
 	var b strings.Builder
 	b.WriteString("email,city\n")
 	for i := 0; i < 20000; i++ {

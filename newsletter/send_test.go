@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/crmtest"
 	"github.com/assocrm/assocrm/newsletter"
 	"github.com/assocrm/assocrm/newsletter/resendtest"
 )
@@ -45,7 +45,7 @@ type env struct {
 
 func newEnv(t testing.TB, opts ...resendtest.Options) *env {
 	t.Helper()
-	e := &env{path: filepath.Join(t.TempDir(), "crm.db"), clock: &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
+	e := &env{path: crmtest.Database(t), clock: &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
 	var err error
 	if e.db, err = crm.Open(context.Background(), e.path, crm.WithClock(e.clock.Now)); err != nil {
 		t.Fatal(err)

@@ -7,11 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/assocrm/assocrm/crm/crmtest"
 )
 
 func TestImportCommands(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "crm.db")
+	db := crmtest.Database(t)
 	testdata := filepath.Join("..", "..", "crm", "testdata")
 	rejects := filepath.Join(dir, "rejects.csv")
 

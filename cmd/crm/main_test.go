@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/assocrm/assocrm/crm/crmtest"
 )
 
 // crmRun runs one command line against the given database and returns the
@@ -32,7 +34,7 @@ func mustRun(t *testing.T, db string, args ...string) string {
 }
 
 func TestCommandsEndToEnd(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "crm.db")
+	db := crmtest.Database(t)
 	mustRun(t, db, "init")
 	mustRun(t, db, "supporters", "add", "--email", " Amina@Example.ORG", "--first-name", "Amina",
 		"--city", "Calais", "--tag", "presse", "--interest", "terrain=weekends", "--attr", "pointure=42")
@@ -135,7 +137,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 // Bad input of any kind gives a clear error naming the flag or value, a
 // non-zero exit, and leaves the database file byte for byte as it was.
 func TestBadInputLeavesDatabaseUnchanged(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "crm.db")
+	db := crmtest.Database(t)
 	mustRun(t, db, "supporters", "add", "--email", "amina@example.org")
 	mustRun(t, db, "lists", "create", "lettre")
 	tests := []struct {

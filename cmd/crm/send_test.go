@@ -6,12 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/assocrm/assocrm/crm/crmtest"
 	"github.com/assocrm/assocrm/newsletter/resendtest"
 )
 
 func TestCampaignAndSendCommands(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "crm.db")
+	db := crmtest.Database(t)
 	examples := filepath.Join("..", "..", "examples", "data")
 	srv := resendtest.NewServer()
 	defer srv.Close()
@@ -97,7 +98,7 @@ func TestCampaignAndSendCommands(t *testing.T) {
 
 func TestBadTemplateIsFoundAtCreation(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "crm.db")
+	db := crmtest.Database(t)
 	bad := filepath.Join(dir, "bad.fr.md")
 	os.WriteFile(bad, []byte("---\nsubject: Bonjour\n---\nBonjour {{.Prenom}}\n"), 0o600)
 	mustRun(t, db, "lists", "create", "lettre")

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/assocrm/assocrm/crm/crmtest"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while the server writes.
@@ -46,7 +48,7 @@ func freeAddr(t *testing.T) string {
 
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "crm.db")
+	db := crmtest.Database(t)
 	mustRun(t, db, "lists", "create", "alertes", "--double-opt-in")
 	addr := freeAddr(t)
 	outbox := filepath.Join(dir, "outbox")

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS audit_log;
+--bun:split
+DROP TABLE IF EXISTS suppressions;
