@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/assocrm/assocrm/crm"
 )
@@ -48,14 +49,16 @@ type SendReport struct {
 	Elapsed     time.Duration `json:"elapsed"`
 }
 
-// Send sends a campaign through sender, exactly once per recipient. The
+// Send sends a campaign through sender, exactly once per recipient, in
+// batches each sender claims for itself. The
 // first call freezes the audience; a later call, after a crash or a
 // stop, goes on where it stopped and never changes the audience or sends
 // anyone twice: each batch's payload and idempotency key are stored
 // before the API is called, and a retry sends the same bytes under the
-// same key. A campaign already sent sends nothing (AlreadyDone). While a
-// process sends, it holds a lease on the campaign; another process gets
-// ErrBusy. A quota error stops cleanly with ErrQuota; the send can be
+// same key. A campaign already sent sends nothing (AlreadyDone). On
+// SQLite, a process sending holds a lease on the campaign and another
+// gets ErrBusy; on PostgreSQL, several processes share the batches, each
+// recipient still once. A quota error stops cleanly with ErrQuota; the send can be
 // resumed later.
 func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts SendOptions) (*SendReport, error) {
 	start := time.Now()
@@ -76,17 +79,19 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	if opts.MaxRetries <= 0 {
 		opts.MaxRetries = 8
 	}
-	if err := n.acquire(ctx, c, opts.Owner); err != nil {
-		return nil, err
-	}
-	defer func() {
-		// A panic leaves the lease to expire, as a crash would: the state
-		// of the batch in hand is not known here.
-		if r := recover(); r != nil {
-			panic(r)
+	if n.exclusive() {
+		if err := n.acquire(ctx, c, opts.Owner); err != nil {
+			return nil, err
 		}
-		n.release(context.WithoutCancel(ctx), c.ID, opts.Owner)
-	}()
+		defer func() {
+			// A panic leaves the lease to expire, as a crash would: the
+			// state of the batch in hand is not known here.
+			if r := recover(); r != nil {
+				panic(r)
+			}
+			n.release(context.WithoutCancel(ctx), c.ID, opts.Owner)
+		}()
+	}
 	if c, err = n.freeze(ctx, c.Name); err != nil {
 		return nil, err
 	}
@@ -95,7 +100,24 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	if err != nil {
 		return nil, err
 	}
-	if err := n.pipeline(ctx, c, tpls, sender, opts, rep); err != nil {
+	err = n.pipeline(ctx, c, tpls, sender, opts, rep)
+	// Batches this sender claimed but did not finish go back to the pool,
+	// for a later run or another sender. (A crash leaves them claimed
+	// until the claim expires.)
+	if _, rerr := n.bun.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
+		Where("campaign_id = ? AND owner = ? AND status <> 'done'", c.ID, opts.Owner).
+		Exec(context.WithoutCancel(ctx)); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		rep.Elapsed = time.Since(start)
+		return rep, err
+	}
+	// Other senders may still be working on their batches; the one that
+	// finds none left marks the campaign sent.
+	unfinished, err := n.bun.NewSelect().Table("newsletter_batches").
+		Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).Exists(ctx)
+	if err != nil || unfinished {
 		rep.Elapsed = time.Since(start)
 		return rep, err
 	}
@@ -108,6 +130,11 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	}
 	return rep, err
 }
+
+// exclusive reports whether one sender at a time sends a campaign. On
+// SQLite (one machine, one file) a second sender is refused with ErrBusy;
+// on PostgreSQL several senders share a campaign's batches.
+func (n *Newsletter) exclusive() bool { return n.bun.Dialect().Name() != dialect.PG }
 
 // acquire takes the campaign's lease, or returns ErrBusy while another
 // owner holds it.
@@ -135,6 +162,9 @@ func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) err
 // renew extends the lease inside a batch's transaction, and fails with
 // ErrBusy if another owner took it over.
 func (n *Newsletter) renew(ctx context.Context, tx bun.IDB, c *Campaign, owner string) error {
+	if !n.exclusive() {
+		return nil
+	}
 	now := n.clock()
 	if until := c.LeaseUntil; c.LeaseOwner == owner && until.Sub(now) > n.lease*2/3 {
 		return nil // renewed recently: nobody can have taken it over
@@ -162,6 +192,13 @@ func (n *Newsletter) release(ctx context.Context, id int64, owner string) {
 func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error) {
 	var c *Campaign
 	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if n.bun.Dialect().Name() == dialect.PG {
+			// Senders starting together: one freezes, the others wait
+			// here and then find the campaign sending.
+			if _, err := tx.NewRaw("SELECT id FROM newsletter_campaigns WHERE name = ? FOR UPDATE", name).Exec(ctx); err != nil {
+				return err
+			}
+		}
 		var err error
 		if c, err = getCampaign(ctx, tx, name); err != nil || c.Status != StatusDraft {
 			return err
@@ -180,6 +217,17 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 					return fmt.Errorf("freeze audience: %w", err)
 				}
 				rows = rows[:0]
+			}
+		}
+		var batches []batchRow
+		for b := 0; b*BatchSize < len(rs); b++ {
+			batches = append(batches, batchRow{CampaignID: c.ID, Batch: b,
+				IdempotencyKey: "crm-" + c.UID + "-" + strconv.Itoa(b), Status: "pending"})
+			if len(batches) == 500 || (b+1)*BatchSize >= len(rs) {
+				if _, err := tx.NewInsert().Model(&batches).Exec(ctx); err != nil {
+					return fmt.Errorf("freeze batches: %w", err)
+				}
+				batches = batches[:0]
 			}
 		}
 		c.Status, c.Recipients, c.StartedAt = StatusSending, len(rs), now
@@ -214,7 +262,9 @@ type batchRow struct {
 	IdempotencyKey string    `bun:"idempotency_key"`
 	Payload        string    `bun:"payload"`
 	Status         string    `bun:"status"`
-	AttemptedAt    time.Time `bun:"attempted_at"`
+	AttemptedAt    time.Time `bun:"attempted_at,nullzero"`
+	Owner          string    `bun:"owner"`
+	ClaimedUntil   time.Time `bun:"claimed_until,nullzero"`
 }
 
 func parseTemplates(c *Campaign) (map[string]*Template, error) {
@@ -229,17 +279,34 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 	return out, nil
 }
 
-// nextBatch returns the first batch after the given one that still has
-// pending deliveries.
-func (n *Newsletter) nextBatch(ctx context.Context, c *Campaign, after int) (int, bool, error) {
-	var batches []int
-	err := n.bun.NewSelect().Table("newsletter_deliveries").Column("batch").
-		Where("campaign_id = ? AND status = 'pending' AND batch > ?", c.ID, after).
-		Order("batch").Limit(1).Scan(ctx, &batches)
-	if err != nil || len(batches) == 0 {
-		return 0, false, err
-	}
-	return batches[0], true, nil
+// claim takes the first batch no sender is working on (or whose sender's
+// claim expired) and marks it as this owner's. On PostgreSQL, several
+// senders claim batches of one campaign at once: SKIP LOCKED lets each
+// pass over the rows the others are claiming. On SQLite the write
+// transaction already lets one claimer in at a time.
+func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string) (int, bool, error) {
+	var batch int
+	found := false
+	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		now := n.clock()
+		q := tx.NewSelect().Table("newsletter_batches").Column("batch").
+			Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).
+			Where("(owner = '' OR claimed_until IS NULL OR claimed_until < ?)", now).
+			Order("batch").Limit(1)
+		if n.bun.Dialect().Name() == dialect.PG {
+			q = q.For("UPDATE SKIP LOCKED")
+		}
+		var bs []int
+		if err := q.Scan(ctx, &bs); err != nil || len(bs) == 0 {
+			return err
+		}
+		batch, found = bs[0], true
+		_, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ?", owner).
+			Set("claimed_until = ?", now.Add(n.lease)).
+			Where("campaign_id = ? AND batch = ?", c.ID, batch).Exec(ctx)
+		return err
+	})
+	return batch, found, err
 }
 
 // prepared is a batch ready to go: its key and messages, and what
@@ -266,9 +333,8 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 	ch := make(chan item, 1)
 	go func() {
 		defer close(ch)
-		last := -1
 		for {
-			batch, ok, err := n.nextBatch(pctx, c, last)
+			batch, ok, err := n.claim(pctx, c, opts.Owner)
 			if err == nil && !ok {
 				return
 			}
@@ -284,7 +350,6 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 			if err != nil {
 				return
 			}
-			last = batch
 		}
 	}()
 	stop := func(err error) error {
@@ -363,10 +428,9 @@ func (n *Newsletter) prepare(ctx context.Context, c *Campaign, tpls map[string]*
 		if len(snap) == 0 {
 			status, payload = "done", nil
 		}
-		_, err = tx.NewInsert().Model(&batchRow{CampaignID: c.ID, Batch: batch, IdempotencyKey: p.key,
-			Payload: string(payload), Status: status, AttemptedAt: n.clock()}).
-			On("CONFLICT (campaign_id, batch) DO UPDATE").Set("payload = EXCLUDED.payload").
-			Set("status = EXCLUDED.status").Set("attempted_at = EXCLUDED.attempted_at").Exec(ctx)
+		_, err = tx.NewUpdate().Table("newsletter_batches").Set("payload = ?", string(payload)).
+			Set("status = ?", status).Set("idempotency_key = ?", p.key).
+			Where("campaign_id = ? AND batch = ?", c.ID, batch).Exec(ctx)
 		return err
 	})
 	if err != nil {

@@ -57,8 +57,10 @@ CREATE TABLE IF NOT EXISTS newsletter_batches (
     batch            INTEGER NOT NULL,
     idempotency_key  TEXT    NOT NULL,
     payload          TEXT    NOT NULL DEFAULT '',
-    status           TEXT    NOT NULL CHECK (status IN ('prepared', 'in_flight', 'done', 'uncertain')),
-    attempted_at     TIMESTAMP NOT NULL,
+    status           TEXT    NOT NULL CHECK (status IN ('pending', 'prepared', 'in_flight', 'done', 'uncertain')),
+    attempted_at     TIMESTAMP,
+    owner            TEXT    NOT NULL DEFAULT '', -- the sender working on it
+    claimed_until    TIMESTAMP,
     PRIMARY KEY (campaign_id, batch)
 );
 --bun:split
