@@ -19,9 +19,11 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"log"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -33,6 +35,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
@@ -50,6 +54,7 @@ func main() {
 	only := flag.String("only", "", "run one part: import, segment or send")
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed at the end)")
 	child := flag.String("child", "", "internal: run one measured step in this process")
+	pg := flag.String("postgres", os.Getenv(crmtest.PostgresEnv), "PostgreSQL DSN: also measure the import and the segment count there (default $CRM_TEST_POSTGRES)")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -82,7 +87,17 @@ func main() {
 	}
 	if *only == "" || *only == "segment" {
 		r := measure(self, "-child", "segment", db)
-		fmt.Printf("\nsegment count over %d supporters: %s\n  %s\n", *rows, SegmentExpr, strings.TrimSpace(r.stdout))
+		fmt.Printf("\nsegment count over %d supporters: %s\n  SQLite: %s\n", *rows, SegmentExpr, strings.TrimSpace(r.stdout))
+	}
+	if *pg != "" && (*only == "" || *only == "import" || *only == "segment") {
+		dsn, drop := freshSchema(*pg)
+		defer drop()
+		csvPath := filepath.Join(work, fmt.Sprintf("supporters-%d.csv", *rows))
+		r := measure(crmBin, "--db", dsn, "import", "supporters", csvPath)
+		fmt.Printf("\nPostgreSQL import of the same %d rows: %.2f s, %.0f rows/s, peak %.1f MB (crm process)\n",
+			*rows, r.elapsed.Seconds(), float64(*rows)/r.elapsed.Seconds(), r.peakMB)
+		r = measure(self, "-child", "segment", dsn)
+		fmt.Printf("PostgreSQL segment count: %s\n", strings.TrimSpace(r.stdout))
 	}
 	if *only == "" || *only == "send" {
 		for _, run := range []struct {
@@ -112,6 +127,27 @@ func main() {
 			fmt.Printf("\nsend %d recipients, %s: %s%s\n  peak memory of the sending process %.1f MB; CPU: sender %.1f s, fake API %.1f s\n",
 				run.count, run.name, strings.TrimSpace(r.stdout), ceiling, r.peakMB, r.cpu.Seconds(), fakeCPU.Seconds())
 		}
+	}
+}
+
+// freshSchema makes an empty schema in the PostgreSQL database and returns
+// a DSN that uses it, and a function that drops it.
+func freshSchema(base string) (string, func()) {
+	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(base)))
+	schema := fmt.Sprintf("crmbench_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		log.Fatalf("postgres: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		log.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
 	}
 }
 
