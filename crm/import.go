@@ -155,6 +155,13 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 		return nil, err
 	}
 	rep.Encoding = sr.Encoding()
+	if rep.Created > 10000 && !opts.DryRun && !db.isSQLite() {
+		// PostgreSQL plans segments from table statistics; a big import
+		// makes the old ones wrong until autovacuum comes round.
+		if _, err := db.bun.ExecContext(ctx, "ANALYZE supporters, supporter_tags, supporter_interests, supporter_attributes"); err != nil {
+			return rep, fmt.Errorf("import: analyze: %w", err)
+		}
+	}
 	return rep, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/assocrm/assocrm/crm/segment"
 )
@@ -60,7 +61,7 @@ func compileSegment(ctx context.Context, idb bun.IDB, expr string, seen []string
 		}
 		return segmentCond{}, nil, err
 	}
-	c := &segmentCompiler{ctx: ctx, idb: idb, expr: expr, seen: seen}
+	c := &segmentCompiler{ctx: ctx, idb: idb, expr: expr, seen: seen, pg: idb.Dialect().Name() == dialect.PG}
 	cond, err := c.node(n)
 	return cond, n, err
 }
@@ -70,6 +71,18 @@ type segmentCompiler struct {
 	idb  bun.IDB
 	expr string
 	seen []string
+	pg   bool
+}
+
+// member is the condition that supporter s has a row in a related table
+// matching cond. The two engines plan different forms best (measured over
+// 1,000,000 supporters): SQLite an IN list, PostgreSQL a correlated
+// EXISTS; both mean the same.
+func (c *segmentCompiler) member(table, alias, cond string, args []any) segmentCond {
+	if c.pg {
+		return segmentCond{sql: "EXISTS (SELECT 1 FROM " + table + " " + alias + " WHERE " + alias + ".supporter_id = s.id AND " + cond + ")", args: args}
+	}
+	return segmentCond{sql: "s.id IN (SELECT " + alias + ".supporter_id FROM " + table + " " + alias + " WHERE " + cond + ")", args: args}
 }
 
 func (c *segmentCompiler) errAt(pos int, format string, args ...any) error {
@@ -134,10 +147,7 @@ func (c *segmentCompiler) term(t *segment.Term) (segmentCond, error) {
 			return segmentCond{}, err
 		}
 		m := match("a.value_fold", t, fold(CleanText(t.Value)))
-		return segmentCond{
-			sql:  "s.id IN (SELECT a.supporter_id FROM supporter_attributes a WHERE a.key_fold = ? AND " + m.sql + ")",
-			args: append([]any{fold(key)}, m.args...),
-		}, nil
+		return c.member("supporter_attributes", "a", "a.key_fold = ? AND "+m.sql, append([]any{fold(key)}, m.args...)), nil
 	}
 	switch field {
 	case "tag", "tags":
@@ -145,7 +155,7 @@ func (c *segmentCompiler) term(t *segment.Term) (segmentCond, error) {
 			return segmentCond{}, err
 		}
 		m := match("t.tag_key", t, fold(CleanText(t.Value)))
-		return segmentCond{sql: "s.id IN (SELECT t.supporter_id FROM supporter_tags t WHERE " + m.sql + ")", args: m.args}, nil
+		return c.member("supporter_tags", "t", m.sql, m.args), nil
 	case "interest", "interests":
 		if err := c.requireEquality(t); err != nil {
 			return segmentCond{}, err
@@ -158,7 +168,7 @@ func (c *segmentCompiler) term(t *segment.Term) (segmentCond, error) {
 			name = fold(t.Value)
 		}
 		m := match("i.interest", t, name)
-		return segmentCond{sql: "s.id IN (SELECT i.supporter_id FROM supporter_interests i WHERE " + m.sql + ")", args: m.args}, nil
+		return c.member("supporter_interests", "i", m.sql, m.args), nil
 	case "list":
 		if err := c.requireEquality(t); err != nil {
 			return segmentCond{}, err
@@ -167,11 +177,8 @@ func (c *segmentCompiler) term(t *segment.Term) (segmentCond, error) {
 		if err != nil {
 			return segmentCond{}, c.errAt(t.At, "list %q: %s", t.Value, reason(err))
 		}
-		return segmentCond{
-			sql: "s.id IN (SELECT sub.supporter_id FROM subscriptions sub JOIN lists l ON l.id = sub.list_id " +
-				"WHERE l.name = ? AND sub.status = ?)",
-			args: []any{name, StatusSubscribed},
-		}, nil
+		return c.member("subscriptions", "sub", "sub.list_id IN (SELECT l.id FROM lists l WHERE l.name = ?) AND sub.status = ?",
+			[]any{name, StatusSubscribed}), nil
 	case "city":
 		if err := c.requireEquality(t); err != nil {
 			return segmentCond{}, err
