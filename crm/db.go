@@ -112,6 +112,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Opening a SQLite connection runs the pragmas and reads the schema:
+	// keep a few idle ones instead of opening one per query.
+	sqldb.SetMaxIdleConns(8)
 	bdb := bun.NewDB(sqldb, sqlitedialect.New())
 	db, err := newDB(ctx, bdb, true, opts)
 	if err != nil {

@@ -392,53 +392,81 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 // bytes under the same key; otherwise the recipients are checked again,
 // snapshotted and stored before anything is sent.
 func (n *Newsletter) prepare(ctx context.Context, c *Campaign, tpls map[string]*Template, batch int, owner string) (*prepared, error) {
+	for {
+		p, retry, err := n.prepareOnce(ctx, c, batch, owner)
+		if err != nil {
+			return nil, err
+		}
+		if retry {
+			continue // the batch changed under us: read it again
+		}
+		// Rendering needs no lock: the snapshot is stored.
+		p.msgs, err = n.renderAll(c, tpls, p.snap)
+		return p, err
+	}
+}
+
+// prepareOnce reads what a batch needs without the write lock, then
+// stores the snapshot in one short transaction. It asks for a retry when
+// the batch's status changed in between.
+func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, owner string) (*prepared, bool, error) {
 	p := &prepared{batch: batch}
-	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := n.renew(ctx, tx, c, owner); err != nil {
-			return err
-		}
-		var rows []batchRow
-		if err := tx.NewSelect().Model(&rows).Where("campaign_id = ? AND batch = ?", c.ID, batch).Scan(ctx); err != nil {
-			return err
-		}
-		if len(rows) > 0 && rows[0].Status == "in_flight" {
-			if n.clock().Sub(rows[0].AttemptedAt) > idempotencyWindow {
+	var rows []batchRow
+	if err := n.bun.NewSelect().Model(&rows).Where("campaign_id = ? AND batch = ?", c.ID, batch).Scan(ctx); err != nil {
+		return nil, false, err
+	}
+	if len(rows) > 0 && rows[0].Status == "in_flight" {
+		if n.clock().Sub(rows[0].AttemptedAt) > idempotencyWindow {
+			err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 				k, err := n.markUncertain(ctx, tx, c, batch)
 				p.uncertain = k
 				return err
-			}
-			var snap []snapshot
-			if err := json.Unmarshal([]byte(rows[0].Payload), &snap); err != nil {
-				return fmt.Errorf("campaign %s: batch %d: stored payload: %w", c.Name, batch, err)
-			}
-			p.key, p.snap = rows[0].IdempotencyKey, snap
+			})
+			return p, false, err
+		}
+		if err := json.Unmarshal([]byte(rows[0].Payload), &p.snap); err != nil {
+			return nil, false, fmt.Errorf("campaign %s: batch %d: stored payload: %w", c.Name, batch, err)
+		}
+		p.key = rows[0].IdempotencyKey
+		return p, false, nil
+	}
+	snap, skipped, err := n.snapshotBatch(ctx, c, batch)
+	if err != nil {
+		return nil, false, err
+	}
+	p.snap, p.skipped = snap, len(skipped)
+	p.key = "crm-" + c.UID + "-" + strconv.Itoa(batch)
+	payload, err := json.Marshal(snap)
+	if err != nil {
+		return nil, false, err
+	}
+	status := "prepared"
+	if len(snap) == 0 {
+		status, payload = "done", nil
+	}
+	retry := false
+	err = n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := n.renew(ctx, tx, c, owner); err != nil {
+			return err
+		}
+		res, err := tx.NewUpdate().Table("newsletter_batches").Set("payload = ?", string(payload)).
+			Set("status = ?", status).Set("idempotency_key = ?", p.key).
+			Where("campaign_id = ? AND batch = ? AND status IN ('pending', 'prepared')", c.ID, batch).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			retry = true
 			return nil
 		}
-		snap, skipped, err := n.prepareBatch(ctx, tx, c, batch)
-		if err != nil {
-			return err
+		if len(skipped) > 0 {
+			_, err = tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
+				Set("error = ?", "no longer subscribed, or mail to the address bounces").Set("updated_at = ?", n.clock()).
+				Where("id IN (?) AND status = 'pending'", bun.List(skipped)).Exec(ctx)
 		}
-		p.skipped, p.snap = skipped, snap
-		p.key = "crm-" + c.UID + "-" + strconv.Itoa(batch)
-		payload, err := json.Marshal(snap)
-		if err != nil {
-			return err
-		}
-		status := "prepared"
-		if len(snap) == 0 {
-			status, payload = "done", nil
-		}
-		_, err = tx.NewUpdate().Table("newsletter_batches").Set("payload = ?", string(payload)).
-			Set("status = ?", status).Set("idempotency_key = ?", p.key).
-			Where("campaign_id = ? AND batch = ?", c.ID, batch).Exec(ctx)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	// Rendering needs no lock: the snapshot is stored.
-	p.msgs, err = n.renderAll(c, tpls, p.snap)
-	return p, err
+	return p, retry, err
 }
 
 // dispatch marks a batch in flight, hands it to the sender with retries
@@ -509,22 +537,23 @@ type snapshot struct {
 	Attributes  map[string]string `json:"a,omitempty"`
 }
 
-// prepareBatch takes the snapshot of a batch's recipients. Those who
-// unsubscribed, bounced or complained since the audience was frozen are
-// skipped.
-func (n *Newsletter) prepareBatch(ctx context.Context, tx bun.IDB, c *Campaign, batch int) ([]snapshot, int, error) {
+// snapshotBatch reads the batch's pending recipients as they are now:
+// the snapshot of those who may still be sent the campaign, and the
+// deliveries of those who unsubscribed, bounced or complained since the
+// audience was frozen, to be skipped.
+func (n *Newsletter) snapshotBatch(ctx context.Context, c *Campaign, batch int) ([]snapshot, []int64, error) {
 	var ds []delivery
-	if err := tx.NewSelect().Model(&ds).Where("campaign_id = ? AND batch = ? AND status = 'pending'", c.ID, batch).
+	if err := n.bun.NewSelect().Model(&ds).Where("campaign_id = ? AND batch = ? AND status = 'pending'", c.ID, batch).
 		Order("id").Scan(ctx); err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	ids := make([]int64, len(ds))
 	for i, d := range ds {
 		ids[i] = d.SupporterID
 	}
-	eligible, err := n.eligible(ctx, tx, c, ids)
+	eligible, err := n.eligible(ctx, n.bun, c, ids)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	var snap []snapshot
 	var skipped []int64
@@ -537,14 +566,7 @@ func (n *Newsletter) prepareBatch(ctx context.Context, tx bun.IDB, c *Campaign, 
 		snap = append(snap, snapshot{DeliveryID: d.ID, SupporterID: s.ID, Language: d.Language, Email: s.Email,
 			FirstName: s.FirstName, LastName: s.LastName, City: s.City, Attributes: s.Attributes})
 	}
-	if len(skipped) > 0 {
-		if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
-			Set("error = ?", "no longer subscribed, or mail to the address bounces").Set("updated_at = ?", n.clock()).
-			Where("id IN (?)", bun.List(skipped)).Exec(ctx); err != nil {
-			return nil, 0, err
-		}
-	}
-	return snap, len(skipped), nil
+	return snap, skipped, nil
 }
 
 func (n *Newsletter) renderAll(c *Campaign, tpls map[string]*Template, snap []snapshot) ([]Message, error) {
