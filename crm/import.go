@@ -67,14 +67,19 @@ func (r Rejection) String() string {
 	return fmt.Sprintf("line %d: %s %q: %s", r.Line, r.Column, r.Value, r.Reason)
 }
 
-// ImportReport says what an import did.
-type ImportReport struct {
+// FileInfo is how an import read its file.
+type FileInfo struct {
 	Format    ImportFormat `json:"format"`
 	Encoding  string       `json:"encoding"`
 	Delimiter string       `json:"delimiter"`
 	Header    []string     `json:"header"`
-	Columns   []ColumnUse  `json:"columns"`
-	DryRun    bool         `json:"dry_run"`
+}
+
+// ImportReport says what an import did.
+type ImportReport struct {
+	FileInfo
+	Columns []ColumnUse `json:"columns"`
+	DryRun  bool        `json:"dry_run"`
 
 	Rows       int `json:"rows"`       // data rows read (blank rows are not counted)
 	Created    int `json:"created"`    // new supporters
@@ -90,6 +95,45 @@ type ImportReport struct {
 	Bounced           int `json:"bounced"`            // marked bounced (Mailchimp cleaned file)
 
 	Rejections []Rejection `json:"rejections"` // the first MaxReportedRejections
+}
+
+func fileInfo(sr *sheet.Reader, format ImportFormat) FileInfo {
+	return FileInfo{Format: format, Encoding: sr.Encoding(), Delimiter: string(sr.Delimiter()),
+		Header: append([]string(nil), sr.Header()...)}
+}
+
+// eachRow reads the data rows of sr, counting them in *rows and
+// rejecting unreadable ones, and hands the others to fn. fn returns a
+// rejection for a bad row (the row's cells are added to it) or an error
+// that stops the import.
+func eachRow(ctx context.Context, sr *sheet.Reader, rows *int, reject func(Rejection),
+	fn func(rec []string, line int) (*Rejection, error)) error {
+	for {
+		rec, line, err := sr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			if line > 0 {
+				*rows++
+				reject(Rejection{Line: line, Reason: "unreadable row: " + err.Error()})
+				continue
+			}
+			return fmt.Errorf("read: %w", err)
+		}
+		*rows++
+		rej, err := fn(rec, line)
+		if err != nil {
+			return err
+		}
+		if rej != nil {
+			rej.Record = append([]string(nil), rec...)
+			reject(*rej)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 }
 
 // errDryRun rolls back a dry run's transaction.
@@ -121,11 +165,8 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 	if err := requireColumn(cols, fieldEmail); err != nil {
 		return nil, err
 	}
-	rep := &ImportReport{
-		Format: format, Encoding: sr.Encoding(), Delimiter: string(sr.Delimiter()),
-		Header: append([]string(nil), sr.Header()...), Columns: describeColumns(cols, format).Columns,
-		DryRun: opts.DryRun, Rejections: []Rejection{},
-	}
+	rep := &ImportReport{FileInfo: fileInfo(sr, format), Columns: describeColumns(cols, format).Columns,
+		DryRun: opts.DryRun, Rejections: []Rejection{}}
 	im := &supporterImport{
 		db: db, opts: opts, rep: rep, cols: cols, format: format, tags: extraTags,
 		status: mailchimpStatus(sr.Header(), format), now: db.Now(),
@@ -294,26 +335,10 @@ func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
 }
 
 func (im *supporterImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader) error {
-	for {
-		rec, line, err := sr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe interface{ Unwrap() error }
-			if errors.As(err, &pe) && line > 0 {
-				im.rep.Rows++
-				im.reject(Rejection{Line: line, Reason: "unreadable row: " + err.Error()})
-				continue
-			}
-			return fmt.Errorf("read: %w", err)
-		}
-		im.rep.Rows++
+	err := eachRow(ctx, sr, &im.rep.Rows, im.reject, func(rec []string, line int) (*Rejection, error) {
 		row, rej := im.parse(rec, line)
 		if rej != nil {
-			rej.Record = append([]string(nil), rec...)
-			im.reject(*rej)
-			continue
+			return rej, nil
 		}
 		if row.stated && row.status > im.statusOf[row.s.Email] {
 			im.statusOf[row.s.Email] = row.status // the strongest "stop" of the file wins
@@ -321,18 +346,17 @@ func (im *supporterImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader
 		if prev := im.byEmail[row.s.Email]; prev != nil {
 			mergeSupporter(&prev.s, &row.s, im.opts.Overwrite)
 			im.rep.Duplicates++
-			continue
+			return nil, nil
 		}
 		im.byEmail[row.s.Email] = row
 		im.batch = append(im.batch, row)
 		if len(im.batch) >= im.batchSize {
-			if err := im.flush(ctx, tx); err != nil {
-				return err
-			}
+			return nil, im.flush(ctx, tx)
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		return nil, nil
+	})
+	if err != nil {
+		return err
 	}
 	return im.flush(ctx, tx)
 }

@@ -32,11 +32,8 @@ type DonationImportOptions struct {
 
 // DonationImportReport says what ImportDonations did.
 type DonationImportReport struct {
-	Format    ImportFormat `json:"format"`
-	Encoding  string       `json:"encoding"`
-	Delimiter string       `json:"delimiter"`
-	Header    []string     `json:"header"`
-	DryRun    bool         `json:"dry_run"`
+	FileInfo
+	DryRun bool `json:"dry_run"`
 
 	Rows              int `json:"rows"`               // data rows read
 	Created           int `json:"created"`            // donations recorded
@@ -92,8 +89,7 @@ func (db *DB) ImportDonations(ctx context.Context, r io.Reader, opts DonationImp
 	if cur, err = NormalizeCurrency(cur); err != nil {
 		return nil, err
 	}
-	rep := &DonationImportReport{Format: format, Encoding: sr.Encoding(), Delimiter: string(sr.Delimiter()),
-		Header: append([]string(nil), sr.Header()...), DryRun: opts.DryRun, Rejections: []Rejection{}}
+	rep := &DonationImportReport{FileInfo: fileInfo(sr, format), DryRun: opts.DryRun, Rejections: []Rejection{}}
 	im := &donationImport{db: db, opts: opts, rep: rep, cols: cols, format: format, currency: cur,
 		now: db.Now(), seenRows: map[string]int{}}
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -138,44 +134,25 @@ type donationRow struct {
 }
 
 func (im *donationImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader) error {
-	for {
-		rec, line, err := sr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			if line > 0 {
-				im.rep.Rows++
-				im.reject(Rejection{Line: line, Reason: "unreadable row: " + err.Error()})
-				continue
-			}
-			return fmt.Errorf("read: %w", err)
-		}
-		im.rep.Rows++
+	err := eachRow(ctx, sr, &im.rep.Rows, im.reject, func(rec []string, line int) (*Rejection, error) {
 		row, rej := im.parse(rec, line)
 		if rej != nil {
-			rej.Record = append([]string(nil), rec...)
-			im.reject(*rej)
-			continue
+			return rej, nil
 		}
 		if im.format == FormatHelloAsso {
 			// Rows of one order follow each other: sum them into one gift.
 			if p := im.pending; p != nil && p.d.ExternalRef == row.d.ExternalRef && p.email == row.email {
 				p.d.Amount += row.d.Amount
-				continue
+				return nil, nil
 			}
-			if err := im.add(ctx, tx, im.pending); err != nil {
-				return err
-			}
+			pending := im.pending
 			im.pending = row
-			continue
+			return nil, im.add(ctx, tx, pending)
 		}
-		if err := im.add(ctx, tx, row); err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		return nil, im.add(ctx, tx, row)
+	})
+	if err != nil {
+		return err
 	}
 	if err := im.add(ctx, tx, im.pending); err != nil {
 		return err

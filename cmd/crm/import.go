@@ -119,13 +119,23 @@ func (in *importInput) onReject() func(crm.Rejection) {
 }
 
 // finish ends an import: on failure the rejects file is dropped and the
-// error names the file; on success the rejects file is written out.
-func (in *importInput) finish(err error, header []string, delimiter string) error {
+// error names the file; on success the rejects file is written out, and
+// the report printed as JSON (--output json, then done is true) or its
+// first line printed.
+func (in *importInput) finish(c *cli.Context, err error, info *crm.FileInfo, rep any) (done bool, _ error) {
 	if err != nil {
 		in.rejects.discard()
-		return fmt.Errorf("import %s: %w", in.name, err)
+		return true, fmt.Errorf("import %s: %w", in.name, err)
 	}
-	return in.rejects.finish(header, delimiter)
+	if err := in.rejects.finish(info.Header, info.Delimiter); err != nil {
+		return true, err
+	}
+	if c.String("output") == "json" {
+		return true, writeJSON(c.App.Writer, rep)
+	}
+	fmt.Fprintf(c.App.Writer, "%s: format %s, encoding %s, delimiter %s\n", in.name, info.Format, info.Encoding,
+		showDelimiter(info.Delimiter))
+	return false, nil
 }
 
 func parseDelimiter(c *cli.Context) (rune, error) {
@@ -169,19 +179,13 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 		DryRun: c.Bool("dry-run"), OnReject: in.onReject(),
 	}
 	rep, err := db.ImportSupporters(c.Context, in.r, opts)
-	var header []string
-	var delimiter string
+	var info *crm.FileInfo
 	if rep != nil {
-		header, delimiter = rep.Header, rep.Delimiter
+		info = &rep.FileInfo
 	}
-	if err := in.finish(err, header, delimiter); err != nil {
+	if done, err := in.finish(c, err, info, rep); done || err != nil {
 		return err
 	}
-	if c.String("output") == "json" {
-		return writeJSON(c.App.Writer, rep)
-	}
-	w := c.App.Writer
-	fmt.Fprintf(w, "%s: format %s, encoding %s, delimiter %s\n", in.name, rep.Format, rep.Encoding, showDelimiter(rep.Delimiter))
 	lines := [][2]string{
 		{"rows read", strconv.Itoa(rep.Rows)}, {"created", strconv.Itoa(rep.Created)},
 		{"updated", strconv.Itoa(rep.Updated)}, {"unchanged", strconv.Itoa(rep.Unchanged)},
@@ -214,18 +218,13 @@ func importDonations(c *cli.Context, db *crm.DB) error {
 		OnReject: in.onReject(),
 	}
 	rep, err := db.ImportDonations(c.Context, in.r, opts)
-	var header []string
-	var delimiter string
+	var info *crm.FileInfo
 	if rep != nil {
-		header, delimiter = rep.Header, rep.Delimiter
+		info = &rep.FileInfo
 	}
-	if err := in.finish(err, header, delimiter); err != nil {
+	if done, err := in.finish(c, err, info, rep); done || err != nil {
 		return err
 	}
-	if c.String("output") == "json" {
-		return writeJSON(c.App.Writer, rep)
-	}
-	fmt.Fprintf(c.App.Writer, "%s: format %s, encoding %s, delimiter %s\n", in.name, rep.Format, rep.Encoding, showDelimiter(rep.Delimiter))
 	printReport(c, [][2]string{
 		{"rows read", strconv.Itoa(rep.Rows)}, {"donations recorded", strconv.Itoa(rep.Created)},
 		{"already recorded", strconv.Itoa(rep.Duplicates)}, {"skipped (payment not validated)", strconv.Itoa(rep.Skipped)},

@@ -47,13 +47,11 @@ func forgetSupporterCommand() *cli.Command {
 				return err
 			}
 			if !c.Bool("yes") {
-				in, ok := terminal(c.App.Reader)
-				if !ok {
+				yes, asked := ask(c, fmt.Sprintf("Erase %s for good? This cannot be undone.", email))
+				if !asked {
 					return usagef("supporters forget: erasing cannot be undone; add --yes to confirm")
 				}
-				fmt.Fprintf(c.App.ErrWriter, "Erase %s for good? This cannot be undone. [y/N] ", email)
-				answer, _ := bufio.NewReader(in).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" && a != "o" && a != "oui" {
+				if !yes {
 					return errors.New("nothing was erased")
 				}
 			}
@@ -173,13 +171,11 @@ func pruneCommand() *cli.Command {
 				return printRecords(c, recs)
 			}
 			if len(ss) > 0 && !c.Bool("yes") {
-				in, ok := terminal(c.App.Reader)
-				if !ok {
+				yes, asked := ask(c, fmt.Sprintf("Erase %d supporters inactive since %s?", len(ss), since.Format(time.DateOnly)))
+				if !asked {
 					return usagef("prune: erasing %d supporters cannot be undone; add --yes to confirm (or --dry-run to list them)", len(ss))
 				}
-				fmt.Fprintf(c.App.ErrWriter, "Erase %d supporters inactive since %s? [y/N] ", len(ss), since.Format(time.DateOnly))
-				answer, _ := bufio.NewReader(in).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" && a != "o" && a != "oui" {
+				if !yes {
 					return errors.New("nothing was erased")
 				}
 			}
@@ -196,4 +192,21 @@ func pruneCommand() *cli.Command {
 			return nil
 		}),
 	}
+}
+
+// ask puts a yes/no question on the terminal. asked is false when standard
+// input is not a terminal (a script): then nothing was asked. Yes is "y",
+// "yes", "o" or "oui".
+func ask(c *cli.Context, question string) (yes, asked bool) {
+	in, ok := terminal(c.App.Reader)
+	if !ok {
+		return false, false
+	}
+	fmt.Fprintf(c.App.ErrWriter, "%s [y/N] ", question)
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes", "o", "oui":
+		return true, true
+	}
+	return false, true
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"maps"
@@ -246,12 +245,10 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 		return err
 	}
 	if st.Campaign.Status != newsletter.StatusSent && !c.Bool("yes") {
-		if in, ok := terminal(c.App.Reader); ok {
-			fmt.Fprintf(c.App.ErrWriter, "Send campaign %s to %d recipients (%s)? [y/N] ", st.Campaign.Name, st.Pending, byLanguage(st.ByLanguage))
-			answer, _ := bufio.NewReader(in).ReadString('\n')
-			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" && a != "o" && a != "oui" {
-				return errors.New("send cancelled: nothing was sent")
-			}
+		// With no terminal there is no question.
+		question := fmt.Sprintf("Send campaign %s to %d recipients (%s)?", st.Campaign.Name, st.Pending, byLanguage(st.ByLanguage))
+		if yes, asked := ask(c, question); asked && !yes {
+			return errors.New("send cancelled: nothing was sent")
 		}
 	}
 	opts := newsletter.SendOptions{}
