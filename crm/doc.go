@@ -2,12 +2,18 @@
 // who support it, how they want to help, what they gave, which lists they
 // joined and the proof of their consent.
 //
-// Open a database with [Open] (an embedded SQLite file, no cgo needed) or
-// wrap a *bun.DB you already have with [New]; both apply the embedded
-// migrations. Every method takes a context first, runs its writes in one
+// Open a database with [Open] (an embedded SQLite file, no cgo needed, or a
+// PostgreSQL server given as a postgres:// DSN) or wrap a *bun.DB of either
+// dialect with [New]; both apply the embedded migrations of that engine. Every method takes a context first, runs its writes in one
 // transaction and returns errors that wrap [ErrNotFound], [ErrConflict] or
 // [ErrInvalid] so callers can branch with errors.Is. Validation failures are
 // a *[ValidationError] naming the field at fault.
+//
+// Supporters are imported from the spreadsheets associations have with
+// [DB.ImportSupporters] and [DB.ImportDonations], picked with segment
+// expressions ([SupporterFilter].Segment), exported and erased with
+// [DB.ExportSupporter] and [DB.Forget]; every change goes into an
+// append-only audit log ([WithChannel] names where it came from).
 //
 // Emails are normalised by [NormalizeEmail] and nowhere else; money is an
 // int64 of minor units plus an ISO 4217 code (see [ParseAmount]); times are
