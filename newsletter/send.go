@@ -39,14 +39,17 @@ type SendOptions struct {
 
 // SendReport says what a send did.
 type SendReport struct {
-	Campaign    string        `json:"campaign"`
-	Recipients  int           `json:"recipients"` // the frozen audience
-	Sent        int           `json:"sent"`       // in this run
-	Failed      int           `json:"failed"`
-	Skipped     int           `json:"skipped"` // unsubscribed or bounced since the audience was frozen
-	Uncertain   int           `json:"uncertain"`
-	AlreadyDone bool          `json:"already_done"` // the campaign had been sent before: nothing was sent
-	Elapsed     time.Duration `json:"elapsed"`
+	Campaign    string `json:"campaign"`
+	Recipients  int    `json:"recipients"` // the frozen audience
+	Sent        int    `json:"sent"`       // in this run
+	Failed      int    `json:"failed"`
+	Skipped     int    `json:"skipped"` // unsubscribed or bounced since the audience was frozen
+	Uncertain   int    `json:"uncertain"`
+	AlreadyDone bool   `json:"already_done"` // the campaign had been sent before: nothing was sent
+	// Unfinished counts batches another sender holds (or a crashed one
+	// held, until its claim expires): the campaign is not finished yet.
+	Unfinished int           `json:"unfinished,omitempty"`
+	Elapsed    time.Duration `json:"elapsed"`
 }
 
 // Send sends a campaign through sender, exactly once per recipient, in
@@ -116,8 +119,9 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	// Other senders may still be working on their batches; the one that
 	// finds none left marks the campaign sent.
 	unfinished, err := n.bun.NewSelect().Table("newsletter_batches").
-		Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).Exists(ctx)
-	if err != nil || unfinished {
+		Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).Count(ctx)
+	if err != nil || unfinished > 0 {
+		rep.Unfinished = int(unfinished)
 		rep.Elapsed = time.Since(start)
 		return rep, err
 	}

@@ -270,6 +270,11 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 			fmt.Fprintf(w, ", %d uncertain", rep.Uncertain)
 		}
 		fmt.Fprintf(w, " in %s\n", rep.Elapsed.Round(time.Millisecond))
+		if rep.Unfinished > 0 {
+			fmt.Fprintf(w, "%d batch(es) are held by another sender, or by one that stopped without finishing: "+
+				"the campaign is not finished; run crm send %s again (a dead sender's batches free up after 2 minutes)\n",
+				rep.Unfinished, rep.Campaign)
+		}
 	}
 	if err != nil {
 		return err
