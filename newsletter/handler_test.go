@@ -364,3 +364,33 @@ func TestWebhooks(t *testing.T) {
 		t.Errorf("history %+v", hist)
 	}
 }
+
+// Signing up to two lists that need confirmation sends one email with a
+// link for each.
+func TestOneConfirmationEmailForSeveralLists(t *testing.T) {
+	w := newWeb(t)
+	ctx := context.Background()
+	if err := w.db.CreateList(ctx, &crm.List{Name: "communiques", Title: "Communiqués", DoubleOptIn: true}); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"email": {"two@example.org"}, "lists": {"alertes", "communiques"}, "consent": {"oui"}}
+	if code, _ := w.do(t, "POST", "/nl/subscribe", form.Encode(), nil); code != 200 {
+		t.Fatalf("signup: %d", code)
+	}
+	emails := w.env.srv.Emails()
+	if len(emails) != 1 || !strings.Contains(emails[0].Subject, "Alertes expulsions, Communiqués") {
+		t.Fatalf("emails: %+v", emails)
+	}
+	links := linkRE.FindAllString(emails[0].Text, -1)
+	if len(links) != 2 {
+		t.Fatalf("links: %v", links)
+	}
+	for _, l := range links {
+		if code, _ := w.do(t, "GET", strings.TrimPrefix(l, "https://asso.example.org"), "", nil); code != 200 {
+			t.Fatalf("confirm %s: %d", l, code)
+		}
+	}
+	if w.status(t, "two@example.org", "alertes") != crm.StatusSubscribed || w.status(t, "two@example.org", "communiques") != crm.StatusSubscribed {
+		t.Error("both lists should be confirmed")
+	}
+}

@@ -223,21 +223,33 @@ var confirmHTML = template.Must(template.New("confirm").Parse(`<!DOCTYPE html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="margin:0;padding:24px 16px;background:#f4f4f1;font-family:Arial,sans-serif;font-size:16px;line-height:1.5;color:#1d1d1b">
 <div style="max-width:600px;margin:0 auto;background:#fff;padding:24px;border-radius:6px">
-<p>{{.Intro}}</p>
-<p><a href="{{.Link}}" style="display:inline-block;padding:10px 18px;background:#9c2a00;color:#fff;text-decoration:none;border-radius:4px">{{.Button}}</a></p>
-<p style="font-size:13px;color:#5f5f5a">{{.Link}}</p>
-<p style="font-size:13px;color:#5f5f5a">{{.Ignore}}</p>
+{{range .Links}}<p>{{.Intro}}</p>
+<p><a href="{{.URL}}" style="display:inline-block;padding:10px 18px;background:#9c2a00;color:#fff;text-decoration:none;border-radius:4px">{{$.Button}}</a></p>
+<p style="font-size:13px;color:#5f5f5a">{{.URL}}</p>
+{{end}}<p style="font-size:13px;color:#5f5f5a">{{.Ignore}}</p>
 </div></body></html>
 `))
 
-// confirmationBody renders the double opt-in email.
-func confirmationBody(lang, listTitle, link string) (html, text string, err error) {
+// confirmLink is one list to confirm and its link.
+type confirmLink struct {
+	Title string
+	URL   string
+	Intro string
+}
+
+// confirmationBody renders the double opt-in email: one link per list.
+func confirmationBody(lang string, links []confirmLink) (html, text string, err error) {
 	t := texts[lang]
-	intro := strings.Replace(t.ConfirmIntro, "%s", listTitle, 1)
+	var tb strings.Builder
+	for i := range links {
+		links[i].Intro = strings.Replace(t.ConfirmIntro, "%s", links[i].Title, 1)
+		tb.WriteString(links[i].Intro + "\n\n" + links[i].URL + "\n\n")
+	}
+	tb.WriteString(t.ConfirmIgnore + "\n")
 	var b bytes.Buffer
-	if err := confirmHTML.Execute(&b, map[string]string{"Lang": lang, "Intro": intro, "Link": link,
+	if err := confirmHTML.Execute(&b, map[string]any{"Lang": lang, "Links": links,
 		"Button": t.ConfirmButton, "Ignore": t.ConfirmIgnore}); err != nil {
 		return "", "", err
 	}
-	return b.String(), intro + "\n\n" + link + "\n\n" + t.ConfirmIgnore + "\n", nil
+	return b.String(), tb.String(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/assocrm/assocrm/crm"
 )
@@ -87,6 +88,7 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		return nil, err
 	}
 	consent := crm.Consent{Source: crm.SourceWeb, Text: r.ConsentText, IP: r.IP, UserAgent: r.UserAgent}
+	var toConfirm []*crm.List
 	for _, l := range lists {
 		i := slices.IndexFunc(subs, func(sub crm.Subscription) bool { return sub.ListID == l.ID })
 		var status crm.SubscriptionStatus
@@ -108,10 +110,14 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 			res.Subscribed = append(res.Subscribed, l.Name)
 			continue
 		}
-		if err := n.sendConfirmation(ctx, s, l, sender, from); err != nil {
+		toConfirm = append(toConfirm, l)
+		res.Confirmation = append(res.Confirmation, l.Name)
+	}
+	if len(toConfirm) > 0 {
+		// One email, with one link per list to confirm.
+		if err := n.sendConfirmation(ctx, s, toConfirm, sender, from); err != nil {
 			return nil, err
 		}
-		res.Confirmation = append(res.Confirmation, l.Name)
 	}
 	return res, nil
 }
@@ -123,19 +129,24 @@ func (n *Newsletter) ConfirmURL(supporterID, listID int64) string {
 		Expires: n.clock().Add(ConfirmTokenLifetime)})
 }
 
-func (n *Newsletter) sendConfirmation(ctx context.Context, s *crm.Supporter, l *crm.List, sender Sender, from string) error {
+func (n *Newsletter) sendConfirmation(ctx context.Context, s *crm.Supporter, lists []*crm.List, sender Sender, from string) error {
 	if sender == nil || from == "" {
 		return errors.New("confirmation email: no sender or from address configured")
 	}
 	lang := pageLanguage(s.Language, "")
 	t := texts[lang]
-	link := n.ConfirmURL(s.ID, l.ID)
-	html, text, err := confirmationBody(lang, l.Title, link)
+	links := make([]confirmLink, len(lists))
+	titles := make([]string, len(lists))
+	for i, l := range lists {
+		links[i] = confirmLink{Title: l.Title, URL: n.ConfirmURL(s.ID, l.ID)}
+		titles[i] = l.Title
+	}
+	html, text, err := confirmationBody(lang, links)
 	if err != nil {
 		return err
 	}
-	m := Message{From: from, To: s.Email, Subject: fmt.Sprintf(t.ConfirmSubject, l.Title), HTML: html, Text: text}
-	key := "confirm-" + strconv.FormatInt(s.ID, 10) + "-" + strconv.FormatInt(l.ID, 10) + "-" + strconv.FormatInt(n.clock().Unix(), 10)
+	m := Message{From: from, To: s.Email, Subject: fmt.Sprintf(t.ConfirmSubject, strings.Join(titles, ", ")), HTML: html, Text: text}
+	key := "confirm-" + strconv.FormatInt(s.ID, 10) + "-" + strconv.FormatInt(lists[0].ID, 10) + "-" + strconv.FormatInt(n.clock().Unix(), 10)
 	results, err := n.deliver(ctx, sender, key, []Message{m}, SendOptions{MaxRetries: 3})
 	if err != nil {
 		return fmt.Errorf("confirmation email: %w", err)
