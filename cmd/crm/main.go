@@ -66,7 +66,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			"so 'crm init' is optional. Flags may come before or after arguments.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{
-				Name: "db", Usage: "SQLite database file", Value: "crm.db", EnvVars: []string{"CRM_DB"},
+				Name: "db", Usage: "SQLite database file, or a postgres:// DSN", Value: "crm.db", EnvVars: []string{"CRM_DB"},
 			},
 		},
 		Commands: []*cli.Command{
