@@ -182,6 +182,32 @@ func (db *DB) ClearErased(ctx context.Context, email string) error {
 	})
 }
 
+// AddOptions tunes AddSupporter.
+type AddOptions struct {
+	// FreshConsent says a person erased before gave their consent again:
+	// the erasure is lifted and they are added.
+	FreshConsent bool
+}
+
+// AddSupporter is CreateSupporter for someone a person enters by hand: an
+// address erased by Forget is refused with an error wrapping ErrErased,
+// unless opts.FreshConsent, which lifts the erasure first.
+func (db *DB) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) error {
+	erased, err := db.IsErased(ctx, s.Email)
+	if err != nil {
+		return err
+	}
+	if erased {
+		if !opts.FreshConsent {
+			return fmt.Errorf("email: %w (give fresh consent to add them again)", ErrErased)
+		}
+		if err := db.ClearErased(ctx, s.Email); err != nil {
+			return err
+		}
+	}
+	return db.CreateSupporter(ctx, s)
+}
+
 // Forget erases a supporter (GDPR art. 17): the profile, tags, attributes
 // and interests go; the consent history and deliveries lose every personal
 // field; donations stay as anonymous amounts, dates and methods for the

@@ -2,7 +2,9 @@ package newsletter
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -36,6 +38,21 @@ func (n *Newsletter) Export(ctx context.Context, email string) (*crm.Export, err
 	}
 	x.Extra = map[string]any{"deliveries": ds}
 	return x, nil
+}
+
+// Prune erases, as Forget does, every supporter crm.InactiveSupporters
+// finds for the cutoff, and returns how many it erased.
+func (n *Newsletter) Prune(ctx context.Context, since time.Time) (int, error) {
+	ss, err := n.db.InactiveSupporters(ctx, since)
+	if err != nil {
+		return 0, err
+	}
+	for i, s := range ss {
+		if err := n.Forget(ctx, s.Email); err != nil {
+			return i, fmt.Errorf("prune: supporter %d: %w", s.ID, err)
+		}
+	}
+	return len(ss), nil
 }
 
 // Forget erases a supporter as crm.Forget does, and also the address

@@ -183,12 +183,11 @@ func pruneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			for _, s := range ss {
-				if err := n.Forget(c.Context, s.Email); err != nil {
-					return fmt.Errorf("supporter %d: %w", s.ID, err)
-				}
+			erased, err := n.Prune(c.Context, since)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(c.App.Writer, "erased %d supporters inactive since %s\n", len(ss), since.Format(time.DateOnly))
+			fmt.Fprintf(c.App.Writer, "erased %d supporters inactive since %s\n", erased, since.Format(time.DateOnly))
 			return nil
 		}),
 	}

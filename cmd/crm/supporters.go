@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -45,25 +46,13 @@ func supportersCommand() *cli.Command {
 				Name:      "tag",
 				Usage:     "add tags to a supporter",
 				ArgsUsage: "EMAIL TAG...",
-				Action: withDB(2, -1, func(c *cli.Context, db *crm.DB) error {
-					id, err := supporterID(c, db, c.Args().First())
-					if err != nil {
-						return err
-					}
-					return db.TagSupporter(c.Context, id, c.Args().Tail()...)
-				}),
+				Action:    withDB(2, -1, tagAction((*crm.DB).TagSupporter)),
 			},
 			{
 				Name:      "untag",
 				Usage:     "remove tags from a supporter",
 				ArgsUsage: "EMAIL TAG...",
-				Action: withDB(2, -1, func(c *cli.Context, db *crm.DB) error {
-					id, err := supporterID(c, db, c.Args().First())
-					if err != nil {
-						return err
-					}
-					return db.UntagSupporter(c.Context, id, c.Args().Tail()...)
-				}),
+				Action:    withDB(2, -1, tagAction((*crm.DB).UntagSupporter)),
 			},
 			{
 				Name:  "list",
@@ -163,19 +152,10 @@ func addSupporter(c *cli.Context, db *crm.DB) error {
 	if s.Source == "" {
 		s.Source = crm.SourceCLI
 	}
-	erased, err := db.IsErased(c.Context, s.Email)
-	if err != nil {
-		return explain(c, err)
-	}
-	if erased {
-		if !c.Bool("fresh-consent") {
+	if err := db.AddSupporter(c.Context, s, crm.AddOptions{FreshConsent: c.Bool("fresh-consent")}); err != nil {
+		if errors.Is(err, crm.ErrErased) {
 			return fmt.Errorf("--email %q: %w (then use --fresh-consent)", s.Email, crm.ErrErased)
 		}
-		if err := db.ClearErased(c.Context, s.Email); err != nil {
-			return err
-		}
-	}
-	if err := db.CreateSupporter(c.Context, s); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "added supporter %d (%s)\n", s.ID, s.Email)
@@ -362,4 +342,16 @@ func showSupporter(c *cli.Context, db *crm.DB) error {
 			crm.FormatAmount(t.Sum, t.Currency), t.Currency, t.First.Format(time.DateOnly), t.Last.Format(time.DateOnly)))
 	}
 	return printRecords(c, recs)
+}
+
+// tagAction runs "EMAIL TAG..." commands through op (TagSupporter or
+// UntagSupporter).
+func tagAction(op func(*crm.DB, context.Context, int64, ...string) error) func(*cli.Context, *crm.DB) error {
+	return func(c *cli.Context, db *crm.DB) error {
+		id, err := supporterID(c, db, c.Args().First())
+		if err != nil {
+			return err
+		}
+		return op(db, c.Context, id, c.Args().Tail()...)
+	}
 }

@@ -352,22 +352,45 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
-func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
-	lost, ok := s.admit(w, r)
+// begin runs what every send request goes through (checks and faults,
+// body, idempotency replay) and decodes the body into v. ok is false when
+// the request was answered already.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, v any) (lost bool, store func(int, []byte), ok bool) {
+	lost, ok = s.admit(w, r)
 	if !ok {
-		return
+		return false, nil, false
 	}
 	body, ok := readBody(w, r)
 	if !ok {
-		return
+		return false, nil, false
 	}
 	store, done := s.idempotent(w, r, body)
 	if done {
+		return false, nil, false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "validation_error", "Invalid JSON: "+err.Error())
+		return false, nil, false
+	}
+	return lost, store, true
+}
+
+// answer stores a successful answer for its idempotency key and sends it,
+// or, for an injected lost answer, a 500 instead.
+func answer(w http.ResponseWriter, store func(int, []byte), lost bool, body []byte) {
+	store(http.StatusOK, body)
+	if lost {
+		writeError(w, http.StatusInternalServerError, "internal_server_error", "An unexpected error occurred.")
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
+}
+
+func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 	var m resend.SendEmailRequest
-	if err := json.Unmarshal(body, &m); err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "validation_error", "Invalid JSON: "+err.Error())
+	lost, store, ok := s.begin(w, r, &m)
+	if !ok {
 		return
 	}
 	if msg := validate(&m); msg != "" {
@@ -376,31 +399,13 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.accept(&m, r.Header.Get("Idempotency-Key"), false)
 	resp, _ := json.Marshal(resend.SendEmailResponse{Id: id})
-	store(http.StatusOK, resp)
-	if lost {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "An unexpected error occurred.")
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(resp)
+	answer(w, store, lost, resp)
 }
 
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
-	lost, ok := s.admit(w, r)
-	if !ok {
-		return
-	}
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	store, done := s.idempotent(w, r, body)
-	if done {
-		return
-	}
 	var ms []resend.SendEmailRequest
-	if err := json.Unmarshal(body, &ms); err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "validation_error", "Invalid JSON: "+err.Error())
+	lost, store, ok := s.begin(w, r, &ms)
+	if !ok {
 		return
 	}
 	switch {
@@ -449,11 +454,5 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.Errors = errs
 	b, _ := json.Marshal(resp)
-	store(http.StatusOK, b)
-	if lost {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "An unexpected error occurred.")
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(b)
+	answer(w, store, lost, b)
 }
