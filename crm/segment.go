@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 
 	"github.com/assocrm/assocrm/crm/segment"
 )
@@ -48,22 +47,41 @@ type segmentCond struct {
 	args []any
 }
 
-// compileSegment parses expr and compiles it into a condition on the
-// supporters table aliased s. Values are only ever arguments; the SQL text
-// comes from the constants below. seen guards against saved segments that
-// name each other.
-func compileSegment(ctx context.Context, idb bun.IDB, expr string, seen []string) (segmentCond, segment.Node, error) {
+// segExpr is a compiled segment: AND, OR and NOT over leaves, each leaf a
+// condition with bound values. It renders to one SQL condition on the
+// supporters table aliased s (sql), or is evaluated leaf by leaf into sets
+// of ids (see segment_set.go).
+type segExpr struct {
+	op   string // "AND", "OR", "NOT", or "" for a leaf
+	subs []*segExpr
+	leaf segLeaf
+}
+
+// segLeaf is one term. With no table, where is a condition on the
+// supporters row s. With a table, the term holds for the supporters named
+// by table.supporter_id in the rows matching where (and, with having, in
+// the groups of one supporter's rows matching having).
+type segLeaf struct {
+	table, alias string
+	where        segmentCond
+	having       segmentCond
+}
+
+// compileSegment parses expr and compiles it. Values are only ever
+// arguments; the SQL text comes from the constants below. seen guards
+// against saved segments that name each other.
+func compileSegment(ctx context.Context, idb bun.IDB, expr string, seen []string) (*segExpr, segment.Node, error) {
 	n, err := segment.Parse(expr)
 	if err != nil {
 		var se *segment.SyntaxError
 		if errors.As(err, &se) {
-			return segmentCond{}, nil, &SegmentError{Expr: expr, Pos: se.Pos, Msg: fmt.Sprintf("expected %s, found %s", se.Expected, se.Found)}
+			return nil, nil, &SegmentError{Expr: expr, Pos: se.Pos, Msg: fmt.Sprintf("expected %s, found %s", se.Expected, se.Found)}
 		}
-		return segmentCond{}, nil, err
+		return nil, nil, err
 	}
-	c := &segmentCompiler{ctx: ctx, idb: idb, expr: expr, seen: seen, pg: idb.Dialect().Name() == dialect.PG}
-	cond, err := c.node(n)
-	return cond, n, err
+	c := &segmentCompiler{ctx: ctx, idb: idb, expr: expr, seen: seen}
+	e, err := c.node(n)
+	return e, n, err
 }
 
 type segmentCompiler struct {
@@ -71,57 +89,92 @@ type segmentCompiler struct {
 	idb  bun.IDB
 	expr string
 	seen []string
-	pg   bool
 }
 
-// member is the condition that supporter s has a row in a related table
-// matching cond. The two engines plan different forms best (measured over
-// 1,000,000 supporters): SQLite an IN list, PostgreSQL a correlated
-// EXISTS; both mean the same.
-func (c *segmentCompiler) member(table, alias, cond string, args []any) segmentCond {
-	if c.pg {
-		return segmentCond{sql: "EXISTS (SELECT 1 FROM " + table + " " + alias + " WHERE " + alias + ".supporter_id = s.id AND " + cond + ")", args: args}
+// sql renders e as one condition on the supporters table aliased s. A leaf
+// on another table becomes a membership test, in the form each engine
+// plans best (measured over 1,000,000 supporters): SQLite an IN list,
+// PostgreSQL a correlated EXISTS; both mean the same.
+func (e *segExpr) sql(pg bool) segmentCond {
+	switch e.op {
+	case "NOT":
+		inner := e.subs[0].sql(pg)
+		return segmentCond{sql: "NOT (" + inner.sql + ")", args: inner.args}
+	case "AND", "OR":
+		parts := make([]string, len(e.subs))
+		var args []any
+		for i, sub := range e.subs {
+			c := sub.sql(pg)
+			parts[i] = "(" + c.sql + ")"
+			args = append(args, c.args...)
+		}
+		return segmentCond{sql: strings.Join(parts, " "+e.op+" "), args: args}
 	}
-	return segmentCond{sql: "s.id IN (SELECT " + alias + ".supporter_id FROM " + table + " " + alias + " WHERE " + cond + ")", args: args}
+	l := e.leaf
+	switch {
+	case l.table == "":
+		return l.where
+	case pg && l.having.sql == "":
+		return segmentCond{sql: "EXISTS (SELECT 1 FROM " + l.table + " " + l.alias + " WHERE " + l.alias + ".supporter_id = s.id AND " +
+			l.where.sql + ")", args: l.where.args}
+	}
+	q := l.ids()
+	return segmentCond{sql: "s.id IN (" + q.sql + ")", args: q.args}
+}
+
+// ids is the query for the ids of the supporters a leaf on another table
+// matches.
+func (l segLeaf) ids() segmentCond {
+	q := segmentCond{sql: "SELECT " + l.alias + ".supporter_id AS id FROM " + l.table + " " + l.alias + " WHERE " + l.where.sql,
+		args: l.where.args}
+	if l.having.sql != "" {
+		q.sql += " GROUP BY " + l.alias + ".supporter_id HAVING " + l.having.sql
+		q.args = append(append([]any(nil), q.args...), l.having.args...)
+	}
+	return q
+}
+
+func leaf(c segmentCond) *segExpr { return &segExpr{leaf: segLeaf{where: c}} }
+
+func member(table, alias string, where segmentCond) *segExpr {
+	return &segExpr{leaf: segLeaf{table: table, alias: alias, where: where}}
 }
 
 func (c *segmentCompiler) errAt(pos int, format string, args ...any) error {
 	return &SegmentError{Expr: c.expr, Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (c *segmentCompiler) node(n segment.Node) (segmentCond, error) {
+func (c *segmentCompiler) node(n segment.Node) (*segExpr, error) {
 	switch n := n.(type) {
 	case *segment.And:
-		return c.join(n.Operands, " AND ")
+		return c.join("AND", n.Operands)
 	case *segment.Or:
-		return c.join(n.Operands, " OR ")
+		return c.join("OR", n.Operands)
 	case *segment.Not:
 		inner, err := c.node(n.Operand)
 		if err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
-		return segmentCond{sql: "NOT (" + inner.sql + ")", args: inner.args}, nil
+		return &segExpr{op: "NOT", subs: []*segExpr{inner}}, nil
 	case *segment.Term:
 		return c.term(n)
 	}
-	return segmentCond{}, fmt.Errorf("segment: unknown node %T", n)
+	return nil, fmt.Errorf("segment: unknown node %T", n)
 }
 
-func (c *segmentCompiler) join(ops []segment.Node, sep string) (segmentCond, error) {
-	parts := make([]string, len(ops))
-	var args []any
-	for i, op := range ops {
-		cond, err := c.node(op)
+func (c *segmentCompiler) join(op string, ops []segment.Node) (*segExpr, error) {
+	e := &segExpr{op: op, subs: make([]*segExpr, len(ops))}
+	for i, o := range ops {
+		sub, err := c.node(o)
 		if err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
-		parts[i] = "(" + cond.sql + ")"
-		args = append(args, cond.args...)
+		e.subs[i] = sub
 	}
-	return segmentCond{sql: strings.Join(parts, sep), args: args}, nil
+	return e, nil
 }
 
-// textOps are the operators a text field takes.
+// requireEquality refuses comparisons on a text field.
 func (c *segmentCompiler) requireEquality(t *segment.Term) error {
 	if t.Op != ":" && t.Op != "=" {
 		return c.errAt(t.At, "%s takes : or =, not %s", t.Field, t.Op)
@@ -130,91 +183,114 @@ func (c *segmentCompiler) requireEquality(t *segment.Term) error {
 }
 
 // match compares column with the value: equality, or a LIKE pattern when
-// the unquoted value holds '*' (postcode:62*, email:*@example.org).
+// the unquoted value holds '*' (postcode:62*, email:*@example.org). The
+// column holds values normalised as value is, so a plain prefix (62*)
+// becomes a range an index can serve.
 func match(column string, t *segment.Term, value string) segmentCond {
-	if !t.Quoted && strings.Contains(value, "*") {
-		r := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
-		pattern := strings.ReplaceAll(r.Replace(value), "*", "%")
-		return segmentCond{sql: column + ` LIKE ? ESCAPE '\'`, args: []any{pattern}}
+	if t.Quoted || !strings.Contains(value, "*") {
+		return segmentCond{sql: column + " = ?", args: []any{value}}
 	}
-	return segmentCond{sql: column + " = ?", args: []any{value}}
+	prefix, ok := strings.CutSuffix(value, "*")
+	if ok && prefix != "" && !strings.Contains(prefix, "*") {
+		if end, ok := prefixEnd(prefix); ok {
+			return segmentCond{sql: column + " >= ? AND " + column + " < ?", args: []any{prefix, end}}
+		}
+	}
+	r := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+	pattern := strings.ReplaceAll(r.Replace(value), "*", "%")
+	return segmentCond{sql: column + ` LIKE ? ESCAPE '\'`, args: []any{pattern}}
 }
 
-func (c *segmentCompiler) term(t *segment.Term) (segmentCond, error) {
+// prefixEnd returns the smallest string greater than every string that
+// starts with prefix, in byte order, for an ASCII prefix.
+func prefixEnd(prefix string) (string, bool) {
+	last := prefix[len(prefix)-1]
+	for i := 0; i < len(prefix); i++ {
+		if prefix[i] >= 0x7e || prefix[i] < 0x20 {
+			return "", false
+		}
+	}
+	return prefix[:len(prefix)-1] + string(last+1), true
+}
+
+func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 	field := t.Field
 	if key, ok := strings.CutPrefix(field, "attr."); ok {
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
 		m := match("a.value_fold", t, fold(CleanText(t.Value)))
-		return c.member("supporter_attributes", "a", "a.key_fold = ? AND "+m.sql, append([]any{fold(key)}, m.args...)), nil
+		return member("supporter_attributes", "a", segmentCond{sql: "a.key_fold = ? AND " + m.sql,
+			args: append([]any{fold(key)}, m.args...)}), nil
 	}
 	switch field {
 	case "tag", "tags":
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
-		m := match("t.tag_key", t, fold(CleanText(t.Value)))
-		return c.member("supporter_tags", "t", m.sql, m.args), nil
+		return member("supporter_tags", "t", match("t.tag_key", t, fold(CleanText(t.Value)))), nil
 	case "interest", "interests":
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
 		name, err := slug("interest", t.Value)
 		if err != nil && !strings.Contains(t.Value, "*") {
-			return segmentCond{}, c.errAt(t.At, "interest %q: %s", t.Value, reason(err))
+			return nil, c.errAt(t.At, "interest %q: %s", t.Value, reason(err))
 		}
 		if name == "" {
 			name = fold(t.Value)
 		}
-		m := match("i.interest", t, name)
-		return c.member("supporter_interests", "i", m.sql, m.args), nil
+		return member("supporter_interests", "i", match("i.interest", t, name)), nil
 	case "list":
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
 		name, err := slug("list", t.Value)
 		if err != nil {
-			return segmentCond{}, c.errAt(t.At, "list %q: %s", t.Value, reason(err))
+			return nil, c.errAt(t.At, "list %q: %s", t.Value, reason(err))
 		}
-		return c.member("subscriptions", "sub", "sub.list_id IN (SELECT l.id FROM lists l WHERE l.name = ?) AND sub.status = ?",
-			[]any{name, StatusSubscribed}), nil
+		return member("subscriptions", "sub", segmentCond{sql: "sub.list_id IN (SELECT l.id FROM lists l WHERE l.name = ?) AND sub.status = ?",
+			args: []any{name, StatusSubscribed}}), nil
 	case "city":
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
-		return match("s.city_key", t, fold(CleanText(t.Value))), nil
+		return leaf(match("s.city_key", t, fold(CleanText(t.Value)))), nil
 	case "postcode", "zip":
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
-		return match("s.postcode", t, strings.ToUpper(CleanText(t.Value))), nil
+		return leaf(match("s.postcode", t, normalizePostcode(t.Value))), nil
 	case "source":
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
-		return match("s.source_key", t, fold(CleanText(t.Value))), nil
+		return leaf(match("s.source_key", t, fold(CleanText(t.Value)))), nil
 	case "email":
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
-		return match("s.email", t, strings.ToLower(CleanText(t.Value))), nil
+		return leaf(match("s.email", t, strings.ToLower(CleanText(t.Value)))), nil
 	case "lang", "language":
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
 		l, err := parseLanguageName(t.Value)
 		if err != nil {
-			return segmentCond{}, c.errAt(t.At, "lang %q: not a language code such as fr or en", t.Value)
+			return nil, c.errAt(t.At, "lang %q: not a language code such as fr or en", t.Value)
 		}
-		return segmentCond{sql: "s.language = ?", args: []any{l}}, nil
+		return leaf(segmentCond{sql: "s.language = ?", args: []any{l}}), nil
 	case "country":
 		if err := c.requireEquality(t); err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
-		return segmentCond{sql: "s.country = ?", args: []any{NormalizeCountry(t.Value)}}, nil
+		return leaf(segmentCond{sql: "s.country = ?", args: []any{NormalizeCountry(t.Value)}}), nil
 	case "created":
-		return c.dateCompare(t, "s.created_at")
+		cond, err := c.dateCompare(t, "s.created_at")
+		if err != nil {
+			return nil, err
+		}
+		return leaf(cond), nil
 	case "donation.last", "donation.first":
 		agg := "MAX"
 		if field == "donation.first" {
@@ -222,16 +298,16 @@ func (c *segmentCompiler) term(t *segment.Term) (segmentCond, error) {
 		}
 		cond, err := c.dateCompare(t, agg+"(d.received_at)")
 		if err != nil {
-			return segmentCond{}, err
+			return nil, err
 		}
-		return segmentCond{sql: "s.id IN (SELECT d.supporter_id FROM donations d WHERE d.supporter_id IS NOT NULL " +
-			"GROUP BY d.supporter_id HAVING " + cond.sql + ")", args: cond.args}, nil
+		return &segExpr{leaf: segLeaf{table: "donations", alias: "d", where: segmentCond{sql: "d.supporter_id IS NOT NULL"},
+			having: cond}}, nil
 	case "donation.total", "donation.count":
 		return c.donationNumber(t)
 	case "segment":
 		return c.saved(t)
 	}
-	return segmentCond{}, c.errAt(t.At, "unknown field %q (fields: %s)", t.Field, strings.Join(SegmentFields, ", "))
+	return nil, c.errAt(t.At, "unknown field %q (fields: %s)", t.Field, strings.Join(SegmentFields, ", "))
 }
 
 // sqlOp maps a segment operator to SQL.
@@ -266,26 +342,32 @@ func (c *segmentCompiler) dateCompare(t *segment.Term, column string) (segmentCo
 // donationNumber compiles donation.total (in major units, summed over all
 // of a supporter's gifts in minor units, taking two decimals) and
 // donation.count. Supporters without gifts count as 0, so
-// donation.total<50 includes them.
-func (c *segmentCompiler) donationNumber(t *segment.Term) (segmentCond, error) {
+// donation.total<50 includes them: it is compiled as the supporters who
+// are not among the donors with a total of 50 or more.
+func (c *segmentCompiler) donationNumber(t *segment.Term) (*segExpr, error) {
 	v, err := strconv.ParseFloat(strings.ReplaceAll(t.Value, ",", "."), 64)
 	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) || v > 1e15 {
-		return segmentCond{}, c.errAt(t.At, "%s %q: want a positive number", t.Field, t.Value)
+		return nil, c.errAt(t.At, "%s %q: want a positive number", t.Field, t.Value)
 	}
 	agg, n := "COUNT(*)", int64(v)
 	if t.Field == "donation.total" {
 		agg, n = "SUM(d.amount)", int64(math.Round(v*100))
 	} else if v != math.Trunc(v) {
-		return segmentCond{}, c.errAt(t.At, "donation.count %q: want a whole number", t.Value)
+		return nil, c.errAt(t.At, "donation.count %q: want a whole number", t.Value)
 	}
 	op := sqlOp(t.Op)
-	if zeroMatches(op, n) {
-		return segmentCond{sql: "COALESCE((SELECT " + agg + " FROM donations d WHERE d.supporter_id = s.id), 0) " + op + " ?",
-			args: []any{n}}, nil
+	donors := func(op string) *segExpr {
+		return &segExpr{leaf: segLeaf{table: "donations", alias: "d", where: segmentCond{sql: "d.supporter_id IS NOT NULL"},
+			having: segmentCond{sql: agg + " " + op + " ?", args: []any{n}}}}
 	}
-	return segmentCond{sql: "s.id IN (SELECT d.supporter_id FROM donations d WHERE d.supporter_id IS NOT NULL " +
-		"GROUP BY d.supporter_id HAVING " + agg + " " + op + " ?)", args: []any{n}}, nil
+	if zeroMatches(op, n) {
+		return &segExpr{op: "NOT", subs: []*segExpr{donors(negateOp[op])}}, nil
+	}
+	return donors(op), nil
 }
+
+// negateOp is the operator true exactly where op is false.
+var negateOp = map[string]string{"=": "<>", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 func zeroMatches(op string, n int64) bool {
 	switch op {
@@ -303,31 +385,31 @@ func zeroMatches(op string, n int64) bool {
 	return false
 }
 
-func (c *segmentCompiler) saved(t *segment.Term) (segmentCond, error) {
+func (c *segmentCompiler) saved(t *segment.Term) (*segExpr, error) {
 	if err := c.requireEquality(t); err != nil {
-		return segmentCond{}, err
+		return nil, err
 	}
 	name, err := slug("segment", t.Value)
 	if err != nil {
-		return segmentCond{}, c.errAt(t.At, "segment %q: %s", t.Value, reason(err))
+		return nil, c.errAt(t.At, "segment %q: %s", t.Value, reason(err))
 	}
 	for _, s := range c.seen {
 		if s == name {
-			return segmentCond{}, c.errAt(t.At, "segment %q refers to itself", name)
+			return nil, c.errAt(t.At, "segment %q refers to itself", name)
 		}
 	}
 	var exprs []string
 	if err := c.idb.NewSelect().Table("segments").Column("expression").Where("name = ?", name).Scan(c.ctx, &exprs); err != nil {
-		return segmentCond{}, err
+		return nil, err
 	}
 	if len(exprs) == 0 {
-		return segmentCond{}, c.errAt(t.At, "no saved segment %q (see crm segments list)", name)
+		return nil, c.errAt(t.At, "no saved segment %q (see crm segments list)", name)
 	}
-	cond, _, err := compileSegment(c.ctx, c.idb, exprs[0], append(c.seen, name))
+	e, _, err := compileSegment(c.ctx, c.idb, exprs[0], append(c.seen, name))
 	if err != nil {
-		return segmentCond{}, c.errAt(t.At, "saved segment %q: %v", name, err)
+		return nil, c.errAt(t.At, "saved segment %q: %v", name, err)
 	}
-	return cond, nil
+	return e, nil
 }
 
 // Segment is a saved expression.

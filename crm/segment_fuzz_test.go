@@ -29,16 +29,19 @@ func FuzzSegmentCompile(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, expr string) {
-		cond, _, err := compileSegment(context.Background(), db.bun, expr, nil)
+		e, _, err := compileSegment(context.Background(), db.bun, expr, nil)
 		if err != nil {
 			return
 		}
-		sql := strings.ReplaceAll(cond.sql, `ESCAPE '\'`, "")
-		if strings.ContainsAny(sql, `'";`) || strings.Contains(sql, "--") || strings.Contains(sql, "/*") {
-			t.Fatalf("%q compiled to SQL holding text: %s", expr, cond.sql)
-		}
-		if n := strings.Count(sql, "?"); n != len(cond.args) {
-			t.Fatalf("%q: %d placeholders for %d arguments: %s", expr, n, len(cond.args), cond.sql)
+		for _, pg := range []bool{false, true} {
+			cond := e.sql(pg)
+			sql := strings.ReplaceAll(cond.sql, `ESCAPE '\'`, "")
+			if strings.ContainsAny(sql, `'";`) || strings.Contains(sql, "--") || strings.Contains(sql, "/*") {
+				t.Fatalf("%q compiled to SQL holding text: %s", expr, cond.sql)
+			}
+			if n := strings.Count(sql, "?"); n != len(cond.args) {
+				t.Fatalf("%q: %d placeholders for %d arguments: %s", expr, n, len(cond.args), cond.sql)
+			}
 		}
 		if _, err := db.CountSupporters(context.Background(), SupporterFilter{Segment: expr}); err != nil {
 			t.Fatalf("%q compiled but did not run: %v", expr, err)

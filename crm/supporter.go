@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // EmailStatus says whether mail can reach a supporter at all. Any status
@@ -91,6 +93,7 @@ func (s *Supporter) Normalize() error {
 		}
 	}
 	s.Notes = cleanMultiline(s.Notes)
+	s.Postcode = normalizePostcode(s.Postcode)
 	s.CityKey, s.SourceKey = fold(s.City), fold(s.Source)
 	s.Country = NormalizeCountry(s.Country)
 	if s.Language == "" {
@@ -463,6 +466,13 @@ func (db *DB) SupporterQuery(ctx context.Context, f SupporterFilter) (*bun.Selec
 // CountSupporters returns how many supporters match f (Offset and Limit are
 // ignored).
 func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, error) {
+	if f.onlySegment() && db.isSQLite() {
+		e, _, err := compileSegment(ctx, db.bun, f.Segment, nil)
+		if err != nil {
+			return 0, err
+		}
+		return countSegment(ctx, db.bun, e)
+	}
 	q := db.bun.NewSelect().Model((*Supporter)(nil))
 	if err := applySupporterFilter(ctx, db.bun, q, f); err != nil {
 		return 0, err
@@ -474,16 +484,24 @@ func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, erro
 	return int(n), nil
 }
 
+// onlySegment reports whether f holds a segment and nothing else.
+func (f SupporterFilter) onlySegment() bool {
+	g := f
+	g.Segment, g.Offset, g.Limit = "", 0, 0
+	return strings.TrimSpace(f.Segment) != "" && reflect.ValueOf(g).IsZero()
+}
+
 func applySupporterFilter(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, f SupporterFilter) error {
 	q.Where("s.erased_at IS NULL") // erased supporters are only an id kept for the consent history
 	if f.afterID > 0 {
 		q.Where("s.id > ?", f.afterID)
 	}
 	if strings.TrimSpace(f.Segment) != "" {
-		cond, _, err := compileSegment(ctx, idb, f.Segment, nil)
+		e, _, err := compileSegment(ctx, idb, f.Segment, nil)
 		if err != nil {
 			return err
 		}
+		cond := e.sql(idb.Dialect().Name() == dialect.PG)
 		q.Where(cond.sql, cond.args...)
 	}
 	if f.ID != nil {

@@ -77,6 +77,24 @@ func NormalizeEmail(s string) (string, error) {
 	return e, nil
 }
 
+// normalizePostcode cleans a postcode and upper-cases its ASCII letters
+// ("sw1a 1aa" is stored "SW1A 1AA"), as SQLite's upper() does.
+func normalizePostcode(s string) string {
+	s = CleanText(s)
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'a' <= b[j] && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
 // fold lowers the case and strips accents, for case- and
 // accent-insensitive comparisons ("Hébergement" and "hebergement"). ASCII
 // text, the common case, takes a path that allocates at most once.
