@@ -242,6 +242,17 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 }
 
 // delivery is one recipient of a campaign.
+// outcome is what recording a batch's result writes to a delivery.
+type outcome struct {
+	bun.BaseModel `bun:"table:newsletter_deliveries,alias:d"`
+
+	ID         int64     `bun:"id,pk"`
+	Status     string    `bun:"status"`
+	ProviderID string    `bun:"provider_id"`
+	Error      string    `bun:"error"`
+	UpdatedAt  time.Time `bun:"updated_at"`
+}
+
 type delivery struct {
 	bun.BaseModel `bun:"table:newsletter_deliveries,alias:d"`
 
@@ -288,21 +299,33 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 // senders claim batches of one campaign at once: SKIP LOCKED lets each
 // pass over the rows the others are claiming. On SQLite the write
 // transaction already lets one claimer in at a time.
-func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string) (int, bool, error) {
+//
+// It looks after the batch claimed before (after) first, so a long
+// campaign is not read from its first batch at every claim, then from the
+// start, for batches another sender gave up.
+func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string, after int) (int, bool, error) {
 	var batch int
 	found := false
 	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		now := n.clock()
-		q := tx.NewSelect().Table("newsletter_batches").Column("batch").
-			Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).
-			Where("(owner = '' OR claimed_until IS NULL OR claimed_until < ?)", now).
-			Order("batch").Limit(1)
-		if n.bun.Dialect().Name() == dialect.PG {
-			q = q.For("UPDATE SKIP LOCKED")
-		}
 		var bs []int
-		if err := q.Scan(ctx, &bs); err != nil || len(bs) == 0 {
-			return err
+		for _, from := range []int{after + 1, 0} {
+			q := tx.NewSelect().Table("newsletter_batches").Column("batch").
+				Where("campaign_id = ? AND batch >= ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID, from).
+				Where("(owner = '' OR claimed_until IS NULL OR claimed_until < ?)", now).
+				Order("batch").Limit(1)
+			if n.bun.Dialect().Name() == dialect.PG {
+				q = q.For("UPDATE SKIP LOCKED")
+			}
+			if err := q.Scan(ctx, &bs); err != nil {
+				return err
+			}
+			if len(bs) > 0 || from == 0 {
+				break
+			}
+		}
+		if len(bs) == 0 {
+			return nil
 		}
 		batch, found = bs[0], true
 		_, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ?", owner).
@@ -337,11 +360,13 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 	ch := make(chan item, 1)
 	go func() {
 		defer close(ch)
+		last := -1
 		for {
-			batch, ok, err := n.claim(pctx, c, opts.Owner)
+			batch, ok, err := n.claim(pctx, c, opts.Owner, last)
 			if err == nil && !ok {
 				return
 			}
+			last = batch
 			var p *prepared
 			if err == nil {
 				p, err = n.prepare(pctx, c, tpls, batch, opts.Owner)
@@ -487,9 +512,9 @@ func (n *Newsletter) dispatch(ctx context.Context, c *Campaign, p *prepared, sen
 	}
 	return n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		now := n.clock()
-		outcome := make([]delivery, len(p.msgs))
+		outcomes := make([]outcome, len(p.msgs))
 		for i, m := range p.msgs {
-			d := delivery{ID: m.DeliveryID, Status: "sent", ProviderID: results[i].ID, UpdatedAt: now}
+			d := outcome{ID: m.DeliveryID, Status: "sent", ProviderID: results[i].ID, UpdatedAt: now}
 			if results[i].Error != "" || results[i].ID == "" {
 				d.Status, d.ProviderID, d.Error = "failed", "", results[i].Error
 				if d.Error == "" {
@@ -499,9 +524,9 @@ func (n *Newsletter) dispatch(ctx context.Context, c *Campaign, p *prepared, sen
 			} else {
 				rep.Sent++
 			}
-			outcome[i] = d
+			outcomes[i] = d
 		}
-		if _, err := tx.NewUpdate().Model(&outcome).Column("status", "provider_id", "error", "updated_at").
+		if _, err := tx.NewUpdate().Model(&outcomes).Column("status", "provider_id", "error", "updated_at").
 			Bulk().Exec(ctx); err != nil {
 			return fmt.Errorf("record batch %d: %w", p.batch, err)
 		}

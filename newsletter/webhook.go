@@ -90,7 +90,7 @@ func (n *Newsletter) applyEvent(ctx context.Context, ev WebhookEvent) (WebhookRe
 	}
 	if ev.Data.EmailID != "" {
 		if _, err := n.bun.NewUpdate().Table("newsletter_deliveries").Set("event = ?", event).
-			Set("updated_at = ?", n.clock()).Where("provider_id = ?", ev.Data.EmailID).Exec(ctx); err != nil {
+			Set("updated_at = ?", n.clock()).Where("provider_id = ? AND provider_id <> ''", ev.Data.EmailID).Exec(ctx); err != nil {
 			return 0, err
 		}
 	}
@@ -113,7 +113,7 @@ func (n *Newsletter) webhookSupporter(ctx context.Context, ev WebhookEvent) (int
 	if ev.Data.EmailID != "" {
 		var ids []int64
 		if err := n.bun.NewSelect().Table("newsletter_deliveries").Column("supporter_id").
-			Where("provider_id = ?", ev.Data.EmailID).Limit(1).Scan(ctx, &ids); err != nil {
+			Where("provider_id = ? AND provider_id <> ''", ev.Data.EmailID).Limit(1).Scan(ctx, &ids); err != nil {
 			return 0, err
 		}
 		if len(ids) > 0 {

@@ -311,6 +311,14 @@ func runChild(step string, args []string) error {
 		return childSend(ctx, args[0], args[1], count, limit)
 	case "fake":
 		limit, _ := strconv.Atoi(args[0])
+		if prof := os.Getenv("CRMBENCH_CPUPROFILE"); prof != "" {
+			f, err := os.Create(fmt.Sprintf("%s.fake.%d", prof, limit))
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		srv := resendtest.NewServer(resendtest.Options{CountOnly: true, RateLimit: limit})
 		fmt.Println(srv.BaseURL())
 		stop := make(chan os.Signal, 1)

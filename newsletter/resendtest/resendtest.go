@@ -276,8 +276,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, body []byte)
 		writeError(w, http.StatusBadRequest, "validation_error", "The Idempotency-Key header must be at most 256 characters.")
 		return nil, true
 	}
-	sum := sha256.Sum256(append([]byte(r.URL.Path+"\x00"), body...))
-	hash := hex.EncodeToString(sum[:])
+	h := sha256.New()
+	h.Write([]byte(r.URL.Path + "\x00"))
+	h.Write(body)
+	hash := hex.EncodeToString(h.Sum(nil))
 	s.mu.Lock()
 	prev, ok := s.idem[key]
 	s.mu.Unlock()
@@ -299,9 +301,48 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, body []byte)
 	}, false
 }
 
+// request is an email as a request carries it: resend.SendEmailRequest
+// with the bodies left as JSON text, unquoted only when they are kept, so
+// a count-only server decodes a 100-message batch without copying every
+// HTML body.
+type request struct {
+	From        string            `json:"from"`
+	To          []string          `json:"to"`
+	Subject     string            `json:"subject"`
+	Bcc         []string          `json:"bcc"`
+	Cc          []string          `json:"cc"`
+	ReplyTo     string            `json:"reply_to"`
+	Html        json.RawMessage   `json:"html"`
+	Text        json.RawMessage   `json:"text"`
+	Tags        []resend.Tag      `json:"tags"`
+	Attachments json.RawMessage   `json:"attachments"`
+	Headers     map[string]string `json:"headers"`
+	ScheduledAt string            `json:"scheduled_at"`
+}
+
+// text unquotes a body; an absent or null one is "".
+func text(raw json.RawMessage) string {
+	var s string
+	json.Unmarshal(raw, &s)
+	return s
+}
+
+// empty reports whether a value is absent, null, "" or [].
+func empty(raw json.RawMessage) bool {
+	r := string(raw)
+	return r == "" || r == "null" || r == `""` || r == "[]"
+}
+
+// isString reports whether a body is a JSON string, or absent or null.
+func isString(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null" || raw[0] == '"'
+}
+
 // validate checks one message as Resend does and returns what is wrong.
-func validate(m *resend.SendEmailRequest) string {
+func validate(m *request) string {
 	switch {
+	case !isString(m.Html) || !isString(m.Text):
+		return "The `html` and `text` fields must be strings."
 	case strings.TrimSpace(m.From) == "":
 		return "The `from` field is missing."
 	case len(m.To) == 0:
@@ -310,7 +351,7 @@ func validate(m *resend.SendEmailRequest) string {
 		return "The `to` field must have at most 50 recipients."
 	case strings.TrimSpace(m.Subject) == "":
 		return "The `subject` field is missing."
-	case m.Html == "" && m.Text == "":
+	case empty(m.Html) && empty(m.Text):
 		return "Either `html` or `text` must be provided."
 	}
 	if _, err := mail.ParseAddress(m.From); err != nil {
@@ -331,11 +372,11 @@ func newID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-func (s *Server) accept(m *resend.SendEmailRequest, key string, batch bool) string {
-	e := Email{ID: newID(), From: m.From, To: append([]string(nil), m.To...), Subject: m.Subject, HTML: m.Html,
-		Text: m.Text, ReplyTo: m.ReplyTo, Headers: m.Headers, Tags: m.Tags, IdempotencyKey: key, Batch: batch}
-	if s.opts.CountOnly {
-		e = Email{ID: e.ID, To: e.To, IdempotencyKey: key, Batch: batch}
+func (s *Server) accept(m *request, key string, batch bool) string {
+	e := Email{ID: newID(), To: append([]string(nil), m.To...), IdempotencyKey: key, Batch: batch}
+	if !s.opts.CountOnly {
+		e.From, e.Subject, e.HTML, e.Text = m.From, m.Subject, text(m.Html), text(m.Text)
+		e.ReplyTo, e.Headers, e.Tags = m.ReplyTo, m.Headers, m.Tags
 	}
 	s.mu.Lock()
 	s.emails = append(s.emails, e)
@@ -388,7 +429,7 @@ func answer(w http.ResponseWriter, store func(int, []byte), lost bool, body []by
 }
 
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
-	var m resend.SendEmailRequest
+	var m request
 	lost, store, ok := s.begin(w, r, &m)
 	if !ok {
 		return
@@ -403,7 +444,7 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
-	var ms []resend.SendEmailRequest
+	var ms []request
 	lost, store, ok := s.begin(w, r, &ms)
 	if !ok {
 		return
@@ -427,7 +468,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	var errs []resend.BatchError
 	for i := range ms {
-		if ms[i].Attachments != nil || ms[i].ScheduledAt != "" {
+		if !empty(ms[i].Attachments) || ms[i].ScheduledAt != "" {
 			errs = append(errs, resend.BatchError{Index: i, Message: "Attachments and scheduling are not supported in batch emails."})
 		} else if msg := validate(&ms[i]); msg != "" {
 			errs = append(errs, resend.BatchError{Index: i, Message: msg})
