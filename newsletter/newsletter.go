@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -50,6 +51,10 @@ type Newsletter struct {
 	signer    *Signer
 	lease     time.Duration
 	sleep     func(context.Context, time.Duration) error
+	// writes queues the send engine's write transactions in the process,
+	// so its goroutines wait on each other here rather than in SQLite's
+	// busy handler, which sleeps in steps of milliseconds.
+	writes sync.Mutex
 }
 
 // Option configures a Newsletter. Options validate their argument.

@@ -306,7 +306,7 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string, after int) (int, bool, error) {
 	var batch int
 	found := false
-	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := n.clock()
 		var bs []int
 		for _, from := range []int{after + 1, 0} {
@@ -381,22 +381,68 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 			}
 		}
 	}()
-	stop := func(err error) error {
-		cancel()
-		for range ch {
-		}
-		return err
-	}
-	defer cancel()
+	// sent is the batch the provider accepted whose outcome is not
+	// recorded yet: it is recorded in the transaction that marks the next
+	// batch in flight, one commit for both, and always before returning.
+	var sent *prepared
+	var sentResults []Result
 	done := 0
 	if opts.Progress != nil {
 		k, err := n.bun.NewSelect().Table("newsletter_deliveries").
 			Where("campaign_id = ? AND status <> 'pending'", c.ID).Count(ctx)
 		if err != nil {
-			return stop(err)
+			cancel()
+			return err
 		}
 		done = int(k)
 	}
+	progress := func(k int) {
+		if opts.Progress != nil && k > 0 {
+			done += k
+			opts.Progress(done, c.Recipients)
+		}
+	}
+	// advance records the batch sent before, if any, and marks next in
+	// flight, if any, in one transaction.
+	advance := func(next *prepared) error {
+		if sent == nil && next == nil {
+			return nil
+		}
+		failed := 0
+		err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			if sent != nil {
+				var err error
+				if failed, err = n.record(ctx, tx, c, sent, sentResults); err != nil {
+					return err
+				}
+			}
+			if next != nil {
+				_, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'in_flight'").
+					Set("attempted_at = ?", n.clock()).
+					Where("campaign_id = ? AND batch = ? AND status = 'prepared'", c.ID, next.batch).Exec(ctx)
+				return err
+			}
+			return nil
+		})
+		if err == nil && sent != nil {
+			// Counted once committed.
+			rep.Failed += failed
+			rep.Sent += len(sent.msgs) - failed
+			progress(len(sent.msgs))
+			sent, sentResults = nil, nil
+		}
+		return err
+	}
+	stop := func(err error) error {
+		cancel()
+		for range ch {
+		}
+		if rerr := advance(nil); rerr != nil && err == nil {
+			err = rerr
+		}
+		return err
+	}
+	defer cancel()
 	for it := range ch {
 		if it.err != nil {
 			return stop(it.err)
@@ -404,16 +450,18 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 		rep.Skipped += it.p.skipped
 		rep.Uncertain += it.p.uncertain
 		if len(it.p.msgs) > 0 {
-			if err := n.dispatch(ctx, c, it.p, sender, opts, rep); err != nil {
+			if err := advance(it.p); err != nil {
 				return stop(err)
 			}
+			results, err := n.deliver(ctx, sender, it.p.key, it.p.msgs, opts)
+			if err != nil {
+				return stop(err)
+			}
+			sent, sentResults = it.p, results
 		}
-		if opts.Progress != nil {
-			done += len(it.p.msgs) + it.p.skipped + it.p.uncertain
-			opts.Progress(done, c.Recipients)
-		}
+		progress(it.p.skipped + it.p.uncertain)
 	}
-	return nil
+	return stop(nil)
 }
 
 // prepare readies one batch. A batch already handed to the provider
@@ -446,7 +494,7 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	}
 	if len(rows) > 0 && rows[0].Status == "in_flight" {
 		if n.clock().Sub(rows[0].AttemptedAt) > idempotencyWindow {
-			err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 				k, err := n.markUncertain(ctx, tx, c, batch)
 				p.uncertain = k
 				return err
@@ -474,7 +522,7 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 		status, payload = "done", nil
 	}
 	retry := false
-	err = n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := n.renew(ctx, tx, c, owner); err != nil {
 			return err
 		}
@@ -498,42 +546,39 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	return p, retry, err
 }
 
-// dispatch marks a batch in flight, hands it to the sender with retries
-// and records the outcome of each message.
-func (n *Newsletter) dispatch(ctx context.Context, c *Campaign, p *prepared, sender Sender, opts SendOptions, rep *SendReport) error {
-	if _, err := n.bun.NewUpdate().Table("newsletter_batches").Set("status = 'in_flight'").
-		Set("attempted_at = ?", n.clock()).
-		Where("campaign_id = ? AND batch = ? AND status = 'prepared'", c.ID, p.batch).Exec(ctx); err != nil {
-		return err
-	}
-	results, err := n.deliver(ctx, sender, p.key, p.msgs, opts)
-	if err != nil {
-		return err
-	}
-	return n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		now := n.clock()
-		outcomes := make([]outcome, len(p.msgs))
-		for i, m := range p.msgs {
-			d := outcome{ID: m.DeliveryID, Status: "sent", ProviderID: results[i].ID, UpdatedAt: now}
-			if results[i].Error != "" || results[i].ID == "" {
-				d.Status, d.ProviderID, d.Error = "failed", "", results[i].Error
-				if d.Error == "" {
-					d.Error = "no id in the provider's answer"
-				}
-				rep.Failed++
-			} else {
-				rep.Sent++
+// record writes the outcome of each message of a batch the provider
+// answered, and marks the batch done.
+// It returns how many failed.
+func (n *Newsletter) record(ctx context.Context, tx bun.Tx, c *Campaign, p *prepared, results []Result) (int, error) {
+	now := n.clock()
+	outcomes := make([]outcome, len(p.msgs))
+	failed := 0
+	for i, m := range p.msgs {
+		d := outcome{ID: m.DeliveryID, Status: "sent", ProviderID: results[i].ID, UpdatedAt: now}
+		if results[i].Error != "" || results[i].ID == "" {
+			d.Status, d.ProviderID, d.Error = "failed", "", results[i].Error
+			if d.Error == "" {
+				d.Error = "no id in the provider's answer"
 			}
-			outcomes[i] = d
+			failed++
 		}
-		if _, err := tx.NewUpdate().Model(&outcomes).Column("status", "provider_id", "error", "updated_at").
-			Bulk().Exec(ctx); err != nil {
-			return fmt.Errorf("record batch %d: %w", p.batch, err)
-		}
-		_, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'done'").Set("payload = ''").
-			Where("campaign_id = ? AND batch = ?", c.ID, p.batch).Exec(ctx)
-		return err
-	})
+		outcomes[i] = d
+	}
+	if _, err := tx.NewUpdate().Model(&outcomes).Column("status", "provider_id", "error", "updated_at").
+		Bulk().Exec(ctx); err != nil {
+		return 0, fmt.Errorf("record batch %d: %w", p.batch, err)
+	}
+	_, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'done'").Set("payload = ''").
+		Where("campaign_id = ? AND batch = ?", c.ID, p.batch).Exec(ctx)
+	return failed, err
+}
+
+// writeTx runs fn in a transaction, after the engine's other writes in
+// this process.
+func (n *Newsletter) writeTx(ctx context.Context, fn func(context.Context, bun.Tx) error) error {
+	n.writes.Lock()
+	defer n.writes.Unlock()
+	return n.bun.RunInTx(ctx, nil, fn)
 }
 
 // markUncertain gives up on a batch that was in flight longer than the
