@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/assocrm/assocrm/crm/segment"
 )
@@ -79,7 +80,7 @@ func compileSegment(ctx context.Context, idb bun.IDB, expr string, seen []string
 		}
 		return nil, nil, err
 	}
-	c := &segmentCompiler{ctx: ctx, idb: idb, expr: expr, seen: seen}
+	c := &segmentCompiler{ctx: ctx, idb: idb, expr: expr, seen: seen, pg: idb.Dialect().Name() == dialect.PG}
 	e, err := c.node(n)
 	return e, n, err
 }
@@ -89,6 +90,7 @@ type segmentCompiler struct {
 	idb  bun.IDB
 	expr string
 	seen []string
+	pg   bool
 }
 
 // sql renders e as one condition on the supporters table aliased s. A leaf
@@ -184,14 +186,16 @@ func (c *segmentCompiler) requireEquality(t *segment.Term) error {
 
 // match compares column with the value: equality, or a LIKE pattern when
 // the unquoted value holds '*' (postcode:62*, email:*@example.org). The
-// column holds values normalised as value is, so a plain prefix (62*)
-// becomes a range an index can serve.
-func match(column string, t *segment.Term, value string) segmentCond {
+// column holds values normalised as value is, so on SQLite a plain prefix
+// (62*) becomes a range an index can serve. PostgreSQL keeps the LIKE:
+// with a range it planned the three-term benchmark segment through both
+// indexes and took 608 ms instead of 348 ms (1,000,000 supporters).
+func (c *segmentCompiler) match(column string, t *segment.Term, value string) segmentCond {
 	if t.Quoted || !strings.Contains(value, "*") {
 		return segmentCond{sql: column + " = ?", args: []any{value}}
 	}
 	prefix, ok := strings.CutSuffix(value, "*")
-	if ok && prefix != "" && !strings.Contains(prefix, "*") {
+	if ok && prefix != "" && !strings.Contains(prefix, "*") && !c.pg {
 		if end, ok := prefixEnd(prefix); ok {
 			return segmentCond{sql: column + " >= ? AND " + column + " < ?", args: []any{prefix, end}}
 		}
@@ -219,7 +223,7 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 		if err := c.requireEquality(t); err != nil {
 			return nil, err
 		}
-		m := match("a.value_fold", t, fold(CleanText(t.Value)))
+		m := c.match("a.value_fold", t, fold(CleanText(t.Value)))
 		return member("supporter_attributes", "a", segmentCond{sql: "a.key_fold = ? AND " + m.sql,
 			args: append([]any{fold(key)}, m.args...)}), nil
 	}
@@ -228,7 +232,7 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 		if err := c.requireEquality(t); err != nil {
 			return nil, err
 		}
-		return member("supporter_tags", "t", match("t.tag_key", t, fold(CleanText(t.Value)))), nil
+		return member("supporter_tags", "t", c.match("t.tag_key", t, fold(CleanText(t.Value)))), nil
 	case "interest", "interests":
 		if err := c.requireEquality(t); err != nil {
 			return nil, err
@@ -240,7 +244,7 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 		if name == "" {
 			name = fold(t.Value)
 		}
-		return member("supporter_interests", "i", match("i.interest", t, name)), nil
+		return member("supporter_interests", "i", c.match("i.interest", t, name)), nil
 	case "list":
 		if err := c.requireEquality(t); err != nil {
 			return nil, err
@@ -255,22 +259,22 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 		if err := c.requireEquality(t); err != nil {
 			return nil, err
 		}
-		return leaf(match("s.city_key", t, fold(CleanText(t.Value)))), nil
+		return leaf(c.match("s.city_key", t, fold(CleanText(t.Value)))), nil
 	case "postcode", "zip":
 		if err := c.requireEquality(t); err != nil {
 			return nil, err
 		}
-		return leaf(match("s.postcode", t, normalizePostcode(t.Value))), nil
+		return leaf(c.match("s.postcode", t, normalizePostcode(t.Value))), nil
 	case "source":
 		if err := c.requireEquality(t); err != nil {
 			return nil, err
 		}
-		return leaf(match("s.source_key", t, fold(CleanText(t.Value)))), nil
+		return leaf(c.match("s.source_key", t, fold(CleanText(t.Value)))), nil
 	case "email":
 		if err := c.requireEquality(t); err != nil {
 			return nil, err
 		}
-		return leaf(match("s.email", t, strings.ToLower(CleanText(t.Value)))), nil
+		return leaf(c.match("s.email", t, strings.ToLower(CleanText(t.Value)))), nil
 	case "lang", "language":
 		if err := c.requireEquality(t); err != nil {
 			return nil, err
