@@ -29,11 +29,6 @@ func (s *idSet) add(id int64) {
 	(*s)[w] |= 1 << (uint64(id) & 63)
 }
 
-func (s idSet) has(id int64) bool {
-	w := int(id >> 6)
-	return w < len(s) && s[w]&(1<<(uint64(id)&63)) != 0
-}
-
 func (s idSet) count() int {
 	n := 0
 	for _, w := range s {
