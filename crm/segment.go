@@ -124,9 +124,12 @@ func (e *segExpr) sql(pg bool) segmentCond {
 	return segmentCond{sql: "s.id IN (" + q.sql + ")", args: q.args}
 }
 
-// ids is the query for the ids of the supporters a leaf on another table
-// matches.
+// ids is the query for the ids, in a column named id, of the supporters
+// the leaf matches.
 func (l segLeaf) ids() segmentCond {
+	if l.table == "" {
+		return segmentCond{sql: "SELECT s.id AS id FROM supporters s WHERE " + l.where.sql, args: l.where.args}
+	}
 	q := segmentCond{sql: "SELECT " + l.alias + ".supporter_id AS id FROM " + l.table + " " + l.alias + " WHERE " + l.where.sql,
 		args: l.where.args}
 	if l.having.sql != "" {

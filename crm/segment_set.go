@@ -120,10 +120,7 @@ func (v *setEval) and(subs []*segExpr, negate bool) (idSet, bool, error) {
 
 // leaf runs one term's query and reads the ids SQLite concatenated.
 func (v *setEval) leaf(l segLeaf) (idSet, error) {
-	q := segmentCond{sql: "SELECT s.id AS id FROM supporters s WHERE " + l.where.sql, args: l.where.args}
-	if l.table != "" {
-		q = l.ids()
-	}
+	q := l.ids()
 	return v.ids(segmentCond{sql: "SELECT group_concat(m.id) FROM (" + q.sql + ") AS m", args: q.args})
 }
 

@@ -241,8 +241,9 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 	return c, err
 }
 
-// delivery is one recipient of a campaign.
-// outcome is what recording a batch's result writes to a delivery.
+// outcome is what recording a batch's result writes to a delivery: a
+// model of those columns only, because bun's bulk UPDATE puts every
+// column of its model in the statement.
 type outcome struct {
 	bun.BaseModel `bun:"table:newsletter_deliveries,alias:d"`
 
@@ -253,6 +254,7 @@ type outcome struct {
 	UpdatedAt  time.Time `bun:"updated_at"`
 }
 
+// delivery is one recipient of a campaign.
 type delivery struct {
 	bun.BaseModel `bun:"table:newsletter_deliveries,alias:d"`
 
@@ -547,8 +549,7 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 }
 
 // record writes the outcome of each message of a batch the provider
-// answered, and marks the batch done.
-// It returns how many failed.
+// answered, marks the batch done, and returns how many failed.
 func (n *Newsletter) record(ctx context.Context, tx bun.Tx, c *Campaign, p *prepared, results []Result) (int, error) {
 	now := n.clock()
 	outcomes := make([]outcome, len(p.msgs))
