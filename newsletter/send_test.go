@@ -526,6 +526,68 @@ func TestLateUnsubscribeIsSkipped(t *testing.T) {
 	assertOnce(t, e.srv.Emails(), want)
 }
 
+// A provider event after a send lands on that campaign's delivery of the
+// recipient, found through the address in the event; an event for an
+// address the supporter has left since is about nobody.
+func TestWebhookEventsFindTheDelivery(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 120, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	if _, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	emails := e.srv.Emails()
+	byAddr := map[string]string{}
+	for _, m := range emails {
+		byAddr[m.To[0]] = m.ID
+	}
+	event := func(svix, typ, addr, id string) newsletter.WebhookResult {
+		t.Helper()
+		payload := fmt.Sprintf(`{"type":%q,"data":{"email_id":%q,"to":[%q],"bounce":{"type":"Permanent"}}}`, typ, id, addr)
+		res, err := n.ApplyWebhook(ctx, svix, []byte(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	deliveries := func(addr string) []newsletter.DeliveryRecord {
+		t.Helper()
+		x, err := n.Export(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Extra["deliveries"].([]newsletter.DeliveryRecord)
+	}
+	if event("m1", "email.delivered", "p00007@example.org", byAddr["p00007@example.org"]) != newsletter.WebhookApplied {
+		t.Fatal("delivered event not applied")
+	}
+	if ds := deliveries("p00007@example.org"); len(ds) != 1 || ds[0].Event != "delivered" || ds[0].ProviderID != byAddr["p00007@example.org"] {
+		t.Fatalf("deliveries = %+v", ds)
+	}
+	// Another message's id with this address changes nothing of it.
+	event("m2", "email.bounced", "p00008@example.org", byAddr["p00009@example.org"])
+	if ds := deliveries("p00009@example.org"); ds[0].Event != "" {
+		t.Errorf("the event of p00008 landed on p00009's delivery: %+v", ds)
+	}
+	if ds := deliveries("p00008@example.org"); ds[0].Event != "" {
+		t.Errorf("an event with another message's id landed on this delivery: %+v", ds)
+	}
+	// p00010 moves to a new address; a bounce of the old one is ignored.
+	id, _ := e.db.SupporterID(ctx, "p00010@example.org")
+	addr := "new10@example.org"
+	if _, err := e.db.UpdateSupporter(ctx, id, crm.SupporterUpdate{Email: &addr}); err != nil {
+		t.Fatal(err)
+	}
+	if event("m3", "email.bounced", "p00010@example.org", byAddr["p00010@example.org"]) != newsletter.WebhookIgnored {
+		t.Error("a bounce of an address nobody has now was applied")
+	}
+	if s, _ := e.db.GetSupporter(ctx, id); s.EmailStatus != crm.EmailOK {
+		t.Errorf("the new address is marked %s", s.EmailStatus)
+	}
+}
+
 // Four senders, each with its own connection as separate processes would
 // have, share one 20,000-recipient campaign on PostgreSQL: everyone gets
 // exactly one message and the work is split.

@@ -89,8 +89,12 @@ func (n *Newsletter) applyEvent(ctx context.Context, ev WebhookEvent) (WebhookRe
 		return WebhookIgnored, err
 	}
 	if ev.Data.EmailID != "" {
+		// Through the supporter's index: provider ids are not indexed
+		// (see migration 3).
 		if _, err := n.bun.NewUpdate().Table("newsletter_deliveries").Set("event = ?", event).
-			Set("updated_at = ?", n.clock()).Where("provider_id = ? AND provider_id <> ''", ev.Data.EmailID).Exec(ctx); err != nil {
+			Set("updated_at = ?", n.clock()).
+			Where("supporter_id = ? AND provider_id = ? AND provider_id <> ''", supporterID, ev.Data.EmailID).
+			Exec(ctx); err != nil {
 			return 0, err
 		}
 	}
@@ -106,20 +110,11 @@ func (n *Newsletter) applyEvent(ctx context.Context, ev WebhookEvent) (WebhookRe
 	return WebhookApplied, err
 }
 
-// webhookSupporter finds who an event is about: by the provider's email
-// id in the deliveries, else by the recipient address. It returns 0 for
-// someone unknown.
+// webhookSupporter finds who an event is about: the supporter who has
+// the event's recipient address now. It returns 0 for an address nobody
+// has (never known, erased, or changed since the message was sent: a
+// bounce of an old address says nothing of the new one).
 func (n *Newsletter) webhookSupporter(ctx context.Context, ev WebhookEvent) (int64, error) {
-	if ev.Data.EmailID != "" {
-		var ids []int64
-		if err := n.bun.NewSelect().Table("newsletter_deliveries").Column("supporter_id").
-			Where("provider_id = ? AND provider_id <> ''", ev.Data.EmailID).Limit(1).Scan(ctx, &ids); err != nil {
-			return 0, err
-		}
-		if len(ids) > 0 {
-			return ids[0], nil
-		}
-	}
 	for _, to := range ev.Data.To {
 		id, err := n.db.SupporterID(ctx, to)
 		if errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrInvalid) {
