@@ -207,38 +207,58 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 		if c, err = getCampaign(ctx, tx, name); err != nil || c.Status != StatusDraft {
 			return err
 		}
-		rs, err := n.audience(ctx, tx, c)
+		count, err := n.freezeAudience(ctx, tx, c)
 		if err != nil {
 			return err
 		}
 		now := n.clock()
-		rows := make([]delivery, 0, 500)
-		for i, r := range rs {
-			rows = append(rows, delivery{CampaignID: c.ID, SupporterID: r.ID, Email: r.Email,
-				Language: n.variantFor(c, r.Language), Batch: i / BatchSize, Status: "pending", UpdatedAt: now})
-			if len(rows) == cap(rows) || i == len(rs)-1 {
-				if _, err := tx.NewInsert().Model(&rows).Returning("NULL").Exec(ctx); err != nil {
-					return fmt.Errorf("freeze audience: %w", err)
-				}
-				rows = rows[:0]
-			}
-		}
 		var batches []batchRow
-		for b := 0; b*BatchSize < len(rs); b++ {
+		for b := 0; b*BatchSize < count; b++ {
 			batches = append(batches, batchRow{CampaignID: c.ID, Batch: b,
 				IdempotencyKey: "crm-" + c.UID + "-" + strconv.Itoa(b), Status: "pending"})
-			if len(batches) == 500 || (b+1)*BatchSize >= len(rs) {
+			if len(batches) == 500 || (b+1)*BatchSize >= count {
 				if _, err := tx.NewInsert().Model(&batches).Exec(ctx); err != nil {
 					return fmt.Errorf("freeze batches: %w", err)
 				}
 				batches = batches[:0]
 			}
 		}
-		c.Status, c.Recipients, c.StartedAt = StatusSending, len(rs), now
+		c.Status, c.Recipients, c.StartedAt = StatusSending, count, now
 		_, err = tx.NewUpdate().Model(c).Column("status", "recipients", "started_at").WherePK().Exec(ctx)
 		return err
 	})
 	return c, err
+}
+
+// freezeAudience writes a pending delivery for each recipient the
+// campaign has now, numbered into batches of BatchSize in supporter
+// order, with the language variant each gets, and returns how many. One
+// INSERT ... SELECT: the audience never travels through Go.
+func (n *Newsletter) freezeAudience(ctx context.Context, tx bun.Tx, c *Campaign) (int, error) {
+	q, err := n.db.SupporterQuery(ctx, crm.SupporterFilter{List: &c.List, Segment: c.Segment, Mailable: true})
+	if err != nil {
+		return 0, err
+	}
+	q = q.Conn(tx).ColumnExpr("s.id, s.email, s.language")
+	// variantFor in SQL: the recipient's language if a template has it,
+	// else the first template's.
+	langs := make([]string, len(c.Templates))
+	for i, t := range c.Templates {
+		langs[i] = t.Language
+	}
+	first := ""
+	if len(langs) > 0 {
+		first = langs[0]
+	}
+	res, err := tx.NewRaw(`INSERT INTO newsletter_deliveries (campaign_id, supporter_id, email, language, batch, status, updated_at)
+		SELECT ?, a.id, a.email, CASE WHEN a.language IN (?) OR ? = '' THEN a.language ELSE ? END,
+			(ROW_NUMBER() OVER (ORDER BY a.id) - 1) / ?, 'pending', ?
+		FROM (?) AS a ORDER BY a.id`, c.ID, bun.In(langs), first, first, BatchSize, n.clock(), q).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("campaign %s: freeze audience: %w", c.Name, err)
+	}
+	k, err := res.RowsAffected()
+	return int(k), err
 }
 
 // outcome is what recording a batch's result writes to a delivery: a

@@ -205,6 +205,44 @@ func TestSendExactlyOnceWithLanguagesAndHeaders(t *testing.T) {
 	}
 }
 
+// Someone whose language has no variant gets the first one given.
+func TestLanguageWithoutVariantGetsTheFirst(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 10, crm.List{Name: "lettre"})
+	for _, addr := range []string{"p00000@example.org", "p00001@example.org"} { // en, fr
+		id, _ := e.db.SupporterID(ctx, addr)
+		de := "de"
+		if _, err := e.db.UpdateSupporter(ctx, id, crm.SupporterUpdate{Language: &de}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := e.newsletter(t)
+	_, err := n.CreateCampaign(ctx, newsletter.CampaignSpec{Name: "mars", List: "lettre", From: "Asso <news@asso.example.org>",
+		Templates: []newsletter.TemplateSource{{Language: "en", Source: tplEN}, {Language: "fr", Source: tplFR}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range e.srv.Emails() {
+		got[m.To[0]] = m.Subject
+	}
+	want := map[string]string{"p00000@example.org": "The March letter", "p00001@example.org": "The March letter",
+		"p00002@example.org": "La lettre de mars", "p00005@example.org": "The March letter"}
+	for addr, subject := range want {
+		if got[addr] != subject {
+			t.Errorf("%s got %q, want %q", addr, got[addr], subject)
+		}
+	}
+	st, _ := n.CampaignStats(ctx, "mars")
+	if st.ByLanguage["en"] != 3 || st.ByLanguage["fr"] != 7 || len(st.ByLanguage) != 2 {
+		t.Errorf("by language: %v", st.ByLanguage)
+	}
+}
+
 func isMultipleOf5(addr string) bool {
 	var i int
 	fmt.Sscanf(addr, "p%05d@", &i)
