@@ -101,7 +101,7 @@ type Server struct {
 	opts Options
 
 	mu       sync.Mutex
-	emails   []Email
+	emails   [][]Email // in chunks, so a long run never copies them all to grow
 	requests int
 	idem     map[string]idemEntry
 	limiter  *rate.Limiter
@@ -146,7 +146,11 @@ func (s *Server) BaseURL() string { return s.URL + "/" }
 func (s *Server) Emails() []Email {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Email(nil), s.emails...)
+	var out []Email
+	for _, c := range s.emails {
+		out = append(out, c...)
+	}
+	return out
 }
 
 // Requests returns how many send requests reached the server, faults and
@@ -379,7 +383,11 @@ func (s *Server) accept(m *request, key string, batch bool) string {
 		e.ReplyTo, e.Headers, e.Tags = m.ReplyTo, m.Headers, m.Tags
 	}
 	s.mu.Lock()
-	s.emails = append(s.emails, e)
+	if k := len(s.emails); k == 0 || len(s.emails[k-1]) == cap(s.emails[k-1]) {
+		s.emails = append(s.emails, make([]Email, 0, 1024))
+	}
+	last := &s.emails[len(s.emails)-1]
+	*last = append(*last, e)
 	s.mu.Unlock()
 	return e.ID
 }
