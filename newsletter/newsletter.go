@@ -55,6 +55,9 @@ type Newsletter struct {
 	// so its goroutines wait on each other here rather than in SQLite's
 	// busy handler, which sleeps in steps of milliseconds.
 	writes sync.Mutex
+	// links holds, for each path, what link puts before and after a
+	// token.
+	links sync.Map
 }
 
 // Option configures a Newsletter. Options validate their argument.
@@ -165,10 +168,20 @@ func (n *Newsletter) clock() time.Time { return n.now().UTC() }
 
 // link returns PublicURL + path + ?token=....
 func (n *Newsletter) link(path string, t Token) string {
-	u := *n.publicURL
-	u.Path = strings.TrimRight(u.Path, "/") + path
-	u.RawQuery = url.Values{"token": {n.signer.Sign(t)}}.Encode()
-	return u.String()
+	ends, ok := n.links.Load(path)
+	if !ok {
+		u := *n.publicURL
+		u.Path = strings.TrimRight(u.Path, "/") + path
+		u.RawQuery, u.Fragment = "token=", ""
+		e := [2]string{u.String(), ""}
+		if n.publicURL.Fragment != "" {
+			e[1] = "#" + n.publicURL.EscapedFragment()
+		}
+		ends, _ = n.links.LoadOrStore(path, e)
+	}
+	// A token is URL-safe base64: nothing in it needs escaping.
+	e := ends.([2]string)
+	return e[0] + n.signer.Sign(t) + e[1]
 }
 
 // UnsubscribeURL returns the one-click unsubscribe link of a supporter for

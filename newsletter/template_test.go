@@ -112,3 +112,22 @@ func TestTemplateEnglishFooter(t *testing.T) {
 		t.Errorf("english footer missing:\n%s\n%s", out.HTML, out.Text)
 	}
 }
+
+// BenchmarkTemplateRender renders one message (subject, preheader, HTML
+// and text parts) of a typical letter.
+func BenchmarkTemplateRender(b *testing.B) {
+	tpl, err := newsletter.ParseTemplate("fr", letterFR)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newsletter.Recipient{FirstName: "Camille", LastName: "Martin", City: "Calais", Email: "camille@example.org",
+		Attributes:     map[string]string{"pointure": "42"},
+		UnsubscribeURL: "https://asso.example.org/unsubscribe?token=AQIBAgAAj1c0Cw2w0bZ6vlxqg7ZPRQ",
+		PreferencesURL: "https://asso.example.org/preferences?token=AQMBAAChVb5V1Ky2Qbkiv9ZxT1dT"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tpl.Render(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 	"time"
 )
 
@@ -47,7 +49,8 @@ const macSize = 16
 
 // Signer makes and checks signed, unguessable link tokens with HMAC-SHA256.
 type Signer struct {
-	key []byte
+	key  []byte
+	macs sync.Pool // of HMAC states keyed with key, reused
 }
 
 // NewSigner returns a Signer for a secret of at least 32 bytes.
@@ -74,9 +77,15 @@ func (s *Signer) Sign(t Token) string {
 }
 
 func (s *Signer) mac(b []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m, _ := s.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.key)
+	}
+	m.Reset()
 	m.Write(b)
-	return m.Sum(nil)[:macSize]
+	sum := m.Sum(make([]byte, 0, sha256.Size))[:macSize]
+	s.macs.Put(m)
+	return sum
 }
 
 // Verify checks a token for the given purpose at time now. It returns
