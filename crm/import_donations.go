@@ -134,22 +134,18 @@ type donationRow struct {
 }
 
 func (im *donationImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader) error {
-	err := eachRow(ctx, sr, &im.rep.Rows, im.reject, func(rec []string, line int) (*Rejection, error) {
-		row, rej := im.parse(rec, line)
-		if rej != nil {
-			return rej, nil
-		}
+	err := eachRow(ctx, sr, &im.rep.Rows, im.reject, im.parse, func(row *donationRow) error {
 		if im.format == FormatHelloAsso {
 			// Rows of one order follow each other: sum them into one gift.
 			if p := im.pending; p != nil && p.d.ExternalRef == row.d.ExternalRef && p.email == row.email {
 				p.d.Amount += row.d.Amount
-				return nil, nil
+				return nil
 			}
 			pending := im.pending
 			im.pending = row
-			return nil, im.add(ctx, tx, pending)
+			return im.add(ctx, tx, pending)
 		}
-		return nil, im.add(ctx, tx, row)
+		return im.add(ctx, tx, row)
 	})
 	if err != nil {
 		return err

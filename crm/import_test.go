@@ -324,3 +324,33 @@ func TestImportStatusColumn(t *testing.T) {
 		t.Errorf("unknown status not kept: %+v", odd.Attributes)
 	}
 }
+
+// An import enlarges SQLite's page cache for its own transaction only:
+// the connection goes back to the pool with the size it had, after a
+// good import as after a failed one.
+func TestImportRestoresTheCacheSize(t *testing.T) {
+	db := openTest(t)
+	if db.Bun().Dialect().Name().String() != "sqlite" {
+		t.Skip("SQLite only")
+	}
+	ctx := context.Background()
+	db.Bun().SetMaxOpenConns(1) // so the checks below see the import's connection
+	size := func() int {
+		var n int
+		if err := db.Bun().NewRaw("PRAGMA cache_size").Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := size()
+	importFile(t, db, "excel_fr_windows1252.csv", crm.ImportOptions{})
+	if got := size(); got != before {
+		t.Errorf("cache size after an import: %d, want %d", got, before)
+	}
+	if _, err := db.ImportSupporters(ctx, strings.NewReader("email\na@example.org\n"), crm.ImportOptions{List: "nope", Consent: "x"}); err == nil {
+		t.Fatal("import to a missing list: no error")
+	}
+	if got := size(); got != before {
+		t.Errorf("cache size after a failed import: %d, want %d", got, before)
+	}
+}
