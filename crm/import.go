@@ -332,6 +332,7 @@ type supporterImport struct {
 	list      *List
 	interests map[string]string // folded slug or label → interest name
 	maxID     int64             // supporters with a larger id were created by this import
+	nextID    int64             // on SQLite, the id of the next supporter created (0: the database's choice)
 	seen      []uint64          // bitmap of pre-existing ids this import has met
 	batch     []*importRow
 	byEmail   map[string]*importRow
@@ -379,6 +380,18 @@ func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
 		return err
 	}
 	im.seen = make([]uint64, im.maxID/64+1)
+	if im.db.isSQLite() {
+		// The import holds the write lock from its first statement
+		// (BEGIN IMMEDIATE), so nobody else can take an id before it
+		// commits: it numbers new supporters itself, as AUTOINCREMENT
+		// would, past the largest id ever used.
+		var seq int64
+		if err := tx.NewSelect().Table("sqlite_sequence").ColumnExpr("COALESCE(MAX(seq), 0)").
+			Where("name = 'supporters'").Scan(ctx, &seq); err != nil {
+			return err
+		}
+		im.nextID = max(seq, im.maxID) + 1
+	}
 	var hashes []string
 	if err := tx.NewSelect().Table("suppressions").Column("hash").Scan(ctx, &hashes); err != nil {
 		return err

@@ -354,3 +354,36 @@ func TestImportRestoresTheCacheSize(t *testing.T) {
 		t.Errorf("cache size after a failed import: %d, want %d", got, before)
 	}
 }
+
+// On SQLite an import numbers the supporters it creates itself: the ids
+// follow those used before and the database goes on after them.
+func TestImportNumbersNewSupporters(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	first := &crm.Supporter{Email: "first@example.org"}
+	if err := db.CreateSupporter(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := db.ImportSupporters(ctx, strings.NewReader("email\na@example.org\nb@example.org\nfirst@example.org\nc@example.org\n"), crm.ImportOptions{})
+	if err != nil || rep.Created != 3 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	last := &crm.Supporter{Email: "last@example.org"}
+	if err := db.CreateSupporter(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	ids := []int64{first.ID}
+	for _, e := range []string{"a@example.org", "b@example.org", "c@example.org"} {
+		s, err := db.GetSupporterByEmail(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+	}
+	ids = append(ids, last.ID)
+	for i := 1; i < len(ids); i++ {
+		if ids[i] != ids[i-1]+1 {
+			t.Fatalf("ids %v: want consecutive, in file order", ids)
+		}
+	}
+}

@@ -71,29 +71,18 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	}
 
 	if len(news) > 0 {
+		if im.nextID > 0 {
+			for _, s := range news {
+				s.ID, im.nextID = im.nextID, im.nextID+1
+			}
+		}
 		if _, err := tx.NewInsert().Model(&news).Returning("NULL").Exec(ctx); err != nil {
 			return fmt.Errorf("import: insert supporters: %w", err)
 		}
-		// Ids are read back by email: the order of a multi-row insert's
-		// RETURNING rows is not guaranteed.
-		newEmails := make([]string, len(news))
-		for i, s := range news {
-			newEmails[i] = s.Email
-		}
-		var ids []struct {
-			ID    int64
-			Email string
-		}
-		if err := tx.NewSelect().Table("supporters").Column("id", "email").
-			Where("email IN (?)", bun.List(newEmails)).Scan(ctx, &ids); err != nil {
-			return fmt.Errorf("import: read ids: %w", err)
-		}
-		idOf := make(map[string]int64, len(ids))
-		for _, r := range ids {
-			idOf[r.Email] = r.ID
-		}
-		for _, s := range news {
-			s.ID = idOf[s.Email]
+		if im.nextID == 0 {
+			if err := readIDs(ctx, tx, news); err != nil {
+				return err
+			}
 		}
 		im.rep.Created += len(news)
 		targets = append(targets, news...)
@@ -114,6 +103,32 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	}
 	if im.list != nil {
 		return im.subscribe(ctx, tx, targets)
+	}
+	return nil
+}
+
+// readIDs sets the ids the database gave to newly inserted supporters. They
+// are read back by email: the order of a multi-row insert's RETURNING rows
+// is not guaranteed.
+func readIDs(ctx context.Context, tx bun.IDB, news []*Supporter) error {
+	emails := make([]string, len(news))
+	for i, s := range news {
+		emails[i] = s.Email
+	}
+	var ids []struct {
+		ID    int64
+		Email string
+	}
+	if err := tx.NewSelect().Table("supporters").Column("id", "email").
+		Where("email IN (?)", bun.List(emails)).Scan(ctx, &ids); err != nil {
+		return fmt.Errorf("import: read ids: %w", err)
+	}
+	idOf := make(map[string]int64, len(ids))
+	for _, r := range ids {
+		idOf[r.Email] = r.ID
+	}
+	for _, s := range news {
+		s.ID = idOf[s.Email]
 	}
 	return nil
 }
