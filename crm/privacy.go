@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/assocrm/assocrm/crm/segment"
 )
 
 // channelKey carries, in a context, how a change came about.
@@ -128,6 +130,57 @@ type Eraser func(ctx context.Context, tx bun.IDB, supporterID int64, email strin
 // supporter keeps, so the row (which the consent history points to) stays
 // unique and holds nothing personal.
 const ErasedDomain = "erased.invalid"
+
+// ErasedAddress is the placeholder address Forget gives the supporter with
+// this id.
+func ErasedAddress(id int64) string {
+	return "supporter-" + strconv.FormatInt(id, 10) + "@" + ErasedDomain
+}
+
+// RedactSegment returns expr with every term naming the address email
+// exactly (email:... or email=..., compared normalised) made to name
+// replacement instead, and whether anything changed; the rest of the
+// expression means what it meant. Forget applies it to the saved
+// segments, and newsletter to its campaigns' segments, so an erased
+// address does not live on in them. An expression that does not parse is
+// returned as it is.
+func RedactSegment(expr, email, replacement string) (string, bool) {
+	if !strings.Contains(strings.ToLower(expr), "email") {
+		return expr, false
+	}
+	root, err := segment.Parse(expr)
+	if err != nil {
+		return expr, false
+	}
+	changed := false
+	var walk func(n segment.Node)
+	walk = func(n segment.Node) {
+		switch n := n.(type) {
+		case *segment.And:
+			for _, o := range n.Operands {
+				walk(o)
+			}
+		case *segment.Or:
+			for _, o := range n.Operands {
+				walk(o)
+			}
+		case *segment.Not:
+			walk(n.Operand)
+		case *segment.Term:
+			if n.Field != "email" || (n.Op != ":" && n.Op != "=") || (!n.Quoted && strings.Contains(n.Value, "*")) {
+				return
+			}
+			if v, err := NormalizeEmail(n.Value); err == nil && v == email {
+				n.Value, changed = replacement, true
+			}
+		}
+	}
+	walk(root)
+	if !changed {
+		return expr, false
+	}
+	return root.String(), true
+}
 
 // suppressionKeySetting holds the key of the erased-address hashes.
 const suppressionKeySetting = "crm.suppression_key"
@@ -245,7 +298,7 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 		}
 		now := db.Now()
 		if _, err := tx.NewUpdate().Table("supporters").
-			Set("email = ?", "supporter-"+strconv.FormatInt(id, 10)+"@"+ErasedDomain).
+			Set("email = ?", ErasedAddress(id)).
 			Set("first_name = '', last_name = '', phone = '', organisation = '', city = '', city_key = ''").
 			Set("postcode = '', country = '', notes = '', source = '', source_key = ''").
 			Set("email_status = ?", EmailOK).Set("updated_at = ?", now).Set("erased_at = ?", now).
@@ -263,6 +316,18 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 		if _, err := tx.NewUpdate().Table("donations").Set("supporter_id = NULL").Set("note = ''").
 			Where("supporter_id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("forget: donations: %w", err)
+		}
+		var segs []Segment
+		if err := tx.NewSelect().Model(&segs).Scan(ctx); err != nil {
+			return fmt.Errorf("forget: segments: %w", err)
+		}
+		for _, seg := range segs {
+			if expr, ok := RedactSegment(seg.Expression, e, ErasedAddress(id)); ok {
+				if _, err := tx.NewUpdate().Table("segments").Set("expression = ?", expr).Set("updated_at = ?", now).
+					Where("name = ?", seg.Name).Exec(ctx); err != nil {
+					return fmt.Errorf("forget: segment %s: %w", seg.Name, err)
+				}
+			}
 		}
 		for _, erase := range extra {
 			if err := erase(ctx, tx, id, e); err != nil {

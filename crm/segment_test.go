@@ -156,3 +156,27 @@ func TestSegmentErrors(t *testing.T) {
 		t.Errorf("segments after refused save = %+v", segs)
 	}
 }
+
+func TestRedactSegment(t *testing.T) {
+	const addr, repl = "jo@example.org", "supporter-7@erased.invalid"
+	for _, c := range []struct{ in, want string }{
+		{"email:Jo@Example.org", "email:" + repl},
+		{`tag:presse OR NOT email="jo@example.org"`, `tag:presse OR NOT email="` + repl + `"`},
+		{"email:*@example.org", ""},        // a pattern names nobody in particular
+		{"email:jo@example.org*", ""},      // nor does a prefix
+		{"email:other@example.org", ""},    // someone else
+		{"city:jo@example.org", ""},        // not an address term
+		{"email:jo@example.org AND (", ""}, // does not parse: left alone
+	} {
+		got, changed := crm.RedactSegment(c.in, addr, repl)
+		if c.want == "" {
+			if changed || got != c.in {
+				t.Errorf("%q: changed to %q", c.in, got)
+			}
+			continue
+		}
+		if !changed || got != c.want {
+			t.Errorf("%q: got %q, %v; want %q", c.in, got, changed, c.want)
+		}
+	}
+}

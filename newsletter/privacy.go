@@ -56,12 +56,29 @@ func (n *Newsletter) Prune(ctx context.Context, since time.Time) (int, error) {
 }
 
 // Forget erases a supporter as crm.Forget does, and also the address
-// in their deliveries and in any stored batch snapshot.
+// in their deliveries, in any stored batch snapshot and in the campaigns'
+// segments (see crm.RedactSegment).
 func (n *Newsletter) Forget(ctx context.Context, email string) error {
 	return n.db.Forget(ctx, email, func(ctx context.Context, tx bun.IDB, id int64, addr string) error {
 		if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("email = ''").
 			Where("supporter_id = ?", id).Exec(ctx); err != nil {
 			return err
+		}
+		var cs []struct {
+			ID      int64  `bun:"id"`
+			Segment string `bun:"segment"`
+		}
+		if err := tx.NewSelect().Table("newsletter_campaigns").Column("id", "segment").
+			Where("segment <> ''").Scan(ctx, &cs); err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if expr, ok := crm.RedactSegment(c.Segment, addr, crm.ErasedAddress(id)); ok {
+				if _, err := tx.NewUpdate().Table("newsletter_campaigns").Set("segment = ?", expr).
+					Where("id = ?", c.ID).Exec(ctx); err != nil {
+					return err
+				}
+			}
 		}
 		// A snapshot still in a batch row (a send stopped midway) holds the
 		// address JSON-encoded; it goes too.

@@ -48,6 +48,11 @@ func TestExportForgetRawFiles(t *testing.T) {
 	if _, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Her address in a saved segment and in a draft campaign's segment.
+	if _, err := e.db.SaveSegment(ctx, "zen", "email:Zenaida.Quintero-Forget@example.org OR (tag:presse AND email:p00001@example.org)"); err != nil {
+		t.Fatal(err)
+	}
+	e.campaign(t, n, "avril", "lettre", `NOT email:"`+email+`" AND city:Calais`)
 
 	x, err := n.Export(ctx, email)
 	if err != nil {
@@ -72,6 +77,18 @@ func TestExportForgetRawFiles(t *testing.T) {
 	ds, _ := e.db.ListDonations(ctx, crm.DonationFilter{})
 	if len(ds) != 1 || ds[0].SupporterID != 0 || ds[0].Amount != 5000 || ds[0].Note != "" {
 		t.Errorf("donations after forget: %+v", ds)
+	}
+	segs, _ := e.db.Segments(ctx)
+	erased := crm.ErasedAddress(s.ID)
+	if len(segs) != 1 || segs[0].Expression != "email:"+erased+" OR (tag:presse AND email:p00001@example.org)" {
+		t.Errorf("saved segment after forget: %+v", segs)
+	}
+	avril, _ := n.Campaign(ctx, "avril")
+	if avril.Segment != `NOT email:"`+erased+`" AND city:Calais` {
+		t.Errorf("campaign segment after forget: %q", avril.Segment)
+	}
+	if k, err := e.db.CountSupporters(ctx, crm.SupporterFilter{Segment: "segment:zen"}); err != nil || k != 0 {
+		t.Errorf("the saved segment after forget: %d, %v", k, err)
 	}
 	// The other supporters are untouched.
 	if n, _ := e.db.CountSupporters(ctx, crm.SupporterFilter{List: ptr("lettre")}); n != 30 {
