@@ -274,22 +274,6 @@ type outcome struct {
 	UpdatedAt  time.Time `bun:"updated_at"`
 }
 
-// delivery is one recipient of a campaign.
-type delivery struct {
-	bun.BaseModel `bun:"table:newsletter_deliveries,alias:d"`
-
-	ID          int64     `bun:"id,pk,autoincrement"`
-	CampaignID  int64     `bun:"campaign_id"`
-	SupporterID int64     `bun:"supporter_id"`
-	Email       string    `bun:"email"`
-	Language    string    `bun:"language"`
-	Batch       int       `bun:"batch"`
-	Status      string    `bun:"status"`
-	ProviderID  string    `bun:"provider_id"`
-	Error       string    `bun:"error"`
-	UpdatedAt   time.Time `bun:"updated_at"`
-}
-
 // batchRow is a batch's stored payload.
 type batchRow struct {
 	bun.BaseModel `bun:"table:newsletter_batches"`
@@ -637,9 +621,13 @@ type snapshot struct {
 // deliveries of those who unsubscribed, bounced or complained since the
 // audience was frozen, to be skipped.
 func (n *Newsletter) snapshotBatch(ctx context.Context, c *Campaign, batch int) ([]snapshot, []int64, error) {
-	var ds []delivery
-	if err := n.bun.NewSelect().Model(&ds).Where("campaign_id = ? AND batch = ? AND status = 'pending'", c.ID, batch).
-		Order("id").Scan(ctx); err != nil {
+	var ds []struct {
+		ID          int64  `bun:"id"`
+		SupporterID int64  `bun:"supporter_id"`
+		Language    string `bun:"language"`
+	}
+	if err := n.bun.NewSelect().Table("newsletter_deliveries").Column("id", "supporter_id", "language").
+		Where("campaign_id = ? AND batch = ? AND status = 'pending'", c.ID, batch).Order("id").Scan(ctx, &ds); err != nil {
 		return nil, nil, err
 	}
 	ids := make([]int64, len(ds))
