@@ -265,3 +265,38 @@ func TestReorderArgs(t *testing.T) {
 		}
 	}
 }
+
+// The default table listing streams the whole base: every row once, in
+// order, aligned by blocks, the same with --limit as without.
+func TestListTableStreams(t *testing.T) {
+	db := crmtest.Database(t)
+	mustRun(t, db, "init")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "people.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crmtest.WriteSupportersCSV(f, 2500, 3); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	mustRun(t, db, "import", "supporters", path)
+	lines := strings.Split(strings.TrimSuffix(mustRun(t, db, "supporters", "list"), "\n"), "\n")
+	if len(lines) != 2501 || !strings.HasPrefix(lines[0], "EMAIL ") {
+		t.Fatalf("%d lines, first %q", len(lines), lines[0])
+	}
+	recs, err := csv.NewReader(strings.NewReader(mustRun(t, db, "supporters", "list", "--format", "csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lines[1:] {
+		if email := strings.Fields(l)[0]; email != recs[i+1][0] {
+			t.Fatalf("table line %d is %s, CSV row says %s", i+1, email, recs[i+1][0])
+		}
+	}
+	limited := strings.Split(mustRun(t, db, "supporters", "list", "--limit", "3"), "\n")
+	if strings.Join(strings.Fields(limited[3]), " ") != strings.Join(strings.Fields(lines[3]), " ") {
+		t.Errorf("with --limit: %q, streamed: %q", limited[3], lines[3])
+	}
+}

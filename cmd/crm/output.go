@@ -47,17 +47,39 @@ func printRecords(c *cli.Context, recs records) error {
 }
 
 func writeTable(w io.Writer, header []string, rows [][]string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
+	t := newTable(w, header)
 	for _, r := range rows {
-		clean := make([]string, len(r))
-		for i, v := range r {
-			clean[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(v)
-		}
-		fmt.Fprintln(tw, strings.Join(clean, "\t"))
+		t.row(r)
 	}
-	return tw.Flush()
+	return t.flush()
 }
+
+// table writes rows aligned in columns under an upper-case header.
+type table struct {
+	tw *tabwriter.Writer
+}
+
+// cellSpace turns what would break a table's line or column into spaces.
+var cellSpace = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
+
+func newTable(w io.Writer, header []string) *table {
+	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+	fmt.Fprintln(t.tw, strings.ToUpper(strings.Join(header, "\t")))
+	return t
+}
+
+func (t *table) row(r []string) {
+	for i, v := range r {
+		if i > 0 {
+			io.WriteString(t.tw, "\t")
+		}
+		cellSpace.WriteString(t.tw, v)
+	}
+	io.WriteString(t.tw, "\n")
+}
+
+// flush writes out the rows so far, aligned among themselves.
+func (t *table) flush() error { return t.tw.Flush() }
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

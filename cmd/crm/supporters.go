@@ -238,7 +238,7 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 	f := supporterFilter(c)
 	f.Limit = c.Int("limit")
 	f.Offset = c.Int("offset")
-	if f.Limit == 0 && f.Offset == 0 && c.String("format") != "table" {
+	if f.Limit == 0 && f.Offset == 0 {
 		return streamSupporters(c, db, f)
 	}
 	ss, _, err := db.ListSupporters(c.Context, f)
@@ -247,10 +247,9 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 	}
 	recs := records{json: ss}
 	if c.String("format") == "table" {
-		recs.header = []string{"email", "name", "city", "lang", "tags", "interests", "status"}
+		recs.header = supporterTableHeader
 		for _, s := range ss {
-			r := supporterRow(s)
-			recs.rows = append(recs.rows, []string{s.Email, s.Name(), s.City, s.Language, r[9], r[10], r[11]})
+			recs.rows = append(recs.rows, supporterTableRow(s))
 		}
 	} else {
 		recs.header = supporterHeader
@@ -261,13 +260,29 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 	return printRecords(c, recs)
 }
 
-// streamSupporters writes every matching supporter as CSV or JSON as they
-// come, so exporting the whole base needs little memory.
+// supporterTableHeader and supporterTableRow are the columns of the
+// table listing: fewer than the CSV's, to fit a terminal.
+var supporterTableHeader = []string{"email", "name", "city", "lang", "tags", "interests", "status"}
+
+func supporterTableRow(s *crm.Supporter) []string {
+	r := supporterRow(s)
+	return []string{s.Email, s.Name(), s.City, s.Language, r[9], r[10], r[11]}
+}
+
+// tableBlock is how many rows of a streamed table are aligned together.
+const tableBlock = 1000
+
+// streamSupporters writes every matching supporter as they come, so
+// listing or exporting the whole base needs little memory. A table is
+// aligned by blocks of tableBlock rows.
 func streamSupporters(c *cli.Context, db *crm.DB, f crm.SupporterFilter) error {
 	w := bufio.NewWriter(c.App.Writer)
 	defer w.Flush()
 	var cw *csv.Writer
+	var tw *table
 	switch c.String("format") {
+	case "table":
+		tw = newTable(w, supporterTableHeader)
 	case "csv":
 		cw = csv.NewWriter(w)
 		cw.Write(supporterHeader)
@@ -277,11 +292,21 @@ func streamSupporters(c *cli.Context, db *crm.DB, f crm.SupporterFilter) error {
 		return usagef("--format %q: want table, csv or json", c.String("format"))
 	}
 	first := true
+	n := 0
 	for s, err := range db.Supporters(c.Context, f) {
 		if err != nil {
 			return err
 		}
-		if cw != nil {
+		switch {
+		case tw != nil:
+			tw.row(supporterTableRow(s))
+			if n++; n%tableBlock == 0 {
+				if err := tw.flush(); err != nil {
+					return err
+				}
+			}
+			continue
+		case cw != nil:
 			cw.Write(supporterRow(s))
 			continue
 		}
@@ -295,6 +320,9 @@ func streamSupporters(c *cli.Context, db *crm.DB, f crm.SupporterFilter) error {
 		first = false
 		w.WriteString("\n  ")
 		w.Write(b)
+	}
+	if tw != nil {
+		return tw.flush()
 	}
 	if cw != nil {
 		cw.Flush()
