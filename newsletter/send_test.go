@@ -598,7 +598,7 @@ func TestWebhookEventsFindTheDelivery(t *testing.T) {
 		}
 		return x.Extra["deliveries"].([]newsletter.DeliveryRecord)
 	}
-	if event("m1", "email.delivered", "p00007@example.org", byAddr["p00007@example.org"]) != newsletter.WebhookApplied {
+	if event("m1", "email.delivered", "Personne 7 <p00007@example.org>", byAddr["p00007@example.org"]) != newsletter.WebhookApplied {
 		t.Fatal("delivered event not applied")
 	}
 	if ds := deliveries("p00007@example.org"); len(ds) != 1 || ds[0].Event != "delivered" || ds[0].ProviderID != byAddr["p00007@example.org"] {

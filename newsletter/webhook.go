@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -116,6 +117,9 @@ func (n *Newsletter) applyEvent(ctx context.Context, ev WebhookEvent) (WebhookRe
 // bounce of an old address says nothing of the new one).
 func (n *Newsletter) webhookSupporter(ctx context.Context, ev WebhookEvent) (int64, error) {
 	for _, to := range ev.Data.To {
+		if a, err := mail.ParseAddress(to); err == nil {
+			to = a.Address // "Name <address>" as well as a bare address
+		}
 		id, err := n.db.SupporterID(ctx, to)
 		if errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrInvalid) {
 			continue
