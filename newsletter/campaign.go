@@ -221,14 +221,24 @@ func (n *Newsletter) CampaignStats(ctx context.Context, name string) (*Stats, er
 	}
 	st := &Stats{Campaign: c, ByLanguage: map[string]int{}}
 	if c.Status == StatusDraft {
-		rs, err := n.audience(ctx, n.bun, c)
+		// Counted by the database, language by language: the audience
+		// may be the whole base.
+		q, err := n.audience(ctx, n.bun, c)
 		if err != nil {
 			return nil, err
 		}
-		st.Recipients, st.Pending = len(rs), len(rs)
-		for _, r := range rs {
-			st.ByLanguage[n.variantFor(c, r.Language)]++
+		var langs []struct {
+			Language string
+			Count    int
 		}
+		if err := q.ColumnExpr("s.language, COUNT(*) AS count").Group("s.language").Scan(ctx, &langs); err != nil {
+			return nil, fmt.Errorf("campaign %s: audience: %w", c.Name, err)
+		}
+		for _, l := range langs {
+			st.Recipients += l.Count
+			st.ByLanguage[n.variantFor(c, l.Language)] += l.Count
+		}
+		st.Pending = st.Recipients
 		return st, nil
 	}
 	var rows []struct {
@@ -264,19 +274,16 @@ type recipientRow struct {
 	Language string `bun:"language"`
 }
 
-// audience returns who the campaign goes to now: the list's subscribed
+// audience selects who the campaign goes to now: the list's subscribed
 // members (for a double opt-in list, those who confirmed) matching the
-// segment, minus anyone whose mail bounces or who complained.
-func (n *Newsletter) audience(ctx context.Context, idb bun.IDB, c *Campaign) ([]recipientRow, error) {
+// segment, minus anyone whose mail bounces or who complained. The
+// supporters are "s"; the caller picks the columns.
+func (n *Newsletter) audience(ctx context.Context, idb bun.IDB, c *Campaign) (*bun.SelectQuery, error) {
 	q, err := n.db.SupporterQuery(ctx, crm.SupporterFilter{List: &c.List, Segment: c.Segment, Mailable: true})
 	if err != nil {
-		return nil, err
-	}
-	var rs []recipientRow
-	if err := q.Conn(idb).ColumnExpr("s.id, s.email, s.language").Order("s.id").Scan(ctx, &rs); err != nil {
 		return nil, fmt.Errorf("campaign %s: audience: %w", c.Name, err)
 	}
-	return rs, nil
+	return q.Conn(idb), nil
 }
 
 // variantFor returns the template language a recipient gets.

@@ -235,11 +235,11 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 // order, with the language variant each gets, and returns how many. One
 // INSERT ... SELECT: the audience never travels through Go.
 func (n *Newsletter) freezeAudience(ctx context.Context, tx bun.Tx, c *Campaign) (int, error) {
-	q, err := n.db.SupporterQuery(ctx, crm.SupporterFilter{List: &c.List, Segment: c.Segment, Mailable: true})
+	q, err := n.audience(ctx, tx, c)
 	if err != nil {
 		return 0, err
 	}
-	q = q.Conn(tx).ColumnExpr("s.id, s.email, s.language")
+	q = q.ColumnExpr("s.id, s.email, s.language")
 	// variantFor in SQL: the recipient's language if a template has it,
 	// else the first template's.
 	langs := make([]string, len(c.Templates))
@@ -794,7 +794,11 @@ func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) 
 	p := &Preview{Campaign: c, Recipients: st.Pending, ByLanguage: st.ByLanguage}
 	var first []recipientRow
 	if c.Status == StatusDraft {
-		if first, err = n.audience(ctx, n.bun, c); err != nil {
+		q, err := n.audience(ctx, n.bun, c)
+		if err != nil {
+			return nil, err
+		}
+		if err := q.ColumnExpr("s.id, s.email, s.language").Order("s.id").Limit(1).Scan(ctx, &first); err != nil {
 			return nil, err
 		}
 	} else {

@@ -223,6 +223,11 @@ func TestLanguageWithoutVariantGetsTheFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Before the send, the draft's audience is counted the same way.
+	p, err := n.DryRun(ctx, "mars")
+	if err != nil || p.Recipients != 10 || p.ByLanguage["en"] != 3 || p.ByLanguage["fr"] != 7 || len(p.ByLanguage) != 2 {
+		t.Fatalf("dry run: %+v, %v", p, err)
+	}
 	if _, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
