@@ -112,9 +112,10 @@ func fileInfo(sr *sheet.Reader, format ImportFormat) FileInfo {
 func eachRow[T any](ctx context.Context, sr *sheet.Reader, rows *int, reject func(Rejection),
 	parse func(rec []string, line int) (T, *Rejection), use func(T) error) error {
 	type item struct {
-		row T
-		rej *Rejection
-		err error // a fatal read error
+		row   T
+		rej   *Rejection
+		err   error // a fatal read error
+		panic any   // what parse panicked with, raised again on the caller's goroutine
 	}
 	const chunk = 256
 	ch := make(chan []item, 4)
@@ -124,6 +125,14 @@ func eachRow[T any](ctx context.Context, sr *sheet.Reader, rows *int, reject fun
 		defer close(exited)
 		defer close(ch)
 		items := make([]item, 0, chunk)
+		defer func() {
+			if p := recover(); p != nil {
+				select {
+				case ch <- append(items, item{panic: p}):
+				case <-done:
+				}
+			}
+		}()
 		send := func() bool {
 			select {
 			case ch <- items:
@@ -166,6 +175,9 @@ func eachRow[T any](ctx context.Context, sr *sheet.Reader, rows *int, reject fun
 	}()
 	for items := range ch {
 		for _, it := range items {
+			if it.panic != nil {
+				panic(it.panic)
+			}
 			if it.err != nil {
 				return it.err
 			}
