@@ -76,13 +76,8 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 				s.ID, im.nextID = im.nextID, im.nextID+1
 			}
 		}
-		if _, err := tx.NewInsert().Model(&news).Returning("NULL").Exec(ctx); err != nil {
-			return fmt.Errorf("import: insert supporters: %w", err)
-		}
-		if im.nextID == 0 {
-			if err := readIDs(ctx, tx, news); err != nil {
-				return err
-			}
+		if err := insertSupporters(ctx, tx, news, im.nextID == 0); err != nil {
+			return err
 		}
 		im.rep.Created += len(news)
 		targets = append(targets, news...)
@@ -107,21 +102,23 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	return nil
 }
 
-// readIDs sets the ids the database gave to newly inserted supporters. They
-// are read back by email: the order of a multi-row insert's RETURNING rows
-// is not guaranteed.
-func readIDs(ctx context.Context, tx bun.IDB, news []*Supporter) error {
-	emails := make([]string, len(news))
-	for i, s := range news {
-		emails[i] = s.Email
+// insertSupporters inserts news in one statement. With readIDs, it sets
+// the ids the database gave them from the RETURNING rows, matched by
+// email: the order of a multi-row insert's RETURNING rows is not
+// guaranteed.
+func insertSupporters(ctx context.Context, tx bun.IDB, news []*Supporter, readIDs bool) error {
+	if !readIDs {
+		if _, err := tx.NewInsert().Model(&news).Returning("NULL").Exec(ctx); err != nil {
+			return fmt.Errorf("import: insert supporters: %w", err)
+		}
+		return nil
 	}
 	var ids []struct {
 		ID    int64
 		Email string
 	}
-	if err := tx.NewSelect().Table("supporters").Column("id", "email").
-		Where("email IN (?)", bun.List(emails)).Scan(ctx, &ids); err != nil {
-		return fmt.Errorf("import: read ids: %w", err)
+	if _, err := tx.NewInsert().Model(&news).Returning("id, email").Exec(ctx, &ids); err != nil {
+		return fmt.Errorf("import: insert supporters: %w", err)
 	}
 	idOf := make(map[string]int64, len(ids))
 	for _, r := range ids {
