@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -238,26 +239,23 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 	f := supporterFilter(c)
 	f.Limit = c.Int("limit")
 	f.Offset = c.Int("offset")
-	if f.Limit == 0 && f.Offset == 0 {
-		return streamSupporters(c, db, f)
-	}
-	ss, _, err := db.ListSupporters(c.Context, f)
-	if err != nil {
-		return err
-	}
-	recs := records{json: ss}
-	if c.String("format") == "table" {
-		recs.header = supporterTableHeader
-		for _, s := range ss {
-			recs.rows = append(recs.rows, supporterTableRow(s))
+	rows := db.Supporters(c.Context, f)
+	if f.Limit != 0 || f.Offset != 0 {
+		// One page: FindSupporters, without ListSupporters' total, which
+		// nothing here prints.
+		ss, err := db.FindSupporters(c.Context, f)
+		if err != nil {
+			return err
 		}
-	} else {
-		recs.header = supporterHeader
-		for _, s := range ss {
-			recs.rows = append(recs.rows, supporterRow(s))
+		rows = func(yield func(*crm.Supporter, error) bool) {
+			for _, s := range ss {
+				if !yield(s, nil) {
+					return
+				}
+			}
 		}
 	}
-	return printRecords(c, recs)
+	return writeSupporters(c, rows)
 }
 
 // supporterTableHeader and supporterTableRow are the columns of the
@@ -272,10 +270,10 @@ func supporterTableRow(s *crm.Supporter) []string {
 // tableBlock is how many rows of a streamed table are aligned together.
 const tableBlock = 1000
 
-// streamSupporters writes every matching supporter as they come, so
-// listing or exporting the whole base needs little memory. A table is
-// aligned by blocks of tableBlock rows.
-func streamSupporters(c *cli.Context, db *crm.DB, f crm.SupporterFilter) error {
+// writeSupporters writes the supporters of rows as they come, so listing
+// or exporting the whole base needs little memory. A table is aligned by
+// blocks of tableBlock rows.
+func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) error {
 	w := bufio.NewWriter(c.App.Writer)
 	defer w.Flush()
 	var cw *csv.Writer
@@ -293,7 +291,7 @@ func streamSupporters(c *cli.Context, db *crm.DB, f crm.SupporterFilter) error {
 	}
 	first := true
 	n := 0
-	for s, err := range db.Supporters(c.Context, f) {
+	for s, err := range rows {
 		if err != nil {
 			return err
 		}
