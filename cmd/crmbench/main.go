@@ -88,7 +88,7 @@ func main() {
 	}
 	db := filepath.Join(work, "crm.db")
 	if *only == "" || *only == "import" || *only == "segment" {
-		benchImport(work, crmBin, db, *rows, *only == "segment")
+		benchImport(self, work, crmBin, db, *rows, *only == "segment")
 	}
 	if *only == "" || *only == "segment" {
 		r := measure(self, "-child", "segment", db)
@@ -208,7 +208,7 @@ func prepareSend(ctx context.Context, path string, count int) error {
 	return err
 }
 
-func benchImport(work, crmBin, db string, rows int, reuse bool) {
+func benchImport(self, work, crmBin, db string, rows int, reuse bool) {
 	csvPath := filepath.Join(work, fmt.Sprintf("supporters-%d.csv", rows))
 	if _, err := os.Stat(csvPath); err != nil {
 		f, err := os.Create(csvPath)
@@ -249,10 +249,6 @@ func benchImport(work, crmBin, db string, rows int, reuse bool) {
 		results = append(results, r)
 	} else {
 		fmt.Println("sqlite3 not found (apt-get install sqlite3): no baseline")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		log.Fatal(err)
 	}
 	floor := measure(self, "-child", "floor", csvPath, filepath.Join(work, "floor.db"))
 	floor.name = "pure-Go floor"
