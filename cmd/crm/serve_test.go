@@ -88,7 +88,13 @@ func TestServe(t *testing.T) {
 	}
 	link := string(eml[i:])
 	link = link[:strings.IndexAny(link, "\r\n")]
+	// The link shows a page with one button; the button's POST confirms.
 	resp, err = http.Get(link)
+	if err != nil || resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("confirm page %s: %v %v %s", link, resp, err, b)
+	}
+	resp, err = http.Post(link, "application/x-www-form-urlencoded", nil)
 	if err != nil || resp.StatusCode != 200 {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("confirm %s: %v %v %s", link, resp, err, b)
