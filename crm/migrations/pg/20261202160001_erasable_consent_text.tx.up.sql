@@ -4,10 +4,10 @@
 -- people). Clearing is the only change allowed to it.
 DROP TRIGGER IF EXISTS consent_events_no_update ON consent_events;
 --bun:split
-CREATE TRIGGER consent_events_no_update
+CREATE OR REPLACE TRIGGER consent_events_no_update
 BEFORE UPDATE OF supporter_id, list_id, action, source, created_at ON consent_events
 FOR EACH ROW EXECUTE FUNCTION crm_append_only();
 --bun:split
-CREATE TRIGGER consent_events_text_clear_only
+CREATE OR REPLACE TRIGGER consent_events_text_clear_only
 BEFORE UPDATE OF consent_text ON consent_events
 FOR EACH ROW WHEN (NEW.consent_text <> '') EXECUTE FUNCTION crm_append_only();
