@@ -217,7 +217,9 @@ func (db *DB) IsErased(ctx context.Context, email string) (bool, error) {
 }
 
 // ClearErased removes an address from the erased list, when the person
-// gives fresh consent.
+// gives fresh consent. The audit log records "erasure lifted (fresh
+// consent)" only when the address was on the list: for anyone else
+// nothing happens and nothing is written.
 func (db *DB) ClearErased(ctx context.Context, email string) error {
 	e, err := NormalizeEmail(email)
 	if err != nil {
@@ -228,7 +230,11 @@ func (db *DB) ClearErased(ctx context.Context, email string) error {
 		return err
 	}
 	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewDelete().Table("suppressions").Where("hash = ?", h).Exec(ctx); err != nil {
+		res, err := tx.NewDelete().Table("suppressions").Where("hash = ?", h).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
 		return db.audit(ctx, tx, "erasure lifted (fresh consent)", 0, "")
@@ -305,7 +311,12 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 			Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("forget: %w", err)
 		}
-		if _, err := tx.NewUpdate().Table("consent_events").Set("ip = '', user_agent = ''").
+		// The consent text goes too, whoever wrote it: one posted by an
+		// old web form or typed at an import may name the person. The
+		// events keep what was agreed to, when and how (action, list,
+		// source, date); the table's trigger allows clearing a text and
+		// no other change.
+		if _, err := tx.NewUpdate().Table("consent_events").Set("ip = '', user_agent = '', consent_text = ''").
 			Where("supporter_id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("forget: consent history: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -68,9 +69,29 @@ func (s *Supporter) Name() string {
 	return strings.TrimSpace(s.FirstName + " " + s.LastName)
 }
 
+// Bounds on what one supporter may hold, so that a pasted book in a note
+// or a spreadsheet of a hundred thousand columns is refused with an error
+// naming the field instead of filling the database (and every export,
+// page and segment scan that reads it). Lengths are counted in characters
+// (Unicode code points) after cleaning.
+const (
+	// MaxNotesLength is the longest notes field: 10,000 characters, some
+	// four printed pages.
+	MaxNotesLength = 10000
+	// MaxAttributeValueLength is the longest value of one free attribute.
+	MaxAttributeValueLength = 1000
+	// MaxAttributeKeyLength is the longest name of a free attribute, in
+	// bytes (the bound attribute names have always had: a spreadsheet's
+	// column header, such as a long Google Forms question, becomes one).
+	MaxAttributeKeyLength = 100
+	// MaxAttributes is the most free attributes one supporter may have.
+	MaxAttributes = 100
+)
+
 // Normalize cleans every field in place (see CleanText, NormalizeEmail,
 // NormalizeTag, NormalizeLanguage, NormalizeCountry), fills in defaults and
-// returns a *ValidationError naming the first field that cannot be stored.
+// returns a *ValidationError naming the first field that cannot be stored,
+// among them a field over its bound (MaxNotesLength, MaxAttributes...).
 func (s *Supporter) Normalize() error {
 	email, err := NormalizeEmail(s.Email)
 	if err != nil {
@@ -89,10 +110,14 @@ func (s *Supporter) Normalize() error {
 	} {
 		*f.v = CleanText(*f.v)
 		if len(*f.v) > f.max {
-			return invalid(f.name, *f.v, fmt.Sprintf("longer than %d bytes", f.max))
+			// The value is left out of the error: it may be megabytes.
+			return invalid(f.name, "", fmt.Sprintf("%d bytes, longer than %d bytes", len(*f.v), f.max))
 		}
 	}
 	s.Notes = cleanMultiline(s.Notes)
+	if n := utf8.RuneCountInString(s.Notes); n > MaxNotesLength {
+		return invalid("notes", "", fmt.Sprintf("%d characters, longer than %d", n, MaxNotesLength))
+	}
 	s.Postcode = normalizePostcode(s.Postcode)
 	s.CityKey, s.SourceKey = fold(s.City), fold(s.Source)
 	s.Country = NormalizeCountry(s.Country)
@@ -131,17 +156,30 @@ func normalizeTags(tags []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
+// normalizeAttributes cleans attribute names and values and checks their
+// bounds; an error names the attribute ("attr.KEY", as the import and the
+// CLI's output call it) or "attributes" for too many of them.
 func normalizeAttributes(attrs map[string]string) (map[string]string, error) {
+	if len(attrs) > MaxAttributes {
+		return nil, invalid("attributes", "", fmt.Sprintf("%d attributes, at most %d", len(attrs), MaxAttributes))
+	}
 	out := make(map[string]string, len(attrs))
 	for k, v := range attrs {
 		key := CleanText(k)
 		if key == "" {
 			return nil, invalid("attribute", k, "empty attribute name")
 		}
-		if len(key) > 100 {
-			return nil, invalid("attribute", k, "name longer than 100 bytes")
+		if len(key) > MaxAttributeKeyLength {
+			return nil, invalid("attribute", "", fmt.Sprintf("name of %d bytes, longer than %d bytes", len(key), MaxAttributeKeyLength))
 		}
-		out[key] = cleanMultiline(v)
+		val := cleanMultiline(v)
+		if n := utf8.RuneCountInString(val); n > MaxAttributeValueLength {
+			return nil, invalid("attr."+key, "", fmt.Sprintf("%d characters, longer than %d", n, MaxAttributeValueLength))
+		}
+		out[key] = val
+	}
+	if len(out) > MaxAttributes {
+		return nil, invalid("attributes", "", fmt.Sprintf("%d attributes, at most %d", len(out), MaxAttributes))
 	}
 	return out, nil
 }

@@ -37,10 +37,53 @@ func WithConfirmationSender(s Sender, from string) HandlerOption {
 }
 
 // WithWebhookSecret enables POST /webhooks/resend, checking Svix
-// signatures with the signing secret Resend gave ("whsec_...").
+// signatures with the signing secret Resend gave ("whsec_..."). Spaces
+// around it (a copy and paste, a line of an env file) are trimmed; a
+// secret of spaces only is refused. A webhook refused for its signature is
+// logged (without its body) to the handler's logger, so a wrong secret
+// shows.
 func WithWebhookSecret(secret string) HandlerOption {
 	return func(h *handler) error {
-		h.webhookSecret = secret
+		trimmed := strings.TrimSpace(secret)
+		if secret != "" && trimmed == "" {
+			return &crm.ValidationError{Field: "webhook secret", Reason: "blank (only spaces)"}
+		}
+		h.webhookSecret = trimmed
+		return nil
+	}
+}
+
+// WithConsentTexts registers the consent texts the embedder's forms show.
+// A signup that posts one of them (compared with runs of white space made
+// one space) records the registered text; any other posted text is
+// ignored and the package's own text for each list is recorded
+// (DefaultConsentText). The consent history must hold what the
+// association showed, not whatever a client sent: a posted text could be
+// forged, or carry personal data.
+func WithConsentTexts(texts ...string) HandlerOption {
+	return func(h *handler) error {
+		for _, t := range texts {
+			k := consentKey(t)
+			if k == "" {
+				return &crm.ValidationError{Field: "consent text", Reason: "empty"}
+			}
+			h.consentTexts[k] = t
+		}
+		return nil
+	}
+}
+
+func consentKey(t string) string { return strings.Join(strings.Fields(t), " ") }
+
+// WithConfirmationInterval sets the least time between two confirmation
+// emails to one address (default DefaultConfirmationInterval, 15
+// minutes), whatever lists each signup asks for.
+func WithConfirmationInterval(d time.Duration) HandlerOption {
+	return func(h *handler) error {
+		if d <= 0 {
+			return &crm.ValidationError{Field: "confirmation interval", Value: d.String(), Reason: "must be positive"}
+		}
+		h.confirmEvery = d
 		return nil
 	}
 }
@@ -90,6 +133,8 @@ type handler struct {
 	recordIP      bool
 	perMinute     int
 	logger        *slog.Logger
+	consentTexts  map[string]string // by consentKey
+	confirmEvery  time.Duration
 
 	mu       sync.Mutex
 	limiters map[string]*visitor
@@ -105,13 +150,15 @@ type visitor struct {
 // http.StripPrefix for a prefix):
 //
 //	POST /subscribe            HTML form or JSON signup
-//	GET  /confirm?token=       confirm a double opt-in subscription
+//	GET  /confirm?token=       a page with one button (mail scanners open links)
+//	POST /confirm?token=       confirm a double opt-in subscription
 //	GET  /unsubscribe?token=   a page with one button
 //	POST /unsubscribe?token=   unsubscribe (also the RFC 8058 one-click target)
 //	GET|POST /preferences?token=
 //	POST /webhooks/resend      bounces, complaints and deliveries (Svix-signed)
 func NewHandler(n *Newsletter, opts ...HandlerOption) (http.Handler, error) {
-	h := &handler{n: n, perMinute: 10, limiters: map[string]*visitor{}}
+	h := &handler{n: n, perMinute: 10, limiters: map[string]*visitor{}, consentTexts: map[string]string{},
+		confirmEvery: DefaultConfirmationInterval}
 	for _, o := range opts {
 		if err := o(h); err != nil {
 			return nil, err
@@ -119,7 +166,8 @@ func NewHandler(n *Newsletter, opts ...HandlerOption) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /subscribe", h.subscribe)
-	mux.HandleFunc("GET /confirm", h.confirm)
+	mux.HandleFunc("GET /confirm", h.confirmPage) // and HEAD
+	mux.HandleFunc("POST /confirm", h.confirm)
 	mux.HandleFunc("GET /unsubscribe", h.unsubscribePage)
 	mux.HandleFunc("POST /unsubscribe", h.unsubscribe)
 	mux.HandleFunc("GET /preferences", h.preferences)
@@ -160,10 +208,15 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.write(w, http.StatusInternalServerError, page{T: t, Title: t.ErrorTitle, Message: t.ErrorBody})
 }
 
-// tokenError answers a bad link with a clear page, never a 500.
-func (h *handler) tokenError(w http.ResponseWriter, r *http.Request, err error) bool {
-	t := h.textsFor(r, "")
+// tokenError answers a bad link with a clear page, never a 500, in lang
+// when the supporter is known ("" for the browser's language). The link
+// of an erased supporter gets one generic page that says nothing of them.
+func (h *handler) tokenError(w http.ResponseWriter, r *http.Request, err error, lang string) bool {
+	t := h.textsFor(r, lang)
 	switch {
+	case errors.Is(err, ErrSupporterErased):
+		t = h.textsFor(r, "")
+		h.write(w, http.StatusGone, page{T: t, Title: t.GoneTitle, Message: t.GoneBody})
 	case errors.Is(err, ErrTokenExpired):
 		h.write(w, http.StatusGone, page{T: t, Title: t.ExpiredTitle, Message: t.ExpiredBody})
 	case errors.Is(err, ErrNothingToConfirm):
@@ -174,6 +227,12 @@ func (h *handler) tokenError(w http.ResponseWriter, r *http.Request, err error) 
 		return false
 	}
 	return true
+}
+
+// signupConsentText returns the registered text a form posted, or "" for
+// the package's own text (see WithConsentTexts).
+func (h *handler) signupConsentText(posted string) string {
+	return h.consentTexts[consentKey(posted)]
 }
 
 func (h *handler) consent(r *http.Request, text string) crm.Consent {
@@ -234,12 +293,12 @@ func (h *handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	var f signupForm
 	if isJSON {
 		if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
-			h.badRequest(w, r, isJSON, "body: "+err.Error())
+			h.badRequest(w, r, isJSON, h.textsFor(r, ""), &crm.ValidationError{Field: "body", Reason: err.Error()})
 			return
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
-			h.badRequest(w, r, isJSON, "form: "+err.Error())
+			h.badRequest(w, r, isJSON, h.textsFor(r, ""), &crm.ValidationError{Field: "form", Reason: err.Error()})
 			return
 		}
 		f = signupForm{Email: r.PostForm.Get("email"), FirstName: r.PostForm.Get("first_name"),
@@ -258,13 +317,14 @@ func (h *handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Website == "" {
 		req := SignupRequest{Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Language: f.Language,
-			Lists: f.Lists, Interests: f.Interests, ConsentText: f.Consent}
-		c := h.consent(r, f.Consent)
+			Lists: f.Lists, Interests: f.Interests, ConsentText: h.signupConsentText(f.Consent),
+			ConfirmationInterval: h.confirmEvery}
+		c := h.consent(r, "")
 		req.IP, req.UserAgent = c.IP, c.UserAgent
 		if _, err := h.n.Signup(r.Context(), req, h.sender, h.from); err != nil {
 			var ve *crm.ValidationError
 			if errors.As(err, &ve) {
-				h.badRequest(w, r, isJSON, ve.Error())
+				h.badRequest(w, r, isJSON, t, ve)
 				return
 			}
 			h.fail(w, r, err)
@@ -279,13 +339,15 @@ func (h *handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	h.write(w, http.StatusOK, page{T: t, Title: t.SignupTitle, Message: t.SignupDone})
 }
 
-func (h *handler) badRequest(w http.ResponseWriter, r *http.Request, isJSON bool, msg string) {
+// badRequest answers a refused form: JSON callers get the error as the
+// package wrote it (English, for developers); people get a page in t's
+// language naming the field.
+func (h *handler) badRequest(w http.ResponseWriter, r *http.Request, isJSON bool, t pageTexts, ve *crm.ValidationError) {
 	if isJSON {
-		writeJSONStatus(w, http.StatusBadRequest, map[string]string{"error": msg})
+		writeJSONStatus(w, http.StatusBadRequest, map[string]string{"error": ve.Error()})
 		return
 	}
-	t := h.textsFor(r, "")
-	h.write(w, http.StatusBadRequest, page{T: t, Title: t.BadRequestTitle, Message: msg})
+	h.write(w, http.StatusBadRequest, page{T: t, Title: t.BadRequestTitle, Message: fmt.Sprintf(t.BadRequestBody, ve.Field)})
 }
 
 func writeJSONStatus(w http.ResponseWriter, status int, v any) {
@@ -294,10 +356,29 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// confirmPage shows what a confirm link confirms and one button; it
+// changes nothing, as mail scanners (Outlook Safe Links, corporate
+// gateways) open every link of a message before the person does.
+func (h *handler) confirmPage(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	l, s, err := h.n.CheckConfirmToken(r.Context(), token)
+	if err != nil {
+		if !h.tokenError(w, r, err, langOf(s)) {
+			h.fail(w, r, err)
+		}
+		return
+	}
+	t := h.textsFor(r, s.Language)
+	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmTitle, Message: fmt.Sprintf(t.ConfirmAsk, l.Title),
+		Form: &formView{Action: "?" + url.Values{"token": {token}}.Encode(), Button: t.ConfirmButton}})
+}
+
+// confirm is the confirmation page's button: the POST confirms.
 func (h *handler) confirm(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
 	l, s, err := h.n.ConfirmToken(r.Context(), r.URL.Query().Get("token"), h.consent(r, ""))
 	if err != nil {
-		if !h.tokenError(w, r, err) {
+		if !h.tokenError(w, r, err, langOf(s)) {
 			h.fail(w, r, err)
 		}
 		return
@@ -306,16 +387,24 @@ func (h *handler) confirm(w http.ResponseWriter, r *http.Request) {
 	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmedTitle, Message: fmt.Sprintf(t.ConfirmedBody, l.Title)})
 }
 
+// langOf is the language of s, or "" when there is no supporter.
+func langOf(s *crm.Supporter) string {
+	if s == nil {
+		return ""
+	}
+	return s.Language
+}
+
 func (h *handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	tok, err := h.n.signer.Verify(token, PurposeUnsubscribe, h.n.clock())
 	if err != nil {
-		h.tokenError(w, r, err)
+		h.tokenError(w, r, err, "")
 		return
 	}
 	s, l, err := h.n.tokenTargets(r.Context(), tok)
 	if err != nil {
-		if !h.tokenError(w, r, err) {
+		if !h.tokenError(w, r, err, "") {
 			h.fail(w, r, err)
 		}
 		return
@@ -335,7 +424,7 @@ func (h *handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	io.Copy(io.Discard, r.Body)
 	_, s, err := h.n.UnsubscribeToken(r.Context(), r.URL.Query().Get("token"), h.consent(r, "unsubscribe link"))
 	if err != nil {
-		if !h.tokenError(w, r, err) {
+		if !h.tokenError(w, r, err, "") {
 			h.fail(w, r, err)
 		}
 		return
@@ -346,10 +435,18 @@ func (h *handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) preferences(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
+	p, err := h.n.PreferencesFor(r.Context(), token)
+	if err != nil {
+		if !h.tokenError(w, r, err, "") {
+			h.fail(w, r, err)
+		}
+		return
+	}
 	saved := false
 	if r.Method == http.MethodPost {
+		t := h.textsFor(r, p.Supporter.Language)
 		if err := r.ParseForm(); err != nil {
-			h.badRequest(w, r, false, err.Error())
+			h.badRequest(w, r, false, t, &crm.ValidationError{Field: "form", Reason: err.Error()})
 			return
 		}
 		err := h.n.UpdatePreferences(r.Context(), token, PreferenceChange{Lists: r.PostForm["lists"],
@@ -357,22 +454,21 @@ func (h *handler) preferences(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			var ve *crm.ValidationError
 			switch {
-			case h.tokenError(w, r, err):
+			case h.tokenError(w, r, err, p.Supporter.Language):
 			case errors.As(err, &ve):
-				h.badRequest(w, r, false, ve.Error())
+				h.badRequest(w, r, false, t, ve)
 			default:
 				h.fail(w, r, err)
 			}
 			return
 		}
 		saved = true
-	}
-	p, err := h.n.PreferencesFor(r.Context(), token)
-	if err != nil {
-		if !h.tokenError(w, r, err) {
-			h.fail(w, r, err)
+		if p, err = h.n.PreferencesFor(r.Context(), token); err != nil {
+			if !h.tokenError(w, r, err, "") {
+				h.fail(w, r, err)
+			}
+			return
 		}
-		return
 	}
 	t := h.textsFor(r, p.Supporter.Language)
 	v := &prefsView{Action: "?" + url.Values{"token": {token}}.Encode(), Saved: saved}
@@ -408,6 +504,12 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 	verifier := resend.NewClient("")
 	if err := verifier.Webhooks.Verify(&resend.VerifyWebhookOptions{Payload: string(body), Headers: headers,
 		WebhookSecret: h.webhookSecret}); err != nil {
+		// Logged, so that a wrong secret shows; never the body, which
+		// holds addresses.
+		if h.logger != nil {
+			h.logger.WarnContext(r.Context(), "newsletter: webhook refused: bad signature (check RESEND_WEBHOOK_SECRET)",
+				"svix_id", headers.Id, "error", err)
+		}
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}

@@ -113,12 +113,21 @@ func TestSignupConfirmUnsubscribe(t *testing.T) {
 	if code, body := w.do(t, "GET", path[:len(path)-3]+"AAA", "", nil); code != 400 || !strings.Contains(body, "Lien invalide") {
 		t.Errorf("tampered confirm: %d", code)
 	}
+	// The link opens a page with one button (mail scanners open links);
+	// the button's POST confirms.
 	code, body = w.do(t, "GET", path, "", nil)
+	if code != 200 || !strings.Contains(body, `<form method="post"`) || !strings.Contains(body, "Je confirme mon inscription") ||
+		w.status(t, "lea@example.org", "alertes") != crm.StatusPending {
+		t.Fatalf("confirm page: %d %s", code, body)
+	}
+	code, body = w.do(t, "POST", path, "", nil)
 	if code != 200 || !strings.Contains(body, "Inscription confirmée") || w.status(t, "lea@example.org", "alertes") != crm.StatusSubscribed {
 		t.Fatalf("confirm: %d %s", code, body)
 	}
+	// The posted consent text is not one the site registered: the
+	// package's own text for the list is recorded.
 	hist, _ := w.db.ConsentHistory(context.Background(), mustID(t, w.db, "lea@example.org"))
-	if len(hist) != 3 || hist[0].ConsentText != "Je veux recevoir la lettre et les alertes" || hist[2].Action != crm.ActionConfirm || hist[2].IP != "" {
+	if len(hist) != 3 || hist[0].ConsentText != newsletter.DefaultConsentText("fr", "La lettre") || hist[2].Action != crm.ActionConfirm || hist[2].IP != "" {
 		t.Errorf("consent history = %+v", hist)
 	}
 	s, _ := w.db.GetSupporterByEmail(context.Background(), "lea@example.org")
@@ -386,7 +395,7 @@ func TestOneConfirmationEmailForSeveralLists(t *testing.T) {
 		t.Fatalf("links: %v", links)
 	}
 	for _, l := range links {
-		if code, _ := w.do(t, "GET", strings.TrimPrefix(l, "https://asso.example.org"), "", nil); code != 200 {
+		if code, _ := w.do(t, "POST", strings.TrimPrefix(l, "https://asso.example.org"), "", nil); code != 200 {
 			t.Fatalf("confirm %s: %d", l, code)
 		}
 	}

@@ -18,8 +18,11 @@ type pageTexts struct {
 	ConfirmIntro       string // %s is the list's title
 	ConfirmButton      string
 	ConfirmIgnore      string
+	ConfirmTitle       string
+	ConfirmAsk         string // %s is the list's title
 	ConfirmedTitle     string
 	ConfirmedBody      string
+	ConsentDefault     string // %s is the list's title
 	UnsubscribeTitle   string
 	UnsubscribeAsk     string
 	UnsubscribeAskAll  string
@@ -39,6 +42,9 @@ type pageTexts struct {
 	NothingTitle       string
 	NothingBody        string
 	BadRequestTitle    string
+	BadRequestBody     string // %s is the field's name
+	GoneTitle          string
+	GoneBody           string
 	TooManyTitle       string
 	TooManyBody        string
 	ErrorTitle         string
@@ -55,6 +61,9 @@ var texts = map[string]pageTexts{
 		ConfirmIntro:       "Bonjour, pour recevoir « %s », confirmez votre inscription en ouvrant ce lien :",
 		ConfirmButton:      "Je confirme mon inscription",
 		ConfirmIgnore:      "Si vous n'avez rien demandé, ignorez ce message : vous ne recevrez rien.",
+		ConfirmTitle:       "Confirmer mon inscription",
+		ConfirmAsk:         "Pour recevoir « %s », confirmez votre inscription avec ce bouton.",
+		ConsentDefault:     "J'accepte de recevoir « %s » par courriel. Je peux me désinscrire à tout moment.",
 		ConfirmedTitle:     "Inscription confirmée",
 		ConfirmedBody:      "C'est fait : vous recevrez « %s ». Merci !",
 		UnsubscribeTitle:   "Se désinscrire",
@@ -76,6 +85,9 @@ var texts = map[string]pageTexts{
 		NothingTitle:       "Rien à confirmer",
 		NothingBody:        "Cette inscription n'est plus en attente (vous vous êtes peut-être désinscrit·e entre-temps).",
 		BadRequestTitle:    "Formulaire incomplet",
+		BadRequestBody:     "Une valeur du formulaire n'est pas acceptée (champ « %s »). Rien n'a été enregistré : rechargez la page et réessayez.",
+		GoneTitle:          "Lien inactif",
+		GoneBody:           "Ce lien ne fonctionne plus.",
 		TooManyTitle:       "Trop de demandes",
 		TooManyBody:        "Trop de demandes depuis votre connexion. Réessayez dans quelques minutes.",
 		ErrorTitle:         "Erreur",
@@ -90,6 +102,9 @@ var texts = map[string]pageTexts{
 		ConfirmIntro:       "Hello, to receive “%s”, confirm your subscription by opening this link:",
 		ConfirmButton:      "I confirm my subscription",
 		ConfirmIgnore:      "If you did not ask for anything, ignore this message: you will receive nothing.",
+		ConfirmTitle:       "Confirm my subscription",
+		ConfirmAsk:         "To receive “%s”, confirm your subscription with this button.",
+		ConsentDefault:     "I agree to receive “%s” by email. I can unsubscribe at any time.",
 		ConfirmedTitle:     "Subscription confirmed",
 		ConfirmedBody:      "Done: you will receive “%s”. Thank you!",
 		UnsubscribeTitle:   "Unsubscribe",
@@ -111,6 +126,9 @@ var texts = map[string]pageTexts{
 		NothingTitle:       "Nothing to confirm",
 		NothingBody:        "This subscription is no longer waiting (perhaps you unsubscribed in between).",
 		BadRequestTitle:    "Incomplete form",
+		BadRequestBody:     "A value of the form was not accepted (field “%s”). Nothing was saved: reload the page and try again.",
+		GoneTitle:          "Inactive link",
+		GoneBody:           "This link no longer works.",
 		TooManyTitle:       "Too many requests",
 		TooManyBody:        "Too many requests from your connection. Try again in a few minutes.",
 		ErrorTitle:         "Error",

@@ -7,22 +7,44 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/assocrm/assocrm/crm"
 )
 
 // SignupRequest is what a signup form sends.
 type SignupRequest struct {
-	Email       string
-	FirstName   string
-	LastName    string
-	Language    string   // "" for DefaultLanguage
-	Lists       []string // list names; at least one
-	Interests   []string // interest names, kept for new supporters only
-	ConsentText string   // the consent text the form showed
-	IP          string   // recorded only if the caller chooses to pass it
+	Email     string
+	FirstName string
+	LastName  string
+	Language  string   // "" for DefaultLanguage
+	Lists     []string // list names; at least one, at most MaxSignupLists once repeats are dropped
+	Interests []string // interest names, kept for new supporters only
+	// ConsentText is the consent text the form showed, as the server
+	// knows it: never a text a client posted, which could be anything
+	// (the handler records only texts registered with WithConsentTexts).
+	// "" records the package's own text for each list (see
+	// DefaultConsentText).
+	ConsentText string
+	IP          string // recorded only if the caller chooses to pass it
 	UserAgent   string
+	// ConfirmationInterval is the least time between two confirmation
+	// emails to one supporter, whatever lists are asked; 0 means
+	// DefaultConfirmationInterval.
+	ConfirmationInterval time.Duration
 }
+
+// MaxSignupLists is the most distinct lists one signup may name: a form
+// offers a few, and each list asked costs a query and a line in the
+// confirmation email.
+const MaxSignupLists = 20
+
+// DefaultConfirmationInterval is how long after a confirmation email a
+// new signup of the same address sends none: without it, anyone could
+// mail bomb an address through the form.
+const DefaultConfirmationInterval = 15 * time.Minute
 
 // SignupResult says what a signup did, for the caller's logs and tests;
 // a web page must show the same answer whatever it says, so nobody can
@@ -31,32 +53,60 @@ type SignupResult struct {
 	Created      bool     // a new supporter was created
 	Subscribed   []string // lists joined at once
 	Confirmation []string // lists waiting for the confirmation email
+	// ConfirmationDeferred says no confirmation email was sent because
+	// one went to this supporter less than the interval ago; the lists
+	// stay pending, and a signup after the interval sends the email.
+	ConfirmationDeferred bool
+}
+
+// DefaultConsentText is the consent text recorded for a signup to a list
+// when the caller gives none, in the supporter's language (fr or en).
+func DefaultConsentText(language, listTitle string) string {
+	return fmt.Sprintf(texts[pageLanguage(language, "")].ConsentDefault, listTitle)
 }
 
 // Signup records a signup from a form: it creates the supporter if the
 // address is new (an existing record is left as it is), subscribes them to
 // single opt-in lists, and for double opt-in lists (or anyone who left a
 // list before, or whose mail bounced) leaves the subscription pending and
-// sends a confirmation email through sender. It returns a
-// *crm.ValidationError for a bad address or an unknown list.
+// sends a confirmation email through sender, at most one per supporter
+// per r.ConfirmationInterval. Repeated list names count once. It returns
+// a *crm.ValidationError for a bad address, an unknown list or too many
+// lists.
 func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender, from string) (*SignupResult, error) {
 	email, err := crm.NormalizeEmail(r.Email)
 	if err != nil {
 		return nil, err
 	}
-	if len(r.Lists) == 0 {
+	if strings.HasSuffix(email, "@"+crm.ErasedDomain) {
+		// The placeholder of an erased supporter is nobody's address.
+		return nil, &crm.ValidationError{Field: "email", Value: r.Email, Reason: "invalid domain"}
+	}
+	names := make([]string, 0, len(r.Lists))
+	for _, name := range r.Lists {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if !slices.Contains(names, name) {
+			if len(names) == MaxSignupLists {
+				return nil, &crm.ValidationError{Field: "lists", Reason: fmt.Sprintf("more than %d lists in one signup", MaxSignupLists)}
+			}
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
 		return nil, &crm.ValidationError{Field: "lists", Reason: "choose at least one list"}
 	}
 	var lists []*crm.List
-	for _, name := range r.Lists {
+	for _, name := range names {
 		l, err := n.db.GetList(ctx, name)
-		if errors.Is(err, crm.ErrNotFound) {
+		if errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrInvalid) {
 			return nil, &crm.ValidationError{Field: "lists", Value: name, Reason: "no such list"}
 		}
 		if err != nil {
 			return nil, err
 		}
-		lists = append(lists, l)
+		if !slices.ContainsFunc(lists, func(o *crm.List) bool { return o.ID == l.ID }) {
+			lists = append(lists, l)
+		}
 	}
 	res := &SignupResult{}
 	erased, err := n.db.IsErased(ctx, email)
@@ -87,9 +137,12 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 	if err != nil {
 		return nil, err
 	}
-	consent := crm.Consent{Source: crm.SourceWeb, Text: r.ConsentText, IP: r.IP, UserAgent: r.UserAgent}
 	var toConfirm []*crm.List
 	for _, l := range lists {
+		consent := crm.Consent{Source: crm.SourceWeb, Text: r.ConsentText, IP: r.IP, UserAgent: r.UserAgent}
+		if consent.Text == "" {
+			consent.Text = DefaultConsentText(s.Language, l.Title)
+		}
 		i := slices.IndexFunc(subs, func(sub crm.Subscription) bool { return sub.ListID == l.ID })
 		var status crm.SubscriptionStatus
 		if i >= 0 {
@@ -114,12 +167,56 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		res.Confirmation = append(res.Confirmation, l.Name)
 	}
 	if len(toConfirm) > 0 {
+		interval := r.ConfirmationInterval
+		if interval <= 0 {
+			interval = DefaultConfirmationInterval
+		}
+		claimed, err := n.claimConfirmation(ctx, s.ID, interval)
+		if err != nil {
+			return nil, err
+		}
+		if !claimed {
+			res.ConfirmationDeferred = true
+			return res, nil
+		}
 		// One email, with one link per list to confirm.
 		if err := n.sendConfirmation(ctx, s, toConfirm, sender, from); err != nil {
+			n.releaseConfirmation(ctx, s.ID)
 			return nil, err
 		}
 	}
 	return res, nil
+}
+
+// claimConfirmation records that a confirmation email goes to the
+// supporter now, unless one went less than interval ago; it reports
+// whether the email may go. It is one statement, so two signups at once
+// cannot both claim.
+func (n *Newsletter) claimConfirmation(ctx context.Context, supporterID int64, interval time.Duration) (bool, error) {
+	now := n.clock()
+	res, err := n.bun.NewInsert().Model(&confirmationSent{SupporterID: supporterID, SentAt: now.Unix()}).
+		On("CONFLICT (supporter_id) DO UPDATE").Set("sent_at = EXCLUDED.sent_at").
+		Where("nc.sent_at <= ?", now.Add(-interval).Unix()).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("confirmation email: %w", err)
+	}
+	k, err := res.RowsAffected()
+	return k > 0, err
+}
+
+// releaseConfirmation forgets a claim whose email failed, so that the
+// person can try again at once.
+func (n *Newsletter) releaseConfirmation(ctx context.Context, supporterID int64) {
+	if _, err := n.bun.NewDelete().Table("newsletter_confirmations").Where("supporter_id = ?", supporterID).
+		Exec(ctx); err != nil && n.logger != nil {
+		n.logger.WarnContext(ctx, "newsletter: confirmation claim not released", "supporter", supporterID, "error", err)
+	}
+}
+
+type confirmationSent struct {
+	bun.BaseModel `bun:"table:newsletter_confirmations,alias:nc"`
+	SupporterID   int64 `bun:"supporter_id,pk"`
+	SentAt        int64 `bun:"sent_at"`
 }
 
 // ConfirmURL returns the link that confirms a supporter's pending
@@ -161,22 +258,44 @@ func (n *Newsletter) sendConfirmation(ctx context.Context, s *crm.Supporter, lis
 // subscription: the person unsubscribed in between.
 var ErrNothingToConfirm = errors.New("no pending subscription to confirm")
 
-// ConfirmToken confirms the pending subscription a confirm link names. It
-// returns ErrTokenInvalid or ErrTokenExpired for a bad link (or
-// crm.ErrNotFound for a supporter erased since), and ErrNothingToConfirm
-// when there is nothing to confirm.
-func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Consent) (*crm.List, *crm.Supporter, error) {
-	t, err := n.signer.Verify(token, PurposeConfirm, n.clock())
+// ErrSupporterErased means a genuine link names a supporter who was erased
+// since: every link of theirs is dead, shows nothing and changes nothing.
+var ErrSupporterErased = errors.New("the person this link was for has been erased")
+
+// CheckConfirmToken returns what a confirm link would confirm, changing
+// nothing: the page a GET shows (mail scanners open every link, so a GET
+// must not confirm). It returns the errors ConfirmToken returns.
+func (n *Newsletter) CheckConfirmToken(ctx context.Context, token string) (*crm.List, *crm.Supporter, error) {
+	s, l, err := n.confirmTargets(ctx, token)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, l, err := n.tokenTargets(ctx, t)
+	subs, err := n.db.Subscriptions(ctx, s.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	i := slices.IndexFunc(subs, func(sub crm.Subscription) bool { return sub.ListID == l.ID })
+	if i < 0 || subs[i].Status == crm.StatusUnsubscribed {
+		return l, s, ErrNothingToConfirm
+	}
+	return l, s, nil
+}
+
+// ConfirmToken confirms the pending subscription a confirm link names. It
+// returns ErrTokenInvalid or ErrTokenExpired for a bad link (or
+// crm.ErrNotFound for a list deleted since), ErrSupporterErased for a
+// supporter erased since, and ErrNothingToConfirm, with the list and the
+// supporter, when there is nothing to confirm. An erasure of the address
+// is lifted (a confirmed link is fresh consent) and audited only when
+// there was one.
+func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Consent) (*crm.List, *crm.Supporter, error) {
+	s, l, err := n.confirmTargets(ctx, token)
 	if err != nil {
 		return nil, nil, err
 	}
 	c.Source = crm.SourceWeb
 	if _, err := n.db.Confirm(ctx, s.ID, l.Name, c); errors.Is(err, crm.ErrNotFound) {
-		return nil, nil, ErrNothingToConfirm
+		return l, s, ErrNothingToConfirm
 	} else if err != nil {
 		return nil, nil, err
 	}
@@ -192,9 +311,24 @@ func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Conse
 	return l, s, nil
 }
 
+// confirmTargets verifies a confirm link; one naming no list is refused
+// as invalid (the package never signs one, but a signed token is no proof
+// it is well formed).
+func (n *Newsletter) confirmTargets(ctx context.Context, token string) (*crm.Supporter, *crm.List, error) {
+	t, err := n.signer.Verify(token, PurposeConfirm, n.clock())
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.ListID == 0 {
+		return nil, nil, ErrTokenInvalid
+	}
+	return n.tokenTargets(ctx, t)
+}
+
 // UnsubscribeToken unsubscribes the supporter an unsubscribe link names
 // from its list (or from every list for a link without one). It is
-// idempotent: a second click changes nothing and succeeds.
+// idempotent: a second click changes nothing and succeeds. It returns the
+// errors of a bad link as ConfirmToken does.
 func (n *Newsletter) UnsubscribeToken(ctx context.Context, token string, c crm.Consent) (*crm.List, *crm.Supporter, error) {
 	t, err := n.signer.Verify(token, PurposeUnsubscribe, n.clock())
 	if err != nil {
@@ -216,9 +350,11 @@ func (n *Newsletter) UnsubscribeToken(ctx context.Context, token string, c crm.C
 }
 
 // tokenTargets loads the supporter and list a verified token names; the
-// list is nil when the token has none.
+// list is nil when the token has none. A supporter who was erased is
+// ErrSupporterErased: their row stays (the consent history points to it),
+// but nothing may be shown or changed through their old links.
 func (n *Newsletter) tokenTargets(ctx context.Context, t Token) (*crm.Supporter, *crm.List, error) {
-	s, err := n.db.GetSupporter(ctx, t.SupporterID)
+	s, err := n.tokenSupporter(ctx, t)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -230,6 +366,20 @@ func (n *Newsletter) tokenTargets(ctx context.Context, t Token) (*crm.Supporter,
 		return nil, nil, err
 	}
 	return s, l, nil
+}
+
+func (n *Newsletter) tokenSupporter(ctx context.Context, t Token) (*crm.Supporter, error) {
+	if t.SupporterID <= 0 {
+		return nil, ErrTokenInvalid
+	}
+	s, err := n.db.GetSupporter(ctx, t.SupporterID)
+	if err != nil {
+		return nil, err
+	}
+	if !s.ErasedAt.IsZero() {
+		return nil, ErrSupporterErased
+	}
+	return s, nil
 }
 
 // Preferences is what the preference page shows and changes.
@@ -247,7 +397,10 @@ func (n *Newsletter) PreferencesFor(ctx context.Context, token string) (*Prefere
 	if err != nil {
 		return nil, err
 	}
-	s, err := n.db.GetSupporter(ctx, t.SupporterID)
+	if t.ListID != 0 {
+		return nil, ErrTokenInvalid // never signed so: malformed
+	}
+	s, err := n.tokenSupporter(ctx, t)
 	if err != nil {
 		return nil, err
 	}
@@ -277,15 +430,59 @@ type PreferenceChange struct {
 
 // UpdatePreferences applies a preference form for the supporter the link
 // names. The link proves the person reads that mailbox, so lists they
-// tick are subscribed at once.
+// tick are subscribed at once. It is all or nothing for anything the
+// person sent: every list, interest and the language are checked before
+// anything is written, and a bad one is a *crm.ValidationError naming the
+// field with nothing changed. (Only a database failure midway could leave
+// part of the form applied; crm offers no transaction spanning its calls.)
 func (n *Newsletter) UpdatePreferences(ctx context.Context, token string, ch PreferenceChange, c crm.Consent) error {
 	p, err := n.PreferencesFor(ctx, token)
 	if err != nil {
 		return err
 	}
+	for _, name := range ch.Lists {
+		if !slices.ContainsFunc(p.Lists, func(l *crm.List) bool { return l.Name == name }) {
+			return &crm.ValidationError{Field: "lists", Value: name, Reason: "no such list"}
+		}
+	}
+	for _, name := range ch.Interests {
+		if !slices.ContainsFunc(p.Interests, func(in crm.Interest) bool { return in.Name == name }) {
+			return &crm.ValidationError{Field: "interests", Value: name, Reason: "unknown interest"}
+		}
+	}
+	u := crm.SupporterUpdate{}
+	if ch.Language != "" {
+		lang, err := crm.NormalizeLanguage(ch.Language)
+		if err != nil {
+			return err
+		}
+		if lang != p.Supporter.Language {
+			u.Language = &lang
+		}
+	}
+	have := map[string]bool{}
+	for _, in := range p.Supporter.Interests {
+		have[in.Interest] = true
+		if !slices.Contains(ch.Interests, in.Interest) {
+			u.RemoveInterests = append(u.RemoveInterests, in.Interest)
+		}
+	}
+	for _, in := range ch.Interests {
+		if !have[in] {
+			have[in] = true
+			u.SetInterests = append(u.SetInterests, crm.SupporterInterest{Interest: in})
+		}
+	}
 	c.Source = crm.SourceWeb
 	if c.Text == "" {
 		c.Text = "preferences page"
+	}
+	// The supporter's own fields first: crm validates the whole record,
+	// and a refusal there must come before any list changed.
+	if u.Language != nil || len(u.SetInterests) > 0 || len(u.RemoveInterests) > 0 {
+		if _, err := n.db.UpdateSupporter(ctx, p.Supporter.ID, u); err != nil {
+			return err
+		}
 	}
 	for _, l := range p.Lists {
 		want := slices.Contains(ch.Lists, l.Name)
@@ -301,22 +498,5 @@ func (n *Newsletter) UpdatePreferences(ctx context.Context, token string, ch Pre
 			}
 		}
 	}
-	u := crm.SupporterUpdate{}
-	if ch.Language != "" {
-		u.Language = &ch.Language
-	}
-	have := map[string]bool{}
-	for _, in := range p.Supporter.Interests {
-		have[in.Interest] = true
-		if !slices.Contains(ch.Interests, in.Interest) {
-			u.RemoveInterests = append(u.RemoveInterests, in.Interest)
-		}
-	}
-	for _, in := range ch.Interests {
-		if !have[in] {
-			u.SetInterests = append(u.SetInterests, crm.SupporterInterest{Interest: in})
-		}
-	}
-	_, err = n.db.UpdateSupporter(ctx, p.Supporter.ID, u)
-	return err
+	return nil
 }

@@ -26,6 +26,10 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", EnvVars: []string{"CRM_FROM"}, Usage: `sender of confirmation emails, e.g. "Asso <news@asso.org>"`, Required: true},
 			&cli.StringFlag{Name: "outbox", Usage: "write confirmation emails to this folder instead of sending them through Resend"},
 			&cli.BoolFlag{Name: "record-ip", Usage: "record the IP address and user agent of web signups in the consent history"},
+			&cli.StringSliceFlag{Name: "consent-text", Usage: "a consent text your signup form shows and posts as `consent` (repeatable); " +
+				"a signup posting it records it, any other text is ignored and a standard text per list is recorded"},
+			&cli.DurationFlag{Name: "confirmation-interval", Value: newsletter.DefaultConfirmationInterval,
+				Usage: "least time between two confirmation emails to one address"},
 		},
 		Action: withDB(0, 0, serve),
 	}
@@ -54,6 +58,8 @@ func serve(c *cli.Context, db *crm.DB) error {
 		newsletter.WithConfirmationSender(sender, c.String("from")),
 		newsletter.WithRecordIP(c.Bool("record-ip")),
 		newsletter.WithHandlerLogger(logger),
+		newsletter.WithConsentTexts(c.StringSlice("consent-text")...),
+		newsletter.WithConfirmationInterval(c.Duration("confirmation-interval")),
 	}
 	if secret := os.Getenv("RESEND_WEBHOOK_SECRET"); secret != "" {
 		opts = append(opts, newsletter.WithWebhookSecret(secret))

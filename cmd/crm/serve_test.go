@@ -57,7 +57,7 @@ func TestServe(t *testing.T) {
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"crm", "--db", db, "serve", "--addr", addr, "--from", "Asso <news@asso.example.org>",
-			"--outbox", outbox, "--public-url", "http://" + addr}, nil, &out, &errOut)
+			"--outbox", outbox, "--public-url", "http://" + addr, "--consent-text", "Je veux les alertes"}, nil, &out, &errOut)
 	}()
 	var resp *http.Response
 	var err error
@@ -70,7 +70,7 @@ func TestServe(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v (stderr %s)", resp, err, errOut.String())
 	}
-	resp, err = http.PostForm("http://"+addr+"/subscribe", url.Values{"email": {"a@example.org"}, "lists": {"alertes"}, "consent": {"oui"}})
+	resp, err = http.PostForm("http://"+addr+"/subscribe", url.Values{"email": {"a@example.org"}, "lists": {"alertes"}, "consent": {"Je veux les alertes"}})
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("subscribe: %v %v", resp, err)
 	}
@@ -88,7 +88,13 @@ func TestServe(t *testing.T) {
 	}
 	link := string(eml[i:])
 	link = link[:strings.IndexAny(link, "\r\n")]
+	// The link shows a page with one button; the button's POST confirms.
 	resp, err = http.Get(link)
+	if err != nil || resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("confirm page %s: %v %v %s", link, resp, err, b)
+	}
+	resp, err = http.Post(link, "application/x-www-form-urlencoded", nil)
 	if err != nil || resp.StatusCode != 200 {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("confirm %s: %v %v %s", link, resp, err, b)
@@ -104,5 +110,9 @@ func TestServe(t *testing.T) {
 	}
 	if got := mustRun(t, db, "supporters", "count", "--list", "alertes"); got != "1\n" {
 		t.Errorf("subscribed after confirming: %s", got)
+	}
+	// The form's text was registered with --consent-text: it is recorded.
+	if got := mustRun(t, db, "supporters", "export", "a@example.org"); !strings.Contains(got, `"consent_text": "Je veux les alertes"`) {
+		t.Errorf("export: %s", got)
 	}
 }

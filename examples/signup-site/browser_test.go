@@ -137,11 +137,21 @@ func TestBrowserSignupConfirmUnsubscribe(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no confirmation link in %q", emails[0].Text)
 	}
+	// The link shows a page with one button (mail scanners open links
+	// without confirming anything); the button confirms.
 	must(chromedp.Do(browser, chromedp.Navigate(link)))
-	if title := heading("Merci\u00a0!"); title != "Inscription confirmée" {
+	if title := heading("Merci\u00a0!"); title != "Confirmer mon inscription" {
+		t.Fatalf("confirmation link's page says %q", title)
+	}
+	shot("3-confirm-page.png")
+	if p, _ := db.GetProfile(ctx, "amina@example.org"); p.Subscriptions[0].List != "alertes" || p.Subscriptions[0].Status != crm.StatusPending {
+		t.Fatalf("opening the link changed the subscription: %+v", p.Subscriptions)
+	}
+	must(chromedp.Do(browser, chromedp.Click(chromedp.CSS(`button[type="submit"]`))))
+	if title := heading("Confirmer mon inscription"); title != "Inscription confirmée" {
 		t.Fatalf("confirmation page says %q", title)
 	}
-	shot("3-confirmed.png")
+	shot("4-confirmed.png")
 	p, _ := db.GetProfile(ctx, "amina@example.org")
 	status := map[string]crm.SubscriptionStatus{}
 	for _, s := range p.Subscriptions {
@@ -161,10 +171,10 @@ func TestBrowserSignupConfirmUnsubscribe(t *testing.T) {
 	if title := heading("Inscription confirmée"); title != "Se désinscrire" {
 		t.Fatalf("unsubscribe page says %q", title)
 	}
-	shot("4-unsubscribe-page.png")
+	shot("5-unsubscribe-page.png")
 	must(chromedp.Do(browser, chromedp.Click(chromedp.CSS(`button[type="submit"]`))))
 	title := heading("Se désinscrire")
-	shot("5-unsubscribed.png")
+	shot("6-unsubscribed.png")
 	if !strings.Contains(title, "désinscrit") {
 		t.Fatalf("unsubscribe page says %q", title)
 	}

@@ -67,7 +67,10 @@ func newSite(ctx context.Context, db *crm.DB, publicURL string, sender newslette
 	if err != nil {
 		return nil, err
 	}
-	nl, err := newsletter.NewHandler(n, newsletter.WithConfirmationSender(sender, "Solidarité Calais <bonjour@asso.example.org>"))
+	// The consent text the form shows is registered: the handler records
+	// it when the form posts it, and never a text a client made up.
+	nl, err := newsletter.NewHandler(n, newsletter.WithConfirmationSender(sender, "Solidarité Calais <bonjour@asso.example.org>"),
+		newsletter.WithConsentTexts(consentText))
 	if err != nil {
 		return nil, err
 	}
@@ -79,10 +82,14 @@ func newSite(ctx context.Context, db *crm.DB, publicURL string, sender newslette
 	mux.Handle("/newsletter/", http.StripPrefix("/newsletter", nl))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		form.Execute(w, interests)
+		form.Execute(w, map[string]any{"Interests": interests, "Consent": consentText})
 	})
 	return mux, nil
 }
+
+// consentText is what the form shows and posts, and what the consent
+// history records for a signup through it.
+const consentText = "J'accepte de recevoir les messages de Solidarité Calais aux listes cochées. Je peux me désinscrire à tout moment."
 
 var form = template.Must(template.New("form").Parse(`<!DOCTYPE html>
 <html lang="fr">
@@ -113,11 +120,11 @@ button { font: inherit; padding: .6rem 1.2rem; background: #9c2a00; color: #fff;
 <label><input type="checkbox" name="lists" value="alertes"> Les alertes expulsions (confirmation par courriel)</label>
 </fieldset>
 <fieldset><legend>Comment veux-tu aider ?</legend>
-{{range .}}<label><input type="checkbox" name="interests" value="{{.Name}}"> {{.LabelFR}}</label>
+{{range .Interests}}<label><input type="checkbox" name="interests" value="{{.Name}}"> {{.LabelFR}}</label>
 {{end}}</fieldset>
 <div class="hp" aria-hidden="true"><label for="website">Ne pas remplir</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
-<input type="hidden" name="consent" value="J'accepte de recevoir les messages de Solidarité Calais aux listes cochées. Je peux me désinscrire à tout moment.">
-<p><small>J'accepte de recevoir les messages de Solidarité Calais aux listes cochées. Je peux me désinscrire à tout moment.</small></p>
+<input type="hidden" name="consent" value="{{.Consent}}">
+<p><small>{{.Consent}}</small></p>
 <button type="submit">Je m'inscris</button>
 </form>
 </body>

@@ -39,7 +39,7 @@ func TestSite(t *testing.T) {
 		t.Fatalf("form page:\n%s", page)
 	}
 	resp, err = http.PostForm(srv.URL+"/newsletter/subscribe", url.Values{"email": {"z@example.org"},
-		"lists": {"lettre", "alertes"}, "interests": {"terrain"}, "consent": {"ok"}})
+		"lists": {"lettre", "alertes"}, "interests": {"terrain"}, "consent": {consentText}})
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("signup: %v %v", resp, err)
 	}
@@ -47,5 +47,21 @@ func TestSite(t *testing.T) {
 	p, _ := db.GetProfile(ctx, "z@example.org")
 	if len(files) != 1 || len(p.Subscriptions) != 2 || len(p.Supporter.Interests) != 1 {
 		t.Errorf("%d confirmation emails, profile %+v", len(files), p)
+	}
+	// The text the form shows is the one recorded; a made-up one is not.
+	resp, err = http.PostForm(srv.URL+"/newsletter/subscribe", url.Values{"email": {"forged@example.org"},
+		"lists": {"lettre"}, "consent": {"Je m'appelle Odile Varenne"}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("signup: %v %v", resp, err)
+	}
+	for email, want := range map[string]string{"z@example.org": consentText, "forged@example.org": newsletter.DefaultConsentText("fr", "La lettre mensuelle")} {
+		p, err := db.GetProfile(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist, _ := db.ConsentHistory(ctx, p.Supporter.ID)
+		if len(hist) == 0 || hist[0].ConsentText != want {
+			t.Errorf("%s: consent history %+v, want %q", email, hist, want)
+		}
 	}
 }
