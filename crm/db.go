@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -132,6 +133,13 @@ func IsPostgresDSN(dsn string) bool {
 
 // sqliteDSN turns a file path into a modernc DSN with the pragmas the
 // package relies on. The _pragma= form is the one modernc honours.
+//
+// The DSN is a SQLite URI ("file:PATH?QUERY"): modernc splits it at its
+// first '?' to read its own parameters, and SQLite then reads the path up
+// to the first '?' or '#', percent-decoding it. So the path is written
+// with every byte that could end it or be decoded ('?', '#', '%', and
+// anything but unreserved characters) percent-encoded: "asso#2026.db"
+// opens that file, not "asso".
 func sqliteDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -142,7 +150,31 @@ func sqliteDSN(path string) string {
 	// no bytes behind in free pages.
 	q.Add("_pragma", "secure_delete(1)")
 	q.Set("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode()
+	return "file:" + uriPath(path) + "?" + q.Encode()
+}
+
+// uriPath escapes a file path for the path part of a SQLite URI. A path
+// starting with "//" would read as a URI authority (a host name): it is
+// cleaned to one slash first, which names the same file.
+func uriPath(path string) string {
+	if strings.HasPrefix(path, "//") {
+		path = filepath.Clean(path)
+	}
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~', c == '/', c == ':':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
 }
 
 // New wraps a *bun.DB the caller already has and applies the embedded
