@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -109,6 +110,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		}
 		return db, nil
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	sqldb, err := sql.Open("sqlite", sqliteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -123,6 +127,23 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// createPrivate creates path as an empty file (which SQLite takes as an
+// empty database) readable and writable by its owner only, whatever the
+// umask, when it does not exist yet. SQLite gives the -wal and -shm files
+// it makes beside a database the database file's mode, so they are
+// private too. A file that exists keeps the mode its owner chose.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		// It exists, or can't be created here (a missing or read-only
+		// folder): SQLite opens it or reports why it can't, as before.
+		return nil
+	}
+	defer f.Close()
+	// The umask can only take bits away; Chmod makes it exactly 0600.
+	return f.Chmod(0o600)
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL database rather

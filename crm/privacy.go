@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -370,7 +371,8 @@ func (db *DB) flushWAL(ctx context.Context) error {
 }
 
 // Backup writes a consistent copy of the database to path while it stays
-// in use (SQLite's VACUUM INTO). The file must not exist.
+// in use (SQLite's VACUUM INTO), readable by its owner only (mode 0600).
+// The file must not exist.
 func (db *DB) Backup(ctx context.Context, path string) error {
 	if strings.TrimSpace(path) == "" {
 		return invalid("path", path, "empty backup path")
@@ -378,7 +380,20 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if !db.isSQLite() {
 		return errors.New("backup: for PostgreSQL use pg_dump, which takes a consistent copy of a live database")
 	}
-	if _, err := db.bun.NewRaw("VACUUM INTO ?", path).Exec(ctx); err != nil {
+	// The copy holds everything the database does: it is created empty
+	// (which VACUUM INTO accepts) and readable by its owner only, before
+	// SQLite fills it.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	err = f.Chmod(0o600) // whatever the umask
+	f.Close()
+	if err == nil {
+		_, err = db.bun.NewRaw("VACUUM INTO ?", path).Exec(ctx)
+	}
+	if err != nil {
+		os.Remove(path)
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	db.auditRead(ctx, "backup", 0)
