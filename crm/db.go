@@ -114,15 +114,18 @@ func (db *DB) ReadOnly() bool { return db.readOnly }
 // Open opens the database at dsn and applies the embedded migrations. A
 // dsn starting with postgres:// or postgresql:// opens PostgreSQL (one
 // server that many processes share); anything else is the path of a
-// SQLite file, created if needed.
+// SQLite file, created if needed, readable and writable by its owner
+// only (0600, as its -wal and -shm files). The path is taken as it is:
+// '#', '%', '?' and spaces in it are no URI syntax.
 //
-// SQLite is opened It uses a pure-Go driver, with WAL
-// journaling, a 5 s busy timeout, foreign keys on and transactions that take
-// the write lock when they begin, so concurrent writers queue instead of
-// failing halfway.
+// SQLite is opened with a pure-Go driver, with WAL journaling, a 5 s busy
+// timeout, foreign keys on and transactions that take the write lock when
+// they begin, so concurrent writers queue instead of failing halfway.
+// With ReadOnly, nothing is created, migrated or written.
 //
 // It returns an error wrapping ErrSchemaTooNew when the file was migrated
-// by a newer version of this library.
+// by a newer version of this library, and, with ReadOnly, one wrapping
+// ErrSchemaTooOld when it lacks migrations this one needs.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if strings.TrimSpace(path) == "" {
 		return nil, invalid("path", path, "empty database path")
