@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -47,10 +50,11 @@ const migrationsTable = "crm_migrations"
 // DB is the supporter database. It is safe for concurrent use. Create it
 // with Open or New; the zero value is not usable.
 type DB struct {
-	bun    *bun.DB
-	owned  bool // Close closes the *bun.DB only when Open created it.
-	now    func() time.Time
-	logger *slog.Logger
+	bun      *bun.DB
+	owned    bool // Close closes the *bun.DB only when Open created it.
+	now      func() time.Time
+	logger   *slog.Logger
+	readOnly bool
 }
 
 // Option configures a DB. Options validate their argument and make Open or
@@ -83,24 +87,70 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// ReadOnly opens the database for reading only, for commands that only
+// read (list, count, show, export, audit, check) and for files the user
+// may not write (a read-only copy, a backup, a file on read-only media).
+// Nothing is written: migrations are not applied, and Open fails with an
+// error wrapping ErrSchemaTooOld when some are missing; reads that would
+// record something (the audit entry of an export) skip it; writes fail.
+//
+// SQLite is opened with mode=ro and query_only, so the engine itself
+// refuses any write; PostgreSQL sessions run with
+// default_transaction_read_only on, so every transaction is READ ONLY.
+// An embedder's *bun.DB given to New is not changed: open it read-only
+// yourself, and pass ReadOnly so that New does not migrate.
+func ReadOnly() Option {
+	return func(db *DB) error {
+		db.readOnly = true
+		return nil
+	}
+}
+
+// ReadOnly reports whether the database was opened with the ReadOnly
+// option. Packages that build on crm (newsletter) check their own
+// migrations instead of applying them when it is true.
+func (db *DB) ReadOnly() bool { return db.readOnly }
+
 // Open opens the database at dsn and applies the embedded migrations. A
 // dsn starting with postgres:// or postgresql:// opens PostgreSQL (one
 // server that many processes share); anything else is the path of a
-// SQLite file, created if needed.
+// SQLite file, created if needed, readable and writable by its owner
+// only (0600, as its -wal and -shm files). The path is taken as it is:
+// '#', '%', '?' and spaces in it are no URI syntax.
 //
-// SQLite is opened It uses a pure-Go driver, with WAL
-// journaling, a 5 s busy timeout, foreign keys on and transactions that take
-// the write lock when they begin, so concurrent writers queue instead of
-// failing halfway.
+// SQLite is opened with a pure-Go driver, with WAL journaling, a 5 s busy
+// timeout, foreign keys on and transactions that take the write lock when
+// they begin, so concurrent writers queue instead of failing halfway.
+// With ReadOnly, nothing is created, migrated or written.
 //
 // It returns an error wrapping ErrSchemaTooNew when the file was migrated
-// by a newer version of this library.
+// by a newer version of this library, and, with ReadOnly, one wrapping
+// ErrSchemaTooOld when it lacks migrations this one needs.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if strings.TrimSpace(path) == "" {
 		return nil, invalid("path", path, "empty database path")
 	}
+	var cfg DB
+	for _, opt := range opts {
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	if IsPostgresDSN(path) {
-		sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(path)))
+		connOpts := []pgdriver.Option{pgdriver.WithDSN(path)}
+		if cfg.readOnly {
+			// Added to the DSN's own parameters (search_path...), which
+			// WithConnParams would replace.
+			connOpts = append(connOpts, func(c *pgdriver.Config) {
+				params := maps.Clone(c.ConnParams)
+				if params == nil {
+					params = map[string]any{}
+				}
+				params["default_transaction_read_only"] = "on"
+				c.ConnParams = params
+			})
+		}
+		sqldb := sql.OpenDB(pgdriver.NewConnector(connOpts...))
 		db, err := newDB(ctx, bun.NewDB(sqldb, pgdialect.New()), true, opts)
 		if err != nil {
 			sqldb.Close()
@@ -108,7 +158,20 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		}
 		return db, nil
 	}
-	sqldb, err := sql.Open("sqlite", sqliteDSN(path))
+	dsn := sqliteDSN(path)
+	if cfg.readOnly {
+		// SQLite would say "unable to open database file (14)".
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open %s read-only: %w", path, err)
+		}
+		var err error
+		if dsn, err = sqliteReadOnlyDSN(ctx, path); err != nil {
+			return nil, fmt.Errorf("open %s read-only: %w", path, err)
+		}
+	} else if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -124,6 +187,23 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	return db, nil
 }
 
+// createPrivate creates path as an empty file (which SQLite takes as an
+// empty database) readable and writable by its owner only, whatever the
+// umask, when it does not exist yet. SQLite gives the -wal and -shm files
+// it makes beside a database the database file's mode, so they are
+// private too. A file that exists keeps the mode its owner chose.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		// It exists, or can't be created here (a missing or read-only
+		// folder): SQLite opens it or reports why it can't, as before.
+		return nil
+	}
+	defer f.Close()
+	// The umask can only take bits away; Chmod makes it exactly 0600.
+	return f.Chmod(0o600)
+}
+
 // IsPostgresDSN reports whether dsn names a PostgreSQL database rather
 // than a SQLite file.
 func IsPostgresDSN(dsn string) bool {
@@ -132,6 +212,13 @@ func IsPostgresDSN(dsn string) bool {
 
 // sqliteDSN turns a file path into a modernc DSN with the pragmas the
 // package relies on. The _pragma= form is the one modernc honours.
+//
+// The DSN is a SQLite URI ("file:PATH?QUERY"): modernc splits it at its
+// first '?' to read its own parameters, and SQLite then reads the path up
+// to the first '?' or '#', percent-decoding it. So the path is written
+// with every byte that could end it or be decoded ('?', '#', '%', and
+// anything but unreserved characters) percent-encoded: "asso#2026.db"
+// opens that file, not "asso".
 func sqliteDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -142,7 +229,72 @@ func sqliteDSN(path string) string {
 	// no bytes behind in free pages.
 	q.Add("_pragma", "secure_delete(1)")
 	q.Set("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode()
+	return "file:" + uriPath(path) + "?" + q.Encode()
+}
+
+// sqliteReadOnlyDSN is sqliteDSN for ReadOnly: SQLite opens the file
+// with mode=ro, and query_only makes it refuse any write on the
+// connection, even from a user (root) whom the file's mode would not
+// stop. Transactions are deferred: an immediate one takes the write lock.
+// The journal mode is left as the file has it.
+//
+// A WAL database needs its -shm (and -wal) files to be read. When they
+// do not exist and the folder is not writable, SQLite cannot create them
+// and refuses the file (SQLITE_READONLY_DIRECTORY or CANTOPEN): the file
+// is then opened immutable, as SQLite documents for read-only media. That
+// is safe because no writer is at work (a WAL writer keeps a -wal file
+// beside the database, and none is there), and a command that only reads
+// is short; a writer that would start meanwhile is not seen.
+func sqliteReadOnlyDSN(ctx context.Context, path string) (string, error) {
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "query_only(1)")
+	dsn := "file:" + uriPath(path) + "?" + q.Encode()
+	probe, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return "", err
+	}
+	defer probe.Close()
+	var n int
+	err = probe.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
+	var se *sqlite.Error
+	if err == nil || !errors.As(err, &se) {
+		return dsn, err
+	}
+	if code := se.Code(); code != sqlite3.SQLITE_READONLY_DIRECTORY && code&0xff != sqlite3.SQLITE_CANTOPEN {
+		return "", err
+	}
+	if _, werr := os.Stat(path + "-wal"); !errors.Is(werr, fs.ErrNotExist) {
+		return "", err
+	}
+	q.Set("immutable", "1")
+	return "file:" + uriPath(path) + "?" + q.Encode(), nil
+}
+
+// uriPath escapes a file path for the path part of a SQLite URI. A path
+// starting with "//" would read as a URI authority (a host name): it is
+// cleaned to one slash first, which names the same file.
+func uriPath(path string) string {
+	if strings.HasPrefix(path, "//") {
+		path = filepath.Clean(path)
+	}
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~', c == '/', c == ':':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
 }
 
 // New wraps a *bun.DB the caller already has and applies the embedded
@@ -162,6 +314,13 @@ func newDB(ctx context.Context, bdb *bun.DB, owned bool, opts []Option) (*DB, er
 		if err := opt(db); err != nil {
 			return nil, err
 		}
+	}
+	if db.readOnly {
+		err := CheckMigrations(ctx, bdb, MigrationFiles(migrationFiles, bdb.Dialect()), migrationsTable)
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
 	}
 	if err := db.migrate(ctx); err != nil {
 		return nil, err
@@ -288,6 +447,73 @@ func ApplyMigrations(ctx context.Context, bdb *bun.DB, files fs.FS, table string
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	return group.ID, nil
+}
+
+// CheckMigrations is ApplyMigrations for a database opened read-only: it
+// writes nothing, and returns an error wrapping ErrSchemaTooOld, which
+// tells the user what to do, when some of the migrations in files are
+// not applied to bdb (or ErrSchemaTooNew when bdb has some files does not
+// know).
+func CheckMigrations(ctx context.Context, bdb *bun.DB, files fs.FS, table string) error {
+	ms, err := discover(files)
+	if err != nil {
+		return err
+	}
+	sorted := ms.Sorted()
+	need := "none"
+	if len(sorted) > 0 {
+		need = sorted[len(sorted)-1].Name
+	}
+	exists, err := tableExists(ctx, bdb, table)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if !exists {
+		if len(sorted) == 0 {
+			return nil
+		}
+		return fmt.Errorf("schema version none, this crm needs %s: open it once writable to create it: %w",
+			need, ErrSchemaTooOld)
+	}
+	applied, known, err := SchemaVersion(ctx, bdb, files, table)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	m, err := migrator(bdb, files, table)
+	if err != nil {
+		return err
+	}
+	unknown, err := m.MissingMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("migration %s is not known to this program (upgrade it): %w",
+			unknown[0].Name, ErrSchemaTooNew)
+	}
+	status, err := m.MigrationsWithStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(status.Unapplied()) > 0 {
+		if applied == "" {
+			applied = "none"
+		}
+		return fmt.Errorf("schema version %s, this crm needs %s: open it once writable to migrate: %w",
+			applied, known, ErrSchemaTooOld)
+	}
+	return nil
+}
+
+// tableExists reports whether the table bun's migrator would use exists
+// (in the current schema, on PostgreSQL), without creating it.
+func tableExists(ctx context.Context, bdb *bun.DB, table string) (bool, error) {
+	q := bdb.NewSelect().TableExpr("sqlite_master").Where("type = 'table'").Where("name = ?", table)
+	if bdb.Dialect().Name() == dialect.PG {
+		q = bdb.NewSelect().TableExpr("information_schema.tables").
+			Where("table_schema = current_schema()").Where("table_name = ?", table)
+	}
+	return q.Exists(ctx)
 }
 
 // lockMigrations waits up to 30 s for another process's migration to end.

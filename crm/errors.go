@@ -19,6 +19,11 @@ var (
 	// ErrSchemaTooNew means the database was migrated by a newer version of
 	// this library; opening it with this one could corrupt it.
 	ErrSchemaTooNew = errors.New("database schema is newer than this program")
+	// ErrSchemaTooOld means a database opened read-only (see ReadOnly)
+	// lacks migrations this program needs, which it may not apply.
+	ErrSchemaTooOld = errors.New("database schema is older than this program")
+	// ErrReadOnly means a write was asked of a database opened read-only.
+	ErrReadOnly = errors.New("the database is opened read-only")
 )
 
 // ValidationError reports one rejected field. It wraps ErrInvalid.

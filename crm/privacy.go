@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -61,7 +62,16 @@ func (db *DB) audit(ctx context.Context, tx bun.IDB, action string, supporterID 
 // It must not fail the operation, which has happened: when the log cannot
 // be written (a long import holds the write lock), it reports that to the
 // logger and goes on.
+//
+// A database opened read-only cannot record it: the entry is skipped
+// (and reported to the logger), the read goes on.
 func (db *DB) auditRead(ctx context.Context, action string, supporterID int64) {
+	if db.readOnly {
+		if db.logger != nil {
+			db.logger.InfoContext(ctx, "crm: audit entry not written: the database is opened read-only", "action", action, "supporter", supporterID)
+		}
+		return
+	}
 	if err := db.audit(ctx, db.bun, action, supporterID, ""); err != nil && db.logger != nil {
 		db.logger.WarnContext(ctx, "crm: audit entry not written", "action", action, "supporter", supporterID, "error", err)
 	}
@@ -199,18 +209,32 @@ func (db *DB) suppressionHash(ctx context.Context, email string) (string, error)
 	return hex.EncodeToString(m.Sum(nil)), nil
 }
 
+// erasedHash is suppressionHash for reads: it writes nothing. Before the
+// first erasure there is no key, and no address is erased: ok is false.
+func (db *DB) erasedHash(ctx context.Context, email string) (hash string, ok bool, err error) {
+	key, ok, err := db.Setting(ctx, suppressionKeySetting)
+	if err != nil || !ok {
+		return "", false, err
+	}
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(email))
+	return hex.EncodeToString(m.Sum(nil)), true, nil
+}
+
 // ErrErased means the address belongs to someone who asked to be
 // forgotten: adding them again needs their fresh consent.
 var ErrErased = errors.New("erased address: the person asked to be forgotten; add them again only with fresh consent")
 
-// IsErased reports whether an address was erased by Forget.
+// IsErased reports whether an address was erased by Forget. It only
+// reads: it works on a database opened read-only, and takes no write lock
+// (signups and webhooks call it on every request).
 func (db *DB) IsErased(ctx context.Context, email string) (bool, error) {
 	e, err := NormalizeEmail(email)
 	if err != nil {
 		return false, err
 	}
-	h, err := db.suppressionHash(ctx, e)
-	if err != nil {
+	h, ok, err := db.erasedHash(ctx, e)
+	if err != nil || !ok {
 		return false, err
 	}
 	return db.bun.NewSelect().Table("suppressions").Where("hash = ?", h).Exists(ctx)
@@ -381,7 +405,8 @@ func (db *DB) flushWAL(ctx context.Context) error {
 }
 
 // Backup writes a consistent copy of the database to path while it stays
-// in use (SQLite's VACUUM INTO). The file must not exist.
+// in use (SQLite's VACUUM INTO), readable by its owner only (mode 0600).
+// The file must not exist.
 func (db *DB) Backup(ctx context.Context, path string) error {
 	if strings.TrimSpace(path) == "" {
 		return invalid("path", path, "empty backup path")
@@ -389,7 +414,20 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if !db.isSQLite() {
 		return errors.New("backup: for PostgreSQL use pg_dump, which takes a consistent copy of a live database")
 	}
-	if _, err := db.bun.NewRaw("VACUUM INTO ?", path).Exec(ctx); err != nil {
+	// The copy holds everything the database does: it is created empty
+	// (which VACUUM INTO accepts) and readable by its owner only, before
+	// SQLite fills it.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	err = f.Chmod(0o600) // whatever the umask
+	f.Close()
+	if err == nil {
+		_, err = db.bun.NewRaw("VACUUM INTO ?", path).Exec(ctx)
+	}
+	if err != nil {
+		os.Remove(path)
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	db.auditRead(ctx, "backup", 0)

@@ -504,12 +504,15 @@ func (db *DB) SupporterQuery(ctx context.Context, f SupporterFilter) (*bun.Selec
 // CountSupporters returns how many supporters match f (Offset and Limit are
 // ignored).
 func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, error) {
-	if f.onlySegment() && db.isSQLite() {
+	if f.onlySegment() {
 		e, _, err := compileSegment(ctx, db.bun, f.Segment, nil)
 		if err != nil {
 			return 0, err
 		}
-		return countSegment(ctx, db.bun, e)
+		// See segment_set.go for when sets beat the SQL form.
+		if db.isSQLite() || e.hasShared() {
+			return countSegment(ctx, db.bun, e)
+		}
 	}
 	q := db.bun.NewSelect().Model((*Supporter)(nil))
 	if err := applySupporterFilter(ctx, db.bun, q, f); err != nil {

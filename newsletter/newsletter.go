@@ -131,6 +131,8 @@ const DefaultPublicURL = "http://127.0.0.1:8080"
 const secretSetting = "newsletter.signing_secret"
 
 // New applies the package's migrations to db and returns a Newsletter.
+// When db was opened with crm.ReadOnly, it only checks them, and fails
+// with an error wrapping crm.ErrSchemaTooOld if some are missing.
 func New(ctx context.Context, db *crm.DB, opts ...Option) (*Newsletter, error) {
 	n := &Newsletter{db: db, bun: db.Bun(), now: time.Now, lease: 2 * time.Minute, sleep: sleepCtx}
 	for _, o := range opts {
@@ -138,13 +140,28 @@ func New(ctx context.Context, db *crm.DB, opts ...Option) (*Newsletter, error) {
 			return nil, err
 		}
 	}
-	if _, err := crm.ApplyMigrations(ctx, n.bun, crm.MigrationFiles(migrationFiles, n.bun.Dialect()), migrationsTable); err != nil {
+	if db.ReadOnly() {
+		// A read-only database is read, never migrated (crm.ReadOnly).
+		if err := crm.CheckMigrations(ctx, n.bun, crm.MigrationFiles(migrationFiles, n.bun.Dialect()), migrationsTable); err != nil {
+			return nil, err
+		}
+	} else if _, err := crm.ApplyMigrations(ctx, n.bun, crm.MigrationFiles(migrationFiles, n.bun.Dialect()), migrationsTable); err != nil {
 		return nil, err
 	}
 	if n.signer == nil {
 		fresh := make([]byte, 32)
 		rand.Read(fresh)
-		secret, err := db.SettingOrInit(ctx, secretSetting, fmt.Sprintf("%x", fresh))
+		var secret string
+		var err error
+		if db.ReadOnly() {
+			var ok bool
+			secret, ok, err = db.Setting(ctx, secretSetting)
+			if err == nil && !ok {
+				err = fmt.Errorf("no link signing secret yet: open the database once writable: %w", crm.ErrSchemaTooOld)
+			}
+		} else {
+			secret, err = db.SettingOrInit(ctx, secretSetting, fmt.Sprintf("%x", fresh))
+		}
 		if err != nil {
 			return nil, err
 		}

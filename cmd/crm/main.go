@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -187,6 +188,41 @@ func withDB(minArgs, maxArgs int, fn func(c *cli.Context, db *crm.DB) error) cli
 		defer db.Close()
 		c.Context = crm.WithChannel(c.Context, "cli:"+commandName(c))
 		return explain(c, fn(c, db))
+	}
+}
+
+// withReadDB is withDB for commands that only read (list, count, show,
+// export, audit, check): they open the database read-only, so they work
+// on a file the user may not write and write nothing to one they may.
+// Only when the file does not exist yet or its schema is older than this
+// program (crm.ErrSchemaTooOld, which fn reports before printing
+// anything) do they open it writable, to create or migrate it as every
+// command does; if that cannot be done (the file is read-only), the
+// read-only error, which says what to do, is the one reported.
+func withReadDB(minArgs, maxArgs int, fn func(c *cli.Context, db *crm.DB) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := checkArgs(c, minArgs, maxArgs); err != nil {
+			return err
+		}
+		run := func(db *crm.DB) error {
+			defer db.Close()
+			ctx := c.Context
+			defer func() { c.Context = ctx }()
+			c.Context = crm.WithChannel(ctx, "cli:"+commandName(c))
+			return explain(c, fn(c, db))
+		}
+		db, err := crm.Open(c.Context, c.String("db"), crm.ReadOnly())
+		if err == nil {
+			err = run(db)
+		}
+		if !errors.Is(err, crm.ErrSchemaTooOld) && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		wdb, werr := crm.Open(c.Context, c.String("db"))
+		if werr != nil {
+			return err
+		}
+		return run(wdb)
 	}
 }
 

@@ -18,7 +18,7 @@ func exportSupporterCommand() *cli.Command {
 		Name:      "export",
 		Usage:     "print, as JSON, everything held about one person (GDPR art. 15)",
 		ArgsUsage: "EMAIL",
-		Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+		Action: withReadDB(1, 1, func(c *cli.Context, db *crm.DB) error {
 			n, err := openNewsletter(c, db)
 			if err != nil {
 				return err
@@ -77,7 +77,7 @@ func auditCommand() *cli.Command {
 			&cli.StringFlag{Name: "since", Usage: "only entries on or after this date"},
 			formatFlag(),
 		},
-		Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+		Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 			var f crm.AuditFilter
 			if c.IsSet("supporter") {
 				id, err := supporterID(c, db, c.String("supporter"))
@@ -129,7 +129,7 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "check",
 		Usage: "check the database's integrity and schema version",
-		Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+		Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 			r, err := db.Check(c.Context)
 			if err != nil {
 				return err

@@ -61,13 +61,13 @@ func supportersCommand() *cli.Command {
 				Flags: append(filterFlags(), formatFlag(),
 					&cli.IntFlag{Name: "limit", Usage: "print at most this many (0: all)"},
 					&cli.IntFlag{Name: "offset", Usage: "skip this many first"}),
-				Action: withDB(0, 0, listSupporters),
+				Action: withReadDB(0, 0, listSupporters),
 			},
 			{
 				Name:  "count",
 				Usage: "print how many supporters match",
 				Flags: filterFlags(),
-				Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					n, err := db.CountSupporters(c.Context, supporterFilter(c))
 					if err != nil {
 						return err
@@ -83,7 +83,7 @@ func supportersCommand() *cli.Command {
 				Usage:     "show everything about one supporter",
 				ArgsUsage: "EMAIL",
 				Flags:     []cli.Flag{formatFlag()},
-				Action:    withDB(1, 1, showSupporter),
+				Action:    withReadDB(1, 1, showSupporter),
 			},
 		},
 	}
