@@ -2,10 +2,14 @@ package crm
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // SubscriptionStatus is where a supporter stands with one list.
@@ -85,10 +89,29 @@ type Consent struct {
 func (c Consent) normalize() (Consent, error) {
 	c.Source, c.Text = CleanText(c.Source), cleanMultiline(c.Text)
 	c.IP, c.UserAgent = CleanText(c.IP), CleanText(c.UserAgent)
+	// The client chooses its user agent (up to the server's header limit):
+	// what the append-only history keeps of it is bounded.
+	c.IP = truncateUTF8(c.IP, 64) // an IPv6 address with a zone fits
+	c.UserAgent = truncateUTF8(c.UserAgent, MaxUserAgentLength)
 	if c.Source == "" {
 		return c, invalid("source", "", "missing consent source")
 	}
 	return c, nil
+}
+
+// MaxUserAgentLength is the most of a user agent a consent event keeps,
+// in bytes; a longer one is cut.
+const MaxUserAgentLength = 256
+
+// truncateUTF8 cuts s to at most n bytes at a character boundary.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // SubscribeRequest asks for a supporter to join a list.
@@ -123,6 +146,9 @@ func (db *DB) Subscribe(ctx context.Context, r SubscribeRequest) (SubscribeResul
 	}
 	var res SubscribeResult
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := lockLiveSupporter(ctx, tx, r.SupporterID); err != nil {
+			return err
+		}
 		l, err := getList(ctx, tx, r.List)
 		if err != nil {
 			return err
@@ -168,9 +194,13 @@ func subscribe(ctx context.Context, tx bun.IDB, supporterID, listID int64, want 
 }
 
 // Confirm turns a pending subscription into a subscribed one, as when the
-// person clicks the link in the confirmation email. It returns an error
-// wrapping ErrNotFound when there is no pending or subscribed
-// subscription (someone who unsubscribed in between stays unsubscribed).
+// person clicks the link in the confirmation email. A confirmation is
+// fresh consent: in the same transaction it lifts an erasure of the
+// supporter's address (see ClearErased), so an erasure made a moment
+// before or after is never undone by a confirmation of the other side of
+// it. It returns an error wrapping ErrNotFound when there is no pending or
+// subscribed subscription (someone who unsubscribed in between stays
+// unsubscribed), and ErrErased when the supporter was erased.
 func (db *DB) Confirm(ctx context.Context, supporterID int64, list string, c Consent) (SubscribeResult, error) {
 	c, err := c.normalize()
 	if err != nil {
@@ -178,6 +208,10 @@ func (db *DB) Confirm(ctx context.Context, supporterID int64, list string, c Con
 	}
 	var res SubscribeResult
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		email, err := lockLiveSupporter(ctx, tx, supporterID)
+		if err != nil {
+			return err
+		}
 		l, err := getList(ctx, tx, list)
 		if err != nil {
 			return err
@@ -188,6 +222,9 @@ func (db *DB) Confirm(ctx context.Context, supporterID int64, list string, c Con
 		}
 		if cur != StatusPending && cur != StatusSubscribed {
 			return fmt.Errorf("no pending subscription: %w", ErrNotFound)
+		}
+		if err := db.clearErased(ctx, tx, email); err != nil {
+			return err
 		}
 		if res, err = subscribe(ctx, tx, supporterID, l.ID, StatusSubscribed, c, db.Now()); err != nil || !res.Changed {
 			return err
@@ -207,7 +244,7 @@ func (db *DB) Unsubscribe(ctx context.Context, supporterID int64, list string, c
 	}
 	var n int
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := requireSupporter(ctx, tx, supporterID); err != nil {
+		if _, err := lockLiveSupporter(ctx, tx, supporterID); err != nil {
 			return err
 		}
 		var listIDs []int64
@@ -265,6 +302,9 @@ func (db *DB) SetEmailStatus(ctx context.Context, supporterID int64, st EmailSta
 	}
 	changed := false
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := lockLiveSupporter(ctx, tx, supporterID); err != nil {
+			return err
+		}
 		now := db.Now()
 		res, err := tx.NewUpdate().Table("supporters").
 			Set("email_status = ?", st).Set("updated_at = ?", now).
@@ -306,6 +346,35 @@ func (db *DB) ConsentHistory(ctx context.Context, supporterID int64) ([]ConsentE
 		return nil, fmt.Errorf("consent history: %w", err)
 	}
 	return out, nil
+}
+
+// lockLiveSupporter returns the address of the supporter with the given
+// id, and an error wrapping ErrNotFound for an unknown one or ErrErased
+// for one erased by Forget: nothing may be written for an erased person
+// (a link of theirs clicked late, a form posted while Forget ran). It is
+// called first in each write transaction about one supporter. On
+// PostgreSQL it locks the row until the transaction ends, so a Forget
+// running at the same time either commits before this reads (and the
+// write is refused) or waits for the write and then erases it; SQLite's
+// immediate transactions already run one at a time.
+func lockLiveSupporter(ctx context.Context, tx bun.IDB, id int64) (string, error) {
+	var row struct {
+		Email    string    `bun:"email"`
+		ErasedAt time.Time `bun:"erased_at,nullzero"`
+	}
+	q := tx.NewSelect().Table("supporters").Column("email", "erased_at").Where("id = ?", id)
+	if tx.Dialect().Name() == dialect.PG {
+		q.For("UPDATE")
+	}
+	if err := q.Scan(ctx, &row); errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("supporter")
+	} else if err != nil {
+		return "", fmt.Errorf("supporter %d: %w", id, err)
+	}
+	if !row.ErasedAt.IsZero() {
+		return "", fmt.Errorf("supporter %d: %w", id, ErrErased)
+	}
+	return row.Email, nil
 }
 
 func requireSupporter(ctx context.Context, tx bun.IDB, id int64) error {

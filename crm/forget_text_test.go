@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/uptrace/bun/dialect"
+
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/crmtest"
 )
 
 // Forget clears the consent texts of the erased person's events (a form
@@ -91,4 +94,82 @@ func countAudit(t *testing.T, db *crm.DB, action string) int {
 		}
 	}
 	return n
+}
+
+// Only an erased supporter's consent texts may be cleared: the trigger
+// refuses it for anyone else.
+func TestConsentTextClearedOnlyForTheErased(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		t.Fatal(err)
+	}
+	s := mustSupporter(t, db, &crm.Supporter{Email: "alive@example.org"})
+	if _, err := db.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: "lettre",
+		Consent: crm.Consent{Source: crm.SourceWeb, Text: "Oui"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Bun().NewUpdate().Table("consent_events").Set("consent_text = ''").
+		Where("supporter_id = ?", s.ID).Exec(ctx); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("clearing a living supporter's text: %v", err)
+	}
+	if h, _ := db.ConsentHistory(ctx, s.ID); h[0].ConsentText != "Oui" {
+		t.Errorf("text now %q", h[0].ConsentText)
+	}
+}
+
+// People erased by an earlier version, whose texts Forget did not clear
+// then, lose them when the database is migrated.
+func TestMigrationClearsTextsOfTheErasedBefore(t *testing.T) {
+	ctx := context.Background()
+	dsn := crmtest.Database(t)
+	db, err := crm.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		t.Fatal(err)
+	}
+	const personal = "Odile Varenne, 3 impasse des Mûriers"
+	gone := mustSupporter(t, db, &crm.Supporter{Email: "odile@example.org"})
+	kept := mustSupporter(t, db, &crm.Supporter{Email: "kept@example.org"})
+	for _, s := range []*crm.Supporter{gone, kept} {
+		if _, err := db.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: "lettre",
+			Consent: crm.Consent{Source: crm.SourceWeb, Text: personal}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Forget(ctx, "odile@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	// Put the database back as the earlier version left it: the text
+	// still there, the migration not applied.
+	b := db.Bun()
+	dropTrigger := "DROP TRIGGER consent_events_text_clear_only"
+	if b.Dialect().Name() == dialect.PG {
+		dropTrigger += " ON consent_events"
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{dropTrigger, nil},
+		{"UPDATE consent_events SET consent_text = ? WHERE supporter_id = ?", []any{personal, gone.ID}},
+		{"DELETE FROM crm_migrations WHERE name = ?", []any{"20261202160001"}},
+	} {
+		if _, err := b.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	db.Close()
+	if db, err = crm.Open(ctx, dsn); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if h, _ := db.ConsentHistory(ctx, gone.ID); len(h) != 1 || h[0].ConsentText != "" {
+		t.Errorf("erased person's history after the migration: %+v", h)
+	}
+	if h, _ := db.ConsentHistory(ctx, kept.ID); len(h) != 1 || h[0].ConsentText != personal {
+		t.Errorf("someone else's history after the migration: %+v", h)
+	}
 }

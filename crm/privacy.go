@@ -249,20 +249,26 @@ func (db *DB) ClearErased(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	h, err := db.suppressionHash(ctx, e)
+	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return db.clearErased(ctx, tx, e)
+	})
+}
+
+// clearErased is ClearErased inside the caller's transaction, for a
+// normalised address.
+func (db *DB) clearErased(ctx context.Context, tx bun.IDB, email string) error {
+	h, ok, err := db.erasedHash(ctx, email)
+	if err != nil || !ok {
+		return err // no key yet: nobody was ever erased
+	}
+	res, err := tx.NewDelete().Table("suppressions").Where("hash = ?", h).Exec(ctx)
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewDelete().Table("suppressions").Where("hash = ?", h).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		return db.audit(ctx, tx, "erasure lifted (fresh consent)", 0, "")
-	})
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	return db.audit(ctx, tx, "erasure lifted (fresh consent)", 0, "")
 }
 
 // AddOptions tunes AddSupporter.
@@ -312,6 +318,12 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		id, err := supporterIDByEmail(ctx, tx, e)
 		if err != nil {
+			return err
+		}
+		// Lock the row first (PostgreSQL): a write about this supporter
+		// that began before commits first, and what it added is then
+		// seen, and erased, by the statements below.
+		if _, err := lockLiveSupporter(ctx, tx, id); err != nil {
 			return err
 		}
 		if db.isSQLite() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -92,10 +93,21 @@ const (
 // NormalizeTag, NormalizeLanguage, NormalizeCountry), fills in defaults and
 // returns a *ValidationError naming the first field that cannot be stored,
 // among them a field over its bound (MaxNotesLength, MaxAttributes...).
-func (s *Supporter) Normalize() error {
+func (s *Supporter) Normalize() error { return s.normalize(nil) }
+
+// normalize is Normalize for a supporter whose stored record is stored
+// (nil for a new one): a bound is checked only where the change adds to
+// what is stored, so a record stored before a bound existed can still be
+// edited (a new language, a tag) without first cutting its long note.
+func (s *Supporter) normalize(stored *Supporter) error {
 	email, err := NormalizeEmail(s.Email)
 	if err != nil {
 		return err
+	}
+	if strings.HasSuffix(email, "@"+ErasedDomain) {
+		// Forget's placeholders live there: taking one would make a later
+		// Forget of that supporter collide with it.
+		return invalid("email", email, "addresses at "+ErasedDomain+" are reserved for erased supporters")
 	}
 	s.Email = email
 	for _, f := range []struct {
@@ -115,7 +127,7 @@ func (s *Supporter) Normalize() error {
 		}
 	}
 	s.Notes = cleanMultiline(s.Notes)
-	if n := utf8.RuneCountInString(s.Notes); n > MaxNotesLength {
+	if n := utf8.RuneCountInString(s.Notes); n > MaxNotesLength && (stored == nil || s.Notes != stored.Notes) {
 		return invalid("notes", "", fmt.Sprintf("%d characters, longer than %d", n, MaxNotesLength))
 	}
 	s.Postcode = normalizePostcode(s.Postcode)
@@ -134,7 +146,11 @@ func (s *Supporter) Normalize() error {
 	if s.Tags, err = normalizeTags(s.Tags); err != nil {
 		return err
 	}
-	if s.Attributes, err = normalizeAttributes(s.Attributes); err != nil {
+	var storedAttrs map[string]string
+	if stored != nil {
+		storedAttrs = stored.Attributes
+	}
+	if s.Attributes, err = normalizeAttributes(s.Attributes, storedAttrs); err != nil {
 		return err
 	}
 	if s.Interests, err = normalizeInterests(s.Interests); err != nil {
@@ -158,9 +174,11 @@ func normalizeTags(tags []string) ([]string, error) {
 
 // normalizeAttributes cleans attribute names and values and checks their
 // bounds; an error names the attribute ("attr.KEY", as the import and the
-// CLI's output call it) or "attributes" for too many of them.
-func normalizeAttributes(attrs map[string]string) (map[string]string, error) {
-	if len(attrs) > MaxAttributes {
+// CLI's output call it) or "attributes" for too many of them. Values
+// already stored (stored, nil for none) are not held to the bounds again,
+// and neither is a count that does not grow.
+func normalizeAttributes(attrs, stored map[string]string) (map[string]string, error) {
+	if len(attrs) > MaxAttributes && len(attrs) > len(stored) {
 		return nil, invalid("attributes", "", fmt.Sprintf("%d attributes, at most %d", len(attrs), MaxAttributes))
 	}
 	out := make(map[string]string, len(attrs))
@@ -173,12 +191,12 @@ func normalizeAttributes(attrs map[string]string) (map[string]string, error) {
 			return nil, invalid("attribute", "", fmt.Sprintf("name of %d bytes, longer than %d bytes", len(key), MaxAttributeKeyLength))
 		}
 		val := cleanMultiline(v)
-		if n := utf8.RuneCountInString(val); n > MaxAttributeValueLength {
+		if n := utf8.RuneCountInString(val); n > MaxAttributeValueLength && stored[key] != val {
 			return nil, invalid("attr."+key, "", fmt.Sprintf("%d characters, longer than %d", n, MaxAttributeValueLength))
 		}
 		out[key] = val
 	}
-	if len(out) > MaxAttributes {
+	if len(out) > MaxAttributes && len(out) > len(stored) {
 		return nil, invalid("attributes", "", fmt.Sprintf("%d attributes, at most %d", len(out), MaxAttributes))
 	}
 	return out, nil
@@ -323,10 +341,14 @@ func (db *DB) SupporterID(ctx context.Context, email string) (int64, error) {
 func (db *DB) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) (*Supporter, error) {
 	var out *Supporter
 	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := lockLiveSupporter(ctx, tx, id); err != nil {
+			return err
+		}
 		s, err := getSupporter(ctx, tx, "s.id = ?", id)
 		if err != nil {
 			return err
 		}
+		stored := &Supporter{Notes: s.Notes, Attributes: maps.Clone(s.Attributes)}
 		for _, f := range []struct {
 			dst *string
 			src *string
@@ -352,7 +374,7 @@ func (db *DB) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) 
 		for k, v := range u.SetAttributes {
 			newAttrs[k] = v
 		}
-		if newAttrs, err = normalizeAttributes(newAttrs); err != nil {
+		if newAttrs, err = normalizeAttributes(newAttrs, nil); err != nil {
 			return err
 		}
 		for k, v := range newAttrs {
@@ -365,7 +387,7 @@ func (db *DB) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) 
 		if s.Interests, err = mergeInterests(s.Interests, u.SetInterests, u.RemoveInterests); err != nil {
 			return err
 		}
-		if err := s.Normalize(); err != nil {
+		if err := s.normalize(stored); err != nil {
 			return err
 		}
 		s.UpdatedAt = db.Now()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/resend/resend-go/v2"
 	"golang.org/x/time/rate"
@@ -508,7 +509,7 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 		// holds addresses.
 		if h.logger != nil {
 			h.logger.WarnContext(r.Context(), "newsletter: webhook refused: bad signature (check RESEND_WEBHOOK_SECRET)",
-				"svix_id", headers.Id, "error", err)
+				"svix_id", clip(headers.Id, 64), "error", clip(err.Error(), 200))
 		}
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
@@ -527,4 +528,16 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSONStatus(w, http.StatusOK, map[string]string{"status": [...]string{"applied", "replayed", "ignored"}[res]})
+}
+
+// clip cuts what a client sent to at most n bytes (at a character
+// boundary) before it is logged: a header may be a megabyte long.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

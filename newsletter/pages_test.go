@@ -207,13 +207,20 @@ func TestConfirmationEmailThrottle(t *testing.T) {
 		t.Errorf("after the interval: %d emails", len(emails))
 	}
 
-	// Too many distinct lists: a clear 400, in HTML and JSON.
+	// Too many distinct lists, each of which exists: a clear 400, in HTML
+	// and JSON, and nothing asked.
 	many := make([]string, newsletter.MaxSignupLists+1)
 	for i := range many {
 		many[i] = "liste-" + strconv.Itoa(i)
+		if err := w.db.CreateList(context.Background(), &crm.List{Name: many[i]}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if code := signup(many...); code != 400 {
 		t.Errorf("%d lists: %d", len(many), code)
+	}
+	if st := w.status(t, "bomb@example.org", many[0]); st != "" {
+		t.Errorf("a refused signup still asked for %s: %s", many[0], st)
 	}
 	code, body := w.do(t, "POST", "/nl/subscribe", `{"email":"j@example.org","lists":["`+strings.Join(many, `","`)+`"]}`,
 		map[string]string{"Content-Type": "application/json"})

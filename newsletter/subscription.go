@@ -181,7 +181,7 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		}
 		// One email, with one link per list to confirm.
 		if err := n.sendConfirmation(ctx, s, toConfirm, sender, from); err != nil {
-			n.releaseConfirmation(ctx, s.ID)
+			n.releaseConfirmation(context.WithoutCancel(ctx), s.ID) // even if the client went away
 			return nil, err
 		}
 	}
@@ -262,6 +262,16 @@ var ErrNothingToConfirm = errors.New("no pending subscription to confirm")
 // since: every link of theirs is dead, shows nothing and changes nothing.
 var ErrSupporterErased = errors.New("the person this link was for has been erased")
 
+// erasedLink turns crm's refusal to write for an erased supporter (an
+// erasure that committed between a link's check and its write) into the
+// error of a dead link.
+func erasedLink(err error) error {
+	if errors.Is(err, crm.ErrErased) {
+		return ErrSupporterErased
+	}
+	return err
+}
+
 // CheckConfirmToken returns what a confirm link would confirm, changing
 // nothing: the page a GET shows (mail scanners open every link, so a GET
 // must not confirm). It returns the errors ConfirmToken returns.
@@ -297,10 +307,7 @@ func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Conse
 	if _, err := n.db.Confirm(ctx, s.ID, l.Name, c); errors.Is(err, crm.ErrNotFound) {
 		return l, s, ErrNothingToConfirm
 	} else if err != nil {
-		return nil, nil, err
-	}
-	if err := n.db.ClearErased(ctx, s.Email); err != nil {
-		return nil, nil, err
+		return nil, nil, erasedLink(err)
 	}
 	if s.EmailStatus != crm.EmailOK {
 		// A confirmed link proves the mailbox works and consents again.
@@ -344,7 +351,7 @@ func (n *Newsletter) UnsubscribeToken(ctx context.Context, token string, c crm.C
 	}
 	c.Source = crm.SourceWeb
 	if _, err := n.db.Unsubscribe(ctx, s.ID, name, c); err != nil {
-		return nil, nil, err
+		return nil, nil, erasedLink(err)
 	}
 	return l, s, nil
 }
@@ -436,6 +443,10 @@ type PreferenceChange struct {
 // field with nothing changed. (Only a database failure midway could leave
 // part of the form applied; crm offers no transaction spanning its calls.)
 func (n *Newsletter) UpdatePreferences(ctx context.Context, token string, ch PreferenceChange, c crm.Consent) error {
+	return erasedLink(n.updatePreferences(ctx, token, ch, c))
+}
+
+func (n *Newsletter) updatePreferences(ctx context.Context, token string, ch PreferenceChange, c crm.Consent) error {
 	p, err := n.PreferencesFor(ctx, token)
 	if err != nil {
 		return err
