@@ -30,7 +30,10 @@ func TestPrivacyCommands(t *testing.T) {
 	if code, _, errOut := crmRun(t, db, "supporters", "forget", "x@example.org"); code != 2 || !strings.Contains(errOut, "--yes") {
 		t.Errorf("forget without --yes and no terminal: %d %q", code, errOut)
 	}
-	mustRun(t, db, "supporters", "forget", "x@example.org", "--yes")
+	if out := mustRun(t, db, "supporters", "forget", "x@example.org", "--yes"); !strings.Contains(out, "outbox folders") ||
+		!strings.Contains(out, "backups") || strings.Contains(out, "may have gone out") {
+		t.Errorf("forget says:\n%s", out)
+	}
 	if code, _, errOut := crmRun(t, db, "supporters", "export", "x@example.org"); code == 0 || !strings.Contains(errOut, "no supporter") {
 		t.Errorf("export after forget: %d %q", code, errOut)
 	}
