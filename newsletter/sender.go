@@ -277,6 +277,11 @@ func classify(err error, ob *observation) error {
 		return &SendError{Kind: RateLimited, RetryAfter: wait, Status: ob.status, Err: err}
 	case ob.status == 0 || ob.status >= 500:
 		return &SendError{Kind: Transient, Status: ob.status, Err: err}
+	case ob.status == http.StatusConflict && ob.errorName == "concurrent_idempotent_requests":
+		// The same batch is still being processed under its key: a sender
+		// resumed at once after a crash meets its predecessor's request.
+		// Retried, it gets that request's answer.
+		return &SendError{Kind: Transient, Status: ob.status, Err: err}
 	}
 	return &SendError{Kind: Permanent, Status: ob.status, Err: err}
 }
