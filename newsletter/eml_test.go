@@ -16,7 +16,7 @@ import (
 // same subject, names and addresses.
 func TestEMLFoldsAndEncodesHeaders(t *testing.T) {
 	long := strings.Repeat("Réunion publique à Calais, venez nombreuses et nombreux ! ", 25) // ~1,500 bytes
-	word := strings.Repeat("x", 1200)                                                          // no space to fold at
+	word := strings.Repeat("x", 1200)                                                        // no space to fold at
 	for _, subject := range []string{long, strings.TrimSpace(strings.Repeat("Plain ASCII words fold at spaces. ", 40)), "See " + word + " end"} {
 		m := newsletter.Message{DeliveryID: 7, From: "Association Élan Solidarité <news@asso.example.org>",
 			To: "jose@bücher.example", ReplyTo: `"Zoë Ünal, présidente" <zoe@münchen.example>`, Subject: subject,
