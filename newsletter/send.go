@@ -63,6 +63,16 @@ type SendReport struct {
 // gets ErrBusy; on PostgreSQL, several processes share the batches, each
 // recipient still once. A quota error stops cleanly with ErrQuota; the send can be
 // resumed later.
+//
+// After a crash (kill -9, a power cut, a panic) the next Send resumes at
+// once: on SQLite the lease names its holder's host and process (see
+// holder), and a holder on this machine that is gone is taken over
+// without waiting for the lease to expire, with the batches it had
+// claimed; on PostgreSQL each sender holds a session-level advisory lock
+// for the whole send, on a connection of the pool of its own, and the
+// batches claimed under a session that ended are freed (see
+// sessionLock). Only a holder on another machine, which cannot be
+// checked, is waited for until its lease or claims expire.
 func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts SendOptions) (*SendReport, error) {
 	start := time.Now()
 	c, err := n.Campaign(ctx, name)
