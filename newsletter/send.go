@@ -649,10 +649,19 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	if len(snap) == 0 {
 		status, payload = "done", nil
 	}
-	retry := false
 	err = n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := n.renew(ctx, tx, c, owner); err != nil {
 			return err
+		}
+		// Deliveries before their batch, in every transaction of the
+		// engine and in Forget, so PostgreSQL never finds two of them
+		// waiting on each other.
+		if len(skipped) > 0 {
+			if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
+				Set("error = ?", "no longer subscribed, or mail to the address bounces").Set("updated_at = ?", n.clock()).
+				Where("id IN (?) AND status = 'pending'", bun.List(skipped)).Exec(ctx); err != nil {
+				return err
+			}
 		}
 		// Unchanged since read: not erased from (generation), not taken
 		// over (owner).
@@ -664,18 +673,19 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 			return err
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
-			retry = true
-			return nil
+			return errChanged // undo the skips too: read the batch again
 		}
-		if len(skipped) > 0 {
-			_, err = tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
-				Set("error = ?", "no longer subscribed, or mail to the address bounces").Set("updated_at = ?", n.clock()).
-				Where("id IN (?) AND status = 'pending'", bun.List(skipped)).Exec(ctx)
-		}
-		return err
+		return nil
 	})
-	return p, retry, err
+	if errors.Is(err, errChanged) {
+		return p, true, nil
+	}
+	return p, false, err
 }
+
+// errChanged rolls back the storing of a batch that changed since it was
+// read.
+var errChanged = errors.New("batch changed")
 
 // record writes the outcome of each message of a batch the provider
 // answered, marks the batch done, and returns how many failed.
