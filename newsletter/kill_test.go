@@ -116,8 +116,10 @@ func TestKillAndResume(t *testing.T) {
 		t.Skip("kills with SIGKILL and checks PIDs: Unix only")
 	}
 	ctx := context.Background()
-	e := newEnv(t, resendtest.Options{CountOnly: true})
-	const recipients = 8000
+	// At least 3 ms a batch: ten senders, each killed within 30 ms of its
+	// first batch, send at most 110 of the 150 batches.
+	e := newEnv(t, resendtest.Options{CountOnly: true, Latency: 3 * time.Millisecond})
+	const recipients = 15000
 	e.addAudience(t, recipients, crm.List{Name: "lettre"})
 	e.campaign(t, e.newsletter(t), "mars", "lettre", "")
 	pg := crm.IsPostgresDSN(e.path)
@@ -163,9 +165,12 @@ func TestKillAndResume(t *testing.T) {
 		}
 		time.Sleep(time.Duration(rng.IntN(30_000)) * time.Microsecond)
 		c.kill()
-		if after := done(); after <= before {
+		after := done()
+		t.Logf("%s: deliveries done %d -> %d", what, before, after)
+		if after <= before {
 			t.Fatalf("%s made no progress: %d deliveries done before, %d after", what, before, after)
-		} else if after == recipients {
+		}
+		if after == recipients {
 			t.Fatalf("the campaign was finished before kill %d: make it longer", kill)
 		}
 	}
