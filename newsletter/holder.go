@@ -26,6 +26,12 @@ type holder struct {
 // thisProcess is the holder this process writes in the leases it takes.
 var thisProcess = sync.OnceValue(func() holder {
 	host, _ := os.Hostname()
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		// Containers with the same host name and a shared database file
+		// do not see each other's PIDs: the PID namespace is part of
+		// the host.
+		host += " " + ns
+	}
 	pid := os.Getpid()
 	start, _ := processStart(pid)
 	return holder{Host: host, PID: pid, Start: start}
