@@ -45,6 +45,9 @@ type Campaign struct {
 	FinishedAt time.Time      `bun:"finished_at,nullzero" json:"finished_at,omitzero"`
 	LeaseOwner string         `bun:"lease_owner" json:"-"`
 	LeaseUntil time.Time      `bun:"lease_until,nullzero" json:"-"`
+	LeaseHost  string         `bun:"lease_host" json:"-"`
+	LeasePID   int            `bun:"lease_pid" json:"-"`
+	LeaseStart string         `bun:"lease_pid_start" json:"-"`
 
 	Templates []TemplateSource `bun:"-" json:"templates"`
 }

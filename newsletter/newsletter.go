@@ -111,8 +111,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithLease sets how long a sender holds a campaign without renewing it
-// (default 2 minutes); a crashed sender's campaign can be resumed after
-// that.
+// (default 2 minutes). A sender that died on this machine is taken over
+// at once (see Send); one on another machine sharing the database, after
+// its lease expired.
 func WithLease(d time.Duration) Option {
 	return func(n *Newsletter) error {
 		if d < time.Second {

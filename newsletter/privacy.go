@@ -3,10 +3,10 @@ package newsletter
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/assocrm/assocrm/crm"
 )
@@ -48,21 +48,109 @@ func (n *Newsletter) Prune(ctx context.Context, since time.Time) (int, error) {
 		return 0, err
 	}
 	for i, s := range ss {
-		if err := n.Forget(ctx, s.Email); err != nil {
+		if _, err := n.Forget(ctx, s.Email); err != nil {
 			return i, fmt.Errorf("prune: supporter %d: %w", s.ID, err)
 		}
 	}
 	return len(ss), nil
 }
 
-// Forget erases a supporter as crm.Forget does, and also the address
-// in their deliveries, in any stored batch snapshot and in the campaigns'
-// segments (see crm.RedactSegment).
-func (n *Newsletter) Forget(ctx context.Context, email string) error {
-	return n.db.Forget(ctx, email, func(ctx context.Context, tx bun.IDB, id int64, addr string) error {
+// ForgetReport says what erasing a supporter could not undo.
+type ForgetReport struct {
+	SupporterID int64 `json:"supporter_id"`
+	// MayHaveBeenMailed names the campaigns that had this person in a
+	// batch handed to the provider, with no answer recorded yet, when
+	// they were erased (a send stopped or still running): that batch may
+	// already have gone out, so it is sent again as it was, under its
+	// idempotency key, when the send goes on, and the provider either
+	// answers as it did or sends it then. The address stays in that
+	// batch's stored payload until then.
+	MayHaveBeenMailed []string `json:"may_have_been_mailed,omitempty"`
+}
+
+// Forget erases a supporter as crm.Forget does, and also the address in
+// their deliveries and in the campaigns' segments (see
+// crm.RedactSegment), and takes them out of every send not finished.
+//
+// A send stopped midway (a crash, a quota, Ctrl-C) or still running holds
+// the person's data in two places: their delivery, and perhaps the
+// stored payload of their batch. What erasure does depends on whether
+// the provider may have seen that batch, which the engine knows exactly:
+// a batch is marked in flight, in a committed transaction, before it is
+// handed to the provider, and never otherwise.
+//
+//   - Not in flight (pending, or prepared with its payload stored): the
+//     provider never saw its idempotency key. The delivery is marked
+//     skipped, and the batch goes back to pending with its payload
+//     emptied and its generation bumped; the sender that prepared it (if
+//     one is running) finds it changed when it marks it in flight, and
+//     prepares it again from the database, where the erased person is
+//     no longer a recipient. The others get the same message under the
+//     same key (the provider never saw the old payload, so no 409), and
+//     the erased address is never mailed. No text is cut out of a JSON
+//     payload: it is dropped whole and rebuilt.
+//   - In flight: the request may have reached the provider. Changing its
+//     payload would make every resume fail with 409 (same key, other
+//     payload) and re-keying it could mail the others twice, so the
+//     batch keeps its payload and key until it is resolved: the resume
+//     sends it again as it was and the provider either replays its
+//     answer or sends it. The batch is marked holds_erased; when it is
+//     done its payload is emptied, as every finished batch's is, and the
+//     SQLite log is truncated (scrubResolved), so no byte of the address
+//     is left. The report names the campaign (MayHaveBeenMailed).
+//
+// Files outside the database (an Outbox folder, backups) are the user's:
+// Forget cannot reach them.
+func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, error) {
+	rep := &ForgetReport{}
+	err := n.db.Forget(ctx, email, func(ctx context.Context, tx bun.IDB, id int64, addr string) error {
+		rep.SupporterID = id
+		// Deliveries first, then batches: the order the engine's own
+		// transactions lock them in (record), so PostgreSQL finds no
+		// deadlock between an erasure and a running send.
+		var pending []struct {
+			ID         int64 `bun:"id"`
+			CampaignID int64 `bun:"campaign_id"`
+			Batch      int   `bun:"batch"`
+		}
+		if err := tx.NewSelect().Table("newsletter_deliveries").Column("id", "campaign_id", "batch").
+			Where("supporter_id = ? AND status = 'pending'", id).Order("id").Scan(ctx, &pending); err != nil {
+			return err
+		}
 		if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("email = ''").
 			Where("supporter_id = ?", id).Exec(ctx); err != nil {
 			return err
+		}
+		for _, d := range pending {
+			res, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'pending'").Set("payload = ''").
+				Set("generation = generation + 1").
+				Where("campaign_id = ? AND batch = ? AND status IN ('pending', 'prepared')", d.CampaignID, d.Batch).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 1 {
+				if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
+					Set("error = 'erased'").Set("updated_at = ?", n.clock()).
+					Where("id = ? AND status = 'pending'", d.ID).Exec(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			res, err = tx.NewUpdate().Table("newsletter_batches").Set("holds_erased = 1").
+				Where("campaign_id = ? AND batch = ? AND status = 'in_flight'", d.CampaignID, d.Batch).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 1 {
+				var name string
+				if err := tx.NewSelect().Table("newsletter_campaigns").Column("name").
+					Where("id = ?", d.CampaignID).Scan(ctx, &name); err != nil {
+					return err
+				}
+				rep.MayHaveBeenMailed = append(rep.MayHaveBeenMailed, name)
+			}
+			// Otherwise the batch was resolved meanwhile: its payload is
+			// empty already.
 		}
 		var cs []struct {
 			ID      int64  `bun:"id"`
@@ -80,11 +168,37 @@ func (n *Newsletter) Forget(ctx context.Context, email string) error {
 				}
 			}
 		}
-		// A snapshot still in a batch row (a send stopped midway) holds the
-		// address JSON-encoded; it goes too.
-		quoted := strings.Trim(strings.ReplaceAll(addr, `"`, `\\"`), " ")
-		_, err := tx.NewUpdate().Table("newsletter_batches").Set("payload = replace(payload, ?, '')", quoted).
-			Where("payload LIKE ?", "%"+quoted+"%").Exec(ctx)
-		return err
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// scrubResolved finishes the erasures that had to wait for a batch in
+// flight (see Forget): once such a batch of the campaign is resolved and
+// its payload emptied, on SQLite the write-ahead log, whose older frames
+// may still hold the old payload, is checkpointed and truncated, and the
+// mark goes. If a reader keeps the log from being truncated, the mark
+// stays and the next send of the campaign (even one with nothing left to
+// send) tries again.
+func (n *Newsletter) scrubResolved(ctx context.Context, campaignID int64) error {
+	k, err := n.bun.NewSelect().Table("newsletter_batches").
+		Where("campaign_id = ? AND holds_erased <> 0 AND status IN ('done', 'uncertain')", campaignID).Count(ctx)
+	if err != nil || k == 0 {
+		return err
+	}
+	if n.bun.Dialect().Name() == dialect.SQLite {
+		var busy, logFrames, checkpointed int
+		if err := n.bun.NewRaw("PRAGMA wal_checkpoint(TRUNCATE)").Scan(ctx, &busy, &logFrames, &checkpointed); err != nil {
+			return fmt.Errorf("checkpoint after an erasure: %w", err)
+		}
+		if busy != 0 {
+			return nil
+		}
+	}
+	_, err = n.bun.NewUpdate().Table("newsletter_batches").Set("holds_erased = 0").
+		Where("campaign_id = ? AND holds_erased <> 0 AND status IN ('done', 'uncertain')", campaignID).Exec(ctx)
+	return err
 }

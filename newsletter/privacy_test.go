@@ -65,7 +65,7 @@ func TestExportForgetRawFiles(t *testing.T) {
 		}
 	}
 
-	if err := n.Forget(ctx, email); err != nil {
+	if _, err := n.Forget(ctx, email); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := n.Export(ctx, email); !errors.Is(err, crm.ErrNotFound) {
@@ -126,7 +126,7 @@ func TestErasedAddressComesBackOnlyWithConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := e.newsletter(t)
-	if err := n.Forget(ctx, "gone@example.org"); err != nil {
+	if _, err := n.Forget(ctx, "gone@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := e.db.ImportSupporters(ctx, strings.NewReader("email\nGONE@example.org\nother@example.org\n"),

@@ -63,6 +63,16 @@ type SendReport struct {
 // gets ErrBusy; on PostgreSQL, several processes share the batches, each
 // recipient still once. A quota error stops cleanly with ErrQuota; the send can be
 // resumed later.
+//
+// After a crash (kill -9, a power cut, a panic) the next Send resumes at
+// once: on SQLite the lease names its holder's host and process (see
+// holder), and a holder on this machine that is gone is taken over
+// without waiting for the lease to expire, with the batches it had
+// claimed; on PostgreSQL each sender holds a session-level advisory lock
+// for the whole send, on a connection of the pool of its own, and the
+// batches claimed under a session that ended are freed (see
+// sessionLock). Only a holder on another machine, which cannot be
+// checked, is waited for until its lease or claims expire.
 func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts SendOptions) (*SendReport, error) {
 	start := time.Now()
 	c, err := n.Campaign(ctx, name)
@@ -72,7 +82,7 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	rep := &SendReport{Campaign: c.Name, Recipients: c.Recipients}
 	if c.Status == StatusSent {
 		rep.AlreadyDone = true
-		return rep, nil
+		return rep, n.scrubResolved(ctx, c.ID)
 	}
 	if opts.Owner == "" {
 		b := make([]byte, 8)
@@ -82,19 +92,37 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	if opts.MaxRetries <= 0 {
 		opts.MaxRetries = 8
 	}
+	// While this Send runs, its lease (SQLite) or its session lock
+	// (PostgreSQL) says it is alive; when it ends, or its process dies,
+	// another sender takes over its campaign or its batches at once.
+	startRunning(opts.Owner)
+	var lock *sessionLock
 	if n.exclusive() {
-		if err := n.acquire(ctx, c, opts.Owner); err != nil {
-			return nil, err
-		}
-		defer func() {
-			// A panic leaves the lease to expire, as a crash would: the
-			// state of the batch in hand is not known here.
-			if r := recover(); r != nil {
-				panic(r)
-			}
-			n.release(context.WithoutCancel(ctx), c.ID, opts.Owner)
-		}()
+		err = n.acquire(ctx, c, opts.Owner)
+	} else {
+		lock, err = n.lockSession(ctx)
 	}
+	if err != nil {
+		stopRunning(opts.Owner)
+		return nil, err
+	}
+	defer func() {
+		r := recover()
+		stopRunning(opts.Owner)
+		if lock != nil {
+			// A panic ends the session as a crash would.
+			lock.end(r != nil)
+		}
+		if r != nil {
+			// A panic leaves the lease, as a crash would: the state of the
+			// batch in hand is not known here. The next Send sees that
+			// this one is over and takes the campaign over.
+			panic(r)
+		}
+		if n.exclusive() {
+			n.release(context.WithoutCancel(ctx), c.ID, opts.Owner)
+		}
+	}()
 	if c, err = n.freeze(ctx, c.Name); err != nil {
 		return nil, err
 	}
@@ -103,14 +131,17 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	if err != nil {
 		return nil, err
 	}
-	err = n.pipeline(ctx, c, tpls, sender, opts, rep)
+	err = n.pipeline(ctx, c, tpls, sender, opts, lock.key(), rep)
 	// Batches this sender claimed but did not finish go back to the pool,
 	// for a later run or another sender. (A crash leaves them claimed
 	// until the claim expires.)
-	if _, rerr := n.bun.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
+	if _, rerr := n.bun.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").Set("owner_lock = 0").
 		Where("campaign_id = ? AND owner = ? AND status <> 'done'", c.ID, opts.Owner).
 		Exec(context.WithoutCancel(ctx)); err == nil {
 		err = rerr
+	}
+	if serr := n.scrubResolved(context.WithoutCancel(ctx), c.ID); err == nil {
+		err = serr
 	}
 	if err != nil {
 		rep.Elapsed = time.Since(start)
@@ -141,27 +172,60 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 func (n *Newsletter) exclusive() bool { return n.bun.Dialect().Name() != dialect.PG }
 
 // acquire takes the campaign's lease, or returns ErrBusy while another
-// owner holds it.
+// sender holds it. A lease is free when nobody holds it, when it
+// expired, or when its holder is known to be dead (holder.dead): a
+// sender killed on this machine is taken over at once, a live one is
+// refused. Taking the lease also frees every batch claim of the
+// campaign: the lease being exclusive, they can only be a dead or
+// finished sender's.
 func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) error {
-	now := n.clock()
-	res, err := n.bun.NewUpdate().Table("newsletter_campaigns").
-		Set("lease_owner = ?", owner).Set("lease_until = ?", now.Add(n.lease)).
-		Where("id = ?", c.ID).
-		Where("(lease_owner = '' OR lease_owner = ? OR lease_until IS NULL OR lease_until < ?)", owner, now).
-		Exec(ctx)
+	var busy *leaseRow
+	err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var l leaseRow
+		if err := tx.NewSelect().Model(&l).Where("id = ?", c.ID).Scan(ctx); err != nil {
+			return err
+		}
+		now := n.clock()
+		if l.Owner != "" && l.Owner != owner && l.Until.After(now) && !l.holder().dead(l.Owner) {
+			busy = &l
+			return nil
+		}
+		me := thisProcess()
+		if _, err := tx.NewUpdate().Table("newsletter_campaigns").
+			Set("lease_owner = ?", owner).Set("lease_until = ?", now.Add(n.lease)).
+			Set("lease_host = ?", me.Host).Set("lease_pid = ?", me.PID).Set("lease_pid_start = ?", me.Start).
+			Where("id = ?", c.ID).Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
+			Set("owner_lock = 0").Where("campaign_id = ? AND owner <> '' AND status <> 'done'", c.ID).Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("campaign %s: lease: %w", c.Name, err)
 	}
-	if k, _ := res.RowsAffected(); k == 0 {
-		cur, err := n.Campaign(ctx, c.Name)
-		if err != nil {
-			return err
+	if busy != nil {
+		if busy.Host == thisProcess().Host {
+			return fmt.Errorf("campaign %s: %w (%s is sending it)", c.Name, ErrBusy, busy.holder())
 		}
-		return fmt.Errorf("campaign %s: %w (its lease runs until %s; if that process died, run again after that)",
-			c.Name, ErrBusy, cur.LeaseUntil.Format(time.RFC3339))
+		return fmt.Errorf("campaign %s: %w (%s holds it until %s; if that process died, run again after that)",
+			c.Name, ErrBusy, busy.holder(), busy.Until.Format(time.RFC3339))
 	}
 	return nil
 }
+
+// leaseRow is a campaign's lease.
+type leaseRow struct {
+	bun.BaseModel `bun:"table:newsletter_campaigns"`
+
+	Owner string    `bun:"lease_owner"`
+	Until time.Time `bun:"lease_until,nullzero"`
+	Host  string    `bun:"lease_host"`
+	PID   int       `bun:"lease_pid"`
+	Start string    `bun:"lease_pid_start"`
+}
+
+func (l *leaseRow) holder() holder { return holder{Host: l.Host, PID: l.PID, Start: l.Start} }
 
 // renew extends the lease inside a batch's transaction, and fails with
 // ErrBusy if another owner took it over.
@@ -187,6 +251,7 @@ func (n *Newsletter) renew(ctx context.Context, tx bun.IDB, c *Campaign, owner s
 
 func (n *Newsletter) release(ctx context.Context, id int64, owner string) {
 	n.bun.NewUpdate().Table("newsletter_campaigns").Set("lease_owner = ''").Set("lease_until = NULL").
+		Set("lease_host = ''").Set("lease_pid = 0").Set("lease_pid_start = ''").
 		Where("id = ? AND lease_owner = ?", id, owner).Exec(ctx)
 }
 
@@ -286,6 +351,9 @@ type batchRow struct {
 	AttemptedAt    time.Time `bun:"attempted_at,nullzero"`
 	Owner          string    `bun:"owner"`
 	ClaimedUntil   time.Time `bun:"claimed_until,nullzero"`
+	OwnerLock      int64     `bun:"owner_lock"`
+	Generation     int       `bun:"generation"`
+	HoldsErased    int       `bun:"holds_erased"`
 }
 
 func parseTemplates(c *Campaign) (map[string]*Template, error) {
@@ -309,7 +377,10 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 // It looks after the batch claimed before (after) first, so a long
 // campaign is not read from its first batch at every claim, then from the
 // start, for batches another sender gave up.
-func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string, after int) (int, bool, error) {
+//
+// lock is the sender's session lock key on PostgreSQL (0 on SQLite),
+// written with the claim so that the claim ends with the session.
+func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string, lock int64, after int) (int, bool, error) {
 	var batch int
 	found := false
 	err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -335,7 +406,7 @@ func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string, after
 		}
 		batch, found = bs[0], true
 		_, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ?", owner).
-			Set("claimed_until = ?", now.Add(n.lease)).
+			Set("claimed_until = ?", now.Add(n.lease)).Set("owner_lock = ?", lock).
 			Where("campaign_id = ? AND batch = ?", c.ID, batch).Exec(ctx)
 		return err
 	})
@@ -345,7 +416,12 @@ func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string, after
 // prepared is a batch ready to go: its key and messages, and what
 // preparing it decided.
 type prepared struct {
-	batch     int
+	batch int
+	// generation is the batch's, as read when it was prepared.
+	generation int
+	// resumed is a batch found in flight: handed to the provider by an
+	// earlier run, sent again as it was.
+	resumed   bool
 	key       string
 	snap      []snapshot
 	msgs      []Message
@@ -356,8 +432,13 @@ type prepared struct {
 // pipeline prepares the next batch while the current one is with the
 // provider, so the database, the templates and the network work at the
 // same time. Batches are handed over in order, one at a time.
+//
+// A batch whose marking in flight finds it changed since it was prepared
+// (Forget took someone out of it, or another sender took it over) is
+// prepared again instead of sent: only a batch marked in flight, in a
+// committed transaction, is ever handed to the provider.
 func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]*Template, sender Sender,
-	opts SendOptions, rep *SendReport) error {
+	opts SendOptions, lock int64, rep *SendReport) error {
 	pctx, cancel := context.WithCancel(ctx)
 	type item struct {
 		p   *prepared
@@ -368,7 +449,15 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 		defer close(ch)
 		last := -1
 		for {
-			batch, ok, err := n.claim(pctx, c, opts.Owner, last)
+			batch, ok, err := n.claim(pctx, c, opts.Owner, lock, last)
+			if err == nil && !ok && lock != 0 {
+				// Nothing left to claim: batches claimed by senders whose
+				// session ended are ours to finish.
+				var freed bool
+				if freed, err = n.releaseDeadClaims(pctx, c, lock); err == nil && freed {
+					continue
+				}
+			}
 			if err == nil && !ok {
 				return
 			}
@@ -409,13 +498,18 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 		}
 	}
 	// advance records the batch sent before, if any, and marks next in
-	// flight, if any, in one transaction.
-	advance := func(next *prepared) error {
+	// flight, if any, in one transaction. marked is false when next
+	// changed since it was prepared: it must not be sent as it is.
+	advance := func(next *prepared) (marked bool, err error) {
+		if next != nil && next.resumed {
+			next = nil // in flight already
+		}
 		if sent == nil && next == nil {
-			return nil
+			return true, nil
 		}
 		failed := 0
-		err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		marked = true
+		err = n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			if sent != nil {
 				var err error
 				if failed, err = n.record(ctx, tx, c, sent, sentResults); err != nil {
@@ -423,10 +517,15 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 				}
 			}
 			if next != nil {
-				_, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'in_flight'").
+				res, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'in_flight'").
 					Set("attempted_at = ?", n.clock()).
-					Where("campaign_id = ? AND batch = ? AND status = 'prepared'", c.ID, next.batch).Exec(ctx)
-				return err
+					Where("campaign_id = ? AND batch = ? AND status = 'prepared'", c.ID, next.batch).
+					Where("owner = ? AND generation = ?", opts.Owner, next.generation).Exec(ctx)
+				if err != nil {
+					return err
+				}
+				k, _ := res.RowsAffected()
+				marked = k == 1
 			}
 			return nil
 		})
@@ -437,13 +536,13 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 			progress(len(sent.msgs))
 			sent, sentResults = nil, nil
 		}
-		return err
+		return marked, err
 	}
 	stop := func(err error) error {
 		cancel()
 		for range ch {
 		}
-		if rerr := advance(nil); rerr != nil && err == nil {
+		if _, rerr := advance(nil); rerr != nil && err == nil {
 			err = rerr
 		}
 		return err
@@ -453,19 +552,33 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 		if it.err != nil {
 			return stop(it.err)
 		}
-		rep.Skipped += it.p.skipped
-		rep.Uncertain += it.p.uncertain
-		if len(it.p.msgs) > 0 {
-			if err := advance(it.p); err != nil {
-				return stop(err)
+		p := it.p
+		for {
+			rep.Skipped += p.skipped
+			rep.Uncertain += p.uncertain
+			if len(p.msgs) == 0 {
+				progress(p.skipped + p.uncertain)
+				break
 			}
-			results, err := n.deliver(ctx, sender, it.p.key, it.p.msgs, opts)
+			marked, err := advance(p)
 			if err != nil {
 				return stop(err)
 			}
-			sent, sentResults = it.p, results
+			if !marked {
+				progress(p.skipped + p.uncertain)
+				if p, err = n.prepare(ctx, c, tpls, p.batch, opts.Owner); err != nil {
+					return stop(err)
+				}
+				continue
+			}
+			results, err := n.deliver(ctx, sender, p.key, p.msgs, opts)
+			if err != nil {
+				return stop(err)
+			}
+			sent, sentResults = p, results
+			progress(p.skipped + p.uncertain)
+			break
 		}
-		progress(it.p.skipped + it.p.uncertain)
 	}
 	return stop(nil)
 }
@@ -498,8 +611,16 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	if err := n.bun.NewSelect().Model(&rows).Where("campaign_id = ? AND batch = ?", c.ID, batch).Scan(ctx); err != nil {
 		return nil, false, err
 	}
-	if len(rows) > 0 && rows[0].Status == "in_flight" {
-		if n.clock().Sub(rows[0].AttemptedAt) > idempotencyWindow {
+	if len(rows) == 0 {
+		return nil, false, fmt.Errorf("campaign %s: batch %d: %w", c.Name, batch, crm.ErrNotFound)
+	}
+	row := rows[0]
+	if row.Owner != owner || row.Status == "done" || row.Status == "uncertain" {
+		// Another sender took it over, or finished it: nothing to do here.
+		return p, false, nil
+	}
+	if row.Status == "in_flight" {
+		if n.clock().Sub(row.AttemptedAt) > idempotencyWindow {
 			err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 				k, err := n.markUncertain(ctx, tx, c, batch)
 				p.uncertain = k
@@ -507,12 +628,13 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 			})
 			return p, false, err
 		}
-		if err := json.Unmarshal([]byte(rows[0].Payload), &p.snap); err != nil {
+		if err := json.Unmarshal([]byte(row.Payload), &p.snap); err != nil {
 			return nil, false, fmt.Errorf("campaign %s: batch %d: stored payload: %w", c.Name, batch, err)
 		}
-		p.key = rows[0].IdempotencyKey
+		p.key, p.resumed = row.IdempotencyKey, true
 		return p, false, nil
 	}
+	p.generation = row.Generation
 	snap, skipped, err := n.snapshotBatch(ctx, c, batch)
 	if err != nil {
 		return nil, false, err
@@ -527,30 +649,43 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	if len(snap) == 0 {
 		status, payload = "done", nil
 	}
-	retry := false
 	err = n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := n.renew(ctx, tx, c, owner); err != nil {
 			return err
 		}
+		// Deliveries before their batch, in every transaction of the
+		// engine and in Forget, so PostgreSQL never finds two of them
+		// waiting on each other.
+		if len(skipped) > 0 {
+			if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
+				Set("error = ?", "no longer subscribed, or mail to the address bounces").Set("updated_at = ?", n.clock()).
+				Where("id IN (?) AND status = 'pending'", bun.List(skipped)).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		// Unchanged since read: not erased from (generation), not taken
+		// over (owner).
 		res, err := tx.NewUpdate().Table("newsletter_batches").Set("payload = ?", string(payload)).
 			Set("status = ?", status).Set("idempotency_key = ?", p.key).
-			Where("campaign_id = ? AND batch = ? AND status IN ('pending', 'prepared')", c.ID, batch).Exec(ctx)
+			Where("campaign_id = ? AND batch = ? AND status IN ('pending', 'prepared')", c.ID, batch).
+			Where("generation = ? AND owner = ?", p.generation, owner).Exec(ctx)
 		if err != nil {
 			return err
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
-			retry = true
-			return nil
+			return errChanged // undo the skips too: read the batch again
 		}
-		if len(skipped) > 0 {
-			_, err = tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
-				Set("error = ?", "no longer subscribed, or mail to the address bounces").Set("updated_at = ?", n.clock()).
-				Where("id IN (?) AND status = 'pending'", bun.List(skipped)).Exec(ctx)
-		}
-		return err
+		return nil
 	})
-	return p, retry, err
+	if errors.Is(err, errChanged) {
+		return p, true, nil
+	}
+	return p, false, err
 }
+
+// errChanged rolls back the storing of a batch that changed since it was
+// read.
+var errChanged = errors.New("batch changed")
 
 // record writes the outcome of each message of a batch the provider
 // answered, marks the batch done, and returns how many failed.

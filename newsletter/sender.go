@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,8 +24,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/resend/resend-go/v2"
+	"golang.org/x/text/unicode/norm"
 	"golang.org/x/time/rate"
 )
 
@@ -277,6 +280,11 @@ func classify(err error, ob *observation) error {
 		return &SendError{Kind: RateLimited, RetryAfter: wait, Status: ob.status, Err: err}
 	case ob.status == 0 || ob.status >= 500:
 		return &SendError{Kind: Transient, Status: ob.status, Err: err}
+	case ob.status == http.StatusConflict && ob.errorName == "concurrent_idempotent_requests":
+		// The same batch is still being processed under its key: a sender
+		// resumed at once after a crash meets its predecessor's request.
+		// Retried, it gets that request's answer.
+		return &SendError{Kind: Transient, Status: ob.status, Err: err}
 	}
 	return &SendError{Kind: Permanent, Status: ob.status, Err: err}
 }
@@ -334,30 +342,44 @@ func (o *Outbox) SendBatch(ctx context.Context, key string, msgs []Message) ([]R
 }
 
 // EML formats a message as an RFC 5322 email with text and HTML
-// alternatives. key makes the Message-ID stable across retries.
+// alternatives. key makes the Message-ID stable across retries. Header
+// lines are folded at 78 characters (never past RFC 5322's 998), and
+// non-ASCII text is written as RFC 2047 encoded words: the subject and
+// the display names in From, To and Reply-To, and any header value with
+// a word too long to fold. Non-ASCII domains are written in their IDNA
+// (punycode) form; a non-ASCII local part has no ASCII form and stays
+// UTF-8 (RFC 6532). It fails on a From or Reply-To that is not an address.
 func EML(m Message, key string) ([]byte, error) {
 	from, err := mail.ParseAddress(m.From)
 	if err != nil {
 		return nil, fmt.Errorf("from: %w", err)
 	}
+	to, err := mail.ParseAddress(m.To)
+	if err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	sum := sha256.Sum256([]byte(key + "\x00" + m.To))
-	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
+	domain := asciiDomain(from.Address[strings.LastIndexByte(from.Address, '@')+1:])
 	hdr := map[string]string{
-		"From":         from.String(),
-		"To":           m.To,
-		"Subject":      mime.QEncoding.Encode("utf-8", m.Subject),
+		"From":         formatAddress(from),
+		"To":           formatAddress(to),
+		"Subject":      encodeText(m.Subject),
 		"Date":         time.Now().UTC().Format(time.RFC1123Z),
 		"Message-ID":   "<" + hex.EncodeToString(sum[:12]) + "@" + domain + ">",
 		"MIME-Version": "1.0",
 		"Content-Type": `multipart/alternative; boundary="` + mw.Boundary() + `"`,
 	}
 	if m.ReplyTo != "" {
-		hdr["Reply-To"] = m.ReplyTo
+		replyTo, err := mail.ParseAddress(m.ReplyTo)
+		if err != nil {
+			return nil, fmt.Errorf("reply-to: %w", err)
+		}
+		hdr["Reply-To"] = formatAddress(replyTo)
 	}
 	for k, v := range m.Headers {
-		hdr[k] = v
+		hdr[k] = encodeText(v)
 	}
 	keys := make([]string, 0, len(hdr))
 	for k := range hdr {
@@ -366,7 +388,7 @@ func EML(m Message, key string) ([]byte, error) {
 	sort.Strings(keys)
 	var head bytes.Buffer
 	for _, k := range keys {
-		fmt.Fprintf(&head, "%s: %s\r\n", k, hdr[k])
+		writeFolded(&head, k, hdr[k])
 	}
 	head.WriteString("\r\n")
 	for _, part := range []struct{ ctype, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
@@ -383,4 +405,191 @@ func EML(m Message, key string) ([]byte, error) {
 	}
 	mw.Close()
 	return append(head.Bytes(), b.Bytes()...), nil
+}
+
+// headerLine is the length header lines are folded at, as RFC 5322
+// recommends; maxWord is the longest word written as it is, the line
+// limit (998) less room for a header name.
+const (
+	headerLine = 78
+	maxWord    = 900
+)
+
+// writeFolded writes "name: value" and CRLF, folding value at its spaces
+// so that lines stay within headerLine where its words allow it. Folding
+// only inserts CRLF before a space, which unfolding removes.
+func writeFolded(w *bytes.Buffer, name, value string) {
+	w.WriteString(name)
+	w.WriteString(":")
+	line := len(name) + 1
+	for i, word := range strings.Split(value, " ") {
+		if i > 0 && line+1+len(word) > headerLine && line > len(name)+1 {
+			w.WriteString("\r\n")
+			line = 0
+		}
+		w.WriteString(" ")
+		w.WriteString(word)
+		line += 1 + len(word)
+	}
+	w.WriteString("\r\n")
+}
+
+// encodeText returns unstructured header text as it can be written: as
+// it is when it is printable ASCII with words that fold, else as RFC 2047
+// encoded words (quoted-printable, each at most 75 characters, for text
+// with non-ASCII letters; base64 for a word too long, so it can be cut
+// anywhere between characters).
+func encodeText(s string) string {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			plain = false
+			break
+		}
+	}
+	words := strings.Split(s, " ")
+	for _, w := range words {
+		if len(w) > maxWord || strings.Contains(w, "=?") {
+			return encodeWords(s)
+		}
+	}
+	if plain {
+		return s
+	}
+	return mime.QEncoding.Encode("utf-8", s)
+}
+
+// encodeWords writes s as base64 encoded words of at most 45 bytes of
+// text (72 characters), never cutting a character. A reader joins
+// adjacent encoded words with nothing between them.
+func encodeWords(s string) string {
+	var out []string
+	for len(s) > 0 {
+		n := min(len(s), 45)
+		for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		if n == 0 {
+			n = min(len(s), 45)
+		}
+		out = append(out, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(out, " ")
+}
+
+// formatAddress writes an address for a header: the display name quoted
+// or encoded as needed (mail.Address.String), the domain in its ASCII
+// form.
+func formatAddress(a *mail.Address) string {
+	at := strings.LastIndexByte(a.Address, '@')
+	out := mail.Address{Name: a.Name, Address: a.Address[:at+1] + asciiDomain(a.Address[at+1:])}
+	if out.Name == "" {
+		return out.Address
+	}
+	if len(out.Name) > maxWord {
+		// Too long to quote on one line: encoded words fold.
+		return encodeWords(out.Name) + " <" + out.Address + ">"
+	}
+	return out.String()
+}
+
+// asciiDomain returns a domain in its IDNA ASCII form: each label with
+// non-ASCII letters, NFC-normalised and lower-cased, is written as
+// "xn--" and its punycode (RFC 3492).
+func asciiDomain(d string) string {
+	ascii := true
+	for i := 0; i < len(d); i++ {
+		if d[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return d
+	}
+	labels := strings.Split(norm.NFC.String(strings.ToLower(d)), ".")
+	for i, l := range labels {
+		for j := 0; j < len(l); j++ {
+			if l[j] >= 0x80 {
+				labels[i] = "xn--" + punycode(l)
+				break
+			}
+		}
+	}
+	return strings.Join(labels, ".")
+}
+
+// punycode encodes a label as RFC 3492 says (section 6.3).
+func punycode(label string) string {
+	const (
+		base, tmin, tmax, skew, damp = 36, 1, 26, 38, 700
+	)
+	adapt := func(delta, points int, first bool) int {
+		if first {
+			delta /= damp
+		} else {
+			delta /= 2
+		}
+		delta += delta / points
+		k := 0
+		for delta > (base-tmin)*tmax/2 {
+			delta /= base - tmin
+			k += base
+		}
+		return k + (base-tmin+1)*delta/(delta+skew)
+	}
+	digit := func(d int) byte {
+		if d < 26 {
+			return byte('a' + d)
+		}
+		return byte('0' + d - 26)
+	}
+	runes := []rune(label)
+	var out []byte
+	for _, r := range runes {
+		if r < 0x80 {
+			out = append(out, byte(r))
+		}
+	}
+	basic := len(out)
+	h := basic
+	if basic > 0 {
+		out = append(out, '-')
+	}
+	n, delta, bias := 128, 0, 72
+	for h < len(runes) {
+		m := int(^uint(0) >> 1)
+		for _, r := range runes {
+			if int(r) >= n && int(r) < m {
+				m = int(r)
+			}
+		}
+		delta += (m - n) * (h + 1)
+		n = m
+		for _, r := range runes {
+			if int(r) < n {
+				delta++
+			}
+			if int(r) != n {
+				continue
+			}
+			q := delta
+			for k := base; ; k += base {
+				t := min(max(k-bias, tmin), tmax)
+				if q < t {
+					break
+				}
+				out = append(out, digit(t+(q-t)%(base-t)))
+				q = (q - t) / (base - t)
+			}
+			out = append(out, digit(q))
+			bias = adapt(delta, h+1, h == basic)
+			delta = 0
+			h++
+		}
+		delta++
+		n++
+	}
+	return string(out)
 }

@@ -59,14 +59,27 @@ func forgetSupporterCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := n.Forget(c.Context, email); err != nil {
+			rep, err := n.Forget(c.Context, email)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintln(c.App.Writer, "erased; the address is on the erased list (a keyed hash), so a later import is refused")
+			w := c.App.Writer
+			fmt.Fprintln(w, "erased; the address is on the erased list (a keyed hash), so a later import is refused")
+			for _, name := range rep.MayHaveBeenMailed {
+				fmt.Fprintf(w, "warning: campaign %s had already handed this person's batch to Resend when its send stopped: "+
+					"the message may have gone out; the batch goes out as it was (or Resend answers as before) when "+
+					"`crm send %s` resumes, and the address leaves the database then\n", name, name)
+			}
+			fmt.Fprintln(w, forgetFilesNote)
 			return nil
 		}),
 	}
 }
+
+// forgetFilesNote is what erasure cannot reach: files the tool wrote
+// outside the database.
+const forgetFilesNote = "note: outbox folders (crm send --outbox, crm serve --outbox) and backups (crm backup, copies of the " +
+	"database file) are your files: they may still hold the address; delete them, or erase it there yourself"
 
 func auditCommand() *cli.Command {
 	return &cli.Command{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
+	"github.com/assocrm/assocrm/newsletter"
 )
 
 func TestPrivacyCommands(t *testing.T) {
@@ -30,7 +32,10 @@ func TestPrivacyCommands(t *testing.T) {
 	if code, _, errOut := crmRun(t, db, "supporters", "forget", "x@example.org"); code != 2 || !strings.Contains(errOut, "--yes") {
 		t.Errorf("forget without --yes and no terminal: %d %q", code, errOut)
 	}
-	mustRun(t, db, "supporters", "forget", "x@example.org", "--yes")
+	if out := mustRun(t, db, "supporters", "forget", "x@example.org", "--yes"); !strings.Contains(out, "outbox folders") ||
+		!strings.Contains(out, "backups") || strings.Contains(out, "may have gone out") {
+		t.Errorf("forget says:\n%s", out)
+	}
 	if code, _, errOut := crmRun(t, db, "supporters", "export", "x@example.org"); code == 0 || !strings.Contains(errOut, "no supporter") {
 		t.Errorf("export after forget: %d %q", code, errOut)
 	}
@@ -68,5 +73,53 @@ func TestPrivacyCommands(t *testing.T) {
 	}
 	if code, _, errOut := crmRun(t, db, "prune", "--inactive", "soon"); code == 0 || !strings.Contains(errOut, "--inactive") {
 		t.Errorf("bad period: %d %q", code, errOut)
+	}
+}
+
+// panicSender dies like a killed process when handed a batch: the batch
+// is in flight, and may or may not have reached Resend.
+type panicSender struct{}
+
+func (panicSender) SendBatch(context.Context, string, []newsletter.Message) ([]newsletter.Result, error) {
+	panic("killed")
+}
+
+// Erasing someone whose batch was in flight when a send stopped says the
+// message may have gone out, and names the campaign.
+func TestForgetWarnsOfABatchInFlight(t *testing.T) {
+	ctx := context.Background()
+	path := crmtest.Database(t)
+	db, err := crm.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportSupporters(ctx, strings.NewReader("email\nann+x&y@example.org\nbob@example.org\n"),
+		crm.ImportOptions{List: "lettre", Consent: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := newsletter.New(ctx, db, newsletter.WithPublicURL("https://asso.example.org/nl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.CreateCampaign(ctx, newsletter.CampaignSpec{Name: "mars", List: "lettre", From: "Asso <news@asso.example.org>",
+		Templates: []newsletter.TemplateSource{{Language: "fr", Source: "---\nsubject: Mars\n---\nBonjour\n"}}}); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() { recover() }()
+		n.Send(ctx, "mars", panicSender{}, newsletter.SendOptions{})
+	}()
+	db.Close()
+	out := mustRun(t, path, "supporters", "forget", "ann+x&y@example.org", "--yes")
+	for _, want := range []string{"warning: campaign mars", "may have gone out", "crm send mars", "outbox folders"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("forget says:\n%s\nwant %q", out, want)
+		}
+	}
+	if strings.Contains(out, "ann+x") {
+		t.Errorf("forget printed the address:\n%s", out)
 	}
 }

@@ -272,7 +272,8 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 		fmt.Fprintf(w, " in %s\n", rep.Elapsed.Round(time.Millisecond))
 		if rep.Unfinished > 0 {
 			fmt.Fprintf(w, "%d batch(es) are held by another sender, or by one that stopped without finishing: "+
-				"the campaign is not finished; run crm send %s again (a dead sender's batches free up after 2 minutes)\n",
+				"the campaign is not finished; run crm send %s again (a sender that died on this machine, or whose "+
+				"PostgreSQL session ended, is taken over at once; one on another machine after its 2-minute lease)\n",
 				rep.Unfinished, rep.Campaign)
 		}
 	}

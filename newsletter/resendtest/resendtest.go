@@ -112,6 +112,11 @@ type idemEntry struct {
 	hash   string
 	status int
 	body   []byte
+	// running is a request under this key still being processed: another
+	// one meanwhile is refused with 409 concurrent_idempotent_requests,
+	// as Resend does (a sender resuming at once after a crash can meet
+	// its dead predecessor's request still running).
+	running bool
 }
 
 // NewServer starts a fake Resend API on a loopback port.
@@ -270,7 +275,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (lostAnswer bool,
 }
 
 // idempotent replays the stored answer of a key, refuses the key with
-// another payload (409), or returns a function that stores this answer.
+// another payload or while a request under it runs (409), or returns a
+// function that stores this answer. A request that returns without
+// storing an answer must call abandon.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, body []byte) (store func(status int, body []byte), done bool) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
@@ -286,8 +293,16 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, body []byte)
 	hash := hex.EncodeToString(h.Sum(nil))
 	s.mu.Lock()
 	prev, ok := s.idem[key]
+	if !ok {
+		s.idem[key] = idemEntry{hash: hash, running: true}
+	}
 	s.mu.Unlock()
 	if ok {
+		if prev.running {
+			writeError(w, http.StatusConflict, "concurrent_idempotent_requests",
+				"Same idempotency key used while original request is still in progress. Try the request again later.")
+			return nil, true
+		}
 		if prev.hash != hash {
 			writeError(w, http.StatusConflict, "invalid_idempotent_request",
 				"Same idempotency key used with a different request payload. Change your idempotency key or payload.")
@@ -303,6 +318,17 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, body []byte)
 		s.idem[key] = idemEntry{hash: hash, status: status, body: b}
 		s.mu.Unlock()
 	}, false
+}
+
+// abandon forgets the key of a request that ends with no answer stored
+// (an invalid body), so it can be sent again.
+func (s *Server) abandon(r *http.Request) {
+	key := r.Header.Get("Idempotency-Key")
+	s.mu.Lock()
+	if e, ok := s.idem[key]; ok && e.running {
+		delete(s.idem, key)
+	}
+	s.mu.Unlock()
 }
 
 // request is an email as a request carries it: resend.SendEmailRequest
@@ -418,6 +444,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, v any) (lost bool
 		return false, nil, false
 	}
 	if err := json.Unmarshal(body, v); err != nil {
+		s.abandon(r)
 		writeError(w, http.StatusUnprocessableEntity, "validation_error", "Invalid JSON: "+err.Error())
 		return false, nil, false
 	}
@@ -471,6 +498,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 		mode = "strict"
 	}
 	if mode != "strict" && mode != "permissive" {
+		s.abandon(r)
 		writeError(w, http.StatusUnprocessableEntity, "validation_error", "x-batch-validation must be strict or permissive.")
 		return
 	}

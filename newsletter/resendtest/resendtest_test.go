@@ -3,7 +3,10 @@ package resendtest_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/resend/resend-go/v2"
@@ -108,5 +111,57 @@ func TestFaults(t *testing.T) {
 	}
 	if _, err := c.Emails.SendWithContext(ctx, msg("a@example.org")); !errors.As(err, &rle) || !strings.Contains(rle.Message, "daily") {
 		t.Errorf("quota: %v", err)
+	}
+}
+
+// A request under a key still being processed is refused with 409
+// concurrent_idempotent_requests; once it is answered, the same request
+// is answered as it was.
+func TestConcurrentIdempotentRequest(t *testing.T) {
+	// The first request stops inside its processing (in Reject) until
+	// told to go on.
+	entered, proceed := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := resendtest.NewServer(resendtest.Options{Reject: func(string) string {
+		once.Do(func() {
+			close(entered)
+			<-proceed
+		})
+		return ""
+	}})
+	defer srv.Close()
+	body := `[{"from":"a@example.org","to":["b@example.org"],"subject":"s","text":"t"}]`
+	post := func() (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/emails/batch", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+resendtest.APIKey)
+		req.Header.Set("Idempotency-Key", "k1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	first := make(chan string)
+	go func() {
+		code, b := post()
+		if code != 200 {
+			t.Errorf("first: %d %s", code, b)
+		}
+		first <- b
+	}()
+	<-entered
+	if code, b := post(); code != http.StatusConflict || !strings.Contains(b, "concurrent_idempotent_requests") {
+		t.Errorf("concurrent: %d %s", code, b)
+	}
+	close(proceed)
+	want := <-first
+	if code, b := post(); code != 200 || b != want {
+		t.Errorf("after: %d %s, want %s", code, b, want)
+	}
+	if n := len(srv.Emails()); n != 1 {
+		t.Errorf("%d emails sent", n)
 	}
 }

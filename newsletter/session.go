@@ -1,0 +1,126 @@
+package newsletter
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql/driver"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// sessionLock is a PostgreSQL sender's proof of life: a session-level
+// advisory lock, on a connection of its own, held for the whole Send.
+// Its key is written with every batch the sender claims (owner_lock).
+// The server releases the lock when the session ends, and the session
+// ends when the sender's process dies (the kernel closes its
+// connection), so another sender that can take the lock knows that the
+// claims under that key are a dead sender's and frees them
+// (releaseDeadClaims) instead of waiting for them to expire.
+type sessionLock struct {
+	conn bun.Conn
+	k    int64
+}
+
+// lockSession opens the sender's session and takes its lock under a
+// random key.
+func (n *Newsletter) lockSession(ctx context.Context) (*sessionLock, error) {
+	conn, err := n.bun.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("send: session: %w", err)
+	}
+	for {
+		var b [8]byte
+		rand.Read(b[:])
+		k := int64(binary.BigEndian.Uint64(b[:]))
+		if k == 0 {
+			continue
+		}
+		var ok bool
+		if err := conn.NewRaw("SELECT pg_try_advisory_lock(?)", k).Scan(ctx, &ok); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("send: session lock: %w", err)
+		}
+		if ok {
+			return &sessionLock{conn: conn, k: k}, nil
+		}
+	}
+}
+
+// key is the lock's key, 0 without a lock (SQLite).
+func (l *sessionLock) key() int64 {
+	if l == nil {
+		return 0
+	}
+	return l.k
+}
+
+// end releases the lock and gives the connection back. After a crash
+// (a panic) it closes the connection instead, ending the session as the
+// death of the process would.
+func (l *sessionLock) end(crashed bool) {
+	if crashed {
+		l.conn.Raw(func(any) error { return driver.ErrBadConn })
+	} else if _, err := l.conn.NewRaw("SELECT pg_advisory_unlock(?)", l.k).Exec(context.Background()); err != nil {
+		l.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	l.conn.Close()
+}
+
+// deadSessionWait bounds how long a sender with nothing left to claim
+// waits for the sessions holding the campaign's other claims to end: a
+// process killed a moment ago has its session ended by the server within
+// milliseconds, once it reads the closed connection.
+const deadSessionWait = time.Second
+
+// releaseDeadClaims frees the unfinished batches of c claimed by senders
+// whose session has ended (their lock can be taken), and reports whether
+// it freed any. While other senders' claims look alive, it looks again
+// for up to deadSessionWait; it returns as soon as no claim is left.
+func (n *Newsletter) releaseDeadClaims(ctx context.Context, c *Campaign, own int64) (bool, error) {
+	deadline := time.Now().Add(deadSessionWait)
+	for {
+		var keys []int64
+		if err := n.bun.NewSelect().Table("newsletter_batches").ColumnExpr("DISTINCT owner_lock").
+			Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).
+			Where("owner <> '' AND owner_lock <> 0 AND owner_lock <> ?", own).Scan(ctx, &keys); err != nil {
+			return false, err
+		}
+		if len(keys) == 0 {
+			return false, nil
+		}
+		freed := false
+		for _, k := range keys {
+			err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				// A transaction-level try: never waits, and is released at
+				// commit.
+				var free bool
+				if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(?)", k).Scan(ctx, &free); err != nil || !free {
+					return err
+				}
+				res, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
+					Set("owner_lock = 0").
+					Where("campaign_id = ? AND owner_lock = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID, k).
+					Exec(ctx)
+				if err != nil {
+					return err
+				}
+				if k, _ := res.RowsAffected(); k > 0 {
+					freed = true
+				}
+				return nil
+			})
+			if err != nil {
+				return false, fmt.Errorf("campaign %s: claims of ended sessions: %w", c.Name, err)
+			}
+		}
+		if freed || time.Now().After(deadline) {
+			return freed, nil
+		}
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return false, err
+		}
+	}
+}
