@@ -41,7 +41,7 @@ func TestPreferencesRacingForget(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			if err := w.n.Forget(ctx, email); err != nil {
+			if _, err := w.n.Forget(ctx, email); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -81,7 +81,7 @@ func TestWritesRefusedForTheErased(t *testing.T) {
 		Consent: crm.Consent{Source: crm.SourceCLI}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.newsletter(t).Forget(ctx, s.Email); err != nil {
+	if _, err := e.newsletter(t).Forget(ctx, s.Email); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := e.db.ConsentHistory(ctx, s.ID)
@@ -157,7 +157,7 @@ func TestErasedDomainIsReserved(t *testing.T) {
 	if err != nil || rep.Created != 0 || rep.Rejected != 1 {
 		t.Errorf("import of %s: %+v, %v", ph, rep, err)
 	}
-	if err := e.newsletter(t).Forget(ctx, "a@example.org"); err != nil {
+	if _, err := e.newsletter(t).Forget(ctx, "a@example.org"); err != nil {
 		t.Errorf("forget: %v", err)
 	}
 }

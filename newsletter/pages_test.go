@@ -51,7 +51,7 @@ func TestErasedSupporterLinksAreDead(t *testing.T) {
 		path(w.n.PreferencesURL(s.ID)),
 		confirm,
 	}
-	if err := w.n.Forget(ctx, "gone@example.org"); err != nil {
+	if _, err := w.n.Forget(ctx, "gone@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	before := w.footprint(t, s.ID)
@@ -104,7 +104,7 @@ func TestConfirmLinkNeedsThePost(t *testing.T) {
 
 	// Someone erased comes back through the form: their confirmation
 	// lifts the erasure, once.
-	if err := w.n.Forget(ctx, "scan@example.org"); err != nil {
+	if _, err := w.n.Forget(ctx, "scan@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.Advance(time.Hour)
