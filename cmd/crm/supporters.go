@@ -226,13 +226,19 @@ var supporterHeader = []string{"email", "first_name", "last_name", "phone", "org
 	"postcode", "country", "language", "tags", "interests", "email_status", "source", "created_at"}
 
 func supporterRow(s *crm.Supporter) []string {
+	return []string{s.Email, s.FirstName, s.LastName, s.Phone, s.Organisation, s.City, s.Postcode,
+		s.Country, s.Language, strings.Join(s.Tags, ";"), interestNames(s),
+		string(s.EmailStatus), s.Source, s.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+// interestNames is the interests cell of a listing: their names, without
+// availability, separated by ";" as tags are.
+func interestNames(s *crm.Supporter) string {
 	ins := make([]string, len(s.Interests))
 	for i, in := range s.Interests {
 		ins[i] = in.Interest
 	}
-	return []string{s.Email, s.FirstName, s.LastName, s.Phone, s.Organisation, s.City, s.Postcode,
-		s.Country, s.Language, strings.Join(s.Tags, ";"), strings.Join(ins, ";"),
-		string(s.EmailStatus), s.Source, s.CreatedAt.UTC().Format(time.RFC3339)}
+	return strings.Join(ins, ";")
 }
 
 func listSupporters(c *cli.Context, db *crm.DB) error {
@@ -263,8 +269,8 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 var supporterTableHeader = []string{"email", "name", "city", "lang", "tags", "interests", "status"}
 
 func supporterTableRow(s *crm.Supporter) []string {
-	r := supporterRow(s)
-	return []string{s.Email, s.Name(), s.City, s.Language, r[9], r[10], r[11]}
+	return []string{s.Email, s.Name(), s.City, s.Language, strings.Join(s.Tags, ";"), interestNames(s),
+		string(s.EmailStatus)}
 }
 
 // tableBlock is how many rows of a streamed table are aligned together.
