@@ -46,9 +46,19 @@ func usagef(format string, args ...any) error {
 
 // run runs the command line args and returns the exit code. Results go to
 // stdout, errors to stderr.
+//
+// A failed write to stdout is a failure (exit 1) even when the command
+// itself succeeded: whoever reads the output must not take a truncated
+// listing for a whole one. Commands print after their change is made, so
+// a command that changes data has changed it when this is reported.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdin, stdout, stderr)
-	if err := app.RunContext(ctx, reorderArgs(app, args)); err != nil {
+	out := &outputWriter{w: stdout}
+	app := newApp(stdin, out, stderr)
+	err := app.RunContext(ctx, reorderArgs(app, args))
+	if out.err != nil && (err == nil || errors.Is(err, out.err)) {
+		err = fmt.Errorf("cannot write the output: %w", out.err)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "crm: %v\n", err)
 		var ue *usageError
 		if errors.As(err, &ue) {

@@ -278,22 +278,34 @@ const tableBlock = 1000
 
 // writeSupporters writes the supporters of rows as they come, so listing
 // or exporting the whole base needs little memory. A table is aligned by
-// blocks of tableBlock rows.
+// blocks of tableBlock rows. A failed write stops the listing and is the
+// error returned, as is the last flush's: a full disk or a closed pipe
+// must not look like a complete listing.
 func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) error {
 	w := bufio.NewWriter(c.App.Writer)
-	defer w.Flush()
+	err := writeSupporterRows(w, c.String("format"), rows)
+	// What was written before an error is still printed.
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func writeSupporterRows(w *bufio.Writer, format string, rows iter.Seq2[*crm.Supporter, error]) error {
 	var cw *csv.Writer
 	var tw *table
-	switch c.String("format") {
+	switch format {
 	case "table":
 		tw = newTable(w, supporterTableHeader)
 	case "csv":
 		cw = csv.NewWriter(w)
-		cw.Write(supporterHeader)
+		if err := cw.Write(supporterHeader); err != nil {
+			return err
+		}
 	case "json":
 		w.WriteString("[")
 	default:
-		return usagef("--format %q: want table, csv or json", c.String("format"))
+		return usagef("--format %q: want table, csv or json", format)
 	}
 	first := true
 	n := 0
@@ -311,7 +323,9 @@ func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) erro
 			}
 			continue
 		case cw != nil:
-			cw.Write(supporterRow(s))
+			if err := cw.Write(supporterRow(s)); err != nil {
+				return err
+			}
 			continue
 		}
 		b, err := json.MarshalIndent(s, "  ", "  ")
@@ -323,7 +337,9 @@ func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) erro
 		}
 		first = false
 		w.WriteString("\n  ")
-		w.Write(b)
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
 	}
 	if tw != nil {
 		return tw.flush()
@@ -335,8 +351,8 @@ func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) erro
 	if !first {
 		w.WriteString("\n")
 	}
-	w.WriteString("]\n")
-	return nil
+	_, err := w.WriteString("]\n")
+	return err
 }
 
 func showSupporter(c *cli.Context, db *crm.DB) error {
