@@ -177,7 +177,8 @@ func TestBadInputLeavesDatabaseUnchanged(t *testing.T) {
 		{[]string{"supporters", "count", "--segment", "tag:presse AND"}, 1, "at position 15: expected a term"},
 		{[]string{"segments", "save", "x", "shoe:42"}, 1, `unknown field "shoe"`},
 		{[]string{"segments", "save", "x"}, 2, "missing argument"},
-		{[]string{"nosuchcommand"}, 3, ""},
+		{[]string{"nosuchcommand"}, 2, `unknown command "nosuchcommand"`},
+		{[]string{"supporters", "lst"}, 2, `supporters: unknown command "lst"; did you mean "list"?`},
 	}
 	before := snapshot(t, db)
 	for _, tt := range tests {
@@ -259,6 +260,11 @@ func TestReorderArgs(t *testing.T) {
 			[]string{"crm", "supporters", "tag", "--", "a@example.org", "--odd"}},
 		{[]string{"crm", "donations", "add", "--amount", "-5", "--email", "a@example.org"},
 			[]string{"crm", "donations", "add", "--amount", "-5", "--email", "a@example.org"}},
+		// An unknown command stays in front of the flags meant for it.
+		{[]string{"crm", "supporters", "lst", "--format", "json"},
+			[]string{"crm", "supporters", "lst", "--format", "json"}},
+		{[]string{"crm", "nosuch", "--db", "x.db", "a"},
+			[]string{"crm", "--db", "x.db", "nosuch", "a"}},
 	}
 	for _, tt := range tests {
 		if got := reorderArgs(app, tt.in); !reflect.DeepEqual(got, tt.want) {
