@@ -318,7 +318,7 @@ func (n *Newsletter) freezeAudience(ctx context.Context, tx bun.Tx, c *Campaign)
 	res, err := tx.NewRaw(`INSERT INTO newsletter_deliveries (campaign_id, supporter_id, email, language, batch, status, updated_at)
 		SELECT ?, a.id, a.email, CASE WHEN a.language IN (?) OR ? = '' THEN a.language ELSE ? END,
 			(ROW_NUMBER() OVER (ORDER BY a.id) - 1) / ?, 'pending', ?
-		FROM (?) AS a ORDER BY a.id`, c.ID, bun.In(langs), first, first, BatchSize, n.clock(), q).Exec(ctx)
+		FROM (?) AS a ORDER BY a.id`, c.ID, bun.List(langs), first, first, BatchSize, n.clock(), q).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("campaign %s: freeze audience: %w", c.Name, err)
 	}

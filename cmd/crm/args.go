@@ -22,6 +22,9 @@ func reorderArgs(app *cli.App, args []string) []string {
 		cmds                            = app.Commands
 		cmdFlags                        []cli.Flag
 		rest                            []string
+		// an unknown flag before any positional argument, the first
+		// mistake of the line
+		unknownFlagFirst bool
 	)
 	for i := 1; i < len(args); i++ {
 		a := args[i]
@@ -34,6 +37,9 @@ func reorderArgs(app *cli.App, args []string) []string {
 			f, isGlobal := findFlag(cmdFlags, name), false
 			if f == nil {
 				f, isGlobal = findFlag(app.Flags, name), true
+			}
+			if f == nil && len(positional) == 0 {
+				unknownFlagFirst = true
 			}
 			group := []string{a}
 			if f != nil && takesValue(f) && !hasValue && i+1 < len(args) {
@@ -58,6 +64,15 @@ func reorderArgs(app *cli.App, args []string) []string {
 	}
 	out := append([]string{args[0]}, global...)
 	out = append(out, path...)
+	if len(cmds) > 0 && len(positional) > 0 && !unknownFlagFirst {
+		// The last command found groups others, and positional[0] is none
+		// of them: it goes first, so that it is reported as an unknown
+		// command rather than the flags meant for the command the user
+		// had in mind as unknown flags. An unknown flag before it is
+		// reported instead: positional[0] may be its value.
+		out = append(out, positional[0])
+		positional = positional[1:]
+	}
 	out = append(out, local...)
 	if rest != nil || slices.ContainsFunc(positional, func(p string) bool { return strings.HasPrefix(p, "-") }) {
 		out = append(out, "--")

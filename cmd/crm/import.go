@@ -327,7 +327,10 @@ func (r *rejectsFile) finish(header []string, delimiter string) error {
 	if err != nil {
 		return fmt.Errorf("--rejects: %w", err)
 	}
-	io.WriteString(out, "\ufeff")
+	if _, err := io.WriteString(out, "\ufeff"); err != nil {
+		out.Close()
+		return fmt.Errorf("--rejects: %w", err)
+	}
 	w := csv.NewWriter(out)
 	w.Comma = []rune(delimiter)[0]
 	w.Write(append(append([]string(nil), header...), "reason"))

@@ -46,9 +46,19 @@ func usagef(format string, args ...any) error {
 
 // run runs the command line args and returns the exit code. Results go to
 // stdout, errors to stderr.
+//
+// A failed write to stdout is a failure (exit 1) even when the command
+// itself succeeded: whoever reads the output must not take a truncated
+// listing for a whole one. Commands print after their change is made, so
+// a command that changes data has changed it when this is reported.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdin, stdout, stderr)
-	if err := app.RunContext(ctx, reorderArgs(app, args)); err != nil {
+	out := &outputWriter{w: stdout}
+	app := newApp(stdin, out, stderr)
+	err := app.RunContext(ctx, reorderArgs(app, args))
+	if out.err != nil && (err == nil || errors.Is(err, out.err)) {
+		err = fmt.Errorf("cannot write the output: %w", out.err)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "crm: %v\n", err)
 		var ue *usageError
 		if errors.As(err, &ue) {
@@ -69,6 +79,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{
 				Name: "db", Usage: "SQLite database file, or a postgres:// DSN", Value: "crm.db", EnvVars: []string{"CRM_DB"},
 			},
+			versionFlag(),
 		},
 		Commands: []*cli.Command{
 			initCommand(),
@@ -87,6 +98,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			backupCommand(),
 			checkCommand(),
 			pruneCommand(),
+			versionCommand(),
 		},
 		Reader:                    stdin,
 		Writer:                    stdout,
@@ -97,25 +109,30 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		// from inside the library.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
+		// --version is a flag of crm itself, alone: "crm --version list"
+		// would otherwise run the command and ignore the flag.
+		Before: func(c *cli.Context) error {
+			if c.Bool("version") && c.Args().Present() {
+				return usagef("--version takes no command (crm --version, or crm version)")
+			}
+			return nil
+		},
+		Action: groupAction,
 	}
 	setUsageErrors(app.Commands)
 	return app
 }
 
-func onUsageError(_ *cli.Context, err error, _ bool) error {
-	msg := strings.TrimPrefix(err.Error(), "flag provided but not defined: ")
-	if msg != err.Error() {
-		return usagef("unknown flag --%s (see --help)", strings.TrimLeft(msg, "-"))
-	}
-	return usagef("%v", err)
-}
-
 // setUsageErrors makes every command report a bad flag or a missing
 // required flag as a one-line usage error naming the flag, instead of
-// printing its whole help.
+// printing its whole help, and every command that groups others report
+// an unknown one.
 func setUsageErrors(cmds []*cli.Command) {
 	for _, c := range cmds {
 		c.OnUsageError = onUsageError
+		if len(c.Subcommands) > 0 && c.Action == nil {
+			c.Action = groupAction
+		}
 		var required []string
 		for _, f := range c.Flags {
 			if rf, ok := f.(cli.RequiredFlag); ok && rf.IsRequired() {
@@ -231,12 +248,12 @@ func withReadDB(minArgs, maxArgs int, fn func(c *cli.Context, db *crm.DB) error)
 // no upper bound.
 func checkArgs(c *cli.Context, minArgs, maxArgs int) error {
 	n := c.NArg()
+	usage := strings.TrimSpace(commandName(c) + " " + c.Command.ArgsUsage)
 	if n < minArgs {
-		return usagef("%s: missing argument (usage: %s %s)", commandName(c), commandName(c), c.Command.ArgsUsage)
+		return usagef("%s: missing argument (usage: %s)", commandName(c), usage)
 	}
 	if maxArgs >= 0 && n > maxArgs {
-		return usagef("%s: unexpected argument %q (usage: %s %s)", commandName(c), c.Args().Get(maxArgs),
-			commandName(c), c.Command.ArgsUsage)
+		return usagef("%s: unexpected argument %q (usage: %s)", commandName(c), c.Args().Get(maxArgs), usage)
 	}
 	return nil
 }

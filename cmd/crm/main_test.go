@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,7 +177,8 @@ func TestBadInputLeavesDatabaseUnchanged(t *testing.T) {
 		{[]string{"supporters", "count", "--segment", "tag:presse AND"}, 1, "at position 15: expected a term"},
 		{[]string{"segments", "save", "x", "shoe:42"}, 1, `unknown field "shoe"`},
 		{[]string{"segments", "save", "x"}, 2, "missing argument"},
-		{[]string{"nosuchcommand"}, 3, ""},
+		{[]string{"nosuchcommand"}, 2, `unknown command "nosuchcommand"`},
+		{[]string{"supporters", "lst"}, 2, `supporters: unknown command "lst"; did you mean "list"?`},
 	}
 	before := snapshot(t, db)
 	for _, tt := range tests {
@@ -258,6 +260,11 @@ func TestReorderArgs(t *testing.T) {
 			[]string{"crm", "supporters", "tag", "--", "a@example.org", "--odd"}},
 		{[]string{"crm", "donations", "add", "--amount", "-5", "--email", "a@example.org"},
 			[]string{"crm", "donations", "add", "--amount", "-5", "--email", "a@example.org"}},
+		// An unknown command stays in front of the flags meant for it.
+		{[]string{"crm", "supporters", "lst", "--format", "json"},
+			[]string{"crm", "supporters", "lst", "--format", "json"}},
+		{[]string{"crm", "nosuch", "--db", "x.db", "a"},
+			[]string{"crm", "--db", "x.db", "nosuch", "a"}},
 	}
 	for _, tt := range tests {
 		if got := reorderArgs(app, tt.in); !reflect.DeepEqual(got, tt.want) {
@@ -298,5 +305,35 @@ func TestListTableStreams(t *testing.T) {
 	limited := strings.Split(mustRun(t, db, "supporters", "list", "--limit", "3"), "\n")
 	if strings.Join(strings.Fields(limited[3]), " ") != strings.Join(strings.Fields(lines[3]), " ") {
 		t.Errorf("with --limit: %q, streamed: %q", limited[3], lines[3])
+	}
+}
+
+// The table listing's columns hold what their header names: tags,
+// interests (without availability) and email status come from the
+// supporter's own fields, the same values as the CSV's.
+func TestListTableColumns(t *testing.T) {
+	db := crmtest.Database(t)
+	mustRun(t, db, "interests", "add", "cuisine", "--label-fr", "Cuisine", "--label-en", "Cooking")
+	mustRun(t, db, "supporters", "add", "--email", "amina@example.org", "--first-name", "Amina", "--city", "Calais",
+		"--lang", "en", "--tag", "presse", "--tag", "urgent", "--interest", "terrain=weekends", "--interest", "cuisine")
+	recs, err := csv.NewReader(strings.NewReader(mustRun(t, db, "supporters", "list", "--format", "csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := recs[1][slices.Index(recs[0], "email_status")]
+	lines := strings.Split(strings.TrimSuffix(mustRun(t, db, "supporters", "list"), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("table:\n%s", strings.Join(lines, "\n"))
+	}
+	header, row := strings.Fields(lines[0]), strings.Fields(lines[1])
+	want := map[string]string{"EMAIL": "amina@example.org", "NAME": "Amina", "CITY": "Calais", "LANG": "en",
+		"TAGS": "presse;urgent", "INTERESTS": "cuisine;terrain", "STATUS": status}
+	if len(header) != len(want) || len(row) != len(header) {
+		t.Fatalf("table:\n%s", strings.Join(lines, "\n"))
+	}
+	for i, h := range header {
+		if row[i] != want[h] {
+			t.Errorf("column %s = %q, want %q", h, row[i], want[h])
+		}
 	}
 }

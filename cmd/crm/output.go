@@ -86,3 +86,26 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// outputWriter is the standard output of a run. It keeps the first write
+// error and refuses every write after it, so that run can report a
+// failed output (a full disk, a closed file) whichever path printed it:
+// fmt.Fprintf's ignored result, a deferred Flush, the help and version
+// printers of urfave/cli. Without it "crm supporters list > /dev/full"
+// printed nothing and exited 0.
+type outputWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outputWriter) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	o.err = err
+	return n, err
+}

@@ -226,13 +226,19 @@ var supporterHeader = []string{"email", "first_name", "last_name", "phone", "org
 	"postcode", "country", "language", "tags", "interests", "email_status", "source", "created_at"}
 
 func supporterRow(s *crm.Supporter) []string {
+	return []string{s.Email, s.FirstName, s.LastName, s.Phone, s.Organisation, s.City, s.Postcode,
+		s.Country, s.Language, strings.Join(s.Tags, ";"), interestNames(s),
+		string(s.EmailStatus), s.Source, s.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+// interestNames is the interests cell of a listing: their names, without
+// availability, separated by ";" as tags are.
+func interestNames(s *crm.Supporter) string {
 	ins := make([]string, len(s.Interests))
 	for i, in := range s.Interests {
 		ins[i] = in.Interest
 	}
-	return []string{s.Email, s.FirstName, s.LastName, s.Phone, s.Organisation, s.City, s.Postcode,
-		s.Country, s.Language, strings.Join(s.Tags, ";"), strings.Join(ins, ";"),
-		string(s.EmailStatus), s.Source, s.CreatedAt.UTC().Format(time.RFC3339)}
+	return strings.Join(ins, ";")
 }
 
 func listSupporters(c *cli.Context, db *crm.DB) error {
@@ -263,8 +269,8 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 var supporterTableHeader = []string{"email", "name", "city", "lang", "tags", "interests", "status"}
 
 func supporterTableRow(s *crm.Supporter) []string {
-	r := supporterRow(s)
-	return []string{s.Email, s.Name(), s.City, s.Language, r[9], r[10], r[11]}
+	return []string{s.Email, s.Name(), s.City, s.Language, strings.Join(s.Tags, ";"), interestNames(s),
+		string(s.EmailStatus)}
 }
 
 // tableBlock is how many rows of a streamed table are aligned together.
@@ -272,22 +278,34 @@ const tableBlock = 1000
 
 // writeSupporters writes the supporters of rows as they come, so listing
 // or exporting the whole base needs little memory. A table is aligned by
-// blocks of tableBlock rows.
+// blocks of tableBlock rows. A failed write stops the listing and is the
+// error returned, as is the last flush's: a full disk or a closed pipe
+// must not look like a complete listing.
 func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) error {
 	w := bufio.NewWriter(c.App.Writer)
-	defer w.Flush()
+	err := writeSupporterRows(w, c.String("format"), rows)
+	// What was written before an error is still printed.
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func writeSupporterRows(w *bufio.Writer, format string, rows iter.Seq2[*crm.Supporter, error]) error {
 	var cw *csv.Writer
 	var tw *table
-	switch c.String("format") {
+	switch format {
 	case "table":
 		tw = newTable(w, supporterTableHeader)
 	case "csv":
 		cw = csv.NewWriter(w)
-		cw.Write(supporterHeader)
+		if err := cw.Write(supporterHeader); err != nil {
+			return err
+		}
 	case "json":
 		w.WriteString("[")
 	default:
-		return usagef("--format %q: want table, csv or json", c.String("format"))
+		return usagef("--format %q: want table, csv or json", format)
 	}
 	first := true
 	n := 0
@@ -305,7 +323,9 @@ func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) erro
 			}
 			continue
 		case cw != nil:
-			cw.Write(supporterRow(s))
+			if err := cw.Write(supporterRow(s)); err != nil {
+				return err
+			}
 			continue
 		}
 		b, err := json.MarshalIndent(s, "  ", "  ")
@@ -317,7 +337,9 @@ func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) erro
 		}
 		first = false
 		w.WriteString("\n  ")
-		w.Write(b)
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
 	}
 	if tw != nil {
 		return tw.flush()
@@ -329,8 +351,8 @@ func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) erro
 	if !first {
 		w.WriteString("\n")
 	}
-	w.WriteString("]\n")
-	return nil
+	_, err := w.WriteString("]\n")
+	return err
 }
 
 func showSupporter(c *cli.Context, db *crm.DB) error {

@@ -90,20 +90,18 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	sr.csv.FieldsPerRecord = -1
 	sr.csv.LazyQuotes = true
 	sr.csv.ReuseRecord = true
-	for {
-		rec, _, err := sr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil, ErrNoHeader
-		}
-		if err != nil {
-			return nil, fmt.Errorf("header: %w", err)
-		}
-		sr.header = make([]string, len(rec))
-		for i, h := range rec {
-			sr.header[i] = strings.Join(strings.Fields(strings.TrimPrefix(h, "\ufeff")), " ")
-		}
-		return sr, nil
+	rec, _, err := sr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, ErrNoHeader
 	}
+	if err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	sr.header = make([]string, len(rec))
+	for i, h := range rec {
+		sr.header[i] = strings.Join(strings.Fields(strings.TrimPrefix(h, "\ufeff")), " ")
+	}
+	return sr, nil
 }
 
 func validDelimiter(d rune) bool {
