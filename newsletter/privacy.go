@@ -105,6 +105,21 @@ func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, e
 	rep := &ForgetReport{}
 	err := n.db.Forget(ctx, email, func(ctx context.Context, tx bun.IDB, id int64, addr string) error {
 		rep.SupporterID = id
+		if tx.Dialect().Name() == dialect.PG {
+			// A first Send freezing a campaign's audience (freeze) holds
+			// its campaign row locked, and its INSERT ... SELECT reads
+			// the supporters as they were when it began: a delivery it
+			// writes may still hold the address erased here. Waiting
+			// for every freeze under way, before the deliveries are
+			// read below, lets this transaction see those rows and
+			// clear them. freeze locks no supporter row, so waiting
+			// here, with the supporter locked by crm.Forget, cannot
+			// deadlock. (On SQLite the write lock serialises the two.)
+			if _, err := tx.NewRaw("SELECT id FROM newsletter_campaigns WHERE status = ? ORDER BY id FOR UPDATE",
+				StatusDraft).Exec(ctx); err != nil {
+				return err
+			}
+		}
 		// Deliveries first, then batches: the order the engine's own
 		// transactions lock them in (record), so PostgreSQL finds no
 		// deadlock between an erasure and a running send.

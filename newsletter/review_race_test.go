@@ -1,0 +1,70 @@
+package newsletter_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/newsletter"
+)
+
+// A supporter is erased while the first Send of a campaign is freezing
+// its audience. On PostgreSQL the freeze's INSERT ... SELECT is slowed
+// down (a statement trigger sleeping 1.5 s), so its snapshot is taken
+// before the erasure and its rows appear after it: the erasure must wait
+// for the freeze and then clear the address from the new delivery. On
+// SQLite the two are serialised by the write lock anyway. Either way the
+// address is never mailed and no delivery keeps it.
+func TestForgetDuringFreeze(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 300, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	const addr = "p00150@example.org"
+	if crm.IsPostgresDSN(e.path) {
+		for _, stmt := range []string{
+			`CREATE FUNCTION slow_freeze() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$`,
+			`CREATE TRIGGER slow_freeze BEFORE INSERT ON newsletter_deliveries FOR EACH STATEMENT EXECUTE FUNCTION slow_freeze()`,
+		} {
+			if _, err := e.db.Bun().ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	done := make(chan error)
+	go func() {
+		_, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
+		done <- err
+	}()
+	time.Sleep(500 * time.Millisecond)
+	// On SQLite the send may be over, or past that batch, by now.
+	mailedBefore := false
+	for _, m := range e.srv.Emails() {
+		mailedBefore = mailedBefore || m.To[0] == addr
+	}
+	rep, err := e.newsletter(t).Forget(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mailed := 0
+	for _, m := range e.srv.Emails() {
+		if m.To[0] == addr {
+			mailed++
+		}
+	}
+	if mailed > 1 || mailed == 1 && !mailedBefore && len(rep.MayHaveBeenMailed) == 0 {
+		t.Errorf("%s was mailed %d times, though not before the erasure nor in a batch in flight", addr, mailed)
+	}
+	if crm.IsPostgresDSN(e.path) && mailed != 0 {
+		t.Errorf("%s was mailed though erased while the audience was being frozen", addr)
+	}
+	k, err := e.db.Bun().NewSelect().Table("newsletter_deliveries").Where("email = ?", addr).Count(ctx)
+	if err != nil || k != 0 {
+		t.Errorf("%d deliveries still hold the erased address (%v)", k, err)
+	}
+}
