@@ -2,6 +2,7 @@ package newsletter_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -63,6 +64,57 @@ func TestForgetDuringFreeze(t *testing.T) {
 	if crm.IsPostgresDSN(e.path) && mailed != 0 {
 		t.Errorf("%s was mailed though erased while the audience was being frozen", addr)
 	}
+	k, err := e.db.Bun().NewSelect().Table("newsletter_deliveries").Where("email = ?", addr).Count(ctx)
+	if err != nil || k != 0 {
+		t.Errorf("%d deliveries still hold the erased address (%v)", k, err)
+	}
+}
+
+// A supporter is erased after their batch's recipients were read
+// (snapshotBatch) and before its payload is stored: the store must see
+// that the batch changed (its generation) and read it again, so the
+// stored payload never holds the erased address, the address is never
+// mailed, and Forget does not say it may have been. Without the
+// generation guard the old snapshot would be stored and sent.
+func TestForgetBetweenSnapshotAndStore(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 300, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	const addr = "p00150@example.org"
+	var rep *newsletter.ForgetReport
+	var forgetErr error
+	erased := false
+	newsletter.SetPrepareHook(n, func(stage string, batch int) {
+		switch {
+		case stage == "snapshot" && batch == 1 && !erased:
+			erased = true
+			rep, forgetErr = e.newsletter(t).Forget(ctx, addr)
+		case stage == "stored" && batch == 1:
+			k, err := e.db.Bun().NewSelect().Table("newsletter_batches").
+				Where("payload LIKE ?", "%"+addr+"%").Count(ctx)
+			if err != nil || k != 0 {
+				t.Errorf("after the erasure, %d stored payloads hold the address (%v)", k, err)
+			}
+		}
+	})
+	if _, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !erased || forgetErr != nil {
+		t.Fatalf("forget: erased %v, %v", erased, forgetErr)
+	}
+	if len(rep.MayHaveBeenMailed) != 0 {
+		t.Errorf("may have been mailed: %v", rep.MayHaveBeenMailed)
+	}
+	var want []string
+	for i := range 300 {
+		if a := fmt.Sprintf("p%05d@example.org", i); a != addr {
+			want = append(want, a)
+		}
+	}
+	assertOnce(t, e.srv.Emails(), want)
 	k, err := e.db.Bun().NewSelect().Table("newsletter_deliveries").Where("email = ?", addr).Count(ctx)
 	if err != nil || k != 0 {
 		t.Errorf("%d deliveries still hold the erased address (%v)", k, err)

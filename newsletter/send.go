@@ -640,6 +640,9 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 		return nil, false, err
 	}
 	p.snap, p.skipped = snap, len(skipped)
+	if n.prepareHook != nil {
+		n.prepareHook("snapshot", batch)
+	}
 	p.key = "crm-" + c.UID + "-" + strconv.Itoa(batch)
 	payload, err := json.Marshal(snap)
 	if err != nil {
@@ -679,6 +682,9 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	})
 	if errors.Is(err, errChanged) {
 		return p, true, nil
+	}
+	if err == nil && n.prepareHook != nil {
+		n.prepareHook("stored", batch)
 	}
 	return p, false, err
 }
