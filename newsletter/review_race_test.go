@@ -2,6 +2,7 @@ package newsletter_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -118,5 +119,51 @@ func TestForgetBetweenSnapshotAndStore(t *testing.T) {
 	k, err := e.db.Bun().NewSelect().Table("newsletter_deliveries").Where("email = ?", addr).Count(ctx)
 	if err != nil || k != 0 {
 		t.Errorf("%d deliveries still hold the erased address (%v)", k, err)
+	}
+}
+
+// Another program reads the database while a supporter is erased, so
+// SQLite's log cannot be truncated after the erasure commits: Forget
+// still returns its report (with an error wrapping crm.ErrLogBusy, not a
+// bare failure), and the erasure holds. On PostgreSQL there is no log to
+// truncate and Forget returns its report without error.
+func TestForgetReportSurvivesABusyLog(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 3, crm.List{Name: "lettre"})
+	if !crm.IsPostgresDSN(e.path) {
+		reader, err := crm.Open(ctx, e.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reader.Close()
+		conn, err := reader.Bun().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// A read transaction left open: its snapshot keeps the log.
+		var k int
+		if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+			t.Fatal(err)
+		}
+		defer conn.ExecContext(ctx, "ROLLBACK")
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM supporters").Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := e.newsletter(t).Forget(ctx, "p00001@example.org")
+	if crm.IsPostgresDSN(e.path) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else if !errors.Is(err, crm.ErrLogBusy) {
+		t.Fatalf("forget with a reader open: %v, want crm.ErrLogBusy", err)
+	}
+	if rep == nil || rep.SupporterID == 0 {
+		t.Fatalf("forget returned no report: %+v, %v", rep, err)
+	}
+	if _, err := e.db.GetSupporterByEmail(ctx, "p00001@example.org"); !errors.Is(err, crm.ErrNotFound) {
+		t.Errorf("the supporter is still found after the erasure: %v", err)
 	}
 }
