@@ -84,6 +84,32 @@ func (h holder) dead(owner string) bool {
 	return ok && h.Start != "" && start != h.Start
 }
 
+// alive reports whether the holder of a lease owned by owner is known to
+// be running: it runs on this host and its process is there with the
+// start time the lease recorded (or it is this very process and owner's
+// Send is running). A live holder on this host keeps its lease even
+// after the lease's expiry: it may be waiting out retries or a rate
+// limit, or the machine was asleep, and taking its campaign over would
+// make two senders. Where the start time cannot be read (no /proc), a
+// PID could belong to another program since: alive is false, and the
+// lease's expiry decides.
+func (h holder) alive(owner string) bool {
+	me := thisProcess()
+	if h.Host == "" || h.Host != me.Host || h.PID <= 0 || h.Start == "" {
+		return false
+	}
+	if h.PID == me.PID && h.Start == me.Start {
+		running.Lock()
+		defer running.Unlock()
+		return running.owners[owner] > 0
+	}
+	if processGone(h.PID) {
+		return false
+	}
+	start, ok := processStart(h.PID)
+	return ok && start == h.Start
+}
+
 // String names the holder for messages, such as "process 4242 on host
 // asso-laptop".
 func (h holder) String() string {

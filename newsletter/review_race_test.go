@@ -167,3 +167,82 @@ func TestForgetReportSurvivesABusyLog(t *testing.T) {
 		t.Errorf("the supporter is still found after the erasure: %v", err)
 	}
 }
+
+// A sender on this machine that is alive keeps its campaign after its
+// lease expired (it may be waiting out retries or a rate limit, or the
+// machine slept): a second sender is refused with ErrBusy, not let in to
+// send the same campaign alongside it. (SQLite only: on PostgreSQL
+// senders share a campaign.)
+func TestLiveHolderKeepsAnExpiredLease(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	if crm.IsPostgresDSN(e.path) {
+		t.Skip("PostgreSQL senders share a campaign's batches: there is no lease")
+	}
+	e.addAudience(t, 250, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
+	done := make(chan error)
+	go func() {
+		_, err := n.Send(ctx, "mars", g, newsletter.SendOptions{})
+		done <- err
+	}()
+	<-g.started
+	e.clock.Advance(10 * time.Minute) // far past the one-minute lease
+	_, err := e.newsletter(t).Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
+	if !errors.Is(err, newsletter.ErrBusy) {
+		t.Errorf("second sender while the first is alive, lease expired: %v, want ErrBusy", err)
+	}
+	close(g.wait)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	assertOnce(t, e.srv.Emails(), audienceEmails(250))
+}
+
+// A sender waiting a long time between two batches keeps renewing its
+// lease, so a sender on another machine, which cannot check that it is
+// alive, does not take the campaign over once the lease would have
+// expired. (SQLite only.)
+func TestLeaseIsRenewedWhileWaiting(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	if crm.IsPostgresDSN(e.path) {
+		t.Skip("PostgreSQL senders share a campaign's batches: there is no lease")
+	}
+	e.addAudience(t, 100, crm.List{Name: "lettre"})
+	n, err := newsletter.New(ctx, e.db, newsletter.WithClock(e.clock.Now),
+		newsletter.WithPublicURL("https://asso.example.org/nl"), newsletter.WithLease(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.campaign(t, n, "mars", "lettre", "")
+	// One batch: no later batch's preparation renews the lease.
+	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
+	done := make(chan error)
+	go func() {
+		_, err := n.Send(ctx, "mars", g, newsletter.SendOptions{})
+		done <- err
+	}()
+	<-g.started
+	e.clock.Advance(time.Hour) // the sender waits for an hour...
+	var until time.Time
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err := e.db.Bun().NewSelect().Table("newsletter_campaigns").Column("lease_until").
+			Where("name = 'mars'").Scan(ctx, &until); err != nil {
+			t.Fatal(err)
+		}
+		if until.After(e.clock.Now()) {
+			break
+		}
+	}
+	if !until.After(e.clock.Now()) {
+		t.Errorf("the lease was not renewed while the sender waited: it ends at %s", until)
+	}
+	close(g.wait)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	assertOnce(t, e.srv.Emails(), audienceEmails(100))
+}

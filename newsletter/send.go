@@ -123,6 +123,10 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 			n.release(context.WithoutCancel(ctx), c.ID, opts.Owner)
 		}
 	}()
+	if n.exclusive() {
+		stopKeeping := n.keepLease(ctx, c.ID, opts.Owner)
+		defer stopKeeping()
+	}
 	if c, err = n.freeze(ctx, c.Name); err != nil {
 		return nil, err
 	}
@@ -172,10 +176,11 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 func (n *Newsletter) exclusive() bool { return n.bun.Dialect().Name() != dialect.PG }
 
 // acquire takes the campaign's lease, or returns ErrBusy while another
-// sender holds it. A lease is free when nobody holds it, when it
-// expired, or when its holder is known to be dead (holder.dead): a
-// sender killed on this machine is taken over at once, a live one is
-// refused. Taking the lease also frees every batch claim of the
+// sender holds it. A holder on this machine is checked: a dead one
+// (holder.dead) is taken over at once, a live one (holder.alive) is
+// refused even once its lease has expired. A holder on another machine
+// cannot be checked: its lease is free once it expired, and a live
+// sender keeps renewing it (keepLease). Taking the lease also frees every batch claim of the
 // campaign: the lease being exclusive, they can only be a dead or
 // finished sender's.
 func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) error {
@@ -186,7 +191,8 @@ func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) err
 			return err
 		}
 		now := n.clock()
-		if l.Owner != "" && l.Owner != owner && l.Until.After(now) && !l.holder().dead(l.Owner) {
+		h := l.holder()
+		if l.Owner != "" && l.Owner != owner && (h.alive(l.Owner) || l.Until.After(now) && !h.dead(l.Owner)) {
 			busy = &l
 			return nil
 		}
@@ -247,6 +253,39 @@ func (n *Newsletter) renew(ctx context.Context, tx bun.IDB, c *Campaign, owner s
 	}
 	c.LeaseOwner, c.LeaseUntil = owner, now.Add(n.lease)
 	return nil
+}
+
+// keepLease renews the lease every third of its length until the
+// returned function is called, so that a sender on another machine
+// (a database file on a shared drive), which cannot check that this one
+// is alive, does not take the campaign over while this one waits a long
+// time between two batches: 8 retries backing off to 30 s, a long
+// rate-limit wait, or a slow provider. It renews only a lease this owner
+// still holds; the renewal inside each batch's transaction (renew) is
+// what detects a lease lost anyway.
+func (n *Newsletter) keepLease(ctx context.Context, id int64, owner string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(n.lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			// A failure is retried at the next tick; the lease has two
+			// more thirds to go.
+			n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				_, err := tx.NewUpdate().Table("newsletter_campaigns").Set("lease_until = ?", n.clock().Add(n.lease)).
+					Where("id = ? AND lease_owner = ?", id, owner).Exec(ctx)
+				return err
+			})
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 func (n *Newsletter) release(ctx context.Context, id int64, owner string) {
