@@ -246,3 +246,49 @@ func TestLeaseIsRenewedWhileWaiting(t *testing.T) {
 	}
 	assertOnce(t, e.srv.Emails(), audienceEmails(100))
 }
+
+// On PostgreSQL, a sender whose session (the one holding its advisory
+// lock, its proof of life) ends while it sends, as after a server
+// restart or an idle timeout, stops with ErrSessionLost instead of going
+// on claiming batches under a lock another sender may take; a new Send
+// finishes the campaign, everyone once.
+func TestSenderStopsWhenItsSessionEnds(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	if !crm.IsPostgresDSN(e.path) {
+		t.Skip("SQLite senders hold a lease, not a session lock")
+	}
+	e.addAudience(t, 600, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
+	done := make(chan error)
+	go func() {
+		_, err := n.Send(ctx, "mars", g, newsletter.SendOptions{})
+		done <- err
+	}()
+	<-g.started
+	var key int64
+	if err := e.db.Bun().NewSelect().Table("newsletter_batches").Column("owner_lock").
+		Where("owner_lock <> 0").Limit(1).Scan(ctx, &key); err != nil {
+		t.Fatal(err)
+	}
+	var ended bool
+	if err := e.db.Bun().NewRaw(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'
+		AND objsubid = 1 AND classid = ? AND objid = ?`, int64(uint64(key)>>32), int64(uint64(key)&0xffffffff)).
+		Scan(ctx, &ended); err != nil || !ended {
+		t.Fatalf("ending the sender's session: %v, %v", ended, err)
+	}
+	time.Sleep(1100 * time.Millisecond) // past a check made before
+	close(g.wait)
+	if err := <-done; !errors.Is(err, newsletter.ErrSessionLost) {
+		t.Fatalf("send after its session ended: %v, want ErrSessionLost", err)
+	}
+	if got := len(e.srv.Emails()); got >= 600 {
+		t.Errorf("the sender went on to the end (%d sent) without its session", got)
+	}
+	if _, err := e.newsletter(t).Send(ctx, "mars", e.sender(t), newsletter.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	assertOnce(t, e.srv.Emails(), audienceEmails(600))
+}

@@ -135,7 +135,7 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	if err != nil {
 		return nil, err
 	}
-	err = n.pipeline(ctx, c, tpls, sender, opts, lock.key(), rep)
+	err = n.pipeline(ctx, c, tpls, sender, opts, lock, rep)
 	// Batches this sender claimed but did not finish go back to the pool,
 	// for a later run or another sender. (A crash leaves them claimed
 	// until the claim expires.)
@@ -477,7 +477,8 @@ type prepared struct {
 // prepared again instead of sent: only a batch marked in flight, in a
 // committed transaction, is ever handed to the provider.
 func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]*Template, sender Sender,
-	opts SendOptions, lock int64, rep *SendReport) error {
+	opts SendOptions, session *sessionLock, rep *SendReport) error {
+	lock := session.key()
 	pctx, cancel := context.WithCancel(ctx)
 	type item struct {
 		p   *prepared
@@ -488,7 +489,16 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 		defer close(ch)
 		last := -1
 		for {
-			batch, ok, err := n.claim(pctx, c, opts.Owner, lock, last)
+			// A claim is only as good as the session lock it names.
+			err := session.check(pctx)
+			if err != nil {
+				err = fmt.Errorf("campaign %s: %w", c.Name, err)
+			}
+			var batch int
+			var ok bool
+			if err == nil {
+				batch, ok, err = n.claim(pctx, c, opts.Owner, lock, last)
+			}
 			if err == nil && !ok && lock != 0 {
 				// Nothing left to claim: batches claimed by senders whose
 				// session ended are ours to finish.
