@@ -300,9 +300,11 @@ func (db *DB) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) e
 // Forget erases a supporter (GDPR art. 17): the profile, tags, attributes
 // and interests go; the consent history and deliveries lose every personal
 // field; donations stay as anonymous amounts, dates and methods for the
-// accounts; a keyed hash of the address goes on the erased list. Then the
-// write-ahead log is checkpointed and truncated, and with secure_delete on
-// no copy of the address stays in the database files. It returns an error
+// accounts; a keyed hash of the address goes on the erased list. On
+// SQLite the write-ahead log is then checkpointed and truncated, and with
+// secure_delete on no copy of the address stays in the database files; on
+// PostgreSQL old row versions stay in the server's files until VACUUM
+// reclaims them. It returns an error
 // wrapping ErrNotFound for an unknown address, and one wrapping
 // ErrLogBusy when the erasure was committed but a reader kept the log
 // from being truncated. Packages that keep their

@@ -116,8 +116,15 @@ type ForgetReport struct {
 //     sends it again as it was and the provider either replays its
 //     answer or sends it. The batch is marked holds_erased; when it is
 //     done its payload is emptied, as every finished batch's is, and the
-//     SQLite log is truncated (scrubResolved), so no byte of the address
-//     is left. The report names the campaign (MayHaveBeenMailed).
+//     SQLite log is truncated (scrubResolved), so on SQLite no byte of
+//     the address is left in the database's files. The report names the
+//     campaign (MayHaveBeenMailed).
+//
+// On PostgreSQL the erased values are gone from every row as seen by
+// queries, but the server's files keep old row versions until VACUUM
+// reclaims them (autovacuum does it in time; VACUUM cannot run inside
+// the erasure's transaction), and its WAL and base backups are the
+// server's: "no byte left" is a promise about SQLite's files only.
 //
 // Files outside the database (an Outbox folder, backups) are the user's:
 // Forget cannot reach them.
