@@ -46,8 +46,10 @@ type SendReport struct {
 	Skipped     int    `json:"skipped"` // unsubscribed or bounced since the audience was frozen
 	Uncertain   int    `json:"uncertain"`
 	AlreadyDone bool   `json:"already_done"` // the campaign had been sent before: nothing was sent
-	// Unfinished counts batches another sender holds (or a crashed one
-	// held, until its claim expires): the campaign is not finished yet.
+	// Unfinished counts the batches left to another sender still
+	// running (PostgreSQL), or held by a sender on another machine whose
+	// claim has not expired: the campaign is not finished yet, and a
+	// later Send goes on with them.
 	Unfinished int           `json:"unfinished,omitempty"`
 	Elapsed    time.Duration `json:"elapsed"`
 }
@@ -138,10 +140,9 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	err = n.pipeline(ctx, c, tpls, sender, opts, lock, rep)
 	// Batches this sender claimed but did not finish go back to the pool,
 	// for a later run or another sender. (A crash leaves them claimed
-	// until the claim expires.)
-	if _, rerr := n.bun.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").Set("owner_lock = 0").
-		Where("campaign_id = ? AND owner = ? AND status <> 'done'", c.ID, opts.Owner).
-		Exec(context.WithoutCancel(ctx)); err == nil {
+	// until the next sender sees that this one is dead: see acquire and
+	// releaseDeadClaims.)
+	if _, rerr := freeClaims(context.WithoutCancel(ctx), n.bun, "campaign_id = ? AND owner = ?", c.ID, opts.Owner); err == nil {
 		err = rerr
 	}
 	if serr := n.scrubResolved(context.WithoutCancel(ctx), c.ID); err == nil {
@@ -153,10 +154,10 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	}
 	// Other senders may still be working on their batches; the one that
 	// finds none left marks the campaign sent.
-	unfinished, err := n.bun.NewSelect().Table("newsletter_batches").
-		Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).Count(ctx)
-	if err != nil || unfinished > 0 {
-		rep.Unfinished = int(unfinished)
+	left, err := n.bun.NewSelect().Table("newsletter_batches").Where(unfinished).
+		Where("campaign_id = ?", c.ID).Count(ctx)
+	if err != nil || left > 0 {
+		rep.Unfinished = int(left)
 		rep.Elapsed = time.Since(start)
 		return rep, err
 	}
@@ -203,8 +204,7 @@ func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) err
 			Where("id = ?", c.ID).Exec(ctx); err != nil {
 			return err
 		}
-		_, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
-			Set("owner_lock = 0").Where("campaign_id = ? AND owner <> '' AND status <> 'done'", c.ID).Exec(ctx)
+		_, err := freeClaims(ctx, tx, "campaign_id = ? AND owner <> ''", c.ID)
 		return err
 	})
 	if err != nil {
@@ -319,7 +319,7 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 		var batches []batchRow
 		for b := 0; b*BatchSize < count; b++ {
 			batches = append(batches, batchRow{CampaignID: c.ID, Batch: b,
-				IdempotencyKey: "crm-" + c.UID + "-" + strconv.Itoa(b), Status: "pending"})
+				IdempotencyKey: batchKey(c, b), Status: "pending"})
 			if len(batches) == 500 || (b+1)*BatchSize >= count {
 				if _, err := tx.NewInsert().Model(&batches).Exec(ctx); err != nil {
 					return fmt.Errorf("freeze batches: %w", err)
@@ -363,6 +363,29 @@ func (n *Newsletter) freezeAudience(ctx context.Context, tx bun.Tx, c *Campaign)
 	}
 	k, err := res.RowsAffected()
 	return int(k), err
+}
+
+// unfinished is the condition on newsletter_batches.status of a batch
+// still to be sent: not yet handed over, or handed over with no answer
+// recorded. (done and uncertain are final.)
+const unfinished = "status IN ('pending', 'prepared', 'in_flight')"
+
+// freeClaims gives the unfinished batches that where (with its bound
+// args) selects back to the pool, for any sender to claim, and returns
+// how many it freed.
+func freeClaims(ctx context.Context, db bun.IDB, where string, args ...any) (int64, error) {
+	res, err := db.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
+		Set("owner_lock = 0").Where(unfinished).Where(where, args...).Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// batchKey is the idempotency key of a campaign's batch: the same for
+// every attempt, in every process, so the provider sends it once.
+func batchKey(c *Campaign, batch int) string {
+	return "crm-" + c.UID + "-" + strconv.Itoa(batch)
 }
 
 // outcome is what recording a batch's result writes to a delivery: a
@@ -427,7 +450,7 @@ func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string, lock 
 		var bs []int
 		for _, from := range []int{after + 1, 0} {
 			q := tx.NewSelect().Table("newsletter_batches").Column("batch").
-				Where("campaign_id = ? AND batch >= ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID, from).
+				Where(unfinished).Where("campaign_id = ? AND batch >= ?", c.ID, from).
 				Where("(owner = '' OR claimed_until IS NULL OR claimed_until < ?)", now).
 				Order("batch").Limit(1)
 			if n.bun.Dialect().Name() == dialect.PG {
@@ -692,7 +715,7 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	if n.prepareHook != nil {
 		n.prepareHook("snapshot", batch)
 	}
-	p.key = "crm-" + c.UID + "-" + strconv.Itoa(batch)
+	p.key = batchKey(c, batch)
 	payload, err := json.Marshal(snap)
 	if err != nil {
 		return nil, false, err

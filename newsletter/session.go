@@ -134,7 +134,7 @@ func (n *Newsletter) releaseDeadClaims(ctx context.Context, c *Campaign, own int
 	for {
 		var keys []int64
 		if err := n.bun.NewSelect().Table("newsletter_batches").ColumnExpr("DISTINCT owner_lock").
-			Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).
+			Where(unfinished).Where("campaign_id = ?", c.ID).
 			Where("owner <> '' AND owner_lock <> 0 AND owner_lock <> ?", own).Scan(ctx, &keys); err != nil {
 			return false, err
 		}
@@ -150,17 +150,9 @@ func (n *Newsletter) releaseDeadClaims(ctx context.Context, c *Campaign, own int
 				if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(?)", k).Scan(ctx, &free); err != nil || !free {
 					return err
 				}
-				res, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
-					Set("owner_lock = 0").
-					Where("campaign_id = ? AND owner_lock = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID, k).
-					Exec(ctx)
-				if err != nil {
-					return err
-				}
-				if k, _ := res.RowsAffected(); k > 0 {
-					freed = true
-				}
-				return nil
+				k, err := freeClaims(ctx, tx, "campaign_id = ? AND owner_lock = ?", c.ID, k)
+				freed = freed || k > 0
+				return err
 			})
 			if err != nil {
 				return false, fmt.Errorf("campaign %s: claims of ended sessions: %w", c.Name, err)
