@@ -9,6 +9,7 @@ import (
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/newsletter"
+	"github.com/assocrm/assocrm/newsletter/resendtest"
 )
 
 // A supporter is erased while the first Send of a campaign is freezing
@@ -291,4 +292,41 @@ func TestSenderStopsWhenItsSessionEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertOnce(t, e.srv.Emails(), audienceEmails(600))
+}
+
+// A batch the provider refused for its quota was not sent: resumed more
+// than 23 hours later (past the idempotency window), it is sent, not
+// marked failed as uncertain. A batch with one attempt of unknown fate
+// (an answer lost) before the quota refusal may have gone out: it is
+// still marked uncertain after the window.
+func TestQuotaRefusedBatchIsSentAfterTheWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		faults    []resendtest.Fault
+		uncertain int
+	}{
+		{"refused", []resendtest.Fault{0, resendtest.FaultDailyQuota}, 0},
+		{"lost answer then refused", []resendtest.Fault{0, resendtest.FaultLostAnswer, resendtest.FaultDailyQuota}, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t)
+			e.addAudience(t, 300, crm.List{Name: "lettre"})
+			n := e.newsletter(t)
+			e.campaign(t, n, "mars", "lettre", "")
+			e.srv.InjectFaults(tc.faults...)
+			if _, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{}); !errors.Is(err, newsletter.ErrQuota) {
+				t.Fatalf("quota: %v", err)
+			}
+			e.clock.Advance(30 * time.Hour)
+			rep, err := e.newsletter(t).Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Uncertain != tc.uncertain {
+				t.Errorf("resume after 30 h: %d uncertain, want %d (%+v)", rep.Uncertain, tc.uncertain, rep)
+			}
+			assertOnce(t, e.srv.Emails(), audienceEmails(300))
+		})
+	}
 }

@@ -416,6 +416,7 @@ type batchRow struct {
 	OwnerLock      int64     `bun:"owner_lock"`
 	Generation     int       `bun:"generation"`
 	HoldsErased    int       `bun:"holds_erased"`
+	Refused        int       `bun:"refused"`
 }
 
 func parseTemplates(c *Campaign) (map[string]*Template, error) {
@@ -483,7 +484,10 @@ type prepared struct {
 	generation int
 	// resumed is a batch found in flight: handed to the provider by an
 	// earlier run, sent again as it was.
-	resumed   bool
+	resumed bool
+	// refused is a batch found in flight whose every earlier request
+	// the provider definitely refused (see pipeline).
+	refused   bool
 	key       string
 	snap      []snapshot
 	msgs      []Message
@@ -643,7 +647,22 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 				}
 				continue
 			}
-			results, err := n.deliver(ctx, sender, p.key, p.msgs, opts)
+			results, refused, err := n.deliver(ctx, sender, p.key, p.msgs, opts)
+			if refused && (!p.resumed || p.refused) {
+				// Every request of this batch was refused for certain
+				// (this run's, and any earlier run's): nothing went out.
+				// Marked so, a resume after the idempotency window sends
+				// it instead of marking its recipients failed. A batch
+				// with one attempt of unknown fate is not marked.
+				if merr := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+					_, err := tx.NewUpdate().Table("newsletter_batches").Set("refused = 1").
+						Where("campaign_id = ? AND batch = ? AND status = 'in_flight' AND owner = ?", c.ID, p.batch, opts.Owner).
+						Exec(ctx)
+					return err
+				}); merr != nil {
+					err = errors.Join(err, merr)
+				}
+			}
 			if err != nil {
 				return stop(err)
 			}
@@ -690,6 +709,29 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	if row.Owner != owner || row.Status == "done" || row.Status == "uncertain" {
 		// Another sender took it over, or finished it: nothing to do here.
 		return p, false, nil
+	}
+	if row.Status == "in_flight" && row.Refused != 0 {
+		// Never sent: it goes again as it was, however long ago it was
+		// refused. Cleared, with a new attempt time, before it goes:
+		// what happens to this attempt is not known yet.
+		err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			res, err := tx.NewUpdate().Table("newsletter_batches").Set("refused = 0").Set("attempted_at = ?", n.clock()).
+				Where("campaign_id = ? AND batch = ? AND status = 'in_flight' AND refused <> 0 AND owner = ?",
+					c.ID, batch, owner).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				return errChanged
+			}
+			return nil
+		})
+		if errors.Is(err, errChanged) {
+			return p, true, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		row.AttemptedAt, p.refused = n.clock(), true
 	}
 	if row.Status == "in_flight" {
 		if n.clock().Sub(row.AttemptedAt) > idempotencyWindow {
@@ -944,19 +986,22 @@ func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, delive
 
 // deliver hands a batch to the sender, waiting out rate limits and
 // retrying temporary failures with backoff, always with the same key and
-// messages.
-func (n *Newsletter) deliver(ctx context.Context, sender Sender, key string, msgs []Message, opts SendOptions) ([]Result, error) {
+// messages. refused is true when it stops on a quota error and every
+// attempt was definitely refused (a quota or a rate limit, never a
+// temporary failure after which the batch may have gone out).
+func (n *Newsletter) deliver(ctx context.Context, sender Sender, key string, msgs []Message, opts SendOptions) ([]Result, bool, error) {
 	backoff := 500 * time.Millisecond
+	definite := true
 	for attempt := 0; ; attempt++ {
 		results, err := sender.SendBatch(ctx, key, msgs)
 		if err == nil {
 			if len(results) != len(msgs) {
-				return nil, fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
+				return nil, false, fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
 			}
-			return results, nil
+			return results, false, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
 		var se *SendError
 		if !errors.As(err, &se) {
@@ -964,24 +1009,25 @@ func (n *Newsletter) deliver(ctx context.Context, sender Sender, key string, msg
 		}
 		switch se.Kind {
 		case Quota:
-			return nil, fmt.Errorf("%w: %v (run the send again later to go on)", ErrQuota, se)
+			return nil, definite, fmt.Errorf("%w: %v (run the send again later to go on)", ErrQuota, se)
 		case Permanent:
-			return nil, se
+			return nil, false, se
 		case RateLimited:
 			if err := n.sleep(ctx, se.RetryAfter); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			attempt-- // waiting for the limit is not a failed attempt
 			continue
 		}
+		definite = false // a temporary failure: it may have gone out
 		if attempt >= opts.MaxRetries {
-			return nil, fmt.Errorf("giving up after %d attempts (run the send again to go on): %w", attempt+1, se)
+			return nil, false, fmt.Errorf("giving up after %d attempts (run the send again to go on): %w", attempt+1, se)
 		}
 		if n.logger != nil {
 			n.logger.WarnContext(ctx, "newsletter: retrying batch", "key", key, "attempt", attempt+1, "error", se.Error())
 		}
 		if err := n.sleep(ctx, backoff); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
@@ -1071,7 +1117,7 @@ func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender
 		return nil, err
 	}
 	m.To, m.Subject = addr, "[TEST] "+m.Subject
-	results, err := n.deliver(ctx, sender, "", []Message{m}, SendOptions{MaxRetries: 3})
+	results, _, err := n.deliver(ctx, sender, "", []Message{m}, SendOptions{MaxRetries: 3})
 	if err != nil {
 		return nil, err
 	}
