@@ -330,3 +330,31 @@ func TestQuotaRefusedBatchIsSentAfterTheWindow(t *testing.T) {
 		})
 	}
 }
+
+// Prune returns the report of each supporter it erased, so that a
+// campaign that may have mailed one of them is said, as Forget says it.
+func TestPruneReturnsTheForgetReports(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 2, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	if crashed, err := sendUntilCrash(n, "mars", &crashAt{next: e.sender(t), n: 1}); !crashed {
+		t.Fatalf("no crash (err %v)", err)
+	}
+	id, err := e.db.SupporterID(ctx, "p00001@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Unsubscribe(ctx, id, "lettre", crm.Consent{Source: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(4 * 365 * 24 * time.Hour)
+	reps, err := e.newsletter(t).Prune(ctx, e.clock.Now().AddDate(-3, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || reps[0].SupporterID != id || len(reps[0].MayHaveBeenMailed) != 1 || reps[0].MayHaveBeenMailed[0] != "mars" {
+		t.Errorf("prune reports: %+v", reps)
+	}
+}
