@@ -300,10 +300,14 @@ func (db *DB) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) e
 // Forget erases a supporter (GDPR art. 17): the profile, tags, attributes
 // and interests go; the consent history and deliveries lose every personal
 // field; donations stay as anonymous amounts, dates and methods for the
-// accounts; a keyed hash of the address goes on the erased list. Then the
-// write-ahead log is checkpointed and truncated, and with secure_delete on
-// no copy of the address stays in the database files. It returns an error
-// wrapping ErrNotFound for an unknown address. Packages that keep their
+// accounts; a keyed hash of the address goes on the erased list. On
+// SQLite the write-ahead log is then checkpointed and truncated, and with
+// secure_delete on no copy of the address stays in the database files; on
+// PostgreSQL old row versions stay in the server's files until VACUUM
+// reclaims them. It returns an error
+// wrapping ErrNotFound for an unknown address, and one wrapping
+// ErrLogBusy when the erasure was committed but a reader kept the log
+// from being truncated. Packages that keep their
 // own tables about supporters pass an Eraser for them (newsletter.Forget
 // does).
 func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
@@ -390,7 +394,12 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 	if err != nil {
 		return err
 	}
-	return db.flushWAL(ctx)
+	// The erasure is committed: a busy log is reported (ErrLogBusy),
+	// and the caller must not take it for a failed erasure.
+	if err := db.TruncateLog(ctx); err != nil {
+		return fmt.Errorf("erased, but %w", err)
+	}
+	return nil
 }
 
 type suppression struct {
@@ -399,10 +408,20 @@ type suppression struct {
 	CreatedAt     time.Time `bun:"created_at"`
 }
 
-// flushWAL copies the write-ahead log into the database and truncates it,
-// so erased data does not linger in the -wal file. Other engines do
-// nothing.
-func (db *DB) flushWAL(ctx context.Context) error {
+// ErrLogBusy is wrapped by the error of TruncateLog, and of Forget after
+// a committed erasure, when a reader kept SQLite's write-ahead log from
+// being truncated: what was erased is gone from the database, but older
+// copies may stay in the -wal file until the log is truncated (a later
+// erasure or send does it, and SQLite does when the last program using
+// the file closes it).
+var ErrLogBusy = errors.New("the write-ahead log could not be truncated: another program is reading the database")
+
+// TruncateLog copies SQLite's write-ahead log into the database and
+// truncates it, so that data just erased does not linger in the -wal
+// file. It returns an error wrapping ErrLogBusy when a reader prevents
+// that; on PostgreSQL it does nothing. It is the one place the log is
+// truncated: Forget and newsletter's erasures call it.
+func (db *DB) TruncateLog(ctx context.Context) error {
 	if !db.isSQLite() {
 		return nil
 	}
@@ -411,7 +430,7 @@ func (db *DB) flushWAL(ctx context.Context) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if busy != 0 {
-		return errors.New("checkpoint: the database is busy (a reader is open); run crm check again later to truncate the log")
+		return fmt.Errorf("checkpoint: %w", ErrLogBusy)
 	}
 	return nil
 }

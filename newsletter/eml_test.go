@@ -2,8 +2,11 @@ package newsletter_test
 
 import (
 	"bytes"
+	"context"
 	"mime"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -75,6 +78,83 @@ func TestEMLFoldsAndEncodesHeaders(t *testing.T) {
 		}
 		if got := msg.Header.Get("List-Unsubscribe"); got != m.Headers["List-Unsubscribe"] {
 			t.Errorf("List-Unsubscribe read back: %q", got)
+		}
+	}
+}
+
+// unfoldRFC undoes folding as RFC 5322 3.2.2 says: each CRLF followed by
+// a space or tab is removed, and nothing else (net/textproto also
+// collapses the spaces around a fold, which hides a lost space).
+func unfoldRFC(head, name string) string {
+	var out string
+	in := false
+	for _, line := range strings.Split(head, "\r\n") {
+		switch {
+		case strings.HasPrefix(line, name+":"):
+			out, in = strings.TrimPrefix(line, name+":"), true
+		case in && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")):
+			out += line
+		default:
+			in = false
+		}
+	}
+	return strings.TrimPrefix(out, " ")
+}
+
+// Folding keeps every space (a run of spaces is never cut, no fold comes
+// before an empty word, so no continuation line is only spaces), lines
+// with encoded words stay within RFC 2047's 76 characters (the header
+// name included), List-Unsubscribe (structured) is never encoded, only
+// folded at its spaces, and outbox files are readable by their owner
+// only.
+func TestEMLFoldingFollowsTheRFCs(t *testing.T) {
+	longURL := "<https://asso.example.org/nl/unsubscribe?token=" + strings.Repeat("a", 840) + ">"
+	for _, tc := range []struct{ subject, unsub string }{
+		{"a" + strings.Repeat(" ", 200) + "b", "<mailto:unsub@asso.example.org>, <https://asso.example.org/nl/u?t=x>"},
+		{strings.Repeat("word  ", 40) + "end ", longURL},
+		{strings.Repeat("Été à Calais ", 20), "<https://asso.example.org/nl/u?t=y>"},
+		{strings.Repeat("é", 300), "<https://asso.example.org/nl/u?t=z&r=?x>"},
+	} {
+		m := newsletter.Message{DeliveryID: 7, From: "news@asso.example.org", To: "ann@example.org",
+			Subject: tc.subject, Text: "x", HTML: "x", Headers: map[string]string{"List-Unsubscribe": tc.unsub}}
+		b, err := newsletter.EML(m, "crm-key-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := string(b[:bytes.Index(b, []byte("\r\n\r\n"))])
+		for _, line := range strings.Split(head, "\r\n") {
+			if strings.TrimSpace(line) == "" {
+				t.Errorf("subject %.20q: a header line of spaces only", tc.subject)
+			}
+			if strings.Contains(line, "=?") && len(line) > 76 {
+				t.Errorf("subject %.20q: a line with an encoded word of %d characters: %.40q", tc.subject, len(line), line)
+			}
+			if len(line) > 998 {
+				t.Errorf("a line of %d characters", len(line))
+			}
+		}
+		got, err := new(mime.WordDecoder).DecodeHeader(unfoldRFC(head, "Subject"))
+		if err != nil || got != tc.subject {
+			t.Errorf("subject read back: %v\n got %q\nwant %q", err, got, tc.subject)
+		}
+		if got := unfoldRFC(head, "List-Unsubscribe"); got != tc.unsub {
+			t.Errorf("List-Unsubscribe read back:\n got %.80q\nwant %.80q", got, tc.unsub)
+		}
+	}
+
+	dir := filepath.Join(t.TempDir(), "outbox")
+	o := &newsletter.Outbox{Dir: dir}
+	if _, err := o.SendBatch(context.Background(), "k", []newsletter.Message{{DeliveryID: 1, From: "news@asso.example.org",
+		To: "ann@example.org", Subject: "s", Text: "x", HTML: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "delivery-000001.eml"): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Base(path), fi.Mode().Perm(), want)
 		}
 	}
 }

@@ -8,3 +8,9 @@ import (
 // SetSleep replaces how the engine waits (backoff, retry-after), so tests
 // with many injected faults run fast.
 func SetSleep(n *Newsletter, sleep func(context.Context, time.Duration) error) { n.sleep = sleep }
+
+// SetPrepareHook makes fn run while a batch is prepared: at "snapshot",
+// after its recipients were read and before anything is stored, and at
+// "stored", after its payload was stored and before it is marked in
+// flight. Tests use it to erase someone at those instants.
+func SetPrepareHook(n *Newsletter, fn func(stage string, batch int)) { n.prepareHook = fn }

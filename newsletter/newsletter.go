@@ -58,6 +58,10 @@ type Newsletter struct {
 	// links holds, for each path, what link puts before and after a
 	// token.
 	links sync.Map
+	// prepareHook, set by tests only (export_test.go), runs while a
+	// batch is prepared: at "snapshot" (recipients read, nothing stored
+	// yet) and at "stored" (payload stored, not yet in flight).
+	prepareHook func(stage string, batch int)
 }
 
 // Option configures a Newsletter. Options validate their argument.

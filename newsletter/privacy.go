@@ -2,6 +2,7 @@ package newsletter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,18 +42,34 @@ func (n *Newsletter) Export(ctx context.Context, email string) (*crm.Export, err
 }
 
 // Prune erases, as Forget does, every supporter crm.InactiveSupporters
-// finds for the cutoff, and returns how many it erased.
-func (n *Newsletter) Prune(ctx context.Context, since time.Time) (int, error) {
+// finds for the cutoff, and returns the report of each one erased (also
+// with an error, for those erased before it). A log that could not be
+// truncated (crm.ErrLogBusy) does not stop it: it is tried again at the
+// end, and the error returned wraps crm.ErrLogBusy if it is still busy.
+func (n *Newsletter) Prune(ctx context.Context, since time.Time) ([]*ForgetReport, error) {
 	ss, err := n.db.InactiveSupporters(ctx, since)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	for i, s := range ss {
-		if _, err := n.Forget(ctx, s.Email); err != nil {
-			return i, fmt.Errorf("prune: supporter %d: %w", s.ID, err)
+	var reps []*ForgetReport
+	busy := false
+	for _, s := range ss {
+		rep, err := n.Forget(ctx, s.Email)
+		if rep != nil {
+			reps = append(reps, rep)
+		}
+		if errors.Is(err, crm.ErrLogBusy) {
+			busy = true
+		} else if err != nil {
+			return reps, fmt.Errorf("prune: supporter %d: %w", s.ID, err)
 		}
 	}
-	return len(ss), nil
+	if busy {
+		if err := n.db.TruncateLog(ctx); err != nil {
+			return reps, fmt.Errorf("prune: erased, but %w", err)
+		}
+	}
+	return reps, nil
 }
 
 // ForgetReport says what erasing a supporter could not undo.
@@ -71,6 +88,9 @@ type ForgetReport struct {
 // Forget erases a supporter as crm.Forget does, and also the address in
 // their deliveries and in the campaigns' segments (see
 // crm.RedactSegment), and takes them out of every send not finished.
+// When the erasure was committed but SQLite's log could not be
+// truncated, it returns its report with an error wrapping
+// crm.ErrLogBusy: the erasure holds, and the report must be shown.
 //
 // A send stopped midway (a crash, a quota, Ctrl-C) or still running holds
 // the person's data in two places: their delivery, and perhaps the
@@ -96,8 +116,15 @@ type ForgetReport struct {
 //     sends it again as it was and the provider either replays its
 //     answer or sends it. The batch is marked holds_erased; when it is
 //     done its payload is emptied, as every finished batch's is, and the
-//     SQLite log is truncated (scrubResolved), so no byte of the address
-//     is left. The report names the campaign (MayHaveBeenMailed).
+//     SQLite log is truncated (scrubResolved), so on SQLite no byte of
+//     the address is left in the database's files. The report names the
+//     campaign (MayHaveBeenMailed).
+//
+// On PostgreSQL the erased values are gone from every row as seen by
+// queries, but the server's files keep old row versions until VACUUM
+// reclaims them (autovacuum does it in time; VACUUM cannot run inside
+// the erasure's transaction), and its WAL and base backups are the
+// server's: "no byte left" is a promise about SQLite's files only.
 //
 // Files outside the database (an Outbox folder, backups) are the user's:
 // Forget cannot reach them.
@@ -105,6 +132,21 @@ func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, e
 	rep := &ForgetReport{}
 	err := n.db.Forget(ctx, email, func(ctx context.Context, tx bun.IDB, id int64, addr string) error {
 		rep.SupporterID = id
+		if tx.Dialect().Name() == dialect.PG {
+			// A first Send freezing a campaign's audience (freeze) holds
+			// its campaign row locked, and its INSERT ... SELECT reads
+			// the supporters as they were when it began: a delivery it
+			// writes may still hold the address erased here. Waiting
+			// for every freeze under way, before the deliveries are
+			// read below, lets this transaction see those rows and
+			// clear them. freeze locks no supporter row, so waiting
+			// here, with the supporter locked by crm.Forget, cannot
+			// deadlock. (On SQLite the write lock serialises the two.)
+			if _, err := tx.NewRaw("SELECT id FROM newsletter_campaigns WHERE status = ? ORDER BY id FOR UPDATE",
+				StatusDraft).Exec(ctx); err != nil {
+				return err
+			}
+		}
 		// Deliveries first, then batches: the order the engine's own
 		// transactions lock them in (record), so PostgreSQL finds no
 		// deadlock between an erasure and a running send.
@@ -170,10 +212,12 @@ func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, e
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, crm.ErrLogBusy) {
 		return nil, err
 	}
-	return rep, nil
+	// Erased: the report goes back even when the log stayed (ErrLogBusy),
+	// as it says what the caller must know about the erasure.
+	return rep, err
 }
 
 // scrubResolved finishes the erasures that had to wait for a batch in
@@ -189,14 +233,10 @@ func (n *Newsletter) scrubResolved(ctx context.Context, campaignID int64) error 
 	if err != nil || k == 0 {
 		return err
 	}
-	if n.bun.Dialect().Name() == dialect.SQLite {
-		var busy, logFrames, checkpointed int
-		if err := n.bun.NewRaw("PRAGMA wal_checkpoint(TRUNCATE)").Scan(ctx, &busy, &logFrames, &checkpointed); err != nil {
-			return fmt.Errorf("checkpoint after an erasure: %w", err)
-		}
-		if busy != 0 {
-			return nil
-		}
+	if err := n.db.TruncateLog(ctx); errors.Is(err, crm.ErrLogBusy) {
+		return nil // the mark stays: the next send tries again
+	} else if err != nil {
+		return fmt.Errorf("after an erasure: %w", err)
 	}
 	_, err = n.bun.NewUpdate().Table("newsletter_batches").Set("holds_erased = 0").
 		Where("campaign_id = ? AND holds_erased <> 0 AND status IN ('done', 'uncertain')", campaignID).Exec(ctx)

@@ -46,8 +46,10 @@ type SendReport struct {
 	Skipped     int    `json:"skipped"` // unsubscribed or bounced since the audience was frozen
 	Uncertain   int    `json:"uncertain"`
 	AlreadyDone bool   `json:"already_done"` // the campaign had been sent before: nothing was sent
-	// Unfinished counts batches another sender holds (or a crashed one
-	// held, until its claim expires): the campaign is not finished yet.
+	// Unfinished counts the batches left to another sender still
+	// running (PostgreSQL), or held by a sender on another machine whose
+	// claim has not expired: the campaign is not finished yet, and a
+	// later Send goes on with them.
 	Unfinished int           `json:"unfinished,omitempty"`
 	Elapsed    time.Duration `json:"elapsed"`
 }
@@ -123,6 +125,10 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 			n.release(context.WithoutCancel(ctx), c.ID, opts.Owner)
 		}
 	}()
+	if n.exclusive() {
+		stopKeeping := n.keepLease(ctx, c.ID, opts.Owner)
+		defer stopKeeping()
+	}
 	if c, err = n.freeze(ctx, c.Name); err != nil {
 		return nil, err
 	}
@@ -131,13 +137,12 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	if err != nil {
 		return nil, err
 	}
-	err = n.pipeline(ctx, c, tpls, sender, opts, lock.key(), rep)
+	err = n.pipeline(ctx, c, tpls, sender, opts, lock, rep)
 	// Batches this sender claimed but did not finish go back to the pool,
 	// for a later run or another sender. (A crash leaves them claimed
-	// until the claim expires.)
-	if _, rerr := n.bun.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").Set("owner_lock = 0").
-		Where("campaign_id = ? AND owner = ? AND status <> 'done'", c.ID, opts.Owner).
-		Exec(context.WithoutCancel(ctx)); err == nil {
+	// until the next sender sees that this one is dead: see acquire and
+	// releaseDeadClaims.)
+	if _, rerr := freeClaims(context.WithoutCancel(ctx), n.bun, "campaign_id = ? AND owner = ?", c.ID, opts.Owner); err == nil {
 		err = rerr
 	}
 	if serr := n.scrubResolved(context.WithoutCancel(ctx), c.ID); err == nil {
@@ -149,10 +154,10 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	}
 	// Other senders may still be working on their batches; the one that
 	// finds none left marks the campaign sent.
-	unfinished, err := n.bun.NewSelect().Table("newsletter_batches").
-		Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).Count(ctx)
-	if err != nil || unfinished > 0 {
-		rep.Unfinished = int(unfinished)
+	left, err := n.bun.NewSelect().Table("newsletter_batches").Where(unfinished).
+		Where("campaign_id = ?", c.ID).Count(ctx)
+	if err != nil || left > 0 {
+		rep.Unfinished = int(left)
 		rep.Elapsed = time.Since(start)
 		return rep, err
 	}
@@ -172,10 +177,11 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 func (n *Newsletter) exclusive() bool { return n.bun.Dialect().Name() != dialect.PG }
 
 // acquire takes the campaign's lease, or returns ErrBusy while another
-// sender holds it. A lease is free when nobody holds it, when it
-// expired, or when its holder is known to be dead (holder.dead): a
-// sender killed on this machine is taken over at once, a live one is
-// refused. Taking the lease also frees every batch claim of the
+// sender holds it. A holder on this machine is checked: a dead one
+// (holder.dead) is taken over at once, a live one (holder.alive) is
+// refused even once its lease has expired. A holder on another machine
+// cannot be checked: its lease is free once it expired, and a live
+// sender keeps renewing it (keepLease). Taking the lease also frees every batch claim of the
 // campaign: the lease being exclusive, they can only be a dead or
 // finished sender's.
 func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) error {
@@ -186,7 +192,8 @@ func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) err
 			return err
 		}
 		now := n.clock()
-		if l.Owner != "" && l.Owner != owner && l.Until.After(now) && !l.holder().dead(l.Owner) {
+		h := l.holder()
+		if l.Owner != "" && l.Owner != owner && (h.alive(l.Owner) || l.Until.After(now) && !h.dead(l.Owner)) {
 			busy = &l
 			return nil
 		}
@@ -197,8 +204,7 @@ func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) err
 			Where("id = ?", c.ID).Exec(ctx); err != nil {
 			return err
 		}
-		_, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
-			Set("owner_lock = 0").Where("campaign_id = ? AND owner <> '' AND status <> 'done'", c.ID).Exec(ctx)
+		_, err := freeClaims(ctx, tx, "campaign_id = ? AND owner <> ''", c.ID)
 		return err
 	})
 	if err != nil {
@@ -249,6 +255,39 @@ func (n *Newsletter) renew(ctx context.Context, tx bun.IDB, c *Campaign, owner s
 	return nil
 }
 
+// keepLease renews the lease every third of its length until the
+// returned function is called, so that a sender on another machine
+// (a database file on a shared drive), which cannot check that this one
+// is alive, does not take the campaign over while this one waits a long
+// time between two batches: 8 retries backing off to 30 s, a long
+// rate-limit wait, or a slow provider. It renews only a lease this owner
+// still holds; the renewal inside each batch's transaction (renew) is
+// what detects a lease lost anyway.
+func (n *Newsletter) keepLease(ctx context.Context, id int64, owner string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(n.lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			// A failure is retried at the next tick; the lease has two
+			// more thirds to go.
+			n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				_, err := tx.NewUpdate().Table("newsletter_campaigns").Set("lease_until = ?", n.clock().Add(n.lease)).
+					Where("id = ? AND lease_owner = ?", id, owner).Exec(ctx)
+				return err
+			})
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 func (n *Newsletter) release(ctx context.Context, id int64, owner string) {
 	n.bun.NewUpdate().Table("newsletter_campaigns").Set("lease_owner = ''").Set("lease_until = NULL").
 		Set("lease_host = ''").Set("lease_pid = 0").Set("lease_pid_start = ''").
@@ -280,7 +319,7 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 		var batches []batchRow
 		for b := 0; b*BatchSize < count; b++ {
 			batches = append(batches, batchRow{CampaignID: c.ID, Batch: b,
-				IdempotencyKey: "crm-" + c.UID + "-" + strconv.Itoa(b), Status: "pending"})
+				IdempotencyKey: batchKey(c, b), Status: "pending"})
 			if len(batches) == 500 || (b+1)*BatchSize >= count {
 				if _, err := tx.NewInsert().Model(&batches).Exec(ctx); err != nil {
 					return fmt.Errorf("freeze batches: %w", err)
@@ -326,6 +365,29 @@ func (n *Newsletter) freezeAudience(ctx context.Context, tx bun.Tx, c *Campaign)
 	return int(k), err
 }
 
+// unfinished is the condition on newsletter_batches.status of a batch
+// still to be sent: not yet handed over, or handed over with no answer
+// recorded. (done and uncertain are final.)
+const unfinished = "status IN ('pending', 'prepared', 'in_flight')"
+
+// freeClaims gives the unfinished batches that where (with its bound
+// args) selects back to the pool, for any sender to claim, and returns
+// how many it freed.
+func freeClaims(ctx context.Context, db bun.IDB, where string, args ...any) (int64, error) {
+	res, err := db.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
+		Set("owner_lock = 0").Where(unfinished).Where(where, args...).Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// batchKey is the idempotency key of a campaign's batch: the same for
+// every attempt, in every process, so the provider sends it once.
+func batchKey(c *Campaign, batch int) string {
+	return "crm-" + c.UID + "-" + strconv.Itoa(batch)
+}
+
 // outcome is what recording a batch's result writes to a delivery: a
 // model of those columns only, because bun's bulk UPDATE puts every
 // column of its model in the statement.
@@ -354,6 +416,7 @@ type batchRow struct {
 	OwnerLock      int64     `bun:"owner_lock"`
 	Generation     int       `bun:"generation"`
 	HoldsErased    int       `bun:"holds_erased"`
+	Refused        int       `bun:"refused"`
 }
 
 func parseTemplates(c *Campaign) (map[string]*Template, error) {
@@ -388,7 +451,7 @@ func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string, lock 
 		var bs []int
 		for _, from := range []int{after + 1, 0} {
 			q := tx.NewSelect().Table("newsletter_batches").Column("batch").
-				Where("campaign_id = ? AND batch >= ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID, from).
+				Where(unfinished).Where("campaign_id = ? AND batch >= ?", c.ID, from).
 				Where("(owner = '' OR claimed_until IS NULL OR claimed_until < ?)", now).
 				Order("batch").Limit(1)
 			if n.bun.Dialect().Name() == dialect.PG {
@@ -421,7 +484,10 @@ type prepared struct {
 	generation int
 	// resumed is a batch found in flight: handed to the provider by an
 	// earlier run, sent again as it was.
-	resumed   bool
+	resumed bool
+	// refused is a batch found in flight whose every earlier request
+	// the provider definitely refused (see pipeline).
+	refused   bool
 	key       string
 	snap      []snapshot
 	msgs      []Message
@@ -438,7 +504,8 @@ type prepared struct {
 // prepared again instead of sent: only a batch marked in flight, in a
 // committed transaction, is ever handed to the provider.
 func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]*Template, sender Sender,
-	opts SendOptions, lock int64, rep *SendReport) error {
+	opts SendOptions, session *sessionLock, rep *SendReport) error {
+	lock := session.key()
 	pctx, cancel := context.WithCancel(ctx)
 	type item struct {
 		p   *prepared
@@ -449,7 +516,16 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 		defer close(ch)
 		last := -1
 		for {
-			batch, ok, err := n.claim(pctx, c, opts.Owner, lock, last)
+			// A claim is only as good as the session lock it names.
+			err := session.check(pctx)
+			if err != nil {
+				err = fmt.Errorf("campaign %s: %w", c.Name, err)
+			}
+			var batch int
+			var ok bool
+			if err == nil {
+				batch, ok, err = n.claim(pctx, c, opts.Owner, lock, last)
+			}
 			if err == nil && !ok && lock != 0 {
 				// Nothing left to claim: batches claimed by senders whose
 				// session ended are ours to finish.
@@ -571,7 +647,22 @@ func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]
 				}
 				continue
 			}
-			results, err := n.deliver(ctx, sender, p.key, p.msgs, opts)
+			results, refused, err := n.deliver(ctx, sender, p.key, p.msgs, opts)
+			if refused && (!p.resumed || p.refused) {
+				// Every request of this batch was refused for certain
+				// (this run's, and any earlier run's): nothing went out.
+				// Marked so, a resume after the idempotency window sends
+				// it instead of marking its recipients failed. A batch
+				// with one attempt of unknown fate is not marked.
+				if merr := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+					_, err := tx.NewUpdate().Table("newsletter_batches").Set("refused = 1").
+						Where("campaign_id = ? AND batch = ? AND status = 'in_flight' AND owner = ?", c.ID, p.batch, opts.Owner).
+						Exec(ctx)
+					return err
+				}); merr != nil {
+					err = errors.Join(err, merr)
+				}
+			}
 			if err != nil {
 				return stop(err)
 			}
@@ -619,6 +710,29 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 		// Another sender took it over, or finished it: nothing to do here.
 		return p, false, nil
 	}
+	if row.Status == "in_flight" && row.Refused != 0 {
+		// Never sent: it goes again as it was, however long ago it was
+		// refused. Cleared, with a new attempt time, before it goes:
+		// what happens to this attempt is not known yet.
+		err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			res, err := tx.NewUpdate().Table("newsletter_batches").Set("refused = 0").Set("attempted_at = ?", n.clock()).
+				Where("campaign_id = ? AND batch = ? AND status = 'in_flight' AND refused <> 0 AND owner = ?",
+					c.ID, batch, owner).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				return errChanged
+			}
+			return nil
+		})
+		if errors.Is(err, errChanged) {
+			return p, true, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		row.AttemptedAt, p.refused = n.clock(), true
+	}
 	if row.Status == "in_flight" {
 		if n.clock().Sub(row.AttemptedAt) > idempotencyWindow {
 			err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -640,7 +754,10 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 		return nil, false, err
 	}
 	p.snap, p.skipped = snap, len(skipped)
-	p.key = "crm-" + c.UID + "-" + strconv.Itoa(batch)
+	if n.prepareHook != nil {
+		n.prepareHook("snapshot", batch)
+	}
+	p.key = batchKey(c, batch)
 	payload, err := json.Marshal(snap)
 	if err != nil {
 		return nil, false, err
@@ -679,6 +796,9 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	})
 	if errors.Is(err, errChanged) {
 		return p, true, nil
+	}
+	if err == nil && n.prepareHook != nil {
+		n.prepareHook("stored", batch)
 	}
 	return p, false, err
 }
@@ -866,19 +986,22 @@ func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, delive
 
 // deliver hands a batch to the sender, waiting out rate limits and
 // retrying temporary failures with backoff, always with the same key and
-// messages.
-func (n *Newsletter) deliver(ctx context.Context, sender Sender, key string, msgs []Message, opts SendOptions) ([]Result, error) {
+// messages. refused is true when it stops on a quota error and every
+// attempt was definitely refused (a quota or a rate limit, never a
+// temporary failure after which the batch may have gone out).
+func (n *Newsletter) deliver(ctx context.Context, sender Sender, key string, msgs []Message, opts SendOptions) ([]Result, bool, error) {
 	backoff := 500 * time.Millisecond
+	definite := true
 	for attempt := 0; ; attempt++ {
 		results, err := sender.SendBatch(ctx, key, msgs)
 		if err == nil {
 			if len(results) != len(msgs) {
-				return nil, fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
+				return nil, false, fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
 			}
-			return results, nil
+			return results, false, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
 		var se *SendError
 		if !errors.As(err, &se) {
@@ -886,24 +1009,25 @@ func (n *Newsletter) deliver(ctx context.Context, sender Sender, key string, msg
 		}
 		switch se.Kind {
 		case Quota:
-			return nil, fmt.Errorf("%w: %v (run the send again later to go on)", ErrQuota, se)
+			return nil, definite, fmt.Errorf("%w: %v (run the send again later to go on)", ErrQuota, se)
 		case Permanent:
-			return nil, se
+			return nil, false, se
 		case RateLimited:
 			if err := n.sleep(ctx, se.RetryAfter); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			attempt-- // waiting for the limit is not a failed attempt
 			continue
 		}
+		definite = false // a temporary failure: it may have gone out
 		if attempt >= opts.MaxRetries {
-			return nil, fmt.Errorf("giving up after %d attempts (run the send again to go on): %w", attempt+1, se)
+			return nil, false, fmt.Errorf("giving up after %d attempts (run the send again to go on): %w", attempt+1, se)
 		}
 		if n.logger != nil {
 			n.logger.WarnContext(ctx, "newsletter: retrying batch", "key", key, "attempt", attempt+1, "error", se.Error())
 		}
 		if err := n.sleep(ctx, backoff); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
@@ -993,7 +1117,7 @@ func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender
 		return nil, err
 	}
 	m.To, m.Subject = addr, "[TEST] "+m.Subject
-	results, err := n.deliver(ctx, sender, "", []Message{m}, SendOptions{MaxRetries: 3})
+	results, _, err := n.deliver(ctx, sender, "", []Message{m}, SendOptions{MaxRetries: 3})
 	if err != nil {
 		return nil, err
 	}

@@ -33,14 +33,16 @@ import (
 
 // Message is one rendered email, ready for a Sender.
 type Message struct {
-	DeliveryID int64             `json:"delivery_id"`
-	From       string            `json:"from"`
-	To         string            `json:"to"`
-	ReplyTo    string            `json:"reply_to,omitempty"`
-	Subject    string            `json:"subject"`
-	HTML       string            `json:"html"`
-	Text       string            `json:"text"`
-	Headers    map[string]string `json:"headers,omitempty"`
+	DeliveryID int64  `json:"delivery_id"`
+	From       string `json:"from"`
+	To         string `json:"to"`
+	ReplyTo    string `json:"reply_to,omitempty"`
+	Subject    string `json:"subject"`
+	HTML       string `json:"html"`
+	Text       string `json:"text"`
+	// Headers are extra header fields, such as List-Unsubscribe. EML
+	// writes them as structured fields: printable ASCII, never encoded.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Result is what became of one message of a batch: sent with the
@@ -311,7 +313,10 @@ func (o *Outbox) Written() int {
 
 // SendBatch writes msgs to Dir as delivery-<id>.eml.
 func (o *Outbox) SendBatch(ctx context.Context, key string, msgs []Message) ([]Result, error) {
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	// The files hold addresses and names, as the database does, which is
+	// created readable by its owner only: so are they (and the folder,
+	// when the outbox creates it).
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, &SendError{Kind: Permanent, Err: err}
 	}
 	results := make([]Result, len(msgs))
@@ -327,7 +332,8 @@ func (o *Outbox) SendBatch(ctx context.Context, key string, msgs []Message) ([]R
 			continue
 		}
 		tmp := filepath.Join(o.Dir, "."+name+".tmp")
-		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		os.Remove(tmp) // left by a crash, perhaps with a wider mode
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
 			return nil, &SendError{Kind: Permanent, Err: err}
 		}
 		if err := os.Rename(tmp, filepath.Join(o.Dir, name)); err != nil {
@@ -379,7 +385,11 @@ func EML(m Message, key string) ([]byte, error) {
 		hdr["Reply-To"] = formatAddress(replyTo)
 	}
 	for k, v := range m.Headers {
-		hdr[k] = encodeText(v)
+		// The engine's own headers (List-Unsubscribe, -Post) are
+		// structured: no encoded words in them.
+		if hdr[k], err = structuredHeader(k, v); err != nil {
+			return nil, err
+		}
 	}
 	keys := make([]string, 0, len(hdr))
 	for k := range hdr {
@@ -408,37 +418,69 @@ func EML(m Message, key string) ([]byte, error) {
 }
 
 // headerLine is the length header lines are folded at, as RFC 5322
-// recommends; maxWord is the longest word written as it is, the line
-// limit (998) less room for a header name.
+// recommends; encodedLine is RFC 2047's limit for a line holding an
+// encoded word; maxWord is the longest word (with the spaces before it)
+// written as it is, the line limit (998) less room for a header name.
 const (
-	headerLine = 78
-	maxWord    = 900
+	headerLine  = 78
+	encodedLine = 76
+	maxWord     = 900
 )
 
-// writeFolded writes "name: value" and CRLF, folding value at its spaces
-// so that lines stay within headerLine where its words allow it. Folding
-// only inserts CRLF before a space, which unfolding removes.
+// writeFolded writes "name: value" and CRLF, folding value so that lines
+// stay within headerLine (encodedLine for a line with an encoded word)
+// where its words allow it. It folds only by inserting CRLF before a run
+// of spaces followed by a word, so unfolding (removing each CRLF) gives
+// back value exactly, and no line is made of spaces only (RFC 5322
+// 3.2.2 forbids generating those). An encoded word that does not fit
+// after the header name starts on the next line.
 func writeFolded(w *bytes.Buffer, name, value string) {
 	w.WriteString(name)
 	w.WriteString(":")
 	line := len(name) + 1
-	for i, word := range strings.Split(value, " ") {
-		if i > 0 && line+1+len(word) > headerLine && line > len(name)+1 {
-			w.WriteString("\r\n")
-			line = 0
+	encoded := false
+	for i, u := range foldUnits(value) {
+		if i == 0 {
+			u = " " + u // the space after the colon
 		}
-		w.WriteString(" ")
-		w.WriteString(word)
-		line += 1 + len(word)
+		word := strings.TrimLeft(u, " ")
+		limit := headerLine
+		if encoded || strings.HasPrefix(word, "=?") {
+			limit = encodedLine
+		}
+		if word != "" && line+len(u) > limit && (line > len(name)+1 || strings.HasPrefix(word, "=?")) {
+			w.WriteString("\r\n")
+			line, encoded = 0, false
+			if i == 0 {
+				u = " " + word
+			}
+		}
+		w.WriteString(u)
+		line += len(u)
+		encoded = encoded || strings.HasPrefix(word, "=?")
 	}
 	w.WriteString("\r\n")
+}
+
+// foldUnits cuts s before each run of spaces: every unit but the first
+// is a run of spaces and the word after it (empty at the end of s).
+func foldUnits(s string) []string {
+	var units []string
+	start := 0
+	for i := 1; i < len(s); i++ {
+		if s[i] == ' ' && s[i-1] != ' ' {
+			units = append(units, s[start:i])
+			start = i
+		}
+	}
+	return append(units, s[start:])
 }
 
 // encodeText returns unstructured header text as it can be written: as
 // it is when it is printable ASCII with words that fold, else as RFC 2047
 // encoded words (quoted-printable, each at most 75 characters, for text
-// with non-ASCII letters; base64 for a word too long, so it can be cut
-// anywhere between characters).
+// with non-ASCII letters; base64 for a word, or run of spaces, too long,
+// so it can be cut anywhere between characters).
 func encodeText(s string) string {
 	plain := true
 	for i := 0; i < len(s); i++ {
@@ -447,9 +489,8 @@ func encodeText(s string) string {
 			break
 		}
 	}
-	words := strings.Split(s, " ")
-	for _, w := range words {
-		if len(w) > maxWord || strings.Contains(w, "=?") {
+	for _, u := range foldUnits(s) {
+		if len(u) > maxWord || strings.Contains(u, "=?") {
 			return encodeWords(s)
 		}
 	}
@@ -457,6 +498,25 @@ func encodeText(s string) string {
 		return s
 	}
 	return mime.QEncoding.Encode("utf-8", s)
+}
+
+// structuredHeader checks the value of a structured header, such as
+// List-Unsubscribe (RFC 2369: URLs in angle brackets, separated by
+// commas), which must not hold encoded words: it is written as it is,
+// folded at its spaces, and must be printable ASCII with no word too
+// long for a line.
+func structuredHeader(name, v string) (string, error) {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return "", fmt.Errorf("header %s: not printable ASCII", name)
+		}
+	}
+	for _, u := range foldUnits(v) {
+		if len(u) > maxWord {
+			return "", fmt.Errorf("header %s: a part of %d characters is too long for a header line", name, len(u))
+		}
+	}
+	return v, nil
 }
 
 // encodeWords writes s as base64 encoded words of at most 45 bytes of

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql/driver"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,9 +20,58 @@ import (
 // connection), so another sender that can take the lock knows that the
 // claims under that key are a dead sender's and frees them
 // (releaseDeadClaims) instead of waiting for them to expire.
+//
+// The lock is only proof of life while this sender's session holds it:
+// if that session ends while the sender runs (idle_session_timeout, a
+// server restart, a pooler such as pgbouncer in transaction mode handing
+// the connection to another client), another sender frees this one's
+// claims, including a batch already handed to the provider. So the
+// sender checks that its session still holds the lock (check) before it
+// claims a batch, at most once per checkEvery, and stops if not. A
+// pooler must run in session mode.
 type sessionLock struct {
 	conn bun.Conn
 	k    int64
+	// checked is when check last found the lock held; only the
+	// goroutine that claims batches uses it.
+	checked time.Time
+}
+
+// checkEvery bounds how often a sender checks its session lock.
+const checkEvery = time.Second
+
+// ErrSessionLost is returned by Send on PostgreSQL when the sender's
+// session, whose advisory lock tells other senders it is alive, ended
+// while it was sending: it stops, and a new Send (this one again, or
+// another) goes on from where it stopped.
+var ErrSessionLost = errors.New("the sender's database session ended (server restart, timeout, or a pooler not in session mode)")
+
+// check returns ErrSessionLost unless this session still holds the
+// lock, looking at most once per checkEvery. It asks pg_locks for the
+// lock under this very backend, so a connection that still answers but
+// was given another server session (a pooler) is caught too. A nil
+// lock (SQLite) is always held.
+func (l *sessionLock) check(ctx context.Context) error {
+	if l == nil || time.Since(l.checked) < checkEvery {
+		return nil
+	}
+	var held int
+	// An advisory lock on a bigint key shows as classid (its high 32
+	// bits), objid (its low 32 bits) and objsubid 1.
+	err := l.conn.NewRaw(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+		AND granted AND objsubid = 1 AND classid = ? AND objid = ?`,
+		int64(uint64(l.k)>>32), int64(uint64(l.k)&0xffffffff)).Scan(ctx, &held)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrSessionLost, err)
+	}
+	if held == 0 {
+		return ErrSessionLost
+	}
+	l.checked = time.Now()
+	return nil
 }
 
 // lockSession opens the sender's session and takes its lock under a
@@ -84,7 +134,7 @@ func (n *Newsletter) releaseDeadClaims(ctx context.Context, c *Campaign, own int
 	for {
 		var keys []int64
 		if err := n.bun.NewSelect().Table("newsletter_batches").ColumnExpr("DISTINCT owner_lock").
-			Where("campaign_id = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID).
+			Where(unfinished).Where("campaign_id = ?", c.ID).
 			Where("owner <> '' AND owner_lock <> 0 AND owner_lock <> ?", own).Scan(ctx, &keys); err != nil {
 			return false, err
 		}
@@ -100,17 +150,9 @@ func (n *Newsletter) releaseDeadClaims(ctx context.Context, c *Campaign, own int
 				if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(?)", k).Scan(ctx, &free); err != nil || !free {
 					return err
 				}
-				res, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
-					Set("owner_lock = 0").
-					Where("campaign_id = ? AND owner_lock = ? AND status IN ('pending', 'prepared', 'in_flight')", c.ID, k).
-					Exec(ctx)
-				if err != nil {
-					return err
-				}
-				if k, _ := res.RowsAffected(); k > 0 {
-					freed = true
-				}
-				return nil
+				k, err := freeClaims(ctx, tx, "campaign_id = ? AND owner_lock = ?", c.ID, k)
+				freed = freed || k > 0
+				return err
 			})
 			if err != nil {
 				return false, fmt.Errorf("campaign %s: claims of ended sessions: %w", c.Name, err)

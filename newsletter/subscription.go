@@ -244,7 +244,7 @@ func (n *Newsletter) sendConfirmation(ctx context.Context, s *crm.Supporter, lis
 	}
 	m := Message{From: from, To: s.Email, Subject: fmt.Sprintf(t.ConfirmSubject, strings.Join(titles, ", ")), HTML: html, Text: text}
 	key := "confirm-" + strconv.FormatInt(s.ID, 10) + "-" + strconv.FormatInt(lists[0].ID, 10) + "-" + strconv.FormatInt(n.clock().Unix(), 10)
-	results, err := n.deliver(ctx, sender, key, []Message{m}, SendOptions{MaxRetries: 3})
+	results, _, err := n.deliver(ctx, sender, key, []Message{m}, SendOptions{MaxRetries: 3})
 	if err != nil {
 		return fmt.Errorf("confirmation email: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/newsletter"
 )
 
 func exportSupporterCommand() *cli.Command {
@@ -60,20 +61,39 @@ func forgetSupporterCommand() *cli.Command {
 				return err
 			}
 			rep, err := n.Forget(c.Context, email)
-			if err != nil {
-				return err
+			if rep == nil {
+				return err // nothing was erased
 			}
-			w := c.App.Writer
-			fmt.Fprintln(w, "erased; the address is on the erased list (a keyed hash), so a later import is refused")
-			for _, name := range rep.MayHaveBeenMailed {
-				fmt.Fprintf(w, "warning: campaign %s had already handed this person's batch to Resend when its send stopped: "+
-					"the message may have gone out; the batch goes out as it was (or Resend answers as before) when "+
-					"`crm send %s` resumes, and the address leaves the database then\n", name, name)
-			}
-			fmt.Fprintln(w, forgetFilesNote)
-			return nil
+			fmt.Fprintln(c.App.Writer, "erased; the address is on the erased list (a keyed hash), so a later import is refused")
+			return printForgetReports(c, []*newsletter.ForgetReport{rep}, err)
 		}),
 	}
+}
+
+// printForgetReports prints what erasures could not undo: the campaigns
+// that may have mailed the people erased, the files forget cannot reach,
+// and, when the erasures were committed but SQLite's log stayed
+// (crm.ErrLogBusy), a warning instead of an error, since the erasure
+// holds. Any other error is returned.
+func printForgetReports(c *cli.Context, reps []*newsletter.ForgetReport, err error) error {
+	w := c.App.Writer
+	for _, rep := range reps {
+		for _, name := range rep.MayHaveBeenMailed {
+			fmt.Fprintf(w, "warning: campaign %s had handed the batch of supporter %d to the provider (Resend, or an outbox "+
+				"folder) in a send that stopped or is still running: the message may have gone out; that batch goes "+
+				"out as it was (or the provider answers as before) when the send goes on (`crm send %s`), and the "+
+				"address leaves the database then\n", name, rep.SupporterID, name)
+		}
+	}
+	if len(reps) > 0 {
+		fmt.Fprintln(w, forgetFilesNote)
+	}
+	if errors.Is(err, crm.ErrLogBusy) {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %v; older copies of the erased data may stay in the database's -wal file "+
+			"until the next erasure or send truncates it, or every program using the database closes it\n", err)
+		return nil
+	}
+	return err
 }
 
 // forgetFilesNote is what erasure cannot reach: files the tool wrote
@@ -196,12 +216,9 @@ func pruneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			erased, err := n.Prune(c.Context, since)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "erased %d supporters inactive since %s\n", erased, since.Format(time.DateOnly))
-			return nil
+			reps, err := n.Prune(c.Context, since)
+			fmt.Fprintf(c.App.Writer, "erased %d supporters inactive since %s\n", len(reps), since.Format(time.DateOnly))
+			return printForgetReports(c, reps, err)
 		}),
 	}
 }

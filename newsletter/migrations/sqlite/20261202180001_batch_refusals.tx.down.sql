@@ -1,0 +1,1 @@
+ALTER TABLE newsletter_batches DROP COLUMN refused;
