@@ -338,3 +338,54 @@ func TestImportCrashRecovered(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditLogShowsImports: the audit log of a supporter lists the
+// imports that created or changed them, and not those that left them
+// alone or were undone.
+func TestAuditLogShowsImports(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	known := mustSupporter(t, db, &crm.Supporter{Email: "known@example.net", FirstName: "Jo"})
+	other := mustSupporter(t, db, &crm.Supporter{Email: "other@example.net", FirstName: "Lea", City: "Lille"})
+	imp := func(name, csv string) {
+		t.Helper()
+		if _, err := db.ImportSupporters(crm.WithChannel(ctx, crm.ImportSource(name)), strings.NewReader(csv),
+			crm.ImportOptions{FileName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	imp("a.csv", "email,city\nknown@example.net,Calais\nnew@example.net,Arras\nother@example.net,\n")
+	imp("b.csv", "email,city\nknown@example.net,Calais\n") // changes nothing
+	newID, err := db.SupporterID(ctx, "new@example.net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   int64
+		want []string
+	}{
+		{known.ID, []string{"create supporter", "import supporters a.csv"}},
+		{newID, []string{"import supporters a.csv"}},
+		{other.ID, []string{"create supporter"}},
+	} {
+		log, err := db.AuditLog(ctx, crm.AuditFilter{SupporterID: c.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range log {
+			if e.SupporterID != c.id {
+				t.Errorf("entry %+v in the log of %d", e, c.id)
+			}
+			if strings.HasPrefix(e.Action, "import") {
+				file, _, _ := strings.Cut(e.Details, ":")
+				got = append(got, e.Action+" "+file)
+			} else {
+				got = append(got, e.Action)
+			}
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("audit of supporter %d = %q, want %q", c.id, got, c.want)
+		}
+	}
+}
