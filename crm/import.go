@@ -43,8 +43,13 @@ type ImportOptions struct {
 	// a copy of its cells. The report keeps only the first
 	// MaxReportedRejections.
 	OnReject func(Rejection)
-	// BatchSize is how many rows are written at a time (default 2000).
+	// BatchSize is how many rows are written at a time (default 2000,
+	// then on SQLite what holds the write lock about half a second).
 	BatchSize int
+	// UntilError imports the rows before a quote that is never closed
+	// (sheet.UnterminatedQuoteError) and reports it in
+	// ImportReport.StoppedAt, instead of failing and writing nothing.
+	UntilError bool
 }
 
 // MaxReportedRejections is how many rejections an ImportReport keeps;
@@ -95,6 +100,10 @@ type ImportReport struct {
 	Bounced           int `json:"bounced"`            // marked bounced (Mailchimp cleaned file)
 
 	Rejections []Rejection `json:"rejections"` // the first MaxReportedRejections
+
+	// StoppedAt is, with ImportOptions.UntilError, the error that ended
+	// the file early; the rows from its line on were not imported.
+	StoppedAt string `json:"stopped_at,omitempty"`
 }
 
 func fileInfo(sr *sheet.Reader, format ImportFormat) FileInfo {
@@ -426,6 +435,10 @@ func (im *supporterImport) run(ctx context.Context, sr *sheet.Reader) error {
 		}
 		return nil
 	})
+	var uq *sheet.UnterminatedQuoteError
+	if errors.As(err, &uq) && im.opts.UntilError {
+		im.rep.StoppedAt, err = uq.Error(), nil
+	}
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ func importCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "tag", Usage: "add this tag to every imported supporter (repeatable)"},
 					&cli.BoolFlag{Name: "overwrite", Usage: "let non-empty values of the file replace stored ones"},
 					&cli.BoolFlag{Name: "ignore-unknown", Usage: "drop unknown columns instead of keeping them as attributes"},
+					&cli.BoolFlag{Name: "until-error", Usage: "when a quote is never closed, import the rows before it instead of nothing"},
 				}, readFlags...),
 				Action: withDB(1, 1, importSupporters),
 			},
@@ -176,7 +177,7 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 		Format: crm.ImportFormat(c.String("format")), Delimiter: in.delimiter, Encoding: c.String("encoding"),
 		Map: in.mapping, FileName: in.name, List: c.String("list"), Consent: c.String("consent"),
 		Tags: c.StringSlice("tag"), Overwrite: c.Bool("overwrite"), IgnoreUnknown: c.Bool("ignore-unknown"),
-		DryRun: c.Bool("dry-run"), OnReject: in.onReject(),
+		DryRun: c.Bool("dry-run"), OnReject: in.onReject(), UntilError: c.Bool("until-error"),
 	}
 	rep, err := db.ImportSupporters(c.Context, in.r, opts)
 	var info *crm.FileInfo
@@ -203,6 +204,9 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 		lines = append(lines, [2]string{"marked bounced", strconv.Itoa(rep.Bounced)})
 	}
 	printReport(c, lines, rep.Rejections, rep.Rejected, rep.DryRun)
+	if rep.StoppedAt != "" {
+		fmt.Fprintf(c.App.Writer, "stopped at %s\nonly the rows before that line were imported (--until-error)\n", rep.StoppedAt)
+	}
 	return nil
 }
 
