@@ -43,8 +43,8 @@ type ImportOptions struct {
 	// a copy of its cells. The report keeps only the first
 	// MaxReportedRejections.
 	OnReject func(Rejection)
-	// BatchSize is how many rows are written at a time (default 2000,
-	// then on SQLite what holds the write lock about half a second).
+	// BatchSize is how many rows are written at a time (default 2000);
+	// on SQLite, batches share a transaction for about a second.
 	BatchSize int
 	// UntilError imports the rows before a quote that is never closed
 	// (sheet.UnterminatedQuoteError) and reports it in
@@ -117,9 +117,12 @@ func fileInfo(sr *sheet.Reader, format ImportFormat) FileInfo {
 // their own, a few hundred rows ahead, so they overlap the database work
 // use does; reject and use run on the caller's goroutine. parse returns a
 // rejection for a bad row (the row's cells are added to it); use returns
-// an error that stops the import.
+// an error that stops the import. idle, if not nil, is called when the
+// input keeps the caller waiting (a slow disk, a pipe, a network file):
+// the supporter import commits there, so that no transaction holds the
+// write lock while waiting for input.
 func eachRow[T any](ctx context.Context, sr *sheet.Reader, rows *int, reject func(Rejection),
-	parse func(rec []string, line int) (T, *Rejection), use func(T) error) error {
+	parse func(rec []string, line int) (T, *Rejection), use func(T) error, idle func() error) error {
 	type item struct {
 		row   T
 		rej   *Rejection
@@ -182,7 +185,14 @@ func eachRow[T any](ctx context.Context, sr *sheet.Reader, rows *int, reject fun
 		close(done)
 		<-exited // nobody reads sr once this returns
 	}()
-	for items := range ch {
+	for {
+		items, ok, err := receive(ch, idle)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
 		for _, it := range items {
 			if it.panic != nil {
 				panic(it.panic)
@@ -203,7 +213,35 @@ func eachRow[T any](ctx context.Context, sr *sheet.Reader, rows *int, reject fun
 			return err
 		}
 	}
-	return nil
+}
+
+// inputWait is how long the writer waits for parsed rows before calling
+// eachRow's idle function.
+const inputWait = 20 * time.Millisecond
+
+// receive takes the next chunk from ch; if none comes within inputWait, it
+// calls idle (when not nil) and then waits as long as it takes.
+func receive[T any](ch <-chan T, idle func() error) (T, bool, error) {
+	select {
+	case v, ok := <-ch:
+		return v, ok, nil
+	default:
+	}
+	if idle != nil {
+		t := time.NewTimer(inputWait)
+		select {
+		case v, ok := <-ch:
+			t.Stop()
+			return v, ok, nil
+		case <-t.C:
+		}
+		if err := idle(); err != nil {
+			var zero T
+			return zero, false, err
+		}
+	}
+	v, ok := <-ch
+	return v, ok, nil
 }
 
 // errDryRun rolls back a dry run's transaction.
@@ -264,6 +302,8 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 			}
 			im.runID = run.ID
 			im.write = func(fn func(context.Context, bun.IDB) error) error { return fn(ctx, tx) }
+			im.commit = func() error { return nil }
+			im.idle = nil
 			if err := im.prepare(ctx, tx); err != nil {
 				return err
 			}
@@ -347,12 +387,14 @@ type supporterImport struct {
 	consent   Consent
 	now       time.Time
 	batchSize int
-	adaptive  bool // batchSize follows importHold
 
 	// runID is the journal run (see import_journal.go); write runs one
-	// batch's statements in a transaction of its own.
-	runID int64
-	write func(fn func(ctx context.Context, tx bun.IDB) error) error
+	// batch's statements in the current transaction, committing it
+	// when it has lasted long enough, and commit commits it.
+	runID  int64
+	write  func(fn func(ctx context.Context, tx bun.IDB) error) error
+	commit func() error
+	idle   func() error // commits: no transaction waits for input
 
 	list      *List
 	interests map[string]string // folded slug or label → interest name
@@ -434,7 +476,7 @@ func (im *supporterImport) run(ctx context.Context, sr *sheet.Reader) error {
 			return im.write(im.flush)
 		}
 		return nil
-	})
+	}, im.idle)
 	var uq *sheet.UnterminatedQuoteError
 	if errors.As(err, &uq) && im.opts.UntilError {
 		im.rep.StoppedAt, err = uq.Error(), nil
@@ -442,18 +484,21 @@ func (im *supporterImport) run(ctx context.Context, sr *sheet.Reader) error {
 	if err != nil {
 		return err
 	}
-	return im.write(im.flush)
+	if err := im.write(im.flush); err != nil {
+		return err
+	}
+	return im.commit()
 }
 
 // Pacing of an import on SQLite, whose write lock is one for the file
-// (see import_journal.go). importHold is how long one batch should hold
-// the lock: the batch size follows it. importPause is how long the lock is
-// left free after each batch: longer than the longest sleep (100 ms) of
-// the busy handler of a writer waiting for it, so that writer gets it.
-// Together they cost an import about a sixth of its time, and bound a
-// waiting writer's delay to about 0.6 s instead of the whole import.
+// (see import_journal.go). importHold is how long one transaction of
+// batches holds the lock. importPause is how long the lock is then left
+// free: longer than the longest sleep (100 ms) of the busy handler of a
+// writer waiting for it, so that writer gets it. Together they cost an
+// import about a tenth of its time, and bound a waiting writer's delay to
+// about 1.1 s instead of the whole import.
 var (
-	importHold  = 500 * time.Millisecond
+	importHold  = time.Second
 	importPause = 110 * time.Millisecond
 )
 
@@ -522,21 +567,56 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 			return err
 		}
 		defer conn.NewRaw("PRAGMA cache_size = ?", size).Exec(context.WithoutCancel(ctx))
-		im.adaptive = im.opts.BatchSize <= 0
-	}
-	batches := 0
-	im.write = func(fn func(context.Context, bun.IDB) error) error {
-		start := time.Now()
-		err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
-		if batches++; err == nil && importCrash != nil && importCrash(batches) {
-			return errImportCrashed
-		}
-		if err != nil || !sqlite {
+		// The statement journal of the prepared multi-row INSERTs
+		// (import_prepared.go) lives in memory rather than in a
+		// temporary file written page by page.
+		if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
 			return err
 		}
-		if held := time.Since(start); im.adaptive && held > 0 {
-			n := int(float64(im.batchSize) * float64(importHold) / float64(held))
-			im.batchSize = min(max(n, 500), 20000, im.batchSize*2)
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = DEFAULT")
+	}
+	// Batches of BatchSize rows share a transaction until it has held
+	// the lock importHold; it then commits and, on SQLite, leaves the
+	// lock free for importPause.
+	var tx *bun.Tx
+	var began time.Time
+	commits := 0
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
+	im.commit = func() error {
+		if tx == nil {
+			return nil
+		}
+		err := tx.Commit()
+		tx = nil
+		if err != nil {
+			return err
+		}
+		if commits++; importCrash != nil && importCrash(commits) {
+			return errImportCrashed
+		}
+		return nil
+	}
+	im.idle = im.commit
+	im.write = func(fn func(context.Context, bun.IDB) error) error {
+		if tx == nil {
+			t, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			tx, began = &t, time.Now()
+		}
+		if err := fn(ctx, *tx); err != nil {
+			return err
+		}
+		if sqlite && time.Since(began) < importHold {
+			return nil
+		}
+		if err := im.commit(); err != nil || !sqlite {
+			return err
 		}
 		t := time.NewTimer(importPause)
 		defer t.Stop()

@@ -240,7 +240,7 @@ func importWorld(t *testing.T, db *crm.DB, rows int) []byte {
 func TestImportFailureUndone(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	defer crm.SetImportPacing(time.Second, time.Millisecond)()
+	defer crm.SetImportPacing(0, time.Millisecond)() // a commit per batch
 	data := importWorld(t, db, 3000)
 	before := stateOf(t, db, "amina@example.net")
 
@@ -296,7 +296,7 @@ func TestImportFailureUndone(t *testing.T) {
 func TestImportCrashRecovered(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	defer crm.SetImportPacing(time.Second, time.Millisecond)()
+	defer crm.SetImportPacing(0, time.Millisecond)() // a commit per batch
 	data := importWorld(t, db, 1000)
 	opts := crm.ImportOptions{FileName: "crash.csv", List: "lettre", Consent: "forms", Overwrite: true, BatchSize: 200}
 

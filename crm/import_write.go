@@ -24,6 +24,13 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 		clear(im.statusOf)
 		im.batch = im.batch[:0]
 	}()
+	prep := newPreparedInserts(im.db, tx)
+	if prep != nil {
+		defer prep.close()
+		if err := prep.begin(ctx); err != nil {
+			return err
+		}
+	}
 	emails := make([]string, len(im.batch))
 	for i, row := range im.batch {
 		emails[i] = row.s.Email
@@ -56,7 +63,7 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 				s.Language = DefaultLanguage
 			}
 			if s.Source == "" {
-				s.Source = im.source
+				s.Source, s.SourceKey = im.source, fold(im.source)
 			}
 			s.EmailStatus = EmailOK
 			s.CreatedAt, s.UpdatedAt = im.now, im.now
@@ -94,7 +101,12 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 				s.ID, nextID = nextID, nextID+1
 			}
 		}
-		if err := insertSupporters(ctx, tx, news, nextID == 0); err != nil {
+		if prep != nil && nextID > 0 {
+			err = prep.insertSupporters(ctx, news)
+		} else {
+			err = insertSupporters(ctx, tx, news, nextID == 0)
+		}
+		if err != nil {
 			return err
 		}
 		for _, s := range news {
@@ -111,7 +123,12 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 			return fmt.Errorf("import: update supporter %d: %w", s.ID, err)
 		}
 	}
-	if err := writeRelations(ctx, tx, touched, im.now); err != nil {
+	if prep != nil {
+		err = prep.writeRelations(ctx, touched, im.now)
+	} else {
+		err = writeRelations(ctx, tx, touched, im.now)
+	}
+	if err != nil {
 		return err
 	}
 	var events []ConsentEvent
