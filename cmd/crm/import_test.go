@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assocrm/assocrm/crm/crmtest"
 )
@@ -143,5 +147,61 @@ func TestImportBrokenFiles(t *testing.T) {
 	}
 	if got := mustRun(t, db, "supporters", "count"); got != "600\n" {
 		t.Errorf("%s supporters after the refused files, want 600", got)
+	}
+}
+
+// TestImportKilledMidway kills an import process (kill -9) after it has
+// committed rows: the next commands warn about the half import, crm
+// import recover undoes it, and the file imports whole afterwards.
+func TestImportKilledMidway(t *testing.T) {
+	if os.Getenv("CRM_TEST_IMPORT_CHILD") != "" {
+		args := strings.Split(os.Getenv("CRM_TEST_IMPORT_CHILD"), "\n")
+		os.Exit(run(context.Background(), args, strings.NewReader(""), io.Discard, os.Stderr))
+	}
+	dir := t.TempDir()
+	db := crmtest.Database(t)
+	path := filepath.Join(dir, "big.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crmtest.WriteSupportersCSV(f, 300000, 5); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	mustRun(t, db, "lists", "create", "lettre")
+
+	child := exec.Command(os.Args[0], "-test.run=^TestImportKilledMidway$")
+	child.Env = append(os.Environ(), "CRM_TEST_IMPORT_CHILD="+strings.Join([]string{"crm", "--db", db, "import",
+		"supporters", path, "--list", "lettre", "--consent", "forms"}, "\n"))
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		out := mustRun(t, db, "supporters", "count")
+		if out != "0\n" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	child.Process.Kill()
+	child.Wait()
+
+	code, out, stderr := crmRun(t, db, "supporters", "count")
+	if code != 0 || out == "0\n" || !strings.Contains(stderr, "warning: import 1 of big.csv") ||
+		!strings.Contains(stderr, "the process that wrote it is gone") {
+		t.Fatalf("count after the kill: exit %d, %q, stderr %q", code, out, stderr)
+	}
+	out = mustRun(t, db, "import", "recover")
+	if !strings.Contains(out, "import 1 of big.csv") || !strings.HasSuffix(out, ": undone\n") {
+		t.Errorf("recover printed %q", out)
+	}
+	code, out, stderr = crmRun(t, db, "supporters", "count")
+	if code != 0 || out != "0\n" || stderr != "" {
+		t.Errorf("count after recover: exit %d, %q, stderr %q", code, out, stderr)
+	}
+	if out := mustRun(t, db, "import", "recover"); out != "no unfinished import\n" {
+		t.Errorf("second recover printed %q", out)
 	}
 }
