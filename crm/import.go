@@ -574,6 +574,15 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 			return err
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = DEFAULT")
+		// Each commit copies the pages it changed to the WAL, and a
+		// checkpoint copies the WAL to the file: an email index page
+		// changed in every transaction would be checkpointed after every
+		// one with the default of 1,000 pages. 10,000 pages (40 MB)
+		// checkpoints it once every few transactions.
+		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 10000"); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = 1000")
 	}
 	// Batches of BatchSize rows share a transaction until it has held
 	// the lock importHold; it then commits and, on SQLite, leaves the
