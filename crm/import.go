@@ -524,11 +524,13 @@ func (db *DB) writeImport(ctx context.Context, im *supporterImport, sr *sheet.Re
 	if err != nil {
 		return err
 	}
+	// Once this returns, nobody writes the run: if it is left unfinished
+	// (its undo or finish failed), the next import may recover it.
+	defer liveHolders.Delete(run.Holder)
 	im.runID = run.ID
 	err = db.writeImportRows(ctx, im, sr)
 	if errors.Is(err, errImportCrashed) {
-		liveHolders.Delete(run.Holder) // the process is "dead"
-		return err
+		return err // the process is "dead": nothing more happens
 	}
 	if err == nil {
 		err = db.commitImport(context.WithoutCancel(ctx), run, "import supporters",
