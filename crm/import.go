@@ -292,6 +292,7 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 	if im.batchSize = opts.BatchSize; im.batchSize <= 0 {
 		im.batchSize = 2000
 	}
+	im.maxBatch = im.batchSize
 	if opts.DryRun {
 		err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			// One transaction, rolled back: the journal run is only there
@@ -387,6 +388,7 @@ type supporterImport struct {
 	consent   Consent
 	now       time.Time
 	batchSize int
+	maxBatch  int // BatchSize: on SQLite batchSize shrinks below it on a slow machine
 
 	// runID is the journal run (see import_journal.go); write runs one
 	// batch's statements in the current transaction, committing it
@@ -620,11 +622,23 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 			}
 			tx, began = &t, time.Now()
 		}
+		start := time.Now()
 		if err := fn(ctx, *tx); err != nil {
 			return err
 		}
-		if sqlite && time.Since(began) < importHold {
-			return nil
+		if sqlite {
+			// One batch must stay well inside importHold, on a slow or
+			// busy machine too: halve it when it takes more than a
+			// quarter of it, grow it back towards BatchSize when fast.
+			switch took := time.Since(start); {
+			case took > importHold/4:
+				im.batchSize = max(im.batchSize/2, 50)
+			case took < importHold/16:
+				im.batchSize = min(im.batchSize*2, im.maxBatch)
+			}
+			if time.Since(began) < importHold {
+				return nil
+			}
 		}
 		if err := im.commit(); err != nil || !sqlite {
 			return err

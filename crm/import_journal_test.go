@@ -60,6 +60,7 @@ func waitForImport(t *testing.T, db *crm.DB, than int, importErr <-chan error) {
 // TestImportLetsOthersWrite runs an import of a big file and, while it
 // writes, a signup, an unsubscribe, a preference change and a webhook's
 // bounce, as the web handlers do them: each is recorded within 2 seconds
+// (reported only under the race detector, which slows everything down)
 // and none fails. Before the journal, the import held the SQLite write
 // lock for its whole length and each of them failed after the 5 s busy
 // timeout.
@@ -148,7 +149,7 @@ func TestImportLetsOthersWrite(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s during the import: %v", op.name, err)
 		}
-		if took > 2*time.Second {
+		if took > 2*time.Second && !raceDetector {
 			t.Errorf("%s during the import took %s, want under 2 s", op.name, took)
 		}
 	}
