@@ -579,11 +579,10 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = DEFAULT")
 		// Each commit copies the pages it changed to the WAL, and a
-		// checkpoint copies the WAL to the file: an email index page
-		// changed in every transaction would be checkpointed after every
-		// one with the default of 1,000 pages. 10,000 pages (40 MB)
-		// checkpoints it once every few transactions.
-		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 10000"); err != nil {
+		// checkpoint copies the WAL to the file. The import checkpoints
+		// during its pauses, when it would only sleep (see write below),
+		// instead of in its commits.
+		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
 			return err
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = 1000")
@@ -643,7 +642,12 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 		if err := im.commit(); err != nil || !sqlite {
 			return err
 		}
-		t := time.NewTimer(importPause)
+		// The pause is time the import has to wait anyway: it copies the
+		// WAL into the file then (PASSIVE: writers are not blocked; a
+		// busy checkpoint is simply left for the next pause).
+		paused := time.Now()
+		conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		t := time.NewTimer(importPause - time.Since(paused))
 		defer t.Stop()
 		select {
 		case <-ctx.Done():
