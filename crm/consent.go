@@ -336,12 +336,15 @@ func (db *DB) Subscriptions(ctx context.Context, supporterID int64) ([]Subscript
 	return out, nil
 }
 
-// ConsentHistory returns a supporter's consent events, oldest first.
+// ConsentHistory returns a supporter's consent events, oldest first: in
+// the order they happened, then the order they were written (an import's
+// events are written when it commits, after events of people who acted
+// while it ran).
 func (db *DB) ConsentHistory(ctx context.Context, supporterID int64) ([]ConsentEvent, error) {
 	var out []ConsentEvent
 	err := db.bun.NewSelect().Model(&out).ColumnExpr("ce.*").ColumnExpr("l.name AS list").
 		Join("LEFT JOIN lists AS l ON l.id = ce.list_id").
-		Where("ce.supporter_id = ?", supporterID).Order("ce.id").Scan(ctx)
+		Where("ce.supporter_id = ?", supporterID).Order("ce.created_at", "ce.id").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("consent history: %w", err)
 	}

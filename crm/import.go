@@ -43,8 +43,13 @@ type ImportOptions struct {
 	// a copy of its cells. The report keeps only the first
 	// MaxReportedRejections.
 	OnReject func(Rejection)
-	// BatchSize is how many rows are written at a time (default 2000).
+	// BatchSize is how many rows are written at a time (default 2000);
+	// on SQLite, batches share a transaction for about a second.
 	BatchSize int
+	// UntilError imports the rows before a quote that is never closed
+	// (sheet.UnterminatedQuoteError) and reports it in
+	// ImportReport.StoppedAt, instead of failing and writing nothing.
+	UntilError bool
 }
 
 // MaxReportedRejections is how many rejections an ImportReport keeps;
@@ -95,6 +100,10 @@ type ImportReport struct {
 	Bounced           int `json:"bounced"`            // marked bounced (Mailchimp cleaned file)
 
 	Rejections []Rejection `json:"rejections"` // the first MaxReportedRejections
+
+	// StoppedAt is, with ImportOptions.UntilError, the error that ended
+	// the file early; the rows from its line on were not imported.
+	StoppedAt string `json:"stopped_at,omitempty"`
 }
 
 func fileInfo(sr *sheet.Reader, format ImportFormat) FileInfo {
@@ -108,9 +117,12 @@ func fileInfo(sr *sheet.Reader, format ImportFormat) FileInfo {
 // their own, a few hundred rows ahead, so they overlap the database work
 // use does; reject and use run on the caller's goroutine. parse returns a
 // rejection for a bad row (the row's cells are added to it); use returns
-// an error that stops the import.
+// an error that stops the import. idle, if not nil, is called when the
+// input keeps the caller waiting (a slow disk, a pipe, a network file):
+// the supporter import commits there, so that no transaction holds the
+// write lock while waiting for input.
 func eachRow[T any](ctx context.Context, sr *sheet.Reader, rows *int, reject func(Rejection),
-	parse func(rec []string, line int) (T, *Rejection), use func(T) error) error {
+	parse func(rec []string, line int) (T, *Rejection), use func(T) error, idle func() error) error {
 	type item struct {
 		row   T
 		rej   *Rejection
@@ -173,7 +185,14 @@ func eachRow[T any](ctx context.Context, sr *sheet.Reader, rows *int, reject fun
 		close(done)
 		<-exited // nobody reads sr once this returns
 	}()
-	for items := range ch {
+	for {
+		items, ok, err := receive(ch, idle)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
 		for _, it := range items {
 			if it.panic != nil {
 				panic(it.panic)
@@ -194,19 +213,52 @@ func eachRow[T any](ctx context.Context, sr *sheet.Reader, rows *int, reject fun
 			return err
 		}
 	}
-	return nil
+}
+
+// inputWait is how long the writer waits for parsed rows before calling
+// eachRow's idle function.
+const inputWait = 20 * time.Millisecond
+
+// receive takes the next chunk from ch; if none comes within inputWait, it
+// calls idle (when not nil) and then waits as long as it takes.
+func receive[T any](ch <-chan T, idle func() error) (T, bool, error) {
+	select {
+	case v, ok := <-ch:
+		return v, ok, nil
+	default:
+	}
+	if idle != nil {
+		t := time.NewTimer(inputWait)
+		select {
+		case v, ok := <-ch:
+			t.Stop()
+			return v, ok, nil
+		case <-t.C:
+		}
+		if err := idle(); err != nil {
+			var zero T
+			return zero, false, err
+		}
+	}
+	v, ok := <-ch
+	return v, ok, nil
 }
 
 // errDryRun rolls back a dry run's transaction.
 var errDryRun = errors.New("dry run")
 
 // ImportSupporters reads a CSV of supporters from r, streaming, and merges
-// it into the database in one transaction: a row whose address is known
-// completes (or with Overwrite, updates) that supporter, tags and
-// interests are added, and nobody is ever deleted. Rows with a bad value
-// are rejected and reported; the rest go in. It returns an error, and
-// leaves the database exactly as it was, when the file cannot be read, has
-// no email column, or an option is invalid.
+// it into the database: a row whose address is known completes (or with
+// Overwrite, updates) that supporter, tags and interests are added, and
+// nobody is ever deleted. Rows with a bad value are rejected and reported;
+// the rest go in. It writes in short transactions, so other writers (web
+// signups, unsubscribes, webhooks) are served while it runs, and keeps an
+// undo journal (see import_journal.go): when it returns an error (the file
+// cannot be read, has no email column, an option is invalid, ctx is
+// cancelled, the database fails), the import is undone and the database is
+// as it was, except for people someone else changed meanwhile. It first
+// recovers imports a crash left unfinished, and returns an error wrapping
+// ErrConflict while another import is being written.
 func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportReport, error) {
 	if opts.List != "" && strings.TrimSpace(opts.Consent) == "" {
 		return nil, invalid("consent", "", "required with a list: say what the people agreed to")
@@ -240,34 +292,30 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 	if im.batchSize = opts.BatchSize; im.batchSize <= 0 {
 		im.batchSize = 2000
 	}
-	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if db.isSQLite() {
-			// A big file's merge touches pages all over the email index:
-			// with SQLite's default 2 MB cache they are spilled and read
-			// back again and again. 16 MB makes the import about 15%
-			// faster for about 30 MB more memory; the connection goes
-			// back to the pool with the size it had.
-			var size int
-			if err := tx.NewRaw("PRAGMA cache_size").Scan(ctx, &size); err != nil {
+	im.maxBatch = im.batchSize
+	if opts.DryRun {
+		err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			// One transaction, rolled back: the journal run is only there
+			// for the rows that refer to it.
+			run := &importRun{File: opts.FileName, Channel: channelOf(ctx), Status: importRunning, StartedAt: im.now}
+			if _, err := tx.NewInsert().Model(run).Returning("id").Exec(ctx); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -16000"); err != nil {
+			im.runID = run.ID
+			im.write = func(fn func(context.Context, bun.IDB) error) error { return fn(ctx, tx) }
+			im.commit = func() error { return nil }
+			im.idle = nil
+			if err := im.prepare(ctx, tx); err != nil {
 				return err
 			}
-			defer tx.NewRaw("PRAGMA cache_size = ?", size).Exec(context.WithoutCancel(ctx))
-		}
-		if err := im.prepare(ctx, tx); err != nil {
-			return err
-		}
-		if err := im.run(ctx, tx, sr); err != nil {
-			return err
-		}
-		if opts.DryRun {
+			if err := im.run(ctx, sr); err != nil {
+				return err
+			}
 			return errDryRun
-		}
-		return db.audit(ctx, tx, "import supporters", 0, fmt.Sprintf("%s: %d rows, %d created, %d updated, %d rejected",
-			opts.FileName, rep.Rows, rep.Created, rep.Updated, rep.Rejected))
-	})
+		})
+	} else {
+		err = db.writeImport(ctx, im, sr)
+	}
 	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
 	}
@@ -340,12 +388,19 @@ type supporterImport struct {
 	consent   Consent
 	now       time.Time
 	batchSize int
+	maxBatch  int // BatchSize: on SQLite batchSize shrinks below it on a slow machine
+
+	// runID is the journal run (see import_journal.go); write runs one
+	// batch's statements in the current transaction, committing it
+	// when it has lasted long enough, and commit commits it.
+	runID  int64
+	write  func(fn func(ctx context.Context, tx bun.IDB) error) error
+	commit func() error
+	idle   func() error // commits: no transaction waits for input
 
 	list      *List
 	interests map[string]string // folded slug or label → interest name
-	maxID     int64             // supporters with a larger id were created by this import
-	nextID    int64             // on SQLite, the id of the next supporter created (0: the database's choice)
-	seen      []uint64          // bitmap of pre-existing ids this import has met
+	seen      []uint64          // bitmap of the ids this import has created or met
 	batch     []*importRow
 	byEmail   map[string]*importRow
 	statusOf  map[string]rowStatus // rows of the batch whose status column said something
@@ -388,22 +443,6 @@ func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
 			im.interests[headerKey(k)] = in.Name
 		}
 	}
-	if err := tx.NewSelect().Table("supporters").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &im.maxID); err != nil {
-		return err
-	}
-	im.seen = make([]uint64, im.maxID/64+1)
-	if im.db.isSQLite() {
-		// The import holds the write lock from its first statement
-		// (BEGIN IMMEDIATE), so nobody else can take an id before it
-		// commits: it numbers new supporters itself, as AUTOINCREMENT
-		// would, past the largest id ever used.
-		var seq int64
-		if err := tx.NewSelect().Table("sqlite_sequence").ColumnExpr("COALESCE(MAX(seq), 0)").
-			Where("name = 'supporters'").Scan(ctx, &seq); err != nil {
-			return err
-		}
-		im.nextID = max(seq, im.maxID) + 1
-	}
 	var hashes []string
 	if err := tx.NewSelect().Table("suppressions").Column("hash").Scan(ctx, &hashes); err != nil {
 		return err
@@ -423,7 +462,7 @@ func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
 	return nil
 }
 
-func (im *supporterImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader) error {
+func (im *supporterImport) run(ctx context.Context, sr *sheet.Reader) error {
 	err := eachRow(ctx, sr, &im.rep.Rows, im.reject, im.parse, func(row *importRow) error {
 		if row.stated && row.status > im.statusOf[row.s.Email] {
 			im.statusOf[row.s.Email] = row.status // the strongest "stop" of the file wins
@@ -436,14 +475,191 @@ func (im *supporterImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader
 		im.byEmail[row.s.Email] = row
 		im.batch = append(im.batch, row)
 		if len(im.batch) >= im.batchSize {
-			return im.flush(ctx, tx)
+			return im.write(im.flush)
 		}
 		return nil
-	})
+	}, im.idle)
+	var uq *sheet.UnterminatedQuoteError
+	if errors.As(err, &uq) && im.opts.UntilError {
+		im.rep.StoppedAt, err = uq.Error(), nil
+	}
 	if err != nil {
 		return err
 	}
-	return im.flush(ctx, tx)
+	if err := im.write(im.flush); err != nil {
+		return err
+	}
+	return im.commit()
+}
+
+// Pacing of an import on SQLite, whose write lock is one for the file
+// (see import_journal.go). importHold is how long one transaction of
+// batches holds the lock. importPause is how long the lock is then left
+// free: longer than the longest sleep (100 ms) of the busy handler of a
+// writer waiting for it, so that writer gets it. Together they cost an
+// import about a tenth of its time, and bound a waiting writer's delay to
+// about 1.1 s instead of the whole import.
+var (
+	importHold  = time.Second
+	importPause = 110 * time.Millisecond
+)
+
+// importCrash, set only by tests, is asked after each committed batch
+// whether the process dies there: the import then stops where it is,
+// without undoing anything, as a killed process would.
+var importCrash func(batch int) bool
+
+var errImportCrashed = errors.New("import: simulated crash")
+
+// writeImport writes an import in short transactions, under a journal run
+// that is committed at the end, or undone if anything fails.
+func (db *DB) writeImport(ctx context.Context, im *supporterImport, sr *sheet.Reader) error {
+	var listID int64
+	if im.opts.List != "" {
+		l, err := getList(ctx, db.bun, im.opts.List)
+		if err != nil {
+			return err
+		}
+		listID = l.ID
+	}
+	run, err := db.beginImport(ctx, im.opts.FileName, listID)
+	if err != nil {
+		return err
+	}
+	// Once this returns, nobody writes the run: if it is left unfinished
+	// (its undo or finish failed), the next import may recover it.
+	defer liveHolders.Delete(run.Holder)
+	im.runID = run.ID
+	err = db.writeImportRows(ctx, im, sr)
+	if errors.Is(err, errImportCrashed) {
+		return err // the process is "dead": nothing more happens
+	}
+	if err == nil {
+		err = db.commitImport(context.WithoutCancel(ctx), run, "import supporters",
+			fmt.Sprintf("%s: %d rows, %d created, %d updated, %d rejected",
+				im.opts.FileName, im.rep.Rows, im.rep.Created, im.rep.Updated, im.rep.Rejected))
+		if err == nil || run.Status != importRunning {
+			return err // committed: kept, and finished by the next import if not now
+		}
+	}
+	if uerr := db.undoImport(context.WithoutCancel(ctx), run); uerr != nil {
+		return errors.Join(err, fmt.Errorf("undo failed too, the next import or crm import recover will retry: %w", uerr))
+	}
+	return err
+}
+
+// writeImportRows runs the import's batches on one connection of their
+// own, each in its own transaction.
+func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *sheet.Reader) error {
+	conn, err := db.bun.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	sqlite := db.isSQLite()
+	if sqlite {
+		// A big file's merge touches pages all over the email index:
+		// with SQLite's default 2 MB cache they are spilled and read
+		// back again and again. 16 MB makes the import about 15%
+		// faster for about 30 MB more memory; the connection goes
+		// back to the pool with the size it had.
+		var size int
+		if err := conn.NewRaw("PRAGMA cache_size").Scan(ctx, &size); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16000"); err != nil {
+			return err
+		}
+		defer conn.NewRaw("PRAGMA cache_size = ?", size).Exec(context.WithoutCancel(ctx))
+		// The statement journal of the prepared multi-row INSERTs
+		// (import_prepared.go) lives in memory rather than in a
+		// temporary file written page by page.
+		if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = DEFAULT")
+		// Each commit copies the pages it changed to the WAL, and a
+		// checkpoint copies the WAL to the file. The import checkpoints
+		// during its pauses, when it would only sleep (see write below),
+		// instead of in its commits.
+		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = 1000")
+	}
+	// Batches of BatchSize rows share a transaction until it has held
+	// the lock importHold; it then commits and, on SQLite, leaves the
+	// lock free for importPause.
+	var tx *bun.Tx
+	var began time.Time
+	commits := 0
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
+	im.commit = func() error {
+		if tx == nil {
+			return nil
+		}
+		err := tx.Commit()
+		tx = nil
+		if err != nil {
+			return err
+		}
+		if commits++; importCrash != nil && importCrash(commits) {
+			return errImportCrashed
+		}
+		return nil
+	}
+	im.idle = im.commit
+	im.write = func(fn func(context.Context, bun.IDB) error) error {
+		if tx == nil {
+			t, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			tx, began = &t, time.Now()
+		}
+		start := time.Now()
+		if err := fn(ctx, *tx); err != nil {
+			return err
+		}
+		if sqlite {
+			// One batch must stay well inside importHold, on a slow or
+			// busy machine too: halve it when it takes more than a
+			// quarter of it, grow it back towards BatchSize when fast.
+			switch took := time.Since(start); {
+			case took > importHold/4:
+				im.batchSize = max(im.batchSize/2, 50)
+			case took < importHold/16:
+				im.batchSize = min(im.batchSize*2, im.maxBatch)
+			}
+			if time.Since(began) < importHold {
+				return nil
+			}
+		}
+		if err := im.commit(); err != nil || !sqlite {
+			return err
+		}
+		// The pause is time the import has to wait anyway: it copies the
+		// WAL into the file then (PASSIVE: writers are not blocked; a
+		// busy checkpoint is simply left for the next pause).
+		paused := time.Now()
+		conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		t := time.NewTimer(importPause - time.Since(paused))
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		return nil
+	}
+	if err := im.prepare(ctx, conn); err != nil {
+		return err
+	}
+	return im.run(ctx, sr)
 }
 
 func (im *supporterImport) reject(r Rejection) {

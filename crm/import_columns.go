@@ -261,7 +261,54 @@ func mapColumns(header []string, format ImportFormat, explicit map[string]string
 		}
 		cols[i] = c
 	}
+	if err := checkDuplicateFields(cols, format, explicit); err != nil {
+		return nil, format, err
+	}
 	return cols, format, nil
+}
+
+// accumulating are the fields that several columns may feed: their values
+// add up. Any other field takes one value, so a second column would be
+// silently dropped.
+var accumulating = map[string]bool{fieldIgnore: true, fieldTags: true, fieldInterests: true, fieldAttributes: true}
+
+// checkDuplicateFields fails, naming both columns, when two columns feed
+// the same single-valued field (two email columns, or a --map that
+// collides with a recognised header). The exports of known services are
+// exempt, except for columns named by explicit: their extra columns are
+// deliberate fallbacks (HelloAsso's buyer "Nom acheteur" completes the
+// member's "Nom" when it is empty).
+func checkDuplicateFields(cols []column, format ImportFormat, explicit map[string]string) error {
+	mapped := map[string]bool{}
+	for h := range explicit {
+		mapped[headerKey(h)] = true
+	}
+	preset := format != FormatGeneric && format != FormatGoogleForms
+	first := map[string]column{}
+	for _, c := range cols {
+		key := c.field
+		if k, ok := strings.CutPrefix(key, attrPrefix); ok {
+			key = attrPrefix + headerKey(k)
+		}
+		if accumulating[key] {
+			continue
+		}
+		prev, ok := first[key]
+		if !ok {
+			first[key] = c
+			continue
+		}
+		if preset && !mapped[headerKey(prev.header)] && !mapped[headerKey(c.header)] {
+			continue
+		}
+		hint := "map one of them to another field or to ignore with --map \"HEADER=ignore\""
+		if len(explicit) > 0 {
+			hint += " (check the --map values)"
+		}
+		return fmt.Errorf("columns %d %q and %d %q both map to %s: %s: %w",
+			prev.index+1, prev.header, c.index+1, c.header, c.field, hint, ErrInvalid)
+	}
+	return nil
 }
 
 func validField(f string, syn map[string]string) bool {

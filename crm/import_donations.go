@@ -146,7 +146,7 @@ func (im *donationImport) run(ctx context.Context, tx bun.IDB, sr *sheet.Reader)
 			return im.add(ctx, tx, pending)
 		}
 		return im.add(ctx, tx, row)
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func TestEachRow(t *testing.T) {
 	var got, rejected []int
 	rows := 0
 	err := eachRow(ctx, testSheet(t, 1000), &rows, func(r Rejection) { rejected = append(rejected, r.Line) },
-		parse, func(line int) error { got = append(got, line); return nil })
+		parse, func(line int) error { got = append(got, line); return nil }, nil)
 	if err != nil || rows != 1000 || len(got)+len(rejected) != 1000 {
 		t.Fatalf("rows %d, got %d, rejected %d, %v", rows, len(got), len(rejected), err)
 	}
@@ -50,7 +50,7 @@ func TestEachRow(t *testing.T) {
 	stop := errors.New("stop")
 	n := 0
 	err = eachRow(ctx, testSheet(t, 1000), &rows, func(Rejection) {}, parse,
-		func(int) error { n++; return map[bool]error{true: stop}[n == 300] })
+		func(int) error { n++; return map[bool]error{true: stop}[n == 300] }, nil)
 	if !errors.Is(err, stop) || n != 300 {
 		t.Fatalf("after use's error: %v, %d rows used", err, n)
 	}
@@ -64,6 +64,6 @@ func TestEachRow(t *testing.T) {
 			panic("boom")
 		}
 		return line, nil
-	}, func(int) error { return nil })
+	}, func(int) error { return nil }, nil)
 	t.Fatal("no panic")
 }

@@ -2,6 +2,8 @@ package crm_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 )
 
 func importFile(t *testing.T, db *crm.DB, name string, opts crm.ImportOptions) *crm.ImportReport {
@@ -385,5 +388,38 @@ func TestImportNumbersNewSupporters(t *testing.T) {
 		if ids[i] != ids[i-1]+1 {
 			t.Fatalf("ids %v: want consecutive, in file order", ids)
 		}
+	}
+}
+
+// TestImportBrokenFile: a quote never closed fails the import, naming the
+// line where it opened, after batches were written, and leaves nothing;
+// with UntilError the rows before it go in. Two columns feeding one field
+// fail naming both.
+func TestImportBrokenFile(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	var b strings.Builder
+	b.WriteString("email,first_name\n")
+	for i := range 500 {
+		if i == 450 {
+			b.WriteString("broken@example.org,\"Ann\n")
+		}
+		fmt.Fprintf(&b, "p%d@example.org,P\n", i)
+	}
+	_, err := db.ImportSupporters(ctx, strings.NewReader(b.String()), crm.ImportOptions{BatchSize: 100})
+	var uq *sheet.UnterminatedQuoteError
+	if !errors.As(err, &uq) || uq.Line != 452 {
+		t.Fatalf("error = %v, want an unterminated quote at line 452", err)
+	}
+	if n, _ := db.CountSupporters(ctx, crm.SupporterFilter{}); n != 0 {
+		t.Errorf("%d supporters written by the failed import", n)
+	}
+	rep, err := db.ImportSupporters(ctx, strings.NewReader(b.String()), crm.ImportOptions{BatchSize: 100, UntilError: true})
+	if err != nil || rep.Created != 450 || !strings.Contains(rep.StoppedAt, "line 452") {
+		t.Errorf("UntilError: %+v, %v", rep, err)
+	}
+	_, err = db.ImportSupporters(ctx, strings.NewReader("E-mail,Prénom,email\na@example.org,A,b@example.org\n"), crm.ImportOptions{})
+	if !errors.Is(err, crm.ErrInvalid) || !strings.Contains(err.Error(), `columns 1 "E-mail" and 3 "email" both map to email`) {
+		t.Errorf("two email columns: %v", err)
 	}
 }

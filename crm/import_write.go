@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -10,7 +11,10 @@ import (
 
 // flush writes the pending batch: one query finds who exists, one inserts
 // the new supporters, and tags, interests, attributes, subscriptions and
-// consent events go in with one multi-row statement each.
+// consent events go in with one multi-row statement each. In the same
+// transaction it journals the batch (see import_journal.go): the ids it
+// created or changed, what it overwrote, and its consent events, which
+// wait for the commit.
 func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	if len(im.batch) == 0 {
 		return nil
@@ -20,6 +24,13 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 		clear(im.statusOf)
 		im.batch = im.batch[:0]
 	}()
+	prep := newPreparedInserts(im.db, tx)
+	if prep != nil {
+		defer prep.close()
+		if err := prep.begin(ctx); err != nil {
+			return err
+		}
+	}
 	emails := make([]string, len(im.batch))
 	for i, row := range im.batch {
 		emails[i] = row.s.Email
@@ -32,11 +43,18 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 		return err
 	}
 	byEmail := make(map[string]*Supporter, len(existing))
+	before := make(map[int64]*Supporter, len(existing))
 	for _, s := range existing {
 		byEmail[s.Email] = s
+		before[s.ID] = snapshot(s)
+	}
+	subs, err := im.subscriptionStatus(ctx, tx, existing)
+	if err != nil {
+		return err
 	}
 
 	var news, touched, targets []*Supporter
+	changed := map[int64]bool{} // existing supporters this batch changes
 	for _, row := range im.batch {
 		ex := byEmail[row.s.Email]
 		if ex == nil {
@@ -45,39 +63,54 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 				s.Language = DefaultLanguage
 			}
 			if s.Source == "" {
-				s.Source = im.source
+				s.Source, s.SourceKey = im.source, fold(im.source)
 			}
 			s.EmailStatus = EmailOK
 			s.CreatedAt, s.UpdatedAt = im.now, im.now
 			news = append(news, s)
 			continue
 		}
-		changed := mergeSupporter(ex, &row.s, im.opts.Overwrite)
-		if ex.ID > im.maxID || im.seenBefore(ex.ID) {
+		rowChanged := mergeSupporter(ex, &row.s, im.opts.Overwrite)
+		seen := im.seenBefore(ex.ID)
+		switch {
+		case seen:
 			im.rep.Duplicates++
-		} else if changed {
+		case rowChanged:
 			im.rep.Updated++
-		} else {
+		default:
 			im.rep.Unchanged++
 		}
-		if changed {
+		if rowChanged {
 			ex.UpdatedAt = im.now
 			touched = append(touched, ex)
+			changed[ex.ID] = true
 		}
-		if ex.ID <= im.maxID && !im.seenBefore(ex.ID) {
+		if !seen {
 			im.markSeen(ex.ID)
 			targets = append(targets, ex)
 		}
 	}
 
 	if len(news) > 0 {
-		if im.nextID > 0 {
+		nextID, err := im.nextID(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if nextID > 0 {
 			for _, s := range news {
-				s.ID, im.nextID = im.nextID, im.nextID+1
+				s.ID, nextID = nextID, nextID+1
 			}
 		}
-		if err := insertSupporters(ctx, tx, news, im.nextID == 0); err != nil {
+		if prep != nil && nextID > 0 {
+			err = prep.insertSupporters(ctx, news)
+		} else {
+			err = insertSupporters(ctx, tx, news, nextID == 0)
+		}
+		if err != nil {
 			return err
+		}
+		for _, s := range news {
+			im.markSeen(s.ID)
 		}
 		im.rep.Created += len(news)
 		targets = append(targets, news...)
@@ -90,14 +123,113 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 			return fmt.Errorf("import: update supporter %d: %w", s.ID, err)
 		}
 	}
-	if err := writeRelations(ctx, tx, touched, im.now); err != nil {
+	if prep != nil {
+		err = prep.writeRelations(ctx, touched, im.now)
+	} else {
+		err = writeRelations(ctx, tx, touched, im.now)
+	}
+	if err != nil {
 		return err
 	}
-	if err := im.markBounced(ctx, tx, targets); err != nil {
+	var events []ConsentEvent
+	if err := im.markBounced(ctx, tx, targets, changed, &events); err != nil {
 		return err
 	}
 	if im.list != nil {
-		return im.subscribe(ctx, tx, targets)
+		if err := im.subscribe(ctx, tx, targets, subs, changed, &events); err != nil {
+			return err
+		}
+	}
+	return im.journal(ctx, tx, news, changed, before, subs, events)
+}
+
+// subscriptionStatus returns the status on the import's list of the
+// supporters that exist, before the batch changes it.
+func (im *supporterImport) subscriptionStatus(ctx context.Context, tx bun.IDB, ss []*Supporter) (map[int64]SubscriptionStatus, error) {
+	status := map[int64]SubscriptionStatus{}
+	if im.list == nil || len(ss) == 0 {
+		return status, nil
+	}
+	ids := make([]int64, len(ss))
+	for i, s := range ss {
+		ids[i] = s.ID
+	}
+	var cur []Subscription
+	if err := tx.NewSelect().Model(&cur).Column("supporter_id", "status").
+		Where("list_id = ? AND supporter_id IN (?)", im.list.ID, bun.List(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("import: subscriptions: %w", err)
+	}
+	for _, c := range cur {
+		status[c.SupporterID] = c.Status
+	}
+	return status, nil
+}
+
+// nextID returns, on SQLite, the id the next new supporter gets: the
+// batch's transaction holds the write lock, so nobody else can take an id
+// before it commits, and it numbers new supporters itself, as
+// AUTOINCREMENT would, past the largest id ever used. On PostgreSQL it
+// returns 0: the ids come from the INSERT's RETURNING rows.
+func (im *supporterImport) nextID(ctx context.Context, tx bun.IDB) (int64, error) {
+	if !im.db.isSQLite() {
+		return 0, nil
+	}
+	var seq, maxID int64
+	if err := tx.NewSelect().Table("sqlite_sequence").ColumnExpr("COALESCE(MAX(seq), 0)").
+		Where("name = 'supporters'").Scan(ctx, &seq); err != nil {
+		return 0, err
+	}
+	if err := tx.NewSelect().Table("supporters").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &maxID); err != nil {
+		return 0, err
+	}
+	return max(seq, maxID) + 1, nil
+}
+
+// journal records, in the batch's transaction, what the batch did: runs
+// of created and changed ids, the old state of the changed supporters
+// (first change only: a later batch's state is not the one to restore),
+// and the consent events, which wait until the import commits.
+func (im *supporterImport) journal(ctx context.Context, tx bun.IDB, news []*Supporter, changed map[int64]bool,
+	before map[int64]*Supporter, subs map[int64]SubscriptionStatus, events []ConsentEvent) error {
+	created := make([]int64, len(news))
+	for i, s := range news {
+		created[i] = s.ID
+	}
+	runs := idRuns(im.runID, created, true)
+	if len(changed) > 0 {
+		ids := make([]int64, 0, len(changed))
+		undo := make([]importUndoRow, 0, len(changed))
+		for id := range changed {
+			if before[id] == nil {
+				continue // created by this batch: its run says so
+			}
+			ids = append(ids, id)
+			b, err := json.Marshal(importBefore{Supporter: before[id], Sub: subs[id]})
+			if err != nil {
+				return err
+			}
+			undo = append(undo, importUndoRow{ImportID: im.runID, SupporterID: id, Before: string(b)})
+		}
+		if len(undo) > 0 {
+			if _, err := tx.NewInsert().Model(&undo).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+				return fmt.Errorf("import: journal: %w", err)
+			}
+		}
+		runs = append(runs, idRuns(im.runID, ids, false)...)
+	}
+	if len(runs) > 0 {
+		if _, err := tx.NewInsert().Model(&runs).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return fmt.Errorf("import: journal: %w", err)
+		}
+	}
+	if len(events) > 0 {
+		staged := make([]stagedConsentEvent, len(events))
+		for i, e := range events {
+			staged[i] = stageConsent(im.runID, e)
+		}
+		if _, err := tx.NewInsert().Model(&staged).Returning("NULL").Exec(ctx); err != nil {
+			return fmt.Errorf("import: record consent: %w", err)
+		}
 	}
 	return nil
 }
@@ -140,8 +272,16 @@ func (im *supporterImport) rowStatus(email string) rowStatus {
 	return im.status
 }
 
-func (im *supporterImport) seenBefore(id int64) bool { return im.seen[id/64]&(1<<(id%64)) != 0 }
-func (im *supporterImport) markSeen(id int64)        { im.seen[id/64] |= 1 << (id % 64) }
+func (im *supporterImport) seenBefore(id int64) bool {
+	return id/64 < int64(len(im.seen)) && im.seen[id/64]&(1<<(id%64)) != 0
+}
+
+func (im *supporterImport) markSeen(id int64) {
+	if n := id/64 + 1; n > int64(len(im.seen)) {
+		im.seen = append(im.seen, make([]uint64, max(n-int64(len(im.seen)), int64(len(im.seen))))...)
+	}
+	im.seen[id/64] |= 1 << (id % 64)
+}
 
 // writeRelations adds the tags, interests and attributes of ss; rows they
 // already have are left alone or updated in place.
@@ -186,7 +326,8 @@ func writeRelations(ctx context.Context, tx bun.IDB, ss []*Supporter, now time.T
 
 // markBounced records that the addresses of a Mailchimp "cleaned" file
 // bounce, so nothing is ever sent to them.
-func (im *supporterImport) markBounced(ctx context.Context, tx bun.IDB, ss []*Supporter) error {
+func (im *supporterImport) markBounced(ctx context.Context, tx bun.IDB, ss []*Supporter, changed map[int64]bool,
+	journal *[]ConsentEvent) error {
 	var ids []int64
 	var events []ConsentEvent
 	for _, s := range ss {
@@ -204,28 +345,20 @@ func (im *supporterImport) markBounced(ctx context.Context, tx bun.IDB, ss []*Su
 		return fmt.Errorf("import: mark bounced: %w", err)
 	}
 	im.rep.Bounced += len(ids)
-	return insertConsentEvents(ctx, tx, events)
+	for _, id := range ids {
+		changed[id] = true
+	}
+	*journal = append(*journal, events...)
+	return nil
 }
 
 // subscribe applies ImportOptions.List to the batch: subscribe, or for a
 // Mailchimp unsubscribed file unsubscribe, and never resubscribe anyone
 // who left or whose mail bounces.
-func (im *supporterImport) subscribe(ctx context.Context, tx bun.IDB, ss []*Supporter) error {
+func (im *supporterImport) subscribe(ctx context.Context, tx bun.IDB, ss []*Supporter,
+	status map[int64]SubscriptionStatus, changed map[int64]bool, journal *[]ConsentEvent) error {
 	if len(ss) == 0 {
 		return nil
-	}
-	ids := make([]int64, len(ss))
-	for i, s := range ss {
-		ids[i] = s.ID
-	}
-	var cur []Subscription
-	if err := tx.NewSelect().Model(&cur).Column("supporter_id", "status").
-		Where("list_id = ? AND supporter_id IN (?)", im.list.ID, bun.List(ids)).Scan(ctx); err != nil {
-		return fmt.Errorf("import: subscriptions: %w", err)
-	}
-	status := make(map[int64]SubscriptionStatus, len(cur))
-	for _, c := range cur {
-		status[c.SupporterID] = c.Status
 	}
 	var subs []Subscription
 	var events []ConsentEvent
@@ -233,6 +366,7 @@ func (im *supporterImport) subscribe(ctx context.Context, tx bun.IDB, ss []*Supp
 		subs = append(subs, Subscription{SupporterID: s.ID, ListID: im.list.ID, Status: st, CreatedAt: im.now, UpdatedAt: im.now})
 		events = append(events, ConsentEvent{SupporterID: s.ID, ListID: im.list.ID, Action: action,
 			Source: im.consent.Source, ConsentText: im.consent.Text, CreatedAt: im.now})
+		changed[s.ID] = true
 	}
 	for _, s := range ss {
 		st := status[s.ID]
@@ -264,7 +398,8 @@ func (im *supporterImport) subscribe(ctx context.Context, tx bun.IDB, ss []*Supp
 		Set("status = EXCLUDED.status").Set("updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
 		return fmt.Errorf("import: subscribe: %w", err)
 	}
-	return insertConsentEvents(ctx, tx, events)
+	*journal = append(*journal, events...)
+	return nil
 }
 
 func insertConsentEvents(ctx context.Context, tx bun.IDB, events []ConsentEvent) error {

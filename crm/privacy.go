@@ -84,18 +84,33 @@ type AuditFilter struct {
 	Limit       int
 }
 
-// AuditLog returns audit entries, oldest first.
+// AuditLog returns audit entries, oldest first. With a SupporterID, it
+// includes the summary line of each import that created or changed that
+// supporter (shown with the supporter's id): an import writes one line,
+// not one per person, and its journal (import_supporters) says whom it
+// touched.
 func (db *DB) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	var out []AuditEntry
 	q := db.bun.NewSelect().Model(&out).Order("a.id")
 	if f.SupporterID != 0 {
-		q.Where("a.supporter_id = ?", f.SupporterID)
+		imports := db.bun.NewSelect().TableExpr("imports AS imp").Column("imp.audit_id").
+			Join("JOIN import_supporters AS x ON x.import_id = imp.id").
+			Where("x.first_id <= ? AND x.last_id >= ?", f.SupporterID, f.SupporterID).
+			Where("imp.audit_id IS NOT NULL")
+		q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("a.supporter_id = ?", f.SupporterID).WhereOr("a.id IN (?)", imports)
+		})
 	}
 	if !f.Since.IsZero() {
 		q.Where("a.at >= ?", f.Since.UTC())
 	}
 	if err := paginate(q, f.Limit, 0).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	if f.SupporterID != 0 {
+		for i := range out {
+			out[i].SupporterID = f.SupporterID
+		}
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
@@ -40,8 +41,18 @@ func importCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "tag", Usage: "add this tag to every imported supporter (repeatable)"},
 					&cli.BoolFlag{Name: "overwrite", Usage: "let non-empty values of the file replace stored ones"},
 					&cli.BoolFlag{Name: "ignore-unknown", Usage: "drop unknown columns instead of keeping them as attributes"},
+					&cli.BoolFlag{Name: "until-error", Usage: "when a quote is never closed, import the rows before it instead of nothing"},
 				}, readFlags...),
 				Action: withDB(1, 1, importSupporters),
+			},
+			{
+				Name: "recover",
+				Usage: "end the imports a crash left unfinished: undo those that were writing, finish those that " +
+					"had committed (any import does it first, once the crashed process is gone)",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "force", Usage: "also take over imports whose process seems alive (a reused process id, another host)"},
+				},
+				Action: withDB(0, 0, recoverImports),
 			},
 			{
 				Name:      "donations",
@@ -176,7 +187,7 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 		Format: crm.ImportFormat(c.String("format")), Delimiter: in.delimiter, Encoding: c.String("encoding"),
 		Map: in.mapping, FileName: in.name, List: c.String("list"), Consent: c.String("consent"),
 		Tags: c.StringSlice("tag"), Overwrite: c.Bool("overwrite"), IgnoreUnknown: c.Bool("ignore-unknown"),
-		DryRun: c.Bool("dry-run"), OnReject: in.onReject(),
+		DryRun: c.Bool("dry-run"), OnReject: in.onReject(), UntilError: c.Bool("until-error"),
 	}
 	rep, err := db.ImportSupporters(c.Context, in.r, opts)
 	var info *crm.FileInfo
@@ -203,7 +214,40 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 		lines = append(lines, [2]string{"marked bounced", strconv.Itoa(rep.Bounced)})
 	}
 	printReport(c, lines, rep.Rejections, rep.Rejected, rep.DryRun)
+	if rep.StoppedAt != "" {
+		fmt.Fprintf(c.App.Writer, "stopped at %s\nonly the rows before that line were imported (--until-error)\n", rep.StoppedAt)
+	}
 	return nil
+}
+
+func recoverImports(c *cli.Context, db *crm.DB) error {
+	done, err := db.RecoverImports(c.Context, c.Bool("force"))
+	for _, u := range done {
+		what := "undone"
+		if u.Status == "committed" {
+			what = "finished"
+		}
+		fmt.Fprintf(c.App.Writer, "import %d of %s (started %s): %s\n", u.ID, u.File, u.StartedAt.Format(time.RFC3339), what)
+	}
+	if err == nil && len(done) == 0 {
+		fmt.Fprintln(c.App.Writer, "no unfinished import")
+	}
+	return err
+}
+
+// warnUnfinishedImports tells, on standard error, of imports a crash left
+// half written: until the next import or crm import recover ends them,
+// the database holds part of a file.
+func warnUnfinishedImports(c *cli.Context, db *crm.DB) {
+	list, err := db.UnfinishedImports(c.Context)
+	if err != nil {
+		return // an older or read-only database: nothing to say
+	}
+	for _, u := range list {
+		if !u.Alive {
+			fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", u)
+		}
+	}
 }
 
 func importDonations(c *cli.Context, db *crm.DB) error {

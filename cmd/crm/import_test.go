@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assocrm/assocrm/crm/crmtest"
 )
@@ -89,4 +93,115 @@ func TestImportCommands(t *testing.T) {
 // hasCount reports whether the import report out has the line "label N".
 func hasCount(out, label string, n int) bool {
 	return regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(label) + `\s+` + strconv.Itoa(n) + `$`).MatchString(out)
+}
+
+// TestImportBrokenFiles: an unterminated quote and two columns feeding
+// one field fail with a message naming the line or both columns, exit
+// non-zero and write nothing; --until-error imports the rows before the
+// quote.
+func TestImportBrokenFiles(t *testing.T) {
+	dir := t.TempDir()
+	db := crmtest.Database(t)
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var rows strings.Builder
+	rows.WriteString("email,first_name\n")
+	for i := range 1000 {
+		if i == 600 {
+			rows.WriteString("broken@example.org,\"Ann\n")
+		}
+		rows.WriteString("p" + strconv.Itoa(i) + "@example.org,P\n")
+	}
+	quote := write("quote.csv", rows.String())
+	code, _, stderr := crmRun(t, db, "import", "supporters", quote)
+	if code == 0 || !strings.Contains(stderr, "line 602: a quote") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if got := mustRun(t, db, "supporters", "count"); got != "0\n" {
+		t.Errorf("the failed import left %s supporters", got)
+	}
+	out := mustRun(t, db, "import", "supporters", quote, "--until-error")
+	if !hasCount(out, "created", 600) || !strings.Contains(out, "stopped at line 602") {
+		t.Errorf("--until-error printed:\n%s", out)
+	}
+
+	for _, c := range []struct {
+		text string
+		args []string
+		want string
+	}{
+		{"email,Courriel\na@example.org,b@example.org\n", nil, `columns 1 "email" and 2 "Courriel" both map to email`},
+		{"email,ville,town\na@example.org,Calais,Lille\n", nil, `columns 2 "ville" and 3 "town" both map to city`},
+		{"email,Adresse,ville\na@example.org,rue,Calais\n", []string{"--map", "Adresse=city"}, `columns 2 "Adresse" and 3 "ville" both map to city`},
+	} {
+		path := write("dup.csv", c.text)
+		code, _, stderr := crmRun(t, db, append([]string{"import", "supporters", path}, c.args...)...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q %v: exit %d, stderr %q, want %q", c.text, c.args, code, stderr, c.want)
+		}
+	}
+	if got := mustRun(t, db, "supporters", "count"); got != "600\n" {
+		t.Errorf("%s supporters after the refused files, want 600", got)
+	}
+}
+
+// TestImportKilledMidway kills an import process (kill -9) after it has
+// committed rows: the next commands warn about the half import, crm
+// import recover undoes it, and the file imports whole afterwards.
+func TestImportKilledMidway(t *testing.T) {
+	if os.Getenv("CRM_TEST_IMPORT_CHILD") != "" {
+		args := strings.Split(os.Getenv("CRM_TEST_IMPORT_CHILD"), "\n")
+		os.Exit(run(context.Background(), args, strings.NewReader(""), io.Discard, os.Stderr))
+	}
+	dir := t.TempDir()
+	db := crmtest.Database(t)
+	path := filepath.Join(dir, "big.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crmtest.WriteSupportersCSV(f, 300000, 5); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	mustRun(t, db, "lists", "create", "lettre")
+
+	child := exec.Command(os.Args[0], "-test.run=^TestImportKilledMidway$")
+	child.Env = append(os.Environ(), "CRM_TEST_IMPORT_CHILD="+strings.Join([]string{"crm", "--db", db, "import",
+		"supporters", path, "--list", "lettre", "--consent", "forms"}, "\n"))
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		out := mustRun(t, db, "supporters", "count")
+		if out != "0\n" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	child.Process.Kill()
+	child.Wait()
+
+	code, out, stderr := crmRun(t, db, "supporters", "count")
+	if code != 0 || out == "0\n" || !strings.Contains(stderr, "warning: import 1 of big.csv") ||
+		!strings.Contains(stderr, "the process that wrote it is gone") {
+		t.Fatalf("count after the kill: exit %d, %q, stderr %q", code, out, stderr)
+	}
+	out = mustRun(t, db, "import", "recover")
+	if !strings.Contains(out, "import 1 of big.csv") || !strings.HasSuffix(out, ": undone\n") {
+		t.Errorf("recover printed %q", out)
+	}
+	code, out, stderr = crmRun(t, db, "supporters", "count")
+	if code != 0 || out != "0\n" || stderr != "" {
+		t.Errorf("count after recover: exit %d, %q, stderr %q", code, out, stderr)
+	}
+	if out := mustRun(t, db, "import", "recover"); out != "no unfinished import\n" {
+		t.Errorf("second recover printed %q", out)
+	}
 }

