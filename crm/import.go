@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -423,6 +424,10 @@ type importRow struct {
 	s      Supporter
 	status rowStatus
 	stated bool // the row had a status column value
+	// record is the row's cells, kept only for a row with attributes: a
+	// merge may still reject it (see attributesFit), and the rejects
+	// file needs them.
+	record []string
 }
 
 func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
@@ -468,6 +473,10 @@ func (im *supporterImport) run(ctx context.Context, sr *sheet.Reader) error {
 			im.statusOf[row.s.Email] = row.status // the strongest "stop" of the file wins
 		}
 		if prev := im.byEmail[row.s.Email]; prev != nil {
+			if ok, rej := attributesFit(&prev.s, row); !ok {
+				im.reject(rej)
+				return nil
+			}
 			mergeSupporter(&prev.s, &row.s, im.opts.Overwrite)
 			im.rep.Duplicates++
 			return nil
@@ -784,7 +793,41 @@ func (im *supporterImport) parse(rec []string, line int) (*importRow, *Rejection
 		s.Language = "" // not given: neither overwrite nor default yet
 	}
 	s.EmailStatus = ""
+	if len(s.Attributes) > 0 {
+		row.record = slices.Clone(rec)
+	}
 	return row, nil
+}
+
+// attributesFit reports whether merging row into dst keeps dst within
+// MaxAttributes, and otherwise returns the rejection of the row: each row
+// is checked on its own when it is parsed, but two rows of one person (in
+// the file, or the file and the database) could add up past the bound.
+func attributesFit(dst *Supporter, row *importRow) (bool, Rejection) {
+	if len(row.s.Attributes) == 0 {
+		return true, Rejection{}
+	}
+	n := len(dst.Attributes)
+	for k := range row.s.Attributes {
+		if _, ok := dst.Attributes[k]; ok {
+			continue
+		}
+		alias := false
+		for dk := range dst.Attributes {
+			if headerKey(dk) == headerKey(k) {
+				alias = true
+				break
+			}
+		}
+		if !alias {
+			n++
+		}
+	}
+	if n <= MaxAttributes {
+		return true, Rejection{}
+	}
+	return false, Rejection{Line: row.line, Column: "attributes", Record: row.record,
+		Reason: fmt.Sprintf("this row would give the person %d attributes, at most %d", n, MaxAttributes)}
 }
 
 func reason(err error) string {

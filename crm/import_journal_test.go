@@ -390,3 +390,48 @@ func TestAuditLogShowsImports(t *testing.T) {
 		}
 	}
 }
+
+// Erasing someone while an import that changed them is unfinished leaves
+// nothing of them in its journal, and undoing the import does not bring
+// their old row back.
+func TestForgetDuringAnUnfinishedImport(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	defer crm.SetImportPacing(0, time.Millisecond)()
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		t.Fatal(err)
+	}
+	odile := mustSupporter(t, db, &crm.Supporter{Email: "odile@example.org", FirstName: "Odile", LastName: "Varenne"})
+	var b bytes.Buffer
+	b.WriteString("email,first_name,city\nodile@example.org,Odile,Lambersart\n")
+	for i := range 999 {
+		fmt.Fprintf(&b, "p%d@example.org,P%d,Lille\n", i, i)
+	}
+	crm.SetImportCrash(func(batch int) bool { return batch == 1 })
+	_, err := db.ImportSupporters(ctx, bytes.NewReader(b.Bytes()), crm.ImportOptions{FileName: "f.csv", List: "lettre",
+		Consent: "Formulaire papier", BatchSize: 200})
+	crm.SetImportCrash(nil)
+	if err == nil {
+		t.Fatal("the crashed import returned no error")
+	}
+	if err := db.Forget(ctx, "odile@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Bun().NewSelect().Table("import_undo").Where("supporter_id = ?", odile.ID).Count(ctx); err != nil || n != 0 {
+		t.Errorf("%d undo rows of the erased person left, %v", n, err)
+	}
+	if n, err := db.Bun().NewSelect().Table("import_consent_events").Where("supporter_id = ?", odile.ID).
+		Where("consent_text <> ''").Count(ctx); err != nil || n != 0 {
+		t.Errorf("%d waiting consent texts of the erased person left, %v", n, err)
+	}
+	if _, err := db.RecoverImports(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	s, err := db.GetSupporter(ctx, odile.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ErasedAt.IsZero() || s.LastName != "" || s.FirstName != "" || s.Email != crm.ErasedAddress(odile.ID) {
+		t.Errorf("after the undo the erased row is %+v", s)
+	}
+}

@@ -70,6 +70,10 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 			news = append(news, s)
 			continue
 		}
+		if ok, rej := attributesFit(ex, row); !ok {
+			im.reject(rej)
+			continue
+		}
 		rowChanged := mergeSupporter(ex, &row.s, im.opts.Overwrite)
 		seen := im.seenBefore(ex.ID)
 		switch {

@@ -375,6 +375,18 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 			Where("supporter_id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("forget: consent history: %w", err)
 		}
+		// An import running (or left running by a crash) keeps what it
+		// overwrote of this person, to put it back if it is undone, and
+		// holds their consent events until it is committed: the first
+		// goes (an undo then leaves the erased row as it is, as for anyone
+		// changed by someone else meanwhile), the texts of the second too.
+		if _, err := tx.NewDelete().Table("import_undo").Where("supporter_id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("forget: import journal: %w", err)
+		}
+		if _, err := tx.NewUpdate().Table("import_consent_events").Set("ip = '', user_agent = '', consent_text = ''").
+			Where("supporter_id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("forget: import journal: %w", err)
+		}
 		if _, err := tx.NewUpdate().Table("subscriptions").Set("status = ?", StatusUnsubscribed).
 			Set("updated_at = ?", now).Where("supporter_id = ?", id).Exec(ctx); err != nil {
 			return err

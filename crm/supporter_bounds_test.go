@@ -118,3 +118,53 @@ func TestImportBounds(t *testing.T) {
 		t.Errorf("wide sheet report = %+v", rep)
 	}
 }
+
+// Rows that each fit, but add up past MaxAttributes for one person (two
+// imports, or two rows of one file), are rejected, not merged past the
+// bound; the rejection keeps the row's cells for the rejects file.
+func TestImportMergeKeepsTheAttributeBound(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	wide := func(prefix string, emails ...string) string {
+		var b strings.Builder
+		b.WriteString("email")
+		for i := range crm.MaxAttributes {
+			fmt.Fprintf(&b, ",%s%d", prefix, i)
+		}
+		b.WriteString("\n")
+		for _, e := range emails {
+			b.WriteString(e + strings.Repeat(",x", crm.MaxAttributes) + "\n")
+		}
+		return b.String()
+	}
+	if _, err := db.ImportSupporters(ctx, strings.NewReader(wide("a", "wide@example.org")), crm.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var cells []string
+	rep, err := db.ImportSupporters(ctx, strings.NewReader(wide("b", "wide@example.org")),
+		crm.ImportOptions{OnReject: func(r crm.Rejection) { cells = r.Record }})
+	if err != nil || rep.Rejected != 1 || rep.Rejections[0].Column != "attributes" {
+		t.Fatalf("second import: %+v, %v", rep, err)
+	}
+	if len(cells) != crm.MaxAttributes+1 || cells[0] != "wide@example.org" {
+		t.Errorf("the rejected row's cells: %q", cells)
+	}
+	s, err := db.GetSupporterByEmail(ctx, "wide@example.org")
+	if err != nil || len(s.Attributes) != crm.MaxAttributes {
+		t.Fatalf("%d attributes stored, %v", len(s.Attributes), err)
+	}
+	if err := db.TagSupporter(ctx, s.ID, "x"); err != nil {
+		t.Errorf("the supporter can no longer be edited: %v", err)
+	}
+
+	// Two rows of one file: the second, with other columns, is rejected.
+	in := wide("c", "twice@example.org") + "twice@example.org" + strings.Repeat(",", crm.MaxAttributes) + ",y\n"
+	in = strings.Replace(in, "\n", ",extra\n", 1) // one more column, only the second row fills it
+	rep, err = db.ImportSupporters(ctx, strings.NewReader(in), crm.ImportOptions{})
+	if err != nil || rep.Created != 1 || rep.Rejected != 1 || rep.Rejections[0].Line != 3 {
+		t.Fatalf("one file: %+v, %v", rep, err)
+	}
+	if s, _ := db.GetSupporterByEmail(ctx, "twice@example.org"); len(s.Attributes) != crm.MaxAttributes {
+		t.Errorf("%d attributes stored", len(s.Attributes))
+	}
+}
