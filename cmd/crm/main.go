@@ -227,6 +227,7 @@ func withReadDB(minArgs, maxArgs int, fn func(c *cli.Context, db *crm.DB) error)
 			ctx := c.Context
 			defer func() { c.Context = ctx }()
 			c.Context = crm.WithChannel(ctx, "cli:"+commandName(c))
+			warnUnfinishedImports(c, db)
 			return explain(c, fn(c, db))
 		}
 		db, err := crm.Open(c.Context, c.String("db"), crm.ReadOnly())

@@ -24,7 +24,7 @@ func TestWrongCommandLine(t *testing.T) {
 			"crm: supporters: unknown command \"lst\"; did you mean \"list\"?\n" + supporterCommands + "\n"}, ""},
 		{[]string{"supporters", "lst", "--format", "json"}, []string{`supporters: unknown command "lst"; did you mean "list"?`}, "flag"},
 		{[]string{"import", "adherents.csv"}, []string{
-			"crm: import: unknown command \"adherents.csv\"\ncommands: supporters, donations (see crm import --help)\n"}, "did you mean"},
+			"crm: import: unknown command \"adherents.csv\"\ncommands: supporters, recover, donations (see crm import --help)\n"}, "did you mean"},
 		{[]string{"nosuchcommand"}, []string{`crm: unknown command "nosuchcommand"`, "commands: init, supporters,", "(see crm --help)"}, "did you mean"},
 		{[]string{"suporters", "list"}, []string{`unknown command "suporters"; did you mean "supporters"?`}, ""},
 		{[]string{"segmnt", "list"}, []string{`unknown command "segmnt"; did you mean "segments"?`}, ""},
