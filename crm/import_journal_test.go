@@ -435,3 +435,44 @@ func TestForgetDuringAnUnfinishedImport(t *testing.T) {
 		t.Errorf("after the undo the erased row is %+v", s)
 	}
 }
+
+// Nobody an unfinished import wrote is mailable until it is finished: a
+// campaign sent meanwhile would mail people whose rows and consent the
+// import may still undo.
+func TestUnfinishedImportIsNotMailable(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	defer crm.SetImportPacing(0, time.Millisecond)()
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		t.Fatal(err)
+	}
+	before := mustSupporter(t, db, &crm.Supporter{Email: "before@example.org"})
+	if _, err := db.Subscribe(ctx, crm.SubscribeRequest{SupporterID: before.ID, List: "lettre",
+		Consent: crm.Consent{Source: crm.SourceCLI}}); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.WriteString("email\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "p%d@example.org\n", i)
+	}
+	opts := crm.ImportOptions{FileName: "f.csv", List: "lettre", Consent: "forms", BatchSize: 200}
+	crm.SetImportCrash(func(batch int) bool { return batch == 2 })
+	_, err := db.ImportSupporters(ctx, bytes.NewReader(b.Bytes()), opts)
+	crm.SetImportCrash(nil)
+	if err == nil {
+		t.Fatal("the crashed import returned no error")
+	}
+	list := "lettre"
+	all, _ := db.CountSupporters(ctx, crm.SupporterFilter{List: &list})
+	mailable, err := db.CountSupporters(ctx, crm.SupporterFilter{List: &list, Mailable: true})
+	if err != nil || all <= 1 || mailable != 1 {
+		t.Errorf("after the crash: %d subscribed, %d mailable (%v), want only the one subscribed before", all, mailable, err)
+	}
+	if _, err := db.ImportSupporters(ctx, bytes.NewReader(b.Bytes()), opts); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.CountSupporters(ctx, crm.SupporterFilter{List: &list, Mailable: true}); n != 1001 {
+		t.Errorf("after the import finished: %d mailable", n)
+	}
+}

@@ -215,8 +215,11 @@ type SupporterFilter struct {
 	// Segment is an expression of the segment language, such as
 	// "interest:terrain AND NOT tag:presse" (see package segment).
 	Segment string
-	// Mailable keeps only supporters whose email status is ok (neither
-	// bounced nor complained).
+	// Mailable keeps only supporters who may be mailed now: their email
+	// status is ok (neither bounced nor complained), and no import still
+	// running (or left running by a crash) created or changed them, since
+	// it may yet be undone and the consent it records is not final
+	// (campaigns freeze their audience with it).
 	Mailable bool
 
 	afterID int64 // keyset paging for Supporters
@@ -607,6 +610,15 @@ func applySupporterFilter(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, 
 	}
 	if f.Mailable {
 		q.Where("s.email_status = ?", EmailOK)
+		var running []int64
+		if err := idb.NewSelect().Table("imports").Column("id").Where("status = ?", importRunning).
+			Scan(ctx, &running); err != nil {
+			return fmt.Errorf("running imports: %w", err)
+		}
+		if len(running) > 0 {
+			q.Where("NOT EXISTS (SELECT 1 FROM import_supporters x WHERE x.import_id IN (?) "+
+				"AND s.id BETWEEN x.first_id AND x.last_id)", bun.List(running))
+		}
 	}
 	if f.Language != nil {
 		l, err := NormalizeLanguage(*f.Language)
