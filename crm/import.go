@@ -70,6 +70,9 @@ func (r Rejection) String() string {
 	if r.Column == "" {
 		return fmt.Sprintf("line %d: %s", r.Line, r.Reason)
 	}
+	if r.Value == "" { // left out (too long to show) or the row as a whole
+		return fmt.Sprintf("line %d: %s: %s", r.Line, r.Column, r.Reason)
+	}
 	return fmt.Sprintf("line %d: %s %q: %s", r.Line, r.Column, r.Value, r.Reason)
 }
 

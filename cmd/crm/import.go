@@ -81,6 +81,9 @@ type importInput struct {
 
 // openImport reads the flags every import shares and opens the file.
 func openImport(c *cli.Context) (*importInput, error) {
+	if o := c.String("output"); o != "text" && o != "json" {
+		return nil, usagef("--output %q: want text or json", o)
+	}
 	delim, err := parseDelimiter(c)
 	if err != nil {
 		return nil, err
@@ -367,7 +370,9 @@ func (r *rejectsFile) finish(header []string, delimiter string) error {
 	if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	out, err := os.Create(r.path)
+	// Rejected rows are people's data: readable by their owner only, as
+	// the database is.
+	out, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("--rejects: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
 )
 
@@ -203,5 +204,32 @@ func TestImportKilledMidway(t *testing.T) {
 	}
 	if out := mustRun(t, db, "import", "recover"); out != "no unfinished import\n" {
 		t.Errorf("second recover printed %q", out)
+	}
+}
+
+// A report format the command does not know is a wrong command line:
+// exit 2 before anything is imported. Rejected rows are written readable
+// by their owner only.
+func TestImportOutputFlagAndRejectsFile(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "crm.db")
+	path := filepath.Join(t.TempDir(), "in.csv")
+	long := strings.Repeat("n", crm.MaxNotesLength+1)
+	if err := os.WriteFile(path, []byte("email,notes\nok@example.org,\nlong@example.org,"+long+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := crmRun(t, db, "import", "supporters", path, "--output", "yaml"); code != 2 ||
+		!strings.Contains(stderr, `--output "yaml"`) {
+		t.Errorf("--output yaml: exit %d, %q", code, stderr)
+	}
+	if out := mustRun(t, db, "supporters", "count"); out != "0\n" {
+		t.Errorf("imported anyway: %q supporters", out)
+	}
+	rejects := filepath.Join(t.TempDir(), "rejects.csv")
+	out := mustRun(t, db, "import", "supporters", path, "--rejects", rejects)
+	if !strings.Contains(out, "line 3: notes: 10001 characters") {
+		t.Errorf("report: %q", out)
+	}
+	if st, err := os.Stat(rejects); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("rejects file: %v, %v", st.Mode(), err)
 	}
 }
