@@ -19,7 +19,7 @@ func interestsCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list the vocabulary",
 				Flags: []cli.Flag{formatFlag()},
-				Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					ins, err := db.Interests(c.Context)
 					if err != nil {
 						return err
@@ -80,7 +80,7 @@ func listsCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list the lists",
 				Flags: []cli.Flag{formatFlag()},
-				Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					ls, err := db.Lists(c.Context)
 					if err != nil {
 						return err
@@ -191,7 +191,7 @@ func donationsCommand() *cli.Command {
 					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
 					formatFlag(),
 				},
-				Action: withDB(0, 0, listDonations),
+				Action: withReadDB(0, 0, listDonations),
 			},
 			{
 				Name:  "report",
@@ -203,7 +203,7 @@ func donationsCommand() *cli.Command {
 					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
 					formatFlag(),
 				},
-				Action: withDB(0, 0, reportDonations),
+				Action: withReadDB(0, 0, reportDonations),
 			},
 		},
 	}

@@ -24,6 +24,14 @@ func TestReadCommandsOnReadOnlyDatabase(t *testing.T) {
 	mustRun(t, db, "subscribe", "ann@example.org", "--list", "lettre")
 	mustRun(t, db, "supporters", "add", "--email", "bob@example.org")
 	mustRun(t, db, "supporters", "forget", "bob@example.org", "--yes")
+	mustRun(t, db, "segments", "save", "presse", "tag:presse")
+	mustRun(t, db, "donations", "add", "--email", "ann@example.org", "--amount", "10", "--currency", "EUR",
+		"--date", "2026-01-31", "--method", "transfer", "--ref", "DON-1")
+	tpl := filepath.Join(t.TempDir(), "lettre.fr.md")
+	if err := os.WriteFile(tpl, []byte("---\nsubject: Mars\n---\nBonjour {{.FirstName}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, db, "campaign", "create", "lettre-mars", "--list", "lettre", "--from", "Asso <a@asso.org>", "--template", "fr="+tpl)
 
 	ro := db
 	var sum func() [32]byte
@@ -56,6 +64,13 @@ func TestReadCommandsOnReadOnlyDatabase(t *testing.T) {
 		{[]string{"supporters", "export", "ann@example.org"}, `"email": "ann@example.org"`},
 		{[]string{"audit", "--supporter", "ann@example.org"}, "subscribe"},
 		{[]string{"check"}, "integrity: ok"},
+		{[]string{"lists", "list"}, "lettre"},
+		{[]string{"interests", "list"}, "terrain"},
+		{[]string{"segments", "list"}, "presse"},
+		{[]string{"donations", "list", "--format", "csv"}, "DON-1"},
+		{[]string{"donations", "report", "--by", "year"}, "2026"},
+		{[]string{"campaign", "list"}, "lettre-mars"},
+		{[]string{"campaign", "show", "lettre-mars"}, "draft"},
 	}
 	for _, c := range checks {
 		code, out, errOut := crmRun(t, ro, c.args...)

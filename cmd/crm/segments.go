@@ -35,7 +35,7 @@ func segmentsCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list saved segments",
 				Flags: []cli.Flag{formatFlag()},
-				Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					segs, err := db.Segments(c.Context)
 					if err != nil {
 						return err

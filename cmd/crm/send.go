@@ -67,7 +67,7 @@ func campaignCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list campaigns",
 				Flags: []cli.Flag{formatFlag()},
-				Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					n, err := openNewsletter(c, db)
 					if err != nil {
 						return err
@@ -89,7 +89,7 @@ func campaignCommand() *cli.Command {
 				Usage:     "show a campaign: status, recipients, sent, failed, by language",
 				ArgsUsage: "NAME",
 				Flags:     []cli.Flag{formatFlag()},
-				Action:    withDB(1, 1, showCampaign),
+				Action:    withReadDB(1, 1, showCampaign),
 			},
 		},
 	}
