@@ -409,7 +409,13 @@ type supporterImport struct {
 	byEmail   map[string]*importRow
 	statusOf  map[string]rowStatus // rows of the batch whose status column said something
 	erased    map[string]bool      // keyed hashes of erased addresses
-	erasedKey []byte
+	// lateErased holds the addresses erased since the import began (a
+	// forget between two batches), keyed by lateKey's hashes; only the
+	// writer reads and changes it (parse runs ahead in a goroutine of its
+	// own and reads erased).
+	lateErased map[string]bool
+	lateKey    []byte
+	erasedKey  []byte
 }
 
 // isErased reports whether an address of the file was erased by Forget.

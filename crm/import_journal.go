@@ -409,7 +409,7 @@ type importBefore struct {
 // importSupporterRun is a run of consecutive supporter ids an import
 // created or changed.
 type importSupporterRun struct {
-	bun.BaseModel `bun:"table:import_supporters"`
+	bun.BaseModel `bun:"table:import_supporters,alias:isr"`
 	ImportID      int64 `bun:"import_id,pk"`
 	FirstID       int64 `bun:"first_id,pk"`
 	LastID        int64 `bun:"last_id"`

@@ -2,11 +2,15 @@ package crm
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // flush writes the pending batch: one query finds who exists, one inserts
@@ -24,6 +28,12 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 		clear(im.statusOf)
 		im.batch = im.batch[:0]
 	}()
+	if err := im.dropLateErased(ctx, tx); err != nil {
+		return err
+	}
+	if len(im.batch) == 0 {
+		return nil
+	}
 	prep := newPreparedInserts(im.db, tx)
 	if prep != nil {
 		defer prep.close()
@@ -36,7 +46,16 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 		emails[i] = row.s.Email
 	}
 	var existing []*Supporter
-	if err := tx.NewSelect().Model(&existing).Where("s.email IN (?)", bun.List(emails)).Scan(ctx); err != nil {
+	q := tx.NewSelect().Model(&existing).Where("s.email IN (?)", bun.List(emails))
+	if tx.Dialect().Name() == dialect.PG {
+		// Lock the rows this batch may rewrite, in one order: a web write
+		// about one of them (which locks its row first, see
+		// lockLiveSupporter) waits for the batch, or the batch reads its
+		// result, and nothing either writes is lost. SQLite's immediate
+		// transactions already run one at a time.
+		q.Order("s.id").For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
 		return fmt.Errorf("import: find supporters: %w", err)
 	}
 	if err := loadRelations(ctx, tx, existing); err != nil {
@@ -222,7 +241,15 @@ func (im *supporterImport) journal(ctx context.Context, tx bun.IDB, news []*Supp
 		runs = append(runs, idRuns(im.runID, ids, false)...)
 	}
 	if len(runs) > 0 {
-		if _, err := tx.NewInsert().Model(&runs).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		// A run of an earlier batch may start at the same id and end
+		// sooner (people seen again): keep the longer one, so the audit
+		// log finds all of them.
+		greatest := "MAX"
+		if tx.Dialect().Name() == dialect.PG {
+			greatest = "GREATEST"
+		}
+		if _, err := tx.NewInsert().Model(&runs).On("CONFLICT (import_id, first_id, created) DO UPDATE").
+			Set("last_id = "+greatest+"(isr.last_id, EXCLUDED.last_id)").Exec(ctx); err != nil {
 			return fmt.Errorf("import: journal: %w", err)
 		}
 	}
@@ -413,5 +440,46 @@ func insertConsentEvents(ctx context.Context, tx bun.IDB, events []ConsentEvent)
 	if _, err := tx.NewInsert().Model(&events).Returning("NULL").Exec(ctx); err != nil {
 		return fmt.Errorf("record consent: %w", err)
 	}
+	return nil
+}
+
+// dropLateErased rejects the rows of the batch whose address was erased
+// after the import began: the file was checked against the erased list
+// when its rows were read, but a forget may come between two batches, and
+// a later row of the same person must not bring them back. New erasures
+// are few: each batch reads those made since the import began (with a
+// minute of margin) and hashes its addresses only when there are some.
+func (im *supporterImport) dropLateErased(ctx context.Context, tx bun.IDB) error {
+	var hashes []string
+	if err := tx.NewSelect().Table("suppressions").Column("hash").
+		Where("created_at >= ?", im.now.Add(-time.Minute)).Scan(ctx, &hashes); err != nil {
+		return fmt.Errorf("import: erased addresses: %w", err)
+	}
+	if len(hashes) == 0 {
+		return nil
+	}
+	if im.lateKey == nil {
+		key, _, err := im.db.Setting(ctx, suppressionKeySetting)
+		if err != nil {
+			return err
+		}
+		im.lateKey, im.lateErased = []byte(key), map[string]bool{}
+	}
+	for _, h := range hashes {
+		im.lateErased[h] = true
+	}
+	kept := im.batch[:0]
+	for _, row := range im.batch {
+		m := hmac.New(sha256.New, im.lateKey)
+		m.Write([]byte(row.s.Email))
+		if im.lateErased[hex.EncodeToString(m.Sum(nil))] {
+			im.reject(Rejection{Line: row.line, Column: "email", Value: row.s.Email,
+				Reason: "erased address: the person asked to be forgotten while the file was imported"})
+			continue
+		}
+		kept = append(kept, row)
+	}
+	clear(im.batch[len(kept):])
+	im.batch = kept
 	return nil
 }
