@@ -249,7 +249,7 @@ func (im *supporterImport) journal(ctx context.Context, tx bun.IDB, news []*Supp
 			greatest = "GREATEST"
 		}
 		if _, err := tx.NewInsert().Model(&runs).On("CONFLICT (import_id, first_id, created) DO UPDATE").
-			Set("last_id = "+greatest+"(isr.last_id, EXCLUDED.last_id)").Exec(ctx); err != nil {
+			Set("last_id = " + greatest + "(isr.last_id, EXCLUDED.last_id)").Exec(ctx); err != nil {
 			return fmt.Errorf("import: journal: %w", err)
 		}
 	}
