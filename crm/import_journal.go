@@ -26,11 +26,12 @@ import (
 // used to write in one transaction, holding that lock for minutes, and a
 // one-click unsubscribe or a web signup arriving meanwhile failed after
 // the 5 s busy timeout and was lost. An import now writes in short
-// transactions (a batch of rows each, sized to hold the lock about half a
-// second, see importHold) and on SQLite leaves the lock free for a moment
-// between them (importPause), longer than the longest sleep of SQLite's
-// busy handler, so a writer that is waiting always gets its turn within
-// about one batch.
+// transactions, and on SQLite, once it has had the lock for importHold
+// (1 s), leaves it free for importPause, longer than the longest sleep of
+// SQLite's busy handler, so a writer that is waiting gets its turn within
+// about a second. The same pacing (importPacer, import_pace.go) holds for
+// every phase that writes: the batches of rows, the finish of a committed
+// import and the undo of a failed one.
 //
 // What a single transaction gave for free, that a fatal error or a crash
 // leaves nothing of the file behind, is kept by an undo journal, one run
@@ -274,6 +275,12 @@ const journalChunk = 2000
 // consent_events, its undo rows away, then the run is done. Each step is
 // short and can be repeated after a crash.
 func (db *DB) finishImport(ctx context.Context, run *importRun) error {
+	// The last batches may just have had the lock for importHold: leave
+	// it free first.
+	pace := db.newImportPacer()
+	if err := pace.pause(ctx, nil); err != nil {
+		return err
+	}
 	for {
 		n, err := db.moveStagedConsent(ctx, run.ID, nil)
 		if err != nil {
@@ -281,6 +288,9 @@ func (db *DB) finishImport(ctx context.Context, run *importRun) error {
 		}
 		if n == 0 {
 			break
+		}
+		if err := pace.step(ctx); err != nil {
+			return err
 		}
 	}
 	for {
@@ -300,6 +310,9 @@ func (db *DB) finishImport(ctx context.Context, run *importRun) error {
 		}
 		if n == 0 {
 			break
+		}
+		if err := pace.step(ctx); err != nil {
+			return err
 		}
 	}
 	return db.endImport(ctx, run, importDone, nil)
@@ -468,6 +481,12 @@ func touchedByOthers(ctx context.Context, tx bun.IDB, run *importRun, ids []int6
 // deleted, waiting consent events are dropped; anyone someone else changed
 // meanwhile is kept (see the top of this file).
 func (db *DB) undoImport(ctx context.Context, run *importRun) error {
+	// Paced as the batches are (see importPacer), starting with a pause:
+	// the failed import may just have had the lock for importHold.
+	pace := db.newImportPacer()
+	if err := pace.pause(ctx, nil); err != nil {
+		return err
+	}
 	kept := 0
 	// Supporters that existed: put back what they had.
 	var last int64
@@ -511,6 +530,9 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 		if err != nil {
 			return fmt.Errorf("undo import %d: %w", run.ID, err)
 		}
+		if err := pace.step(ctx); err != nil {
+			return err
+		}
 	}
 	// Supporters it created: delete them.
 	var runs []importSupporterRun
@@ -524,7 +546,7 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 			return nil
 		}
 		defer func() { ids = ids[:0] }()
-		return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			others, err := touchedByOthers(ctx, tx, run, ids)
 			if err != nil {
 				return err
@@ -551,6 +573,10 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 			_, err = tx.NewDelete().Table("supporters").Where("id IN (?)", bun.List(drop)).Exec(ctx)
 			return err
 		})
+		if err != nil {
+			return err
+		}
+		return pace.step(ctx)
 	}
 	for _, r := range runs {
 		for id := r.FirstID; id <= r.LastID; id++ {
@@ -582,6 +608,9 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 		}
 		if n == 0 {
 			break
+		}
+		if err := pace.step(ctx); err != nil {
+			return err
 		}
 	}
 	details := run.File
