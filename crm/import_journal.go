@@ -271,6 +271,11 @@ func (db *DB) commitImport(ctx context.Context, run *importRun, action, details 
 // undoing an import handles.
 const journalChunk = 2000
 
+// undoChunk is how many supporters one transaction of an undo restores
+// or deletes: putting a supporter back rewrites its row and relations, so
+// this is kept small for a transaction to stay short next to importHold.
+const undoChunk = 100
+
 // finishImport moves a committed import forward: its consent events into
 // consent_events, its undo rows away, then the run is done. Each step is
 // short and can be repeated after a crash.
@@ -493,7 +498,7 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 	for {
 		var rows []importUndoRow
 		if err := db.bun.NewSelect().Model(&rows).Where("import_id = ? AND supporter_id > ?", run.ID, last).
-			Order("supporter_id").Limit(500).Scan(ctx); err != nil {
+			Order("supporter_id").Limit(undoChunk).Scan(ctx); err != nil {
 			return fmt.Errorf("undo import %d: %w", run.ID, err)
 		}
 		if len(rows) == 0 {
@@ -580,7 +585,7 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 	}
 	for _, r := range runs {
 		for id := r.FirstID; id <= r.LastID; id++ {
-			if ids = append(ids, id); len(ids) == 500 {
+			if ids = append(ids, id); len(ids) == undoChunk {
 				if err := flush(); err != nil {
 					return fmt.Errorf("undo import %d: %w", run.ID, err)
 				}
