@@ -223,27 +223,74 @@ func holderAlive(holder string) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
+// importBeginLock is the key of the PostgreSQL advisory lock that makes
+// the check for another import and the insert of a new run one step.
+const importBeginLock int64 = 0x61737363726d0c01 // "asscrm", import
+
+// errImportBusy says another run appeared between recovery and insert.
+var errImportBusy = errors.New("another import is unfinished")
+
 // beginImport recovers what crashed imports left, then records a new run.
+// The check that no other import is unfinished and the insert of the new
+// run are one transaction, so two imports started at once cannot both
+// begin: on SQLite the transaction is IMMEDIATE (it takes the write lock
+// at BEGIN), which serialises them; on PostgreSQL, where two transactions
+// could both see no run and both insert, it first takes a
+// transaction-level advisory lock (pg_advisory_xact_lock, released at
+// commit or rollback). A run that appears meanwhile is recovered if its
+// writer is dead, and otherwise refuses the import with ErrConflict.
 func (db *DB) beginImport(ctx context.Context, file string, listID int64) (*importRun, error) {
-	if _, err := db.RecoverImports(ctx, false); err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		if _, err := db.RecoverImports(ctx, false); err != nil {
+			return nil, err
+		}
+		run, err := db.insertImportRun(ctx, file, listID)
+		if errors.Is(err, errImportBusy) && attempt < 2 {
+			continue
+		}
+		if errors.Is(err, errImportBusy) {
+			return nil, fmt.Errorf("import: %w: %w", err, ErrConflict)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("import: begin: %w", err)
+		}
+		return run, nil
 	}
+}
+
+func (db *DB) insertImportRun(ctx context.Context, file string, listID int64) (*importRun, error) {
 	run := &importRun{File: file, Channel: channelOf(ctx), ListID: listID, Status: importRunning,
 		Holder: newHolder(), StartedAt: db.Now()}
+	// Alive before it is visible: another import of this process must
+	// never take it for a crashed one.
+	liveHolders.Store(run.Holder, true)
 	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if !db.isSQLite() {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", importBeginLock); err != nil {
+				return err
+			}
+		}
+		n, err := tx.NewSelect().Model((*importRun)(nil)).
+			Where("imp.status IN (?)", bun.List([]string{importRunning, importCommitted})).Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return errImportBusy
+		}
 		if err := tx.NewSelect().Table("consent_events").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &run.ConsentMark); err != nil {
 			return err
 		}
 		if err := tx.NewSelect().Table("audit_log").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &run.AuditMark); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(run).Returning("id").Exec(ctx)
+		_, err = tx.NewInsert().Model(run).Returning("id").Exec(ctx)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("import: begin: %w", err)
+		liveHolders.Delete(run.Holder)
+		return nil, err
 	}
-	liveHolders.Store(run.Holder, true)
 	return run, nil
 }
 
