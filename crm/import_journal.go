@@ -69,7 +69,14 @@ import (
 // user knows better. UnfinishedImports lets commands warn about such runs.
 //
 // A dry run still writes in one transaction that it rolls back: it holds
-// the write lock for its whole length, but leaves no trace.
+// the write lock for its whole length, but leaves no trace. Pacing it is
+// not possible that way: its batches must see the earlier ones (to merge a
+// file's duplicates and count what it would update), and a transaction
+// committed to let others write would no longer be a dry run. Computing
+// the report on a read transaction, from the file and what exists, would
+// free the lock, but means a second implementation of the merge; until
+// then the CLI's --dry-run help and the README say plainly that web
+// writes wait (and fail after the 5 s busy timeout) during a dry run.
 
 // importRun is one row of the imports table.
 type importRun struct {
