@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +18,13 @@ import (
 func openTest(t testing.TB) *crm.DB {
 	t.Helper()
 	clock := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	opt := crm.WithClock(func() time.Time { clock = clock.Add(time.Second); return clock })
+	var mu sync.Mutex // tests write from several goroutines
+	opt := crm.WithClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	})
 	db, err := crm.Open(context.Background(), crmtest.Database(t), opt)
 	if err != nil {
 		t.Fatal(err)

@@ -609,7 +609,7 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 	// the lock importHold; it then commits and, on SQLite, leaves the
 	// lock free for importPause.
 	var tx *bun.Tx
-	var began time.Time
+	pace := db.newImportPacer()
 	commits := 0
 	defer func() {
 		if tx != nil {
@@ -637,7 +637,7 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 			if err != nil {
 				return err
 			}
-			tx, began = &t, time.Now()
+			tx = &t
 		}
 		start := time.Now()
 		if err := fn(ctx, *tx); err != nil {
@@ -653,7 +653,7 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 			case took < importHold/16:
 				im.batchSize = min(im.batchSize*2, im.maxBatch)
 			}
-			if time.Since(began) < importHold {
+			if !pace.due() {
 				return nil
 			}
 		}
@@ -663,16 +663,7 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 		// The pause is time the import has to wait anyway: it copies the
 		// WAL into the file then (PASSIVE: writers are not blocked; a
 		// busy checkpoint is simply left for the next pause).
-		paused := time.Now()
-		conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-		t := time.NewTimer(importPause - time.Since(paused))
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-		return nil
+		return pace.pause(ctx, func() { conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)") })
 	}
 	if err := im.prepare(ctx, conn); err != nil {
 		return err

@@ -26,11 +26,12 @@ import (
 // used to write in one transaction, holding that lock for minutes, and a
 // one-click unsubscribe or a web signup arriving meanwhile failed after
 // the 5 s busy timeout and was lost. An import now writes in short
-// transactions (a batch of rows each, sized to hold the lock about half a
-// second, see importHold) and on SQLite leaves the lock free for a moment
-// between them (importPause), longer than the longest sleep of SQLite's
-// busy handler, so a writer that is waiting always gets its turn within
-// about one batch.
+// transactions, and on SQLite, once it has had the lock for importHold
+// (1 s), leaves it free for importPause, longer than the longest sleep of
+// SQLite's busy handler, so a writer that is waiting gets its turn within
+// about a second. The same pacing (importPacer, import_pace.go) holds for
+// every phase that writes: the batches of rows, the finish of a committed
+// import and the undo of a failed one.
 //
 // What a single transaction gave for free, that a fatal error or a crash
 // leaves nothing of the file behind, is kept by an undo journal, one run
@@ -68,7 +69,14 @@ import (
 // user knows better. UnfinishedImports lets commands warn about such runs.
 //
 // A dry run still writes in one transaction that it rolls back: it holds
-// the write lock for its whole length, but leaves no trace.
+// the write lock for its whole length, but leaves no trace. Pacing it is
+// not possible that way: its batches must see the earlier ones (to merge a
+// file's duplicates and count what it would update), and a transaction
+// committed to let others write would no longer be a dry run. Computing
+// the report on a read transaction, from the file and what exists, would
+// free the lock, but means a second implementation of the merge; until
+// then the CLI's --dry-run help and the README say plainly that web
+// writes wait (and fail after the 5 s busy timeout) during a dry run.
 
 // importRun is one row of the imports table.
 type importRun struct {
@@ -222,27 +230,74 @@ func holderAlive(holder string) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
+// importBeginLock is the key of the PostgreSQL advisory lock that makes
+// the check for another import and the insert of a new run one step.
+const importBeginLock int64 = 0x61737363726d0c01 // "asscrm", import
+
+// errImportBusy says another run appeared between recovery and insert.
+var errImportBusy = errors.New("another import is unfinished")
+
 // beginImport recovers what crashed imports left, then records a new run.
+// The check that no other import is unfinished and the insert of the new
+// run are one transaction, so two imports started at once cannot both
+// begin: on SQLite the transaction is IMMEDIATE (it takes the write lock
+// at BEGIN), which serialises them; on PostgreSQL, where two transactions
+// could both see no run and both insert, it first takes a
+// transaction-level advisory lock (pg_advisory_xact_lock, released at
+// commit or rollback). A run that appears meanwhile is recovered if its
+// writer is dead, and otherwise refuses the import with ErrConflict.
 func (db *DB) beginImport(ctx context.Context, file string, listID int64) (*importRun, error) {
-	if _, err := db.RecoverImports(ctx, false); err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		if _, err := db.RecoverImports(ctx, false); err != nil {
+			return nil, err
+		}
+		run, err := db.insertImportRun(ctx, file, listID)
+		if errors.Is(err, errImportBusy) && attempt < 2 {
+			continue
+		}
+		if errors.Is(err, errImportBusy) {
+			return nil, fmt.Errorf("import: %w: %w", err, ErrConflict)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("import: begin: %w", err)
+		}
+		return run, nil
 	}
+}
+
+func (db *DB) insertImportRun(ctx context.Context, file string, listID int64) (*importRun, error) {
 	run := &importRun{File: file, Channel: channelOf(ctx), ListID: listID, Status: importRunning,
 		Holder: newHolder(), StartedAt: db.Now()}
+	// Alive before it is visible: another import of this process must
+	// never take it for a crashed one.
+	liveHolders.Store(run.Holder, true)
 	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if !db.isSQLite() {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", importBeginLock); err != nil {
+				return err
+			}
+		}
+		n, err := tx.NewSelect().Model((*importRun)(nil)).
+			Where("imp.status IN (?)", bun.List([]string{importRunning, importCommitted})).Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return errImportBusy
+		}
 		if err := tx.NewSelect().Table("consent_events").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &run.ConsentMark); err != nil {
 			return err
 		}
 		if err := tx.NewSelect().Table("audit_log").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &run.AuditMark); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(run).Returning("id").Exec(ctx)
+		_, err = tx.NewInsert().Model(run).Returning("id").Exec(ctx)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("import: begin: %w", err)
+		liveHolders.Delete(run.Holder)
+		return nil, err
 	}
-	liveHolders.Store(run.Holder, true)
 	return run, nil
 }
 
@@ -270,10 +325,21 @@ func (db *DB) commitImport(ctx context.Context, run *importRun, action, details 
 // undoing an import handles.
 const journalChunk = 2000
 
+// undoChunk is how many supporters one transaction of an undo restores
+// or deletes: putting a supporter back rewrites its row and relations, so
+// this is kept small for a transaction to stay short next to importHold.
+const undoChunk = 100
+
 // finishImport moves a committed import forward: its consent events into
 // consent_events, its undo rows away, then the run is done. Each step is
 // short and can be repeated after a crash.
 func (db *DB) finishImport(ctx context.Context, run *importRun) error {
+	// The last batches may just have had the lock for importHold: leave
+	// it free first.
+	pace := db.newImportPacer()
+	if err := pace.pause(ctx, nil); err != nil {
+		return err
+	}
 	for {
 		n, err := db.moveStagedConsent(ctx, run.ID, nil)
 		if err != nil {
@@ -281,6 +347,9 @@ func (db *DB) finishImport(ctx context.Context, run *importRun) error {
 		}
 		if n == 0 {
 			break
+		}
+		if err := pace.step(ctx); err != nil {
+			return err
 		}
 	}
 	for {
@@ -300,6 +369,9 @@ func (db *DB) finishImport(ctx context.Context, run *importRun) error {
 		}
 		if n == 0 {
 			break
+		}
+		if err := pace.step(ctx); err != nil {
+			return err
 		}
 	}
 	return db.endImport(ctx, run, importDone, nil)
@@ -468,13 +540,19 @@ func touchedByOthers(ctx context.Context, tx bun.IDB, run *importRun, ids []int6
 // deleted, waiting consent events are dropped; anyone someone else changed
 // meanwhile is kept (see the top of this file).
 func (db *DB) undoImport(ctx context.Context, run *importRun) error {
+	// Paced as the batches are (see importPacer), starting with a pause:
+	// the failed import may just have had the lock for importHold.
+	pace := db.newImportPacer()
+	if err := pace.pause(ctx, nil); err != nil {
+		return err
+	}
 	kept := 0
 	// Supporters that existed: put back what they had.
 	var last int64
 	for {
 		var rows []importUndoRow
 		if err := db.bun.NewSelect().Model(&rows).Where("import_id = ? AND supporter_id > ?", run.ID, last).
-			Order("supporter_id").Limit(500).Scan(ctx); err != nil {
+			Order("supporter_id").Limit(undoChunk).Scan(ctx); err != nil {
 			return fmt.Errorf("undo import %d: %w", run.ID, err)
 		}
 		if len(rows) == 0 {
@@ -511,6 +589,9 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 		if err != nil {
 			return fmt.Errorf("undo import %d: %w", run.ID, err)
 		}
+		if err := pace.step(ctx); err != nil {
+			return err
+		}
 	}
 	// Supporters it created: delete them.
 	var runs []importSupporterRun
@@ -524,7 +605,7 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 			return nil
 		}
 		defer func() { ids = ids[:0] }()
-		return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			others, err := touchedByOthers(ctx, tx, run, ids)
 			if err != nil {
 				return err
@@ -551,10 +632,14 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 			_, err = tx.NewDelete().Table("supporters").Where("id IN (?)", bun.List(drop)).Exec(ctx)
 			return err
 		})
+		if err != nil {
+			return err
+		}
+		return pace.step(ctx)
 	}
 	for _, r := range runs {
 		for id := r.FirstID; id <= r.LastID; id++ {
-			if ids = append(ids, id); len(ids) == 500 {
+			if ids = append(ids, id); len(ids) == undoChunk {
 				if err := flush(); err != nil {
 					return fmt.Errorf("undo import %d: %w", run.ID, err)
 				}
@@ -582,6 +667,9 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 		}
 		if n == 0 {
 			break
+		}
+		if err := pace.step(ctx); err != nil {
+			return err
 		}
 	}
 	details := run.File

@@ -22,7 +22,9 @@ func importCommand() *cli.Command {
 		&cli.StringFlag{Name: "delimiter", Usage: "field separator: , ; | or tab (default: detected)"},
 		&cli.StringFlag{Name: "encoding", Usage: "utf-8, windows-1252, iso-8859-1, utf-16le or utf-16be (default: detected)"},
 		&cli.StringSliceFlag{Name: "map", Usage: `column mapping "HEADER=field" (repeatable), e.g. "Courriel=email"`},
-		&cli.BoolFlag{Name: "dry-run", Usage: "do the whole import and report, then write nothing"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "do the whole import and report, then write nothing; " +
+			"unlike an import, it holds the SQLite write lock for its whole length: web signups, unsubscribes " +
+			"and webhooks wait meanwhile, and fail after 5 s (run it while the web pages are quiet, or on a copy)"},
 		&cli.StringFlag{Name: "rejects", Usage: "write rejected rows, with a reason column, to this CSV file"},
 		&cli.StringFlag{Name: "output", Value: "text", Usage: "report format: text or json"},
 	}
