@@ -8,7 +8,6 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 type gatedReader struct {
 	r, rest io.Reader
 	open    chan struct{}
-	once    sync.Once
 }
 
 func (g *gatedReader) Read(p []byte) (int, error) {

@@ -433,16 +433,6 @@ func (im *supporterImport) subscribe(ctx context.Context, tx bun.IDB, ss []*Supp
 	return nil
 }
 
-func insertConsentEvents(ctx context.Context, tx bun.IDB, events []ConsentEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	if _, err := tx.NewInsert().Model(&events).Returning("NULL").Exec(ctx); err != nil {
-		return fmt.Errorf("record consent: %w", err)
-	}
-	return nil
-}
-
 // dropLateErased rejects the rows of the batch whose address was erased
 // after the import began: the file was checked against the erased list
 // when its rows were read, but a forget may come between two batches, and
