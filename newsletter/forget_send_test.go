@@ -118,13 +118,7 @@ func TestForgetDuringALiveSend(t *testing.T) {
 	all := addForgetAudience(t, e)
 	n := e.newsletter(t)
 	e.campaign(t, n, "mars", "lettre", "")
-	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
-	done := make(chan error)
-	go func() {
-		_, err := n.Send(ctx, "mars", g, newsletter.SendOptions{})
-		done <- err
-	}()
-	<-g.started
+	g, done := e.sendHeldAtGate(ctx, t, n, "mars")
 	// Wait for batch 2 (the second one, holding position 150) to be
 	// prepared.
 	for deadline := time.Now().Add(10 * time.Second); ; {

@@ -334,19 +334,27 @@ func (g *gate) SendBatch(ctx context.Context, key string, msgs []newsletter.Mess
 	return g.next.SendBatch(ctx, key, msgs)
 }
 
+// sendHeldAtGate starts sending the campaign name in a goroutine through
+// a gate in front of the env's sender, and returns once the first batch
+// is held there; done receives Send's error when the send ends.
+func (e *env) sendHeldAtGate(ctx context.Context, t testing.TB, n *newsletter.Newsletter, name string) (*gate, chan error) {
+	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
+	done := make(chan error)
+	go func() {
+		_, err := n.Send(ctx, name, g, newsletter.SendOptions{})
+		done <- err
+	}()
+	<-g.started
+	return g, done
+}
+
 func TestLeaseRefusesASecondSender(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	e.addAudience(t, 150, crm.List{Name: "lettre"})
 	n := e.newsletter(t)
 	e.campaign(t, n, "mars", "lettre", "")
-	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
-	done := make(chan error)
-	go func() {
-		_, err := n.Send(ctx, "mars", g, newsletter.SendOptions{})
-		done <- err
-	}()
-	<-g.started
+	g, done := e.sendHeldAtGate(ctx, t, n, "mars")
 	_, err := e.newsletter(t).Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
 	if crm.IsPostgresDSN(e.path) {
 		// On PostgreSQL the second sender takes the batches the first has

@@ -183,13 +183,7 @@ func TestLiveHolderKeepsAnExpiredLease(t *testing.T) {
 	e.addAudience(t, 250, crm.List{Name: "lettre"})
 	n := e.newsletter(t)
 	e.campaign(t, n, "mars", "lettre", "")
-	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
-	done := make(chan error)
-	go func() {
-		_, err := n.Send(ctx, "mars", g, newsletter.SendOptions{})
-		done <- err
-	}()
-	<-g.started
+	g, done := e.sendHeldAtGate(ctx, t, n, "mars")
 	e.clock.Advance(10 * time.Minute) // far past the one-minute lease
 	_, err := e.newsletter(t).Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
 	if !errors.Is(err, newsletter.ErrBusy) {
@@ -220,13 +214,7 @@ func TestLeaseIsRenewedWhileWaiting(t *testing.T) {
 	}
 	e.campaign(t, n, "mars", "lettre", "")
 	// One batch: no later batch's preparation renews the lease.
-	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
-	done := make(chan error)
-	go func() {
-		_, err := n.Send(ctx, "mars", g, newsletter.SendOptions{})
-		done <- err
-	}()
-	<-g.started
+	g, done := e.sendHeldAtGate(ctx, t, n, "mars")
 	e.clock.Advance(time.Hour) // the sender waits for an hour...
 	var until time.Time
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -262,13 +250,7 @@ func TestSenderStopsWhenItsSessionEnds(t *testing.T) {
 	e.addAudience(t, 600, crm.List{Name: "lettre"})
 	n := e.newsletter(t)
 	e.campaign(t, n, "mars", "lettre", "")
-	g := &gate{next: e.sender(t), wait: make(chan struct{}), started: make(chan struct{})}
-	done := make(chan error)
-	go func() {
-		_, err := n.Send(ctx, "mars", g, newsletter.SendOptions{})
-		done <- err
-	}()
-	<-g.started
+	g, done := e.sendHeldAtGate(ctx, t, n, "mars")
 	var key int64
 	if err := e.db.Bun().NewSelect().Table("newsletter_batches").Column("owner_lock").
 		Where("owner_lock <> 0").Limit(1).Scan(ctx, &key); err != nil {
