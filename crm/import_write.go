@@ -45,18 +45,9 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	for i, row := range im.batch {
 		emails[i] = row.s.Email
 	}
-	var existing []*Supporter
-	q := tx.NewSelect().Model(&existing).Where("s.email IN (?)", bun.List(emails))
-	if tx.Dialect().Name() == dialect.PG {
-		// Lock the rows this batch may rewrite, in one order: a web write
-		// about one of them (which locks its row first, see
-		// lockLiveSupporter) waits for the batch, or the batch reads its
-		// result, and nothing either writes is lost. SQLite's immediate
-		// transactions already run one at a time.
-		q.Order("s.id").For("UPDATE")
-	}
-	if err := q.Scan(ctx); err != nil {
-		return fmt.Errorf("import: find supporters: %w", err)
+	existing, err := findExisting(ctx, tx, prep, emails)
+	if err != nil {
+		return err
 	}
 	if err := loadRelations(ctx, tx, existing); err != nil {
 		return err
@@ -164,6 +155,35 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 		}
 	}
 	return im.journal(ctx, tx, news, changed, before, subs, events)
+}
+
+// findExisting returns the supporters of the batch that exist, by their
+// addresses. On PostgreSQL it locks their rows, in one order: a web write
+// about one of them (which locks its row first, see lockLiveSupporter)
+// waits for the batch, or the batch reads its result, and nothing either
+// writes is lost. SQLite's immediate transactions already run one at a
+// time; there the addresses are looked up through prepared statements
+// with bound values (the SQL text of 2,000 quoted addresses was built and
+// parsed again each batch), and only the few found are read whole.
+func findExisting(ctx context.Context, tx bun.IDB, prep *preparedInserts, emails []string) ([]*Supporter, error) {
+	var existing []*Supporter
+	q := tx.NewSelect().Model(&existing)
+	switch {
+	case prep != nil:
+		ids, err := prep.existingIDs(ctx, emails)
+		if err != nil || len(ids) == 0 {
+			return nil, err
+		}
+		q.Where("s.id IN (?)", bun.List(ids))
+	case tx.Dialect().Name() == dialect.PG:
+		q.Where("s.email IN (?)", bun.List(emails)).Order("s.id").For("UPDATE")
+	default:
+		q.Where("s.email IN (?)", bun.List(emails))
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("import: find supporters: %w", err)
+	}
+	return existing, nil
 }
 
 // subscriptionStatus returns the status on the import's list of the
