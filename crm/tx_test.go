@@ -202,7 +202,7 @@ func TestAddSupporterFreshConsentIsAtomic(t *testing.T) {
 		{"unknown interest", crm.Supporter{Email: "ann@example.org", Interests: []crm.SupporterInterest{{Interest: "nope"}}}, nil,
 			func(err error) bool { return errors.Is(err, crm.ErrInvalid) }},
 		{"last statement", crm.Supporter{Email: "ann@example.org", FirstName: "Ann", Tags: []string{"retour"}},
-			[]string{`"audit_log"`, "'create supporter'"},
+			[]string{`INSERT INTO "audit_log"`, "'create supporter'"},
 			func(err error) bool { return errors.Is(err, context.Canceled) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,7 +250,7 @@ func TestForgetIsOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := state(t, db, "ann@example.org")
-	hits, stop := crmtest.FailQueries(db.Bun(), `"audit_log"`, "'forget'")
+	hits, stop := crmtest.FailQueries(db.Bun(), `INSERT INTO "audit_log"`, "'forget'")
 	err := db.Forget(ctx, "ann@example.org")
 	stop()
 	if !errors.Is(err, context.Canceled) || hits() != 1 {
