@@ -130,6 +130,12 @@ type Export struct {
 // ExportSupporter returns everything held about the supporter with the
 // given address, and records the export in the audit log. It returns an
 // error wrapping ErrNotFound for an unknown (or erased) address.
+//
+// It is not one transaction: the reads take no write lock (they work on
+// a database opened read-only), and the audit entry is written after
+// them, on its own; when it cannot be (a read-only database, a long
+// import holding the lock), the export is still returned and the logger
+// told.
 func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error) {
 	p, err := db.GetProfile(ctx, email)
 	if err != nil {
@@ -500,7 +506,8 @@ func (db *DB) TruncateLog(ctx context.Context) error {
 
 // Backup writes a consistent copy of the database to path while it stays
 // in use (SQLite's VACUUM INTO), readable by its owner only (mode 0600).
-// The file must not exist.
+// The file must not exist. The copy is recorded in the audit log after
+// it is made, as an export is.
 func (db *DB) Backup(ctx context.Context, path string) error {
 	if strings.TrimSpace(path) == "" {
 		return invalid("path", path, "empty backup path")
