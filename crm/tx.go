@@ -12,8 +12,13 @@ import (
 // it take effect together, when the function given to DB.RunInTx returns
 // nil, or not at all. Its methods are DB's write operations, and the reads
 // they need, with the same names, arguments, audit entries and errors;
-// each one sees what the ones before it wrote. Every write operation of
-// DB is the matching Tx method run alone in a transaction of its own.
+// each one sees what the ones before it wrote. The DB method of the same
+// name is the Tx method run alone in a transaction of its own.
+//
+// Forget and the imports have no Tx method: an erasure commits alone and
+// then truncates SQLite's log, which cannot be done inside a transaction,
+// and an import writes in many short transactions so that other writers
+// are served while it runs.
 //
 // A Tx is valid only while the function given to RunInTx runs, and is not
 // safe for concurrent use. It has no RunInTx of its own: transactions do
@@ -67,10 +72,15 @@ func runTx[T any](ctx context.Context, db *DB, op func(tx *Tx) (T, error)) (T, e
 
 // Bun returns the transaction's bun handle, for a package that keeps its
 // own tables beside crm's (newsletter does) and writes them in the same
-// transaction as crm's operations, as DB.Bun does outside one. Write only
-// your own tables through it: crm's tables are changed through Tx's
-// methods, which keep the audit log, the consent history and the refusal
-// to write for an erased supporter. Do not commit or roll it back.
+// transaction as crm's operations: a signup's claim of a confirmation
+// email, a webhook's record of the events it applied. Write only your own
+// tables through it: crm's tables are changed through Tx's methods, which
+// keep the audit log, the consent history and the refusal to write for an
+// erased supporter. Do not commit or roll it back (RunInTx does).
+//
+// It gives inside a transaction the access DB.Bun gives outside one, and
+// no more; it is a bun.IDB, not the bun.Tx, so that nothing but RunInTx
+// is expected to end the transaction.
 func (tx *Tx) Bun() bun.IDB { return tx.tx }
 
 // now is the database clock, in UTC.
