@@ -61,6 +61,18 @@ func state(t *testing.T, db *crm.DB, emails ...string) string {
 	return b.String()
 }
 
+// failingDB returns db on which the queries matching parts fail (see
+// crmtest.FailQueries).
+func failingDB(t *testing.T, db *crm.DB, parts ...string) (*crm.DB, func() int) {
+	t.Helper()
+	bdb, hits := crmtest.FailQueries(db.Bun(), parts...)
+	failing, err := crm.New(context.Background(), bdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return failing, hits
+}
+
 // RunInTx commits what fn did only when it returns nil: an error or a
 // panic rolls back every operation, and inside fn the transaction sees
 // its own writes while the database outside does not.
@@ -206,13 +218,12 @@ func TestAddSupporterFreshConsentIsAtomic(t *testing.T) {
 			func(err error) bool { return errors.Is(err, context.Canceled) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			hits, stop := func() int { return 1 }, func() {}
+			on, hits := db, func() int { return 1 }
 			if tt.fail != nil {
-				hits, stop = crmtest.FailQueries(db.Bun(), tt.fail...)
+				on, hits = failingDB(t, db, tt.fail...)
 			}
 			s := tt.s
-			err := db.AddSupporter(ctx, &s, fresh)
-			stop()
+			err := on.AddSupporter(ctx, &s, fresh)
 			if !tt.check(err) || hits() != 1 {
 				t.Fatalf("AddSupporter = %v (failed statements: %d)", err, hits())
 			}
@@ -250,9 +261,8 @@ func TestForgetIsOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := state(t, db, "ann@example.org")
-	hits, stop := crmtest.FailQueries(db.Bun(), `INSERT INTO "audit_log"`, "'forget'")
-	err := db.Forget(ctx, "ann@example.org")
-	stop()
+	failing, hits := failingDB(t, db, `INSERT INTO "audit_log"`, "'forget'")
+	err := failing.Forget(ctx, "ann@example.org")
 	if !errors.Is(err, context.Canceled) || hits() != 1 {
 		t.Fatalf("Forget = %v (failed statements: %d)", err, hits())
 	}

@@ -69,19 +69,26 @@ func tokenOf(link string) string {
 	return tok
 }
 
-// failLast runs op with the statements matching parts made to fail, and
-// checks that exactly one did, that op returned that failure, and that
-// the database is as it was before.
-func failLast(t *testing.T, db *crm.DB, emails []string, parts []string, op func() error) {
+// failLast runs op on a Newsletter whose statements matching parts fail,
+// and checks that exactly one did, that op returned that failure, and
+// that the database is as it was before.
+func failLast(t *testing.T, w *web, emails []string, parts []string, op func(n *newsletter.Newsletter) error) {
 	t.Helper()
-	before := dbState(t, db, emails...)
-	hits, stop := crmtest.FailQueries(db.Bun(), parts...)
-	err := op()
-	stop()
-	if !errors.Is(err, context.Canceled) || hits() != 1 {
+	ctx := context.Background()
+	before := dbState(t, w.db, emails...)
+	bdb, hits := crmtest.FailQueries(w.db.Bun(), parts...)
+	db, err := crm.New(ctx, bdb, crm.WithClock(w.clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := newsletter.New(ctx, db, newsletter.WithClock(w.clock.Now), newsletter.WithPublicURL(w.n.PublicURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := op(n); !errors.Is(err, context.Canceled) || hits() != 1 {
 		t.Fatalf("the operation returned %v (failed statements: %d), want the failure of its last statement", err, hits())
 	}
-	if after := dbState(t, db, emails...); after != before {
+	if after := dbState(t, w.db, emails...); after != before {
 		t.Fatalf("a failed operation changed something:\nbefore %s\nafter  %s", before, after)
 	}
 }
@@ -108,8 +115,8 @@ func TestSignupIsAtomic(t *testing.T) {
 	for _, email := range emails {
 		r := newsletter.SignupRequest{Email: email, FirstName: "Léa", Lists: []string{"lettre", "alertes"},
 			Interests: []string{"terrain"}, ConsentText: "Je veux recevoir la lettre"}
-		failLast(t, w.db, emails, []string{`INSERT INTO "newsletter_confirmations"`}, func() error {
-			_, err := w.n.Signup(ctx, r, sender, "Asso <news@asso.example.org>")
+		failLast(t, w, emails, []string{`INSERT INTO "newsletter_confirmations"`}, func(n *newsletter.Newsletter) error {
+			_, err := n.Signup(ctx, r, sender, "Asso <news@asso.example.org>")
 			return err
 		})
 	}
@@ -156,8 +163,8 @@ func TestConfirmTokenIsAtomic(t *testing.T) {
 	}
 	token := tokenOf(w.n.ConfirmURL(id, listID(t, w.db, "alertes")))
 	consent := crm.Consent{Text: "confirmed"}
-	failLast(t, w.db, emails, []string{`UPDATE "supporters"`, "email_status = 'ok'"}, func() error {
-		_, _, err := w.n.ConfirmToken(ctx, token, consent)
+	failLast(t, w, emails, []string{`UPDATE "supporters"`, "email_status = 'ok'"}, func(n *newsletter.Newsletter) error {
+		_, _, err := n.ConfirmToken(ctx, token, consent)
 		return err
 	})
 	if _, _, err := w.n.ConfirmToken(ctx, token, consent); err != nil {
@@ -186,8 +193,8 @@ func TestUpdatePreferencesIsAtomic(t *testing.T) {
 	token := tokenOf(w.n.PreferencesURL(s.ID))
 	ch := newsletter.PreferenceChange{Lists: []string{"alertes"}, Language: "fr", Interests: []string{"traduction"}}
 	emails := []string{"en@example.org"}
-	failLast(t, w.db, emails, []string{`INSERT INTO "consent_events"`, "'unsubscribe'"}, func() error {
-		return w.n.UpdatePreferences(ctx, token, ch, crm.Consent{})
+	failLast(t, w, emails, []string{`INSERT INTO "consent_events"`, "'unsubscribe'"}, func(n *newsletter.Newsletter) error {
+		return n.UpdatePreferences(ctx, token, ch, crm.Consent{})
 	})
 	if err := w.n.UpdatePreferences(ctx, token, ch, crm.Consent{}); err != nil {
 		t.Fatal(err)
@@ -214,8 +221,8 @@ func TestWebhookIsAtomic(t *testing.T) {
 	}
 	payload := []byte(`{"type":"email.complained","data":{"email_id":"e1","to":["ann@example.org"]}}`)
 	emails := []string{"ann@example.org"}
-	failLast(t, w.db, emails, []string{`INSERT INTO "newsletter_webhook_events"`}, func() error {
-		_, err := w.n.ApplyWebhook(ctx, "msg_1", payload)
+	failLast(t, w, emails, []string{`INSERT INTO "newsletter_webhook_events"`}, func(n *newsletter.Newsletter) error {
+		_, err := n.ApplyWebhook(ctx, "msg_1", payload)
 		return err
 	})
 	if res, err := w.n.ApplyWebhook(ctx, "msg_1", payload); err != nil || res != newsletter.WebhookApplied {
