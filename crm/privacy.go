@@ -323,7 +323,11 @@ func (db *DB) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) e
 
 // AddSupporter is DB.AddSupporter in the transaction.
 func (tx *Tx) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) error {
+	// Whatever is invalid is refused before the erasure is lifted.
 	if err := s.Normalize(); err != nil {
+		return err
+	}
+	if err := checkInterests(ctx, tx.tx, s.Interests); err != nil {
 		return err
 	}
 	erased, err := isErased(ctx, tx.tx, s.Email)

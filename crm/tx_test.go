@@ -279,3 +279,72 @@ func TestForgetIsOneTransaction(t *testing.T) {
 		t.Errorf("IsErased after Forget = %v, %v", erased, err)
 	}
 }
+
+// An operation of Tx that returns an error wrapping ErrInvalid wrote
+// nothing, so the function may go on in the same transaction (as a
+// signup with a bad interest goes on without it), on PostgreSQL too.
+func TestTxGoesOnAfterInvalid(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		t.Fatal(err)
+	}
+	bob := mustSupporter(t, db, &crm.Supporter{Email: "bob@example.org"})
+	mustSupporter(t, db, &crm.Supporter{Email: "gone@example.org"})
+	if err := db.Forget(ctx, "gone@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	unknown := []crm.SupporterInterest{{Interest: "nope"}}
+	consent := crm.Consent{Source: crm.SourceAPI}
+	err := db.RunInTx(ctx, func(tx *crm.Tx) error {
+		for _, op := range []func() error{
+			func() error { return tx.CreateSupporter(ctx, &crm.Supporter{Email: "ann@example.org", Interests: unknown}) },
+			func() error {
+				_, err := tx.UpdateSupporter(ctx, bob.ID, crm.SupporterUpdate{FirstName: ptr("Bob"), SetInterests: unknown})
+				return err
+			},
+			func() error {
+				return tx.AddSupporter(ctx, &crm.Supporter{Email: "gone@example.org", Interests: unknown},
+					crm.AddOptions{FreshConsent: true})
+			},
+			func() error {
+				_, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: bob.ID, List: "lettre"})
+				return err
+			},
+			func() error { _, err := tx.SaveSegment(ctx, "s", "tag:"); return err },
+		} {
+			if err := op(); !errors.Is(err, crm.ErrInvalid) {
+				t.Errorf("got %v, want ErrInvalid", err)
+			}
+		}
+		if err := tx.CreateSupporter(ctx, &crm.Supporter{Email: "ann@example.org"}); err != nil {
+			return err
+		}
+		if _, err := tx.UpdateSupporter(ctx, bob.ID, crm.SupporterUpdate{FirstName: ptr("Bob")}); err != nil {
+			return err
+		}
+		if err := tx.AddSupporter(ctx, &crm.Supporter{Email: "gone@example.org"}, crm.AddOptions{FreshConsent: true}); err != nil {
+			return err
+		}
+		_, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: bob.ID, List: "lettre", Consent: consent})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := db.AuditLog(ctx, crm.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range log[3:] { // after the two creations and the forget
+		actions = append(actions, e.Action)
+	}
+	want := []string{"create supporter", "update supporter", "erasure lifted (fresh consent)", "create supporter", "subscription subscribed"}
+	if !slices.Equal(actions, want) {
+		t.Errorf("audit log %q, want %q", actions, want)
+	}
+	if s, err := db.GetSupporter(ctx, bob.ID); err != nil || s.FirstName != "Bob" || len(s.Interests) != 0 {
+		t.Errorf("bob: %+v, %v", s, err)
+	}
+}
