@@ -298,7 +298,9 @@ func TestTxGoesOnAfterInvalid(t *testing.T) {
 	consent := crm.Consent{Source: crm.SourceAPI}
 	err := db.RunInTx(ctx, func(tx *crm.Tx) error {
 		for _, op := range []func() error{
-			func() error { return tx.CreateSupporter(ctx, &crm.Supporter{Email: "ann@example.org", Interests: unknown}) },
+			func() error {
+				return tx.CreateSupporter(ctx, &crm.Supporter{Email: "ann@example.org", Interests: unknown})
+			},
 			func() error {
 				_, err := tx.UpdateSupporter(ctx, bob.ID, crm.SupporterUpdate{FirstName: ptr("Bob"), SetInterests: unknown})
 				return err
