@@ -140,29 +140,31 @@ type SubscribeResult struct {
 // written in the same transaction as the change. It returns an error
 // wrapping ErrNotFound (supporter or list) or ErrInvalid.
 func (db *DB) Subscribe(ctx context.Context, r SubscribeRequest) (SubscribeResult, error) {
+	return runTx(ctx, db, func(tx *Tx) (SubscribeResult, error) { return tx.Subscribe(ctx, r) })
+}
+
+// Subscribe is DB.Subscribe in the transaction.
+func (tx *Tx) Subscribe(ctx context.Context, r SubscribeRequest) (SubscribeResult, error) {
 	c, err := r.Consent.normalize()
 	if err != nil {
 		return SubscribeResult{}, err
 	}
-	var res SubscribeResult
-	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockLiveSupporter(ctx, tx, r.SupporterID); err != nil {
-			return err
-		}
-		l, err := getList(ctx, tx, r.List)
-		if err != nil {
-			return err
-		}
-		want := StatusSubscribed
-		if l.DoubleOptIn && !r.Confirmed || r.RequireConfirmation {
-			want = StatusPending
-		}
-		if res, err = subscribe(ctx, tx, r.SupporterID, l.ID, want, c, db.Now()); err != nil || !res.Changed {
-			return err
-		}
-		return db.audit(ctx, tx, "subscription "+string(res.Status), r.SupporterID, "list "+l.Name)
-	})
-	return res, err
+	if _, err := lockLiveSupporter(ctx, tx.tx, r.SupporterID); err != nil {
+		return SubscribeResult{}, err
+	}
+	l, err := getList(ctx, tx.tx, r.List)
+	if err != nil {
+		return SubscribeResult{}, err
+	}
+	want := StatusSubscribed
+	if l.DoubleOptIn && !r.Confirmed || r.RequireConfirmation {
+		want = StatusPending
+	}
+	res, err := subscribe(ctx, tx.tx, r.SupporterID, l.ID, want, c, tx.now())
+	if err != nil || !res.Changed {
+		return res, err
+	}
+	return res, tx.audit(ctx, "subscription "+string(res.Status), r.SupporterID, "list "+l.Name)
 }
 
 // subscribe moves a supporter's subscription towards want and records the
@@ -202,69 +204,73 @@ func subscribe(ctx context.Context, tx bun.IDB, supporterID, listID int64, want 
 // subscribed subscription (someone who unsubscribed in between stays
 // unsubscribed), and ErrErased when the supporter was erased.
 func (db *DB) Confirm(ctx context.Context, supporterID int64, list string, c Consent) (SubscribeResult, error) {
+	return runTx(ctx, db, func(tx *Tx) (SubscribeResult, error) { return tx.Confirm(ctx, supporterID, list, c) })
+}
+
+// Confirm is DB.Confirm in the transaction.
+func (tx *Tx) Confirm(ctx context.Context, supporterID int64, list string, c Consent) (SubscribeResult, error) {
 	c, err := c.normalize()
 	if err != nil {
 		return SubscribeResult{}, err
 	}
-	var res SubscribeResult
-	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		email, err := lockLiveSupporter(ctx, tx, supporterID)
-		if err != nil {
-			return err
-		}
-		l, err := getList(ctx, tx, list)
-		if err != nil {
-			return err
-		}
-		cur, err := subscriptionStatus(ctx, tx, supporterID, l.ID)
-		if err != nil {
-			return err
-		}
-		if cur != StatusPending && cur != StatusSubscribed {
-			return fmt.Errorf("no pending subscription: %w", ErrNotFound)
-		}
-		if err := db.clearErased(ctx, tx, email); err != nil {
-			return err
-		}
-		if res, err = subscribe(ctx, tx, supporterID, l.ID, StatusSubscribed, c, db.Now()); err != nil || !res.Changed {
-			return err
-		}
-		return db.audit(ctx, tx, "subscription confirmed", supporterID, "list "+l.Name)
-	})
-	return res, err
+	email, err := lockLiveSupporter(ctx, tx.tx, supporterID)
+	if err != nil {
+		return SubscribeResult{}, err
+	}
+	l, err := getList(ctx, tx.tx, list)
+	if err != nil {
+		return SubscribeResult{}, err
+	}
+	cur, err := subscriptionStatus(ctx, tx.tx, supporterID, l.ID)
+	if err != nil {
+		return SubscribeResult{}, err
+	}
+	if cur != StatusPending && cur != StatusSubscribed {
+		return SubscribeResult{}, fmt.Errorf("no pending subscription: %w", ErrNotFound)
+	}
+	if err := tx.clearErased(ctx, email); err != nil {
+		return SubscribeResult{}, err
+	}
+	res, err := subscribe(ctx, tx.tx, supporterID, l.ID, StatusSubscribed, c, tx.now())
+	if err != nil || !res.Changed {
+		return res, err
+	}
+	return res, tx.audit(ctx, "subscription confirmed", supporterID, "list "+l.Name)
 }
 
 // Unsubscribe removes a supporter from the named list, or from every list
 // when list is "". It returns how many subscriptions changed, and an error
 // wrapping ErrNotFound if the supporter or the list does not exist.
 func (db *DB) Unsubscribe(ctx context.Context, supporterID int64, list string, c Consent) (int, error) {
+	return runTx(ctx, db, func(tx *Tx) (int, error) { return tx.Unsubscribe(ctx, supporterID, list, c) })
+}
+
+// Unsubscribe is DB.Unsubscribe in the transaction.
+func (tx *Tx) Unsubscribe(ctx context.Context, supporterID int64, list string, c Consent) (int, error) {
 	c, err := c.normalize()
 	if err != nil {
 		return 0, err
 	}
-	var n int
-	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockLiveSupporter(ctx, tx, supporterID); err != nil {
-			return err
+	if _, err := lockLiveSupporter(ctx, tx.tx, supporterID); err != nil {
+		return 0, err
+	}
+	var listIDs []int64
+	if list != "" {
+		l, err := getList(ctx, tx.tx, list)
+		if err != nil {
+			return 0, err
 		}
-		var listIDs []int64
-		if list != "" {
-			l, err := getList(ctx, tx, list)
-			if err != nil {
-				return err
-			}
-			listIDs = []int64{l.ID}
-		} else if err := tx.NewSelect().Table("subscriptions").Column("list_id").
-			Where("supporter_id = ? AND status <> ?", supporterID, StatusUnsubscribed).
-			Order("list_id").Scan(ctx, &listIDs); err != nil {
-			return fmt.Errorf("unsubscribe: %w", err)
-		}
-		if n, err = unsubscribe(ctx, tx, supporterID, listIDs, c, db.Now()); err != nil || n == 0 {
-			return err
-		}
-		return db.audit(ctx, tx, "unsubscribe", supporterID, fmt.Sprintf("%d list(s)", n))
-	})
-	return n, err
+		listIDs = []int64{l.ID}
+	} else if err := tx.tx.NewSelect().Table("subscriptions").Column("list_id").
+		Where("supporter_id = ? AND status <> ?", supporterID, StatusUnsubscribed).
+		Order("list_id").Scan(ctx, &listIDs); err != nil {
+		return 0, fmt.Errorf("unsubscribe: %w", err)
+	}
+	n, err := unsubscribe(ctx, tx.tx, supporterID, listIDs, c, tx.now())
+	if err != nil || n == 0 {
+		return n, err
+	}
+	return n, tx.audit(ctx, "unsubscribe", supporterID, fmt.Sprintf("%d list(s)", n))
 }
 
 func unsubscribe(ctx context.Context, tx bun.IDB, supporterID int64, listIDs []int64, c Consent, now time.Time) (int, error) {
@@ -293,6 +299,11 @@ func unsubscribe(ctx context.Context, tx bun.IDB, supporterID int64, listIDs []i
 // is recorded in the consent history. It returns whether the status
 // changed, and an error wrapping ErrNotFound or ErrInvalid.
 func (db *DB) SetEmailStatus(ctx context.Context, supporterID int64, st EmailStatus, c Consent) (bool, error) {
+	return runTx(ctx, db, func(tx *Tx) (bool, error) { return tx.SetEmailStatus(ctx, supporterID, st, c) })
+}
+
+// SetEmailStatus is DB.SetEmailStatus in the transaction.
+func (tx *Tx) SetEmailStatus(ctx context.Context, supporterID int64, st EmailStatus, c Consent) (bool, error) {
 	if !st.Valid() {
 		return false, invalid("email_status", string(st), "want ok, bounced or complained")
 	}
@@ -300,34 +311,38 @@ func (db *DB) SetEmailStatus(ctx context.Context, supporterID int64, st EmailSta
 	if err != nil {
 		return false, err
 	}
-	changed := false
-	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockLiveSupporter(ctx, tx, supporterID); err != nil {
-			return err
-		}
-		now := db.Now()
-		res, err := tx.NewUpdate().Table("supporters").
-			Set("email_status = ?", st).Set("updated_at = ?", now).
-			Where("id = ? AND email_status <> ?", supporterID, st).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("set email status: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return requireSupporter(ctx, tx, supporterID)
-		}
-		changed = true
-		if err := addConsentEvent(ctx, tx, supporterID, 0, ActionEmailStatus+string(st), c, now); err != nil {
-			return err
-		}
-		return db.audit(ctx, tx, "email status "+string(st), supporterID, "")
-	})
-	return changed, err
+	if _, err := lockLiveSupporter(ctx, tx.tx, supporterID); err != nil {
+		return false, err
+	}
+	now := tx.now()
+	res, err := tx.tx.NewUpdate().Table("supporters").
+		Set("email_status = ?", st).Set("updated_at = ?", now).
+		Where("id = ? AND email_status <> ?", supporterID, st).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("set email status: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, requireSupporter(ctx, tx.tx, supporterID)
+	}
+	if err := addConsentEvent(ctx, tx.tx, supporterID, 0, ActionEmailStatus+string(st), c, now); err != nil {
+		return false, err
+	}
+	return true, tx.audit(ctx, "email status "+string(st), supporterID, "")
 }
 
 // Subscriptions returns a supporter's subscriptions, ordered by list name.
 func (db *DB) Subscriptions(ctx context.Context, supporterID int64) ([]Subscription, error) {
+	return subscriptions(ctx, db.bun, supporterID)
+}
+
+// Subscriptions is DB.Subscriptions in the transaction.
+func (tx *Tx) Subscriptions(ctx context.Context, supporterID int64) ([]Subscription, error) {
+	return subscriptions(ctx, tx.tx, supporterID)
+}
+
+func subscriptions(ctx context.Context, idb bun.IDB, supporterID int64) ([]Subscription, error) {
 	var out []Subscription
-	err := db.bun.NewSelect().Model(&out).ColumnExpr("sub.*").ColumnExpr("l.name AS list").
+	err := idb.NewSelect().Model(&out).ColumnExpr("sub.*").ColumnExpr("l.name AS list").
 		Join("JOIN lists AS l ON l.id = sub.list_id").
 		Where("sub.supporter_id = ?", supporterID).Order("l.name").Scan(ctx)
 	if err != nil {

@@ -4,10 +4,16 @@
 //
 // Open a database with [Open] (an embedded SQLite file, no cgo needed, or a
 // PostgreSQL server given as a postgres:// DSN) or wrap a *bun.DB of either
-// dialect with [New]; both apply the embedded migrations of that engine. Every method takes a context first, runs its writes in one
-// transaction and returns errors that wrap [ErrNotFound], [ErrConflict] or
-// [ErrInvalid] so callers can branch with errors.Is. Validation failures are
-// a *[ValidationError] naming the field at fault.
+// dialect with [New]; both apply the embedded migrations of that engine.
+// Every method takes a context first, runs its writes in one transaction
+// (the few that cannot, such as imports, say why) and returns errors that
+// wrap [ErrNotFound], [ErrConflict] or [ErrInvalid] so callers can branch
+// with errors.Is. Validation failures are a *[ValidationError] naming the
+// field at fault.
+//
+// To make several operations one transaction, run them through a [Tx] in
+// [DB.RunInTx]: its methods are the write operations of [DB], and
+// packages built on crm (newsletter) compose theirs the same way.
 //
 // Supporters are imported from the spreadsheets associations have with
 // [DB.ImportSupporters] and [DB.ImportDonations], picked with segment

@@ -89,15 +89,18 @@ func (d *Donation) Normalize() error {
 // error wrapping ErrNotFound if the supporter does not exist, ErrConflict
 // if Source and ExternalRef were recorded before, or a *ValidationError.
 func (db *DB) AddDonation(ctx context.Context, d *Donation) error {
+	return db.RunInTx(ctx, func(tx *Tx) error { return tx.AddDonation(ctx, d) })
+}
+
+// AddDonation is DB.AddDonation in the transaction.
+func (tx *Tx) AddDonation(ctx context.Context, d *Donation) error {
 	if err := d.Normalize(); err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := addDonation(ctx, tx, d, db.Now()); err != nil {
-			return err
-		}
-		return db.audit(ctx, tx, "add donation", d.SupporterID, fmt.Sprintf("donation %d", d.ID))
-	})
+	if err := addDonation(ctx, tx.tx, d, tx.now()); err != nil {
+		return err
+	}
+	return tx.audit(ctx, "add donation", d.SupporterID, fmt.Sprintf("donation %d", d.ID))
 }
 
 func addDonation(ctx context.Context, tx bun.IDB, d *Donation, now time.Time) error {

@@ -2,6 +2,7 @@ package crm_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -73,6 +74,53 @@ func ExampleDB_Subscribe() {
 	// subscribed
 	// request alertes web
 	// confirm alertes web
+}
+
+// A donation form records the donor, the gift and the newsletter they
+// ticked in one transaction: all of it is kept, or none.
+func ExampleDB_RunInTx() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "crm-example")
+	defer os.RemoveAll(dir)
+	db, err := crm.Open(ctx, filepath.Join(dir, "crm.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		log.Fatal(err)
+	}
+
+	donate := func(email string, cents int64) error {
+		return db.RunInTx(ctx, func(tx *crm.Tx) error {
+			s, err := tx.GetSupporterByEmail(ctx, email)
+			if errors.Is(err, crm.ErrNotFound) {
+				s = &crm.Supporter{Email: email}
+				err = tx.CreateSupporter(ctx, s)
+			}
+			if err != nil {
+				return err
+			}
+			_, err = tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: "lettre",
+				Consent: crm.Consent{Source: crm.SourceWeb, Text: "Je veux recevoir la lettre"}})
+			if err != nil {
+				return err
+			}
+			return tx.AddDonation(ctx, &crm.Donation{SupporterID: s.ID, Amount: cents, Currency: "EUR",
+				ReceivedAt: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Method: crm.MethodCard})
+		})
+	}
+	fmt.Println(donate("nour@example.org", 2500))
+	fmt.Println(donate("sam@example.org", -500)) // refused: Sam is not kept either
+	for _, email := range []string{"nour@example.org", "sam@example.org"} {
+		_, err := db.GetSupporterByEmail(ctx, email)
+		fmt.Println(email, err)
+	}
+	// Output:
+	// <nil>
+	// amount "-5.00": must be positive
+	// nour@example.org <nil>
+	// sam@example.org supporter: not found
 }
 
 func ExampleParseAmount() {

@@ -2,9 +2,6 @@ package crm
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -423,9 +420,7 @@ func (im *supporterImport) isErased(email string) bool {
 	if len(im.erased) == 0 {
 		return false
 	}
-	m := hmac.New(sha256.New, im.erasedKey)
-	m.Write([]byte(email))
-	return im.erased[hex.EncodeToString(m.Sum(nil))]
+	return im.erased[erasedAddressHash(im.erasedKey, email)]
 }
 
 type importRow struct {

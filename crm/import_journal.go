@@ -147,7 +147,10 @@ func (db *DB) UnfinishedImports(ctx context.Context) ([]UnfinishedImport, error)
 // is undone, a committed one finished. Without force it leaves alone, and
 // reports with an error wrapping ErrConflict, one whose writer may still
 // be running (a live process on this host, or any other host). It returns
-// what it recovered.
+// what it recovered. Like the import it ends, each recovery runs in short
+// transactions, paced so that other writers are served meanwhile; each
+// step can be repeated, so one that fails midway is taken up again by
+// the next recovery.
 func (db *DB) RecoverImports(ctx context.Context, force bool) ([]UnfinishedImport, error) {
 	list, err := db.UnfinishedImports(ctx)
 	if err != nil {

@@ -2,9 +2,6 @@ package crm
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -480,9 +477,7 @@ func (im *supporterImport) dropLateErased(ctx context.Context, tx bun.IDB) error
 	}
 	kept := im.batch[:0]
 	for _, row := range im.batch {
-		m := hmac.New(sha256.New, im.lateKey)
-		m.Write([]byte(row.s.Email))
-		if im.lateErased[hex.EncodeToString(m.Sum(nil))] {
+		if im.lateErased[erasedAddressHash(im.lateKey, row.s.Email)] {
 			im.reject(Rejection{Line: row.line, Column: "email", Value: row.s.Email,
 				Reason: "erased address: the person asked to be forgotten while the file was imported"})
 			continue

@@ -89,10 +89,10 @@ func mergeInterests(have, set []SupporterInterest, rm []string) ([]SupporterInte
 	return out, nil
 }
 
-// setInterests upserts ins for the supporter; it checks each name against
-// the vocabulary so an unknown one gets a clear error, not a foreign key
-// failure.
-func setInterests(ctx context.Context, tx bun.IDB, id int64, ins []SupporterInterest, now time.Time) error {
+// checkInterests checks each name of ins against the vocabulary, so an
+// unknown one gets a clear error, not a foreign key failure, before
+// anything is written.
+func checkInterests(ctx context.Context, idb bun.IDB, ins []SupporterInterest) error {
 	if len(ins) == 0 {
 		return nil
 	}
@@ -101,7 +101,7 @@ func setInterests(ctx context.Context, tx bun.IDB, id int64, ins []SupporterInte
 		names[i] = ins[i].Interest
 	}
 	var known []string
-	if err := tx.NewSelect().Table("interests").Column("name").
+	if err := idb.NewSelect().Table("interests").Column("name").
 		Where("name IN (?)", bun.List(names)).Scan(ctx, &known); err != nil {
 		return fmt.Errorf("check interests: %w", err)
 	}
@@ -109,6 +109,14 @@ func setInterests(ctx context.Context, tx bun.IDB, id int64, ins []SupporterInte
 		if !slices.Contains(known, n) {
 			return invalid("interest", n, "unknown interest (add it to the vocabulary first)")
 		}
+	}
+	return nil
+}
+
+// setInterests upserts ins, checked by checkInterests, for the supporter.
+func setInterests(ctx context.Context, tx bun.IDB, id int64, ins []SupporterInterest, now time.Time) error {
+	if len(ins) == 0 {
+		return nil
 	}
 	rows := make([]SupporterInterest, len(ins))
 	for i, in := range ins {
@@ -130,6 +138,11 @@ func setInterests(ctx context.Context, tx bun.IDB, id int64, ins []SupporterInte
 // into a slug ("Hébergement" becomes "hebergement"); both labels are
 // required. It returns an error wrapping ErrConflict if the name exists.
 func (db *DB) AddInterest(ctx context.Context, in *Interest) error {
+	return db.RunInTx(ctx, func(tx *Tx) error { return tx.AddInterest(ctx, in) })
+}
+
+// AddInterest is DB.AddInterest in the transaction.
+func (tx *Tx) AddInterest(ctx context.Context, in *Interest) error {
 	name, err := slug("name", in.Name)
 	if err != nil {
 		return err
@@ -141,22 +154,29 @@ func (db *DB) AddInterest(ctx context.Context, in *Interest) error {
 	if in.LabelEN == "" {
 		return invalid("label_en", "", "missing English label")
 	}
-	in.CreatedAt = db.Now()
-	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(in).Exec(ctx); err != nil {
-			if isUniqueViolation(err) {
-				return fmt.Errorf("interest %q already exists: %w", in.Name, ErrConflict)
-			}
-			return fmt.Errorf("add interest: %w", err)
+	in.CreatedAt = tx.now()
+	if _, err := tx.tx.NewInsert().Model(in).Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("interest %q already exists: %w", in.Name, ErrConflict)
 		}
-		return nil
-	})
+		return fmt.Errorf("add interest: %w", err)
+	}
+	return nil
 }
 
 // Interests returns the vocabulary, ordered by name.
 func (db *DB) Interests(ctx context.Context) ([]Interest, error) {
+	return interests(ctx, db.bun)
+}
+
+// Interests is DB.Interests in the transaction.
+func (tx *Tx) Interests(ctx context.Context) ([]Interest, error) {
+	return interests(ctx, tx.tx)
+}
+
+func interests(ctx context.Context, idb bun.IDB) ([]Interest, error) {
 	var out []Interest
-	if err := db.bun.NewSelect().Model(&out).Order("name").Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&out).Order("name").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list interests: %w", err)
 	}
 	return out, nil

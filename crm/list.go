@@ -60,25 +60,33 @@ func (l *List) Normalize() error {
 // CreateList adds a list and sets l.ID. It returns an error wrapping
 // ErrConflict if the name is taken, or a *ValidationError.
 func (db *DB) CreateList(ctx context.Context, l *List) error {
+	return db.RunInTx(ctx, func(tx *Tx) error { return tx.CreateList(ctx, l) })
+}
+
+// CreateList is DB.CreateList in the transaction.
+func (tx *Tx) CreateList(ctx context.Context, l *List) error {
 	if err := l.Normalize(); err != nil {
 		return err
 	}
-	l.CreatedAt = db.Now()
-	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(l).Exec(ctx); err != nil {
-			if isUniqueViolation(err) {
-				return fmt.Errorf("list %q already exists: %w", l.Name, ErrConflict)
-			}
-			return fmt.Errorf("create list: %w", err)
+	l.CreatedAt = tx.now()
+	if _, err := tx.tx.NewInsert().Model(l).Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("list %q already exists: %w", l.Name, ErrConflict)
 		}
-		return nil
-	})
+		return fmt.Errorf("create list: %w", err)
+	}
+	return nil
 }
 
 // GetList returns the list with the given name or an error wrapping
 // ErrNotFound.
 func (db *DB) GetList(ctx context.Context, name string) (*List, error) {
 	return getList(ctx, db.bun, name)
+}
+
+// GetList is DB.GetList in the transaction.
+func (tx *Tx) GetList(ctx context.Context, name string) (*List, error) {
+	return getList(ctx, tx.tx, name)
 }
 
 func getList(ctx context.Context, idb bun.IDB, name string) (*List, error) {
@@ -98,8 +106,17 @@ func getList(ctx context.Context, idb bun.IDB, name string) (*List, error) {
 
 // Lists returns every list, ordered by name, with its subscribed count.
 func (db *DB) Lists(ctx context.Context) ([]*List, error) {
+	return lists(ctx, db.bun)
+}
+
+// Lists is DB.Lists in the transaction.
+func (tx *Tx) Lists(ctx context.Context) ([]*List, error) {
+	return lists(ctx, tx.tx)
+}
+
+func lists(ctx context.Context, idb bun.IDB) ([]*List, error) {
 	var out []*List
-	err := db.bun.NewSelect().Model(&out).ColumnExpr("l.*").
+	err := idb.NewSelect().Model(&out).ColumnExpr("l.*").
 		ColumnExpr("(SELECT COUNT(*) FROM subscriptions sub WHERE sub.list_id = l.id AND sub.status = ?) AS subscribed", StatusSubscribed).
 		Order("l.name").Scan(ctx)
 	if err != nil {
@@ -111,8 +128,17 @@ func (db *DB) Lists(ctx context.Context) ([]*List, error) {
 // ListByID returns the list with the given id or an error wrapping
 // ErrNotFound.
 func (db *DB) ListByID(ctx context.Context, id int64) (*List, error) {
+	return listByID(ctx, db.bun, id)
+}
+
+// ListByID is DB.ListByID in the transaction.
+func (tx *Tx) ListByID(ctx context.Context, id int64) (*List, error) {
+	return listByID(ctx, tx.tx, id)
+}
+
+func listByID(ctx context.Context, idb bun.IDB, id int64) (*List, error) {
 	var ls []*List
-	if err := db.bun.NewSelect().Model(&ls).Where("l.id = ?", id).Limit(1).Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&ls).Where("l.id = ?", id).Limit(1).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("get list: %w", err)
 	}
 	if len(ls) == 0 {

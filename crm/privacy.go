@@ -130,6 +130,12 @@ type Export struct {
 // ExportSupporter returns everything held about the supporter with the
 // given address, and records the export in the audit log. It returns an
 // error wrapping ErrNotFound for an unknown (or erased) address.
+//
+// It is not one transaction: the reads take no write lock (they work on
+// a database opened read-only), and the audit entry is written after
+// them, on its own; when it cannot be (a read-only database, a long
+// import holding the lock), the export is still returned and the logger
+// told.
 func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error) {
 	p, err := db.GetProfile(ctx, email)
 	if err != nil {
@@ -210,30 +216,31 @@ func RedactSegment(expr, email, replacement string) (string, bool) {
 // suppressionKeySetting holds the key of the erased-address hashes.
 const suppressionKeySetting = "crm.suppression_key"
 
-// suppressionHash is a keyed hash of an address: it recognises the address
-// again without keeping it.
-func (db *DB) suppressionHash(ctx context.Context, email string) (string, error) {
-	fresh := make([]byte, 32)
-	rand.Read(fresh)
-	key, err := db.SettingOrInit(ctx, suppressionKeySetting, hex.EncodeToString(fresh))
-	if err != nil {
-		return "", err
-	}
-	m := hmac.New(sha256.New, []byte(key))
+// erasedAddressHash is the keyed hash (HMAC-SHA256, hex) under which the
+// erased list keeps a normalised address: it recognises the address again
+// without keeping it. Every check of the erased list (IsErased, imports,
+// ClearErased) and Forget use it.
+func erasedAddressHash(key []byte, email string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(email))
-	return hex.EncodeToString(m.Sum(nil)), nil
+	return hex.EncodeToString(m.Sum(nil))
 }
 
-// erasedHash is suppressionHash for reads: it writes nothing. Before the
-// first erasure there is no key, and no address is erased: ok is false.
-func (db *DB) erasedHash(ctx context.Context, email string) (hash string, ok bool, err error) {
-	key, ok, err := db.Setting(ctx, suppressionKeySetting)
+// erasedKey returns the key of the erased list, and whether there is one:
+// it is made by the first erasure, so without one no address is erased.
+func erasedKey(ctx context.Context, idb bun.IDB) ([]byte, bool, error) {
+	key, ok, err := getSetting(ctx, idb, suppressionKeySetting)
+	return []byte(key), ok, err
+}
+
+// erasedHash returns the hash of a normalised address on the erased list;
+// ok is false before the first erasure. It writes nothing.
+func erasedHash(ctx context.Context, idb bun.IDB, email string) (hash string, ok bool, err error) {
+	key, ok, err := erasedKey(ctx, idb)
 	if err != nil || !ok {
 		return "", false, err
 	}
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte(email))
-	return hex.EncodeToString(m.Sum(nil)), true, nil
+	return erasedAddressHash(key, email), true, nil
 }
 
 // ErrErased means the address belongs to someone who asked to be
@@ -244,15 +251,24 @@ var ErrErased = errors.New("erased address: the person asked to be forgotten; ad
 // reads: it works on a database opened read-only, and takes no write lock
 // (signups and webhooks call it on every request).
 func (db *DB) IsErased(ctx context.Context, email string) (bool, error) {
+	return isErased(ctx, db.bun, email)
+}
+
+// IsErased is DB.IsErased in the transaction.
+func (tx *Tx) IsErased(ctx context.Context, email string) (bool, error) {
+	return isErased(ctx, tx.tx, email)
+}
+
+func isErased(ctx context.Context, idb bun.IDB, email string) (bool, error) {
 	e, err := NormalizeEmail(email)
 	if err != nil {
 		return false, err
 	}
-	h, ok, err := db.erasedHash(ctx, e)
+	h, ok, err := erasedHash(ctx, idb, e)
 	if err != nil || !ok {
 		return false, err
 	}
-	return db.bun.NewSelect().Table("suppressions").Where("hash = ?", h).Exists(ctx)
+	return idb.NewSelect().Table("suppressions").Where("hash = ?", h).Exists(ctx)
 }
 
 // ClearErased removes an address from the erased list, when the person
@@ -260,30 +276,32 @@ func (db *DB) IsErased(ctx context.Context, email string) (bool, error) {
 // consent)" only when the address was on the list: for anyone else
 // nothing happens and nothing is written.
 func (db *DB) ClearErased(ctx context.Context, email string) error {
+	return db.RunInTx(ctx, func(tx *Tx) error { return tx.ClearErased(ctx, email) })
+}
+
+// ClearErased is DB.ClearErased in the transaction.
+func (tx *Tx) ClearErased(ctx context.Context, email string) error {
 	e, err := NormalizeEmail(email)
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return db.clearErased(ctx, tx, e)
-	})
+	return tx.clearErased(ctx, e)
 }
 
-// clearErased is ClearErased inside the caller's transaction, for a
-// normalised address.
-func (db *DB) clearErased(ctx context.Context, tx bun.IDB, email string) error {
-	h, ok, err := db.erasedHash(ctx, email)
+// clearErased is ClearErased for a normalised address.
+func (tx *Tx) clearErased(ctx context.Context, email string) error {
+	h, ok, err := erasedHash(ctx, tx.tx, email)
 	if err != nil || !ok {
 		return err // no key yet: nobody was ever erased
 	}
-	res, err := tx.NewDelete().Table("suppressions").Where("hash = ?", h).Exec(ctx)
+	res, err := tx.tx.NewDelete().Table("suppressions").Where("hash = ?", h).Exec(ctx)
 	if err != nil {
 		return err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err
 	}
-	return db.audit(ctx, tx, "erasure lifted (fresh consent)", 0, "")
+	return tx.audit(ctx, "erasure lifted (fresh consent)", 0, "")
 }
 
 // AddOptions tunes AddSupporter.
@@ -295,9 +313,24 @@ type AddOptions struct {
 
 // AddSupporter is CreateSupporter for someone a person enters by hand: an
 // address erased by Forget is refused with an error wrapping ErrErased,
-// unless opts.FreshConsent, which lifts the erasure first.
+// unless opts.FreshConsent, which lifts the erasure. Lifting it and
+// creating the supporter are one transaction: when the supporter cannot
+// be created (a field too long, an unknown interest, an address taken),
+// the address stays erased.
 func (db *DB) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) error {
-	erased, err := db.IsErased(ctx, s.Email)
+	return db.RunInTx(ctx, func(tx *Tx) error { return tx.AddSupporter(ctx, s, opts) })
+}
+
+// AddSupporter is DB.AddSupporter in the transaction.
+func (tx *Tx) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) error {
+	// Whatever is invalid is refused before the erasure is lifted.
+	if err := s.Normalize(); err != nil {
+		return err
+	}
+	if err := checkInterests(ctx, tx.tx, s.Interests); err != nil {
+		return err
+	}
+	erased, err := isErased(ctx, tx.tx, s.Email)
 	if err != nil {
 		return err
 	}
@@ -305,11 +338,11 @@ func (db *DB) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) e
 		if !opts.FreshConsent {
 			return fmt.Errorf("email: %w (give fresh consent to add them again)", ErrErased)
 		}
-		if err := db.ClearErased(ctx, s.Email); err != nil {
+		if err := tx.clearErased(ctx, s.Email); err != nil {
 			return err
 		}
 	}
-	return db.CreateSupporter(ctx, s)
+	return tx.CreateSupporter(ctx, s)
 }
 
 // Forget erases a supporter (GDPR art. 17): the profile, tags, attributes
@@ -325,16 +358,29 @@ func (db *DB) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) e
 // from being truncated. Packages that keep their
 // own tables about supporters pass an Eraser for them (newsletter.Forget
 // does).
+//
+// The erasure is one transaction, Erasers included. The truncation of
+// the log comes after it commits and is no part of it (SQLite cannot
+// checkpoint inside a transaction), which is why Tx has no Forget: an
+// erasure commits alone, then the log is truncated.
 func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 	e, err := NormalizeEmail(email)
 	if err != nil {
 		return err
 	}
-	hash, err := db.suppressionHash(ctx, e)
-	if err != nil {
-		return err
+	if db.readOnly {
+		return fmt.Errorf("forget: %w", ErrReadOnly)
 	}
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// The first erasure makes the erased list's key; of two racing,
+		// both use the one stored first.
+		fresh := make([]byte, 32)
+		rand.Read(fresh)
+		key, err := settingOrInit(ctx, tx, suppressionKeySetting, hex.EncodeToString(fresh))
+		if err != nil {
+			return err
+		}
+		hash := erasedAddressHash([]byte(key), e)
 		id, err := supporterIDByEmail(ctx, tx, e)
 		if err != nil {
 			return err
@@ -464,7 +510,8 @@ func (db *DB) TruncateLog(ctx context.Context) error {
 
 // Backup writes a consistent copy of the database to path while it stays
 // in use (SQLite's VACUUM INTO), readable by its owner only (mode 0600).
-// The file must not exist.
+// The file must not exist. The copy is recorded in the audit log after
+// it is made, as an export is.
 func (db *DB) Backup(ctx context.Context, path string) error {
 	if strings.TrimSpace(path) == "" {
 		return invalid("path", path, "empty backup path")

@@ -520,22 +520,25 @@ type Segment struct {
 // SaveSegment saves expr under name, replacing an earlier one, after
 // checking it compiles. It returns a *SegmentError or a *ValidationError.
 func (db *DB) SaveSegment(ctx context.Context, name, expr string) (*Segment, error) {
+	return runTx(ctx, db, func(tx *Tx) (*Segment, error) { return tx.SaveSegment(ctx, name, expr) })
+}
+
+// SaveSegment is DB.SaveSegment in the transaction.
+func (tx *Tx) SaveSegment(ctx context.Context, name, expr string) (*Segment, error) {
 	n, err := slug("name", name)
 	if err != nil {
 		return nil, err
 	}
-	var seg *Segment
-	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, _, err := compileSegment(ctx, tx, expr, []string{n}); err != nil {
-			return err
-		}
-		now := db.Now()
-		seg = &Segment{Name: n, Expression: strings.TrimSpace(expr), CreatedAt: now, UpdatedAt: now}
-		_, err := tx.NewInsert().Model(seg).On("CONFLICT (name) DO UPDATE").
-			Set("expression = EXCLUDED.expression").Set("updated_at = EXCLUDED.updated_at").Exec(ctx)
-		return err
-	})
-	return seg, err
+	if _, _, err := compileSegment(ctx, tx.tx, expr, []string{n}); err != nil {
+		return nil, err
+	}
+	now := tx.now()
+	seg := &Segment{Name: n, Expression: strings.TrimSpace(expr), CreatedAt: now, UpdatedAt: now}
+	if _, err := tx.tx.NewInsert().Model(seg).On("CONFLICT (name) DO UPDATE").
+		Set("expression = EXCLUDED.expression").Set("updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
+		return nil, fmt.Errorf("save segment: %w", err)
+	}
+	return seg, nil
 }
 
 // Segments returns the saved segments, ordered by name.
@@ -550,11 +553,16 @@ func (db *DB) Segments(ctx context.Context) ([]Segment, error) {
 // DeleteSegment removes a saved segment, or returns an error wrapping
 // ErrNotFound.
 func (db *DB) DeleteSegment(ctx context.Context, name string) error {
+	return db.RunInTx(ctx, func(tx *Tx) error { return tx.DeleteSegment(ctx, name) })
+}
+
+// DeleteSegment is DB.DeleteSegment in the transaction.
+func (tx *Tx) DeleteSegment(ctx context.Context, name string) error {
 	n, err := slug("name", name)
 	if err != nil {
 		return err
 	}
-	res, err := db.bun.NewDelete().Table("segments").Where("name = ?", n).Exec(ctx)
+	res, err := tx.tx.NewDelete().Table("segments").Where("name = ?", n).Exec(ctx)
 	if err != nil {
 		return err
 	}

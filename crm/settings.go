@@ -16,8 +16,12 @@ type setting struct {
 // Setting returns a value the library keeps in the database (such as the
 // token signing secret), and whether it is set.
 func (db *DB) Setting(ctx context.Context, key string) (string, bool, error) {
+	return getSetting(ctx, db.bun, key)
+}
+
+func getSetting(ctx context.Context, idb bun.IDB, key string) (string, bool, error) {
 	var vals []string
-	if err := db.bun.NewSelect().Table("settings").Column("value").Where("key = ?", key).Scan(ctx, &vals); err != nil {
+	if err := idb.NewSelect().Table("settings").Column("value").Where("key = ?", key).Scan(ctx, &vals); err != nil {
 		return "", false, fmt.Errorf("setting %s: %w", key, err)
 	}
 	if len(vals) == 0 {
@@ -29,14 +33,16 @@ func (db *DB) Setting(ctx context.Context, key string) (string, bool, error) {
 // SettingOrInit returns the value of key, storing value first if the key
 // has none; of two processes racing, both get the value stored first.
 func (db *DB) SettingOrInit(ctx context.Context, key, value string) (string, error) {
+	return runTx(ctx, db, func(tx *Tx) (string, error) { return settingOrInit(ctx, tx.tx, key, value) })
+}
+
+// settingOrInit is SettingOrInit in the caller's transaction.
+func settingOrInit(ctx context.Context, idb bun.IDB, key, value string) (string, error) {
 	var out string
-	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(&setting{Key: key, Value: value}).On("CONFLICT (key) DO NOTHING").Exec(ctx); err != nil {
-			return err
-		}
-		return tx.NewSelect().Table("settings").Column("value").Where("key = ?", key).Scan(ctx, &out)
-	})
-	if err != nil {
+	if _, err := idb.NewInsert().Model(&setting{Key: key, Value: value}).On("CONFLICT (key) DO NOTHING").Exec(ctx); err != nil {
+		return "", fmt.Errorf("setting %s: %w", key, err)
+	}
+	if err := idb.NewSelect().Table("settings").Column("value").Where("key = ?", key).Scan(ctx, &out); err != nil {
 		return "", fmt.Errorf("setting %s: %w", key, err)
 	}
 	return out, nil

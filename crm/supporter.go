@@ -255,20 +255,29 @@ type SupporterUpdate struct {
 // CreateSupporter normalises s and stores it with its tags, attributes and
 // interests, setting s.ID, s.CreatedAt and s.UpdatedAt. It returns an error
 // wrapping ErrConflict if the email is taken, and a *ValidationError for
-// bad input, in which case nothing is written.
+// bad input (an unknown interest among them), in which case nothing is
+// written.
 func (db *DB) CreateSupporter(ctx context.Context, s *Supporter) error {
+	return db.RunInTx(ctx, func(tx *Tx) error { return tx.CreateSupporter(ctx, s) })
+}
+
+// CreateSupporter is DB.CreateSupporter in the transaction.
+func (tx *Tx) CreateSupporter(ctx context.Context, s *Supporter) error {
 	if err := s.Normalize(); err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := createSupporter(ctx, tx, s, db.Now()); err != nil {
-			return err
-		}
-		return db.audit(ctx, tx, "create supporter", s.ID, "")
-	})
+	if err := createSupporter(ctx, tx.tx, s, tx.now()); err != nil {
+		return err
+	}
+	return tx.audit(ctx, "create supporter", s.ID, "")
 }
 
+// createSupporter stores a normalised supporter. An unknown interest is
+// refused before anything is written.
 func createSupporter(ctx context.Context, tx bun.IDB, s *Supporter, now time.Time) error {
+	if err := checkInterests(ctx, tx, s.Interests); err != nil {
+		return err
+	}
 	s.CreatedAt, s.UpdatedAt = now, now
 	if _, err := tx.NewInsert().Model(s).Exec(ctx); err != nil {
 		if isUniqueViolation(err) {
@@ -291,15 +300,29 @@ func (db *DB) GetSupporter(ctx context.Context, id int64) (*Supporter, error) {
 	return getSupporter(ctx, db.bun, "s.id = ?", id)
 }
 
+// GetSupporter is DB.GetSupporter in the transaction.
+func (tx *Tx) GetSupporter(ctx context.Context, id int64) (*Supporter, error) {
+	return getSupporter(ctx, tx.tx, "s.id = ?", id)
+}
+
 // GetSupporterByEmail returns the supporter with the given address, in any
 // case or spacing, or an error wrapping ErrNotFound (or ErrInvalid when the
 // address cannot be one).
 func (db *DB) GetSupporterByEmail(ctx context.Context, email string) (*Supporter, error) {
+	return getSupporterByEmail(ctx, db.bun, email)
+}
+
+// GetSupporterByEmail is DB.GetSupporterByEmail in the transaction.
+func (tx *Tx) GetSupporterByEmail(ctx context.Context, email string) (*Supporter, error) {
+	return getSupporterByEmail(ctx, tx.tx, email)
+}
+
+func getSupporterByEmail(ctx context.Context, idb bun.IDB, email string) (*Supporter, error) {
 	e, err := NormalizeEmail(email)
 	if err != nil {
 		return nil, err
 	}
-	return getSupporter(ctx, db.bun, "s.email = ?", e)
+	return getSupporter(ctx, idb, "s.email = ?", e)
 }
 
 func getSupporter(ctx context.Context, idb bun.IDB, where string, arg any) (*Supporter, error) {
@@ -337,76 +360,87 @@ func (db *DB) SupporterID(ctx context.Context, email string) (int64, error) {
 	return supporterIDByEmail(ctx, db.bun, email)
 }
 
+// SupporterID is DB.SupporterID in the transaction.
+func (tx *Tx) SupporterID(ctx context.Context, email string) (int64, error) {
+	return supporterIDByEmail(ctx, tx.tx, email)
+}
+
 // UpdateSupporter applies u to the supporter with the given id and returns
 // the result. Only the fields u sets change. It returns an error wrapping
 // ErrNotFound, ErrConflict (new email taken) or ErrInvalid, and then the
 // supporter is left as it was.
 func (db *DB) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) (*Supporter, error) {
-	var out *Supporter
-	err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockLiveSupporter(ctx, tx, id); err != nil {
-			return err
+	return runTx(ctx, db, func(tx *Tx) (*Supporter, error) { return tx.UpdateSupporter(ctx, id, u) })
+}
+
+// UpdateSupporter is DB.UpdateSupporter in the transaction.
+func (tx *Tx) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) (*Supporter, error) {
+	if _, err := lockLiveSupporter(ctx, tx.tx, id); err != nil {
+		return nil, err
+	}
+	s, err := getSupporter(ctx, tx.tx, "s.id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	stored := &Supporter{Notes: s.Notes, Attributes: maps.Clone(s.Attributes)}
+	for _, f := range []struct {
+		dst *string
+		src *string
+	}{
+		{&s.Email, u.Email}, {&s.FirstName, u.FirstName}, {&s.LastName, u.LastName},
+		{&s.Phone, u.Phone}, {&s.Organisation, u.Organisation}, {&s.City, u.City},
+		{&s.Postcode, u.Postcode}, {&s.Country, u.Country}, {&s.Language, u.Language},
+		{&s.Notes, u.Notes}, {&s.Source, u.Source},
+	} {
+		if f.src != nil {
+			*f.dst = *f.src
 		}
-		s, err := getSupporter(ctx, tx, "s.id = ?", id)
+	}
+	s.Tags = append(s.Tags, u.AddTags...)
+	if len(u.RemoveTags) > 0 {
+		rm, err := normalizeTags(u.RemoveTags)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		stored := &Supporter{Notes: s.Notes, Attributes: maps.Clone(s.Attributes)}
-		for _, f := range []struct {
-			dst *string
-			src *string
-		}{
-			{&s.Email, u.Email}, {&s.FirstName, u.FirstName}, {&s.LastName, u.LastName},
-			{&s.Phone, u.Phone}, {&s.Organisation, u.Organisation}, {&s.City, u.City},
-			{&s.Postcode, u.Postcode}, {&s.Country, u.Country}, {&s.Language, u.Language},
-			{&s.Notes, u.Notes}, {&s.Source, u.Source},
-		} {
-			if f.src != nil {
-				*f.dst = *f.src
-			}
+		s.Tags = slices.DeleteFunc(s.Tags, func(t string) bool { return slices.Contains(rm, t) })
+	}
+	newAttrs := map[string]string{}
+	for k, v := range u.SetAttributes {
+		newAttrs[k] = v
+	}
+	if newAttrs, err = normalizeAttributes(newAttrs, nil); err != nil {
+		return nil, err
+	}
+	for k, v := range newAttrs {
+		if v == "" {
+			delete(s.Attributes, k)
+		} else {
+			s.Attributes[k] = v
 		}
-		s.Tags = append(s.Tags, u.AddTags...)
-		if len(u.RemoveTags) > 0 {
-			rm, err := normalizeTags(u.RemoveTags)
-			if err != nil {
-				return err
-			}
-			s.Tags = slices.DeleteFunc(s.Tags, func(t string) bool { return slices.Contains(rm, t) })
+	}
+	if s.Interests, err = mergeInterests(s.Interests, u.SetInterests, u.RemoveInterests); err != nil {
+		return nil, err
+	}
+	if err := s.normalize(stored); err != nil {
+		return nil, err
+	}
+	if err := checkInterests(ctx, tx.tx, s.Interests); err != nil {
+		return nil, err
+	}
+	s.UpdatedAt = tx.now()
+	if _, err := tx.tx.NewUpdate().Model(s).WherePK().ExcludeColumn("id", "created_at").Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return nil, fmt.Errorf("another supporter has this email: %w", ErrConflict)
 		}
-		newAttrs := map[string]string{}
-		for k, v := range u.SetAttributes {
-			newAttrs[k] = v
-		}
-		if newAttrs, err = normalizeAttributes(newAttrs, nil); err != nil {
-			return err
-		}
-		for k, v := range newAttrs {
-			if v == "" {
-				delete(s.Attributes, k)
-			} else {
-				s.Attributes[k] = v
-			}
-		}
-		if s.Interests, err = mergeInterests(s.Interests, u.SetInterests, u.RemoveInterests); err != nil {
-			return err
-		}
-		if err := s.normalize(stored); err != nil {
-			return err
-		}
-		s.UpdatedAt = db.Now()
-		if _, err := tx.NewUpdate().Model(s).WherePK().ExcludeColumn("id", "created_at").Exec(ctx); err != nil {
-			if isUniqueViolation(err) {
-				return fmt.Errorf("another supporter has this email: %w", ErrConflict)
-			}
-			return fmt.Errorf("update supporter %d: %w", id, err)
-		}
-		if err := replaceRelations(ctx, tx, s, s.UpdatedAt); err != nil {
-			return err
-		}
-		out = s
-		return db.audit(ctx, tx, "update supporter", id, "")
-	})
-	return out, err
+		return nil, fmt.Errorf("update supporter %d: %w", id, err)
+	}
+	if err := replaceRelations(ctx, tx.tx, s, s.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if err := tx.audit(ctx, "update supporter", id, ""); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // replaceRelations rewrites a supporter's tags, attributes and interests to
@@ -445,10 +479,22 @@ func (db *DB) TagSupporter(ctx context.Context, id int64, tags ...string) error 
 	return err
 }
 
+// TagSupporter is DB.TagSupporter in the transaction.
+func (tx *Tx) TagSupporter(ctx context.Context, id int64, tags ...string) error {
+	_, err := tx.UpdateSupporter(ctx, id, SupporterUpdate{AddTags: tags})
+	return err
+}
+
 // UntagSupporter removes tags from a supporter; absent tags are ignored.
 // It returns an error wrapping ErrNotFound or ErrInvalid.
 func (db *DB) UntagSupporter(ctx context.Context, id int64, tags ...string) error {
 	_, err := db.UpdateSupporter(ctx, id, SupporterUpdate{RemoveTags: tags})
+	return err
+}
+
+// UntagSupporter is DB.UntagSupporter in the transaction.
+func (tx *Tx) UntagSupporter(ctx context.Context, id int64, tags ...string) error {
+	_, err := tx.UpdateSupporter(ctx, id, SupporterUpdate{RemoveTags: tags})
 	return err
 }
 

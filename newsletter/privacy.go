@@ -43,7 +43,10 @@ func (n *Newsletter) Export(ctx context.Context, email string) (*crm.Export, err
 
 // Prune erases, as Forget does, every supporter crm.InactiveSupporters
 // finds for the cutoff, and returns the report of each one erased (also
-// with an error, for those erased before it). A log that could not be
+// with an error, for those erased before it). Each supporter is erased in
+// a transaction of their own, as Forget does (an erasure commits alone,
+// then the log is truncated), so an error leaves the ones before it
+// erased. A log that could not be
 // truncated (crm.ErrLogBusy) does not stop it: it is tried again at the
 // end, and the error returned wraps crm.ErrLogBusy if it is still busy.
 func (n *Newsletter) Prune(ctx context.Context, since time.Time) ([]*ForgetReport, error) {
@@ -87,7 +90,8 @@ type ForgetReport struct {
 
 // Forget erases a supporter as crm.Forget does, and also the address in
 // their deliveries and in the campaigns' segments (see
-// crm.RedactSegment), and takes them out of every send not finished.
+// crm.RedactSegment), and takes them out of every send not finished, all
+// in crm.Forget's one transaction.
 // When the erasure was committed but SQLite's log could not be
 // truncated, it returns its report with an error wrapping
 // crm.ErrLogBusy: the erasure holds, and the report must be shown.

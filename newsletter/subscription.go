@@ -73,6 +73,14 @@ func DefaultConsentText(language, listTitle string) string {
 // per r.ConfirmationInterval. Repeated list names count once. It returns
 // a *crm.ValidationError for a bad address, an unknown list or too many
 // lists.
+//
+// What it records (the supporter, the subscriptions with their consent
+// events, the claim of a confirmation email) is one transaction: on an
+// error, nothing of it is kept. The confirmation email is sent after it
+// commits, since a transaction must not wait on the network: when the
+// email fails, Signup returns the error and forgets the claim, so that a
+// new signup sends it at once, and the lists stay pending, as they would
+// if the email were lost on its way.
 func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender, from string) (*SignupResult, error) {
 	email, err := crm.NormalizeEmail(r.Email)
 	if err != nil {
@@ -95,6 +103,9 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 	if len(names) == 0 {
 		return nil, &crm.ValidationError{Field: "lists", Reason: "choose at least one list"}
 	}
+	// Lists are looked up before the transaction, so a form naming a
+	// list that does not exist takes no write lock; they are never
+	// deleted, and Subscribe reads them again.
 	var lists []*crm.List
 	for _, name := range names {
 		l, err := n.db.GetList(ctx, name)
@@ -108,93 +119,106 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 			lists = append(lists, l)
 		}
 	}
-	res := &SignupResult{}
-	erased, err := n.db.IsErased(ctx, email)
-	if err != nil {
-		return nil, err
+	interval := r.ConfirmationInterval
+	if interval <= 0 {
+		interval = DefaultConfirmationInterval
 	}
-	s, err := n.db.GetSupporterByEmail(ctx, email)
-	if errors.Is(err, crm.ErrNotFound) {
-		s = &crm.Supporter{Email: email, FirstName: r.FirstName, LastName: r.LastName, Language: r.Language, Source: crm.SourceWeb}
-		for _, in := range r.Interests {
-			s.Interests = append(s.Interests, crm.SupporterInterest{Interest: in})
-		}
-		if err := n.db.CreateSupporter(ctx, s); err != nil {
-			if !errors.Is(err, crm.ErrInvalid) {
-				return nil, err
-			}
-			// A bad name, language or interest must not lose the signup.
-			s = &crm.Supporter{Email: email, Source: crm.SourceWeb}
-			if err := n.db.CreateSupporter(ctx, s); err != nil {
-				return nil, err
-			}
-		}
-		res.Created = true
-	} else if err != nil {
-		return nil, err
-	}
-	subs, err := n.db.Subscriptions(ctx, s.ID)
-	if err != nil {
-		return nil, err
-	}
-	var toConfirm []*crm.List
-	for _, l := range lists {
-		consent := crm.Consent{Source: crm.SourceWeb, Text: r.ConsentText, IP: r.IP, UserAgent: r.UserAgent}
-		if consent.Text == "" {
-			consent.Text = DefaultConsentText(s.Language, l.Title)
-		}
-		i := slices.IndexFunc(subs, func(sub crm.Subscription) bool { return sub.ListID == l.ID })
-		var status crm.SubscriptionStatus
-		if i >= 0 {
-			status = subs[i].Status
-		}
-		if status == crm.StatusSubscribed && s.EmailStatus == crm.EmailOK {
-			continue
-		}
-		// Someone who left the list, or whose mail bounced, confirms again,
-		// even for a single opt-in list.
-		// Someone erased before gives fresh consent by confirming.
-		direct := !l.DoubleOptIn && status != crm.StatusUnsubscribed && s.EmailStatus == crm.EmailOK && !erased
-		if _, err := n.db.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: l.Name, Consent: consent,
-			Confirmed: direct, RequireConfirmation: !direct}); err != nil {
-			return nil, err
-		}
-		if direct {
-			res.Subscribed = append(res.Subscribed, l.Name)
-			continue
-		}
-		toConfirm = append(toConfirm, l)
-		res.Confirmation = append(res.Confirmation, l.Name)
-	}
-	if len(toConfirm) > 0 {
-		interval := r.ConfirmationInterval
-		if interval <= 0 {
-			interval = DefaultConfirmationInterval
-		}
-		claimed, err := n.claimConfirmation(ctx, s.ID, interval)
+	var (
+		res       = &SignupResult{}
+		s         *crm.Supporter
+		toConfirm []*crm.List
+		claimed   bool
+	)
+	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
+		erased, err := tx.IsErased(ctx, email)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if !claimed {
-			res.ConfirmationDeferred = true
-			return res, nil
+		s, err = tx.GetSupporterByEmail(ctx, email)
+		if errors.Is(err, crm.ErrNotFound) {
+			s = &crm.Supporter{Email: email, FirstName: r.FirstName, LastName: r.LastName, Language: r.Language, Source: crm.SourceWeb}
+			for _, in := range r.Interests {
+				s.Interests = append(s.Interests, crm.SupporterInterest{Interest: in})
+			}
+			if err := tx.CreateSupporter(ctx, s); err != nil {
+				if !errors.Is(err, crm.ErrInvalid) {
+					return err
+				}
+				// A bad name, language or interest must not lose the
+				// signup. An invalid input is refused before anything
+				// is written, so the transaction goes on.
+				s = &crm.Supporter{Email: email, Source: crm.SourceWeb}
+				if err := tx.CreateSupporter(ctx, s); err != nil {
+					return err
+				}
+			}
+			res.Created = true
+		} else if err != nil {
+			return err
 		}
-		// One email, with one link per list to confirm.
-		if err := n.sendConfirmation(ctx, s, toConfirm, sender, from); err != nil {
-			n.releaseConfirmation(context.WithoutCancel(ctx), s.ID) // even if the client went away
-			return nil, err
+		subs, err := tx.Subscriptions(ctx, s.ID)
+		if err != nil {
+			return err
 		}
+		for _, l := range lists {
+			consent := crm.Consent{Source: crm.SourceWeb, Text: r.ConsentText, IP: r.IP, UserAgent: r.UserAgent}
+			if consent.Text == "" {
+				consent.Text = DefaultConsentText(s.Language, l.Title)
+			}
+			i := slices.IndexFunc(subs, func(sub crm.Subscription) bool { return sub.ListID == l.ID })
+			var status crm.SubscriptionStatus
+			if i >= 0 {
+				status = subs[i].Status
+			}
+			if status == crm.StatusSubscribed && s.EmailStatus == crm.EmailOK {
+				continue
+			}
+			// Someone who left the list, or whose mail bounced, confirms
+			// again, even for a single opt-in list. Someone erased
+			// before gives fresh consent by confirming.
+			direct := !l.DoubleOptIn && status != crm.StatusUnsubscribed && s.EmailStatus == crm.EmailOK && !erased
+			if _, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: l.Name, Consent: consent,
+				Confirmed: direct, RequireConfirmation: !direct}); err != nil {
+				return err
+			}
+			if direct {
+				res.Subscribed = append(res.Subscribed, l.Name)
+				continue
+			}
+			toConfirm = append(toConfirm, l)
+			res.Confirmation = append(res.Confirmation, l.Name)
+		}
+		if len(toConfirm) == 0 {
+			return nil
+		}
+		claimed, err = n.claimConfirmation(ctx, tx.Bun(), s.ID, interval)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(toConfirm) == 0 {
+		return res, nil
+	}
+	if !claimed {
+		res.ConfirmationDeferred = true
+		return res, nil
+	}
+	// One email, with one link per list to confirm.
+	if err := n.sendConfirmation(ctx, s, toConfirm, sender, from); err != nil {
+		n.releaseConfirmation(context.WithoutCancel(ctx), s.ID) // even if the client went away
+		return nil, err
 	}
 	return res, nil
 }
 
-// claimConfirmation records that a confirmation email goes to the
-// supporter now, unless one went less than interval ago; it reports
-// whether the email may go. It is one statement, so two signups at once
-// cannot both claim.
-func (n *Newsletter) claimConfirmation(ctx context.Context, supporterID int64, interval time.Duration) (bool, error) {
+// claimConfirmation records, in the signup's transaction, that a
+// confirmation email goes to the supporter now, unless one went less than
+// interval ago; it reports whether the email may go. It is one
+// statement, so two signups at once cannot both claim.
+func (n *Newsletter) claimConfirmation(ctx context.Context, idb bun.IDB, supporterID int64, interval time.Duration) (bool, error) {
 	now := n.clock()
-	res, err := n.bun.NewInsert().Model(&confirmationSent{SupporterID: supporterID, SentAt: now.Unix()}).
+	res, err := idb.NewInsert().Model(&confirmationSent{SupporterID: supporterID, SentAt: now.Unix()}).
 		On("CONFLICT (supporter_id) DO UPDATE").Set("sent_at = EXCLUDED.sent_at").
 		Where("nc.sent_at <= ?", now.Add(-interval).Unix()).Exec(ctx)
 	if err != nil {
@@ -297,23 +321,25 @@ func (n *Newsletter) CheckConfirmToken(ctx context.Context, token string) (*crm.
 // supporter erased since, and ErrNothingToConfirm, with the list and the
 // supporter, when there is nothing to confirm. An erasure of the address
 // is lifted (a confirmed link is fresh consent) and audited only when
-// there was one.
+// there was one, and an address marked bounced or complained is marked
+// fine again (the link proves the mailbox works): all in one transaction.
 func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Consent) (*crm.List, *crm.Supporter, error) {
 	s, l, err := n.confirmTargets(ctx, token)
 	if err != nil {
 		return nil, nil, err
 	}
 	c.Source = crm.SourceWeb
-	if _, err := n.db.Confirm(ctx, s.ID, l.Name, c); errors.Is(err, crm.ErrNotFound) {
+	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
+		if _, err := tx.Confirm(ctx, s.ID, l.Name, c); err != nil {
+			return err
+		}
+		_, err := tx.SetEmailStatus(ctx, s.ID, crm.EmailOK, c)
+		return err
+	})
+	if errors.Is(err, crm.ErrNotFound) {
 		return l, s, ErrNothingToConfirm
 	} else if err != nil {
 		return nil, nil, erasedLink(err)
-	}
-	if s.EmailStatus != crm.EmailOK {
-		// A confirmed link proves the mailbox works and consents again.
-		if _, err := n.db.SetEmailStatus(ctx, s.ID, crm.EmailOK, c); err != nil {
-			return nil, nil, err
-		}
 	}
 	return l, s, nil
 }
@@ -440,8 +466,8 @@ type PreferenceChange struct {
 // tick are subscribed at once. It is all or nothing for anything the
 // person sent: every list, interest and the language are checked before
 // anything is written, and a bad one is a *crm.ValidationError naming the
-// field with nothing changed. (Only a database failure midway could leave
-// part of the form applied; crm offers no transaction spanning its calls.)
+// field with nothing changed. The changes are one transaction: an error
+// midway leaves nothing of the form applied.
 func (n *Newsletter) UpdatePreferences(ctx context.Context, token string, ch PreferenceChange, c crm.Consent) error {
 	return erasedLink(n.updatePreferences(ctx, token, ch, c))
 }
@@ -488,26 +514,27 @@ func (n *Newsletter) updatePreferences(ctx context.Context, token string, ch Pre
 	if c.Text == "" {
 		c.Text = "preferences page"
 	}
-	// The supporter's own fields first: crm validates the whole record,
-	// and a refusal there must come before any list changed.
-	if u.Language != nil || len(u.SetInterests) > 0 || len(u.RemoveInterests) > 0 {
-		if _, err := n.db.UpdateSupporter(ctx, p.Supporter.ID, u); err != nil {
-			return err
-		}
-	}
-	for _, l := range p.Lists {
-		want := slices.Contains(ch.Lists, l.Name)
-		st := p.Status[l.Name]
-		switch {
-		case want && st != crm.StatusSubscribed:
-			if _, err := n.db.Subscribe(ctx, crm.SubscribeRequest{SupporterID: p.Supporter.ID, List: l.Name, Consent: c, Confirmed: true}); err != nil {
-				return err
-			}
-		case !want && (st == crm.StatusSubscribed || st == crm.StatusPending):
-			if _, err := n.db.Unsubscribe(ctx, p.Supporter.ID, l.Name, c); err != nil {
+	id := p.Supporter.ID
+	return n.db.RunInTx(ctx, func(tx *crm.Tx) error {
+		if u.Language != nil || len(u.SetInterests) > 0 || len(u.RemoveInterests) > 0 {
+			if _, err := tx.UpdateSupporter(ctx, id, u); err != nil {
 				return err
 			}
 		}
-	}
-	return nil
+		for _, l := range p.Lists {
+			want := slices.Contains(ch.Lists, l.Name)
+			st := p.Status[l.Name]
+			switch {
+			case want && st != crm.StatusSubscribed:
+				if _, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: id, List: l.Name, Consent: c, Confirmed: true}); err != nil {
+					return err
+				}
+			case !want && (st == crm.StatusSubscribed || st == crm.StatusPending):
+				if _, err := tx.Unsubscribe(ctx, id, l.Name, c); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }

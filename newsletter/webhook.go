@@ -39,7 +39,9 @@ const (
 // permanent bounce marks the address bounced; a complaint marks it
 // complained and unsubscribes it from every list; a delivery is noted on
 // the delivery record. Every change is recorded in the consent history
-// with source "webhook".
+// with source "webhook". The changes and the record of the svix id are
+// one transaction: an event is applied whole, or not at all and not
+// recorded, so a retry of the provider applies it.
 func (n *Newsletter) ApplyWebhook(ctx context.Context, svixID string, payload []byte) (WebhookResult, error) {
 	seen, err := n.bun.NewSelect().Table("newsletter_webhook_events").Where("svix_id = ?", svixID).Exists(ctx)
 	if err != nil {
@@ -52,15 +54,22 @@ func (n *Newsletter) ApplyWebhook(ctx context.Context, svixID string, payload []
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return 0, &crm.ValidationError{Field: "payload", Reason: "not a JSON event: " + err.Error()}
 	}
-	res, err := n.applyEvent(ctx, ev)
+	var res WebhookResult
+	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
+		var err error
+		if res, err = n.applyEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		// Two deliveries of one event at once both apply it, to the
+		// same result (its effects are idempotent); one records it.
+		_, err = tx.Bun().NewInsert().Model(&webhookEvent{SvixID: svixID, Type: ev.Type, ReceivedAt: n.clock()}).
+			On("CONFLICT (svix_id) DO NOTHING").Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
-	// Recorded after the effects, which are idempotent: a crash in
-	// between only means the event is applied again, to the same result.
-	_, err = n.bun.NewInsert().Model(&webhookEvent{SvixID: svixID, Type: ev.Type, ReceivedAt: n.clock()}).
-		On("CONFLICT (svix_id) DO NOTHING").Exec(ctx)
-	return res, err
+	return res, nil
 }
 
 type webhookEvent struct {
@@ -70,7 +79,7 @@ type webhookEvent struct {
 	ReceivedAt    time.Time `bun:"received_at"`
 }
 
-func (n *Newsletter) applyEvent(ctx context.Context, ev WebhookEvent) (WebhookResult, error) {
+func (n *Newsletter) applyEvent(ctx context.Context, tx *crm.Tx, ev WebhookEvent) (WebhookResult, error) {
 	var event string
 	switch ev.Type {
 	case "email.delivered":
@@ -85,14 +94,14 @@ func (n *Newsletter) applyEvent(ctx context.Context, ev WebhookEvent) (WebhookRe
 	default:
 		return WebhookIgnored, nil
 	}
-	supporterID, err := n.webhookSupporter(ctx, ev)
+	supporterID, err := webhookSupporter(ctx, tx, ev)
 	if err != nil || supporterID == 0 {
 		return WebhookIgnored, err
 	}
 	if ev.Data.EmailID != "" {
 		// Through the supporter's index: provider ids are not indexed
 		// (see migration 3).
-		if _, err := n.bun.NewUpdate().Table("newsletter_deliveries").Set("event = ?", event).
+		if _, err := tx.Bun().NewUpdate().Table("newsletter_deliveries").Set("event = ?", event).
 			Set("updated_at = ?", n.clock()).
 			Where("supporter_id = ? AND provider_id = ? AND provider_id <> ''", supporterID, ev.Data.EmailID).
 			Exec(ctx); err != nil {
@@ -102,10 +111,10 @@ func (n *Newsletter) applyEvent(ctx context.Context, ev WebhookEvent) (WebhookRe
 	consent := crm.Consent{Source: crm.SourceWebhook, Text: ev.Type}
 	switch event {
 	case "bounced":
-		_, err = n.db.SetEmailStatus(ctx, supporterID, crm.EmailBounced, consent)
+		_, err = tx.SetEmailStatus(ctx, supporterID, crm.EmailBounced, consent)
 	case "complained":
-		if _, err = n.db.SetEmailStatus(ctx, supporterID, crm.EmailComplained, consent); err == nil {
-			_, err = n.db.Unsubscribe(ctx, supporterID, "", consent)
+		if _, err = tx.SetEmailStatus(ctx, supporterID, crm.EmailComplained, consent); err == nil {
+			_, err = tx.Unsubscribe(ctx, supporterID, "", consent)
 		}
 	}
 	return WebhookApplied, err
@@ -115,12 +124,12 @@ func (n *Newsletter) applyEvent(ctx context.Context, ev WebhookEvent) (WebhookRe
 // the event's recipient address now. It returns 0 for an address nobody
 // has (never known, erased, or changed since the message was sent: a
 // bounce of an old address says nothing of the new one).
-func (n *Newsletter) webhookSupporter(ctx context.Context, ev WebhookEvent) (int64, error) {
+func webhookSupporter(ctx context.Context, tx *crm.Tx, ev WebhookEvent) (int64, error) {
 	for _, to := range ev.Data.To {
 		if a, err := mail.ParseAddress(to); err == nil {
 			to = a.Address // "Name <address>" as well as a bare address
 		}
-		id, err := n.db.SupporterID(ctx, to)
+		id, err := tx.SupporterID(ctx, to)
 		if errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrInvalid) {
 			continue
 		}
