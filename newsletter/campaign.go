@@ -137,7 +137,7 @@ func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Ca
 		}
 		if c.Subject == "" && out.Subject == "" {
 			return nil, &crm.ValidationError{Field: "subject", Value: lang,
-				Reason: "no subject: give --subject or a \"subject:\" line in the template's front matter"}
+				Reason: "no subject: give the campaign a Subject, or the template a \"subject:\" line in its front matter"}
 		}
 		c.Templates = append(c.Templates, TemplateSource{Language: lang, Position: i, Source: ts.Source})
 	}

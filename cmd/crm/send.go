@@ -114,6 +114,10 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 		spec.Templates = append(spec.Templates, newsletter.TemplateSource{Language: lang, Source: string(src)})
 	}
 	cp, err := n.CreateCampaign(c.Context, spec)
+	if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) && ve.Field == "subject" {
+		// The library names the field; the hint names the flag.
+		return fmt.Errorf("template %s: no subject: give --subject or a \"subject:\" line in its front matter", ve.Value)
+	}
 	if err != nil {
 		return err
 	}
@@ -190,6 +194,20 @@ func sendCommand() *cli.Command {
 	}
 }
 
+// resendSender returns the Resend sender of command, which sends real
+// mail, with the hints of the command line for what the library refuses.
+// The public URL is asked for before the API key.
+func resendSender(n *newsletter.Newsletter, command, mail string) (*newsletter.ResendSender, error) {
+	if err := n.CheckSender((*newsletter.ResendSender)(nil)); errors.Is(err, newsletter.ErrNoPublicURL) {
+		return nil, usagef("%s: --public-url (or CRM_PUBLIC_URL) is required to send real %s", command, mail)
+	}
+	rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
+	if errors.Is(err, newsletter.ErrNoAPIKey) {
+		return nil, errors.New("RESEND_API_KEY is not set: export your Resend API key (or write to a folder with --outbox)")
+	}
+	return rs, err
+}
+
 // terminal reports whether f is an interactive terminal.
 func terminal(f any) (*os.File, bool) {
 	file, ok := f.(*os.File)
@@ -223,10 +241,7 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 	if dir := c.String("outbox"); dir != "" {
 		sender = &newsletter.Outbox{Dir: dir}
 	} else {
-		if !c.IsSet("public-url") {
-			return usagef("send: --public-url (or CRM_PUBLIC_URL) is required to send real mail: unsubscribe links must work")
-		}
-		rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
+		rs, err := resendSender(n, "send", "mail: unsubscribe links must work")
 		if err != nil {
 			return err
 		}
