@@ -105,7 +105,7 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 	for _, v := range c.StringSlice("template") {
 		lang, file, ok := strings.Cut(v, "=")
 		if !ok {
-			lang, file = languageOfFile(v), v
+			lang, file = newsletter.TemplateLanguage(v), v
 		}
 		src, err := os.ReadFile(file)
 		if err != nil {
@@ -128,16 +128,6 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 	fmt.Fprintf(c.App.Writer, "created campaign %s: %d recipients now (%s); send it with: crm send %s\n",
 		cp.Name, st.Recipients, byLanguage(st.ByLanguage), cp.Name)
 	return nil
-}
-
-// languageOfFile reads the language of a template named like
-// lettre.fr.md; without one it is French.
-func languageOfFile(path string) string {
-	parts := strings.Split(filepath.Base(path), ".")
-	if len(parts) >= 3 && len(parts[len(parts)-2]) == 2 {
-		return parts[len(parts)-2]
-	}
-	return crm.DefaultLanguage
 }
 
 func byLanguage(m map[string]int) string {
