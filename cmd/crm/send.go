@@ -13,7 +13,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/newsletter"
@@ -196,12 +195,6 @@ func resendSender(n *newsletter.Newsletter, command, mail string) (*newsletter.R
 		return nil, errors.New("RESEND_API_KEY is not set: export your Resend API key (or write to a folder with --outbox)")
 	}
 	return rs, err
-}
-
-// terminal reports whether f is an interactive terminal.
-func terminal(f any) (*os.File, bool) {
-	file, ok := f.(*os.File)
-	return file, ok && term.IsTerminal(int(file.Fd()))
 }
 
 func sendCampaign(c *cli.Context, db *crm.DB) error {
