@@ -70,3 +70,32 @@ func TestRealSendsRefuseTheDefaultPublicURL(t *testing.T) {
 		t.Errorf("CheckSender with a public URL = %v", err)
 	}
 }
+
+// An empty API key is refused with ErrNoAPIKey, which names no
+// environment variable or flag: the caller knows where its key comes from.
+func TestNewResendSenderWithoutKey(t *testing.T) {
+	for _, key := range []string{"", "  "} {
+		s, err := newsletter.NewResendSender(key)
+		if !errors.Is(err, newsletter.ErrNoAPIKey) || s != nil {
+			t.Errorf("NewResendSender(%q) = %v, %v; want ErrNoAPIKey", key, s, err)
+		}
+		if strings.Contains(err.Error(), "RESEND_API_KEY") || strings.Contains(err.Error(), "--") {
+			t.Errorf("error %q speaks of the command line", err)
+		}
+	}
+}
+
+// A template without a subject, in a campaign without one, is refused
+// with a validation error on the field subject naming the language.
+func TestCampaignWithoutSubject(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 1, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	_, err := n.CreateCampaign(ctx, newsletter.CampaignSpec{Name: "mars", List: "lettre", From: "Asso <news@asso.example.org>",
+		Templates: []newsletter.TemplateSource{{Language: "fr", Source: "Bonjour"}}})
+	var ve *crm.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "subject" || ve.Value != "fr" || strings.Contains(err.Error(), "--") {
+		t.Errorf("CreateCampaign without a subject: %v", err)
+	}
+}
