@@ -563,7 +563,7 @@ func (db *DB) Check(ctx context.Context) (*CheckResult, error) {
 	return r, err
 }
 
-// InactiveSupporters returns the ids of supporters created before since
+// InactiveSupporters returns the supporters created before since
 // who are subscribed to nothing and have had no subscription change,
 // donation, interest update or consent event since then.
 func (db *DB) InactiveSupporters(ctx context.Context, since time.Time) ([]*Supporter, error) {
@@ -583,25 +583,41 @@ func (db *DB) InactiveSupporters(ctx context.Context, since time.Time) ([]*Suppo
 	return out, nil
 }
 
+// Period is a span of calendar time: years, months and days.
+type Period struct {
+	Years, Months, Days int
+}
+
+// Before returns the instant p before t, counted on the calendar as
+// time.AddDate counts (3 years before 29 February is 1 March). It is the
+// cutoff of "inactive for p" at t: crm prune asks InactiveSupporters for
+// p.Before(db.Now()).
+func (p Period) Before(t time.Time) time.Time {
+	return t.AddDate(-p.Years, -p.Months, -p.Days)
+}
+
 // ParsePeriod reads a period such as "3y", "18m" (months), "6w" or "90d".
-func ParsePeriod(s string) (years, months, days int, err error) {
+// It returns an error wrapping ErrInvalid (field "period") for anything
+// else, zero and negative periods included.
+func ParsePeriod(s string) (Period, error) {
+	bad := invalid("period", s, "want a period such as 3y, 18m, 6w or 90d")
 	v := strings.TrimSpace(strings.ToLower(s))
 	if len(v) < 2 {
-		return 0, 0, 0, invalid("inactive", s, "want a period such as 3y, 18m, 6w or 90d")
+		return Period{}, bad
 	}
 	n, err := strconv.Atoi(v[:len(v)-1])
 	if err != nil || n <= 0 {
-		return 0, 0, 0, invalid("inactive", s, "want a period such as 3y, 18m, 6w or 90d")
+		return Period{}, bad
 	}
 	switch v[len(v)-1] {
 	case 'y':
-		return n, 0, 0, nil
+		return Period{Years: n}, nil
 	case 'm':
-		return 0, n, 0, nil
+		return Period{Months: n}, nil
 	case 'w':
-		return 0, 0, 7 * n, nil
+		return Period{Days: 7 * n}, nil
 	case 'd':
-		return 0, 0, n, nil
+		return Period{Days: n}, nil
 	}
-	return 0, 0, 0, invalid("inactive", s, "want a period such as 3y, 18m, 6w or 90d")
+	return Period{}, bad
 }

@@ -26,6 +26,9 @@ type SegmentError struct {
 	Expr string
 	Pos  int // byte offset in Expr, 0-based
 	Msg  string
+	// Missing is the saved segment the expression names that does not
+	// exist, if that is the fault.
+	Missing string
 }
 
 func (e *SegmentError) Error() string {
@@ -493,7 +496,7 @@ func (c *segmentCompiler) saved(t *segment.Term) (*segExpr, error) {
 		return nil, err
 	}
 	if len(exprs) == 0 {
-		return nil, c.errAt(t.At, "no saved segment %q (see crm segments list)", name)
+		return nil, &SegmentError{Expr: c.expr, Pos: t.At, Msg: fmt.Sprintf("no saved segment %q", name), Missing: name}
 	}
 	e, _, err := compileExpansion(c.ctx, c.idb, exprs[0], append(slices.Clip(c.seen), name), c.named)
 	if err != nil {

@@ -142,6 +142,16 @@ func TestSegmentErrors(t *testing.T) {
 		var se *crm.SegmentError
 		if !errors.As(err, &se) || !errors.Is(err, crm.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.expr, err, tt.want)
+			continue
+		}
+		// Only the unknown saved segment is named as missing, for a
+		// caller to point to the list of saved segments.
+		if missing := map[string]string{"segment:nope": "nope"}[tt.expr]; se.Missing != missing {
+			t.Errorf("%s: Missing = %q, want %q", tt.expr, se.Missing, missing)
+		}
+		// Library errors speak of fields and values, never of commands.
+		if strings.Contains(err.Error(), "crm ") || strings.Contains(err.Error(), "--") {
+			t.Errorf("%s: %q speaks of the command line", tt.expr, err)
 		}
 	}
 	// A saved segment may not refer to itself, even through another.

@@ -137,7 +137,7 @@ func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Ca
 		}
 		if c.Subject == "" && out.Subject == "" {
 			return nil, &crm.ValidationError{Field: "subject", Value: lang,
-				Reason: "no subject: give --subject or a \"subject:\" line in the template's front matter"}
+				Reason: "no subject: give the campaign a Subject, or the template a \"subject:\" line in its front matter"}
 		}
 		c.Templates = append(c.Templates, TemplateSource{Language: lang, Position: i, Source: ts.Source})
 	}
@@ -245,7 +245,7 @@ func (n *Newsletter) CampaignStats(ctx context.Context, name string) (*Stats, er
 		return st, nil
 	}
 	var rows []struct {
-		Status   string
+		Status   deliveryStatus
 		Language string
 		Count    int
 	}
@@ -257,13 +257,13 @@ func (n *Newsletter) CampaignStats(ctx context.Context, name string) (*Stats, er
 		st.Recipients += r.Count
 		st.ByLanguage[r.Language] += r.Count
 		switch r.Status {
-		case "pending":
+		case deliveryPending:
 			st.Pending += r.Count
-		case "sent":
+		case deliverySent:
 			st.Sent += r.Count
-		case "failed":
+		case deliveryFailed:
 			st.Failed += r.Count
-		case "skipped":
+		case deliverySkipped:
 			st.Skipped += r.Count
 		}
 	}

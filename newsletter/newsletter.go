@@ -38,6 +38,11 @@ var (
 	// ErrQuota means the provider refused for a daily or monthly quota;
 	// the send stopped cleanly and can be resumed later.
 	ErrQuota = errors.New("sending quota exceeded")
+	// ErrNoPublicURL means real mail was to be sent by a Newsletter
+	// created without WithPublicURL: its unsubscribe links would point
+	// to DefaultPublicURL, which works on this machine only. See
+	// CheckSender.
+	ErrNoPublicURL = errors.New("no public URL set: unsubscribe links must work where the mail is read")
 )
 
 // Newsletter creates and sends campaigns over a crm database. Create it
@@ -48,9 +53,12 @@ type Newsletter struct {
 	now       func() time.Time
 	logger    *slog.Logger
 	publicURL *url.URL
-	signer    *Signer
-	lease     time.Duration
-	sleep     func(context.Context, time.Duration) error
+	// publicURLSet is false when publicURL is DefaultPublicURL because
+	// no WithPublicURL was given.
+	publicURLSet bool
+	signer       *Signer
+	lease        time.Duration
+	sleep        func(context.Context, time.Duration) error
 	// writes queues the send engine's write transactions in the process,
 	// so its goroutines wait on each other here rather than in SQLite's
 	// busy handler, which sleeps in steps of milliseconds.
@@ -76,7 +84,7 @@ func WithPublicURL(u string) Option {
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			return &crm.ValidationError{Field: "public-url", Value: u, Reason: "want an http(s) address such as https://asso.example.org"}
 		}
-		n.publicURL = p
+		n.publicURL, n.publicURLSet = p, true
 		return nil
 	}
 }
@@ -129,7 +137,7 @@ func WithLease(d time.Duration) Option {
 }
 
 // DefaultPublicURL is used for links when no public URL is set; it is
-// where `crm serve` listens by default. Real sends refuse it.
+// where `crm serve` listens by default. Real sends refuse it (CheckSender).
 const DefaultPublicURL = "http://127.0.0.1:8080"
 
 // secretSetting is where the generated signing secret is kept.
@@ -185,6 +193,17 @@ func (n *Newsletter) Signer() *Signer { return n.signer }
 
 // PublicURL returns the base of the links.
 func (n *Newsletter) PublicURL() string { return n.publicURL.String() }
+
+// CheckSender returns an error wrapping ErrNoPublicURL if sender delivers
+// real mail and n was created without WithPublicURL. Only an *Outbox,
+// which writes files, may do without one. Send and SendTest check it
+// first; a caller can check it earlier, before asking for confirmation.
+func (n *Newsletter) CheckSender(sender Sender) error {
+	if _, ok := sender.(*Outbox); ok || n.publicURLSet {
+		return nil
+	}
+	return fmt.Errorf("%w (links would point to %s)", ErrNoPublicURL, DefaultPublicURL)
+}
 
 func (n *Newsletter) clock() time.Time { return n.now().UTC() }
 

@@ -160,34 +160,30 @@ func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, e
 			Batch      int   `bun:"batch"`
 		}
 		if err := tx.NewSelect().Table("newsletter_deliveries").Column("id", "campaign_id", "batch").
-			Where("supporter_id = ? AND status = 'pending'", id).Order("id").Scan(ctx, &pending); err != nil {
+			Where("supporter_id = ? AND status = ?", id, deliveryPending).Order("id").Scan(ctx, &pending); err != nil {
 			return err
 		}
 		if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("email = ''").
 			Where("supporter_id = ?", id).Exec(ctx); err != nil {
 			return err
 		}
+		s := sendStore{tx}
 		for _, d := range pending {
-			res, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'pending'").Set("payload = ''").
-				Set("generation = generation + 1").
-				Where("campaign_id = ? AND batch = ? AND status IN ('pending', 'prepared')", d.CampaignID, d.Batch).Exec(ctx)
+			requeued, err := s.requeueErased(ctx, d.CampaignID, d.Batch)
 			if err != nil {
 				return err
 			}
-			if k, _ := res.RowsAffected(); k == 1 {
-				if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
-					Set("error = 'erased'").Set("updated_at = ?", n.clock()).
-					Where("id = ? AND status = 'pending'", d.ID).Exec(ctx); err != nil {
+			if requeued {
+				if err := s.skipDeliveries(ctx, []int64{d.ID}, "erased", n.clock()); err != nil {
 					return err
 				}
 				continue
 			}
-			res, err = tx.NewUpdate().Table("newsletter_batches").Set("holds_erased = 1").
-				Where("campaign_id = ? AND batch = ? AND status = 'in_flight'", d.CampaignID, d.Batch).Exec(ctx)
+			marked, err := s.markHoldsErased(ctx, d.CampaignID, d.Batch)
 			if err != nil {
 				return err
 			}
-			if k, _ := res.RowsAffected(); k == 1 {
+			if marked {
 				var name string
 				if err := tx.NewSelect().Table("newsletter_campaigns").Column("name").
 					Where("id = ?", d.CampaignID).Scan(ctx, &name); err != nil {
@@ -232,8 +228,7 @@ func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, e
 // stays and the next send of the campaign (even one with nothing left to
 // send) tries again.
 func (n *Newsletter) scrubResolved(ctx context.Context, campaignID int64) error {
-	k, err := n.bun.NewSelect().Table("newsletter_batches").
-		Where("campaign_id = ? AND holds_erased <> 0 AND status IN ('done', 'uncertain')", campaignID).Count(ctx)
+	k, err := n.store().resolvedErased(ctx, campaignID)
 	if err != nil || k == 0 {
 		return err
 	}
@@ -242,7 +237,5 @@ func (n *Newsletter) scrubResolved(ctx context.Context, campaignID int64) error 
 	} else if err != nil {
 		return fmt.Errorf("after an erasure: %w", err)
 	}
-	_, err = n.bun.NewUpdate().Table("newsletter_batches").Set("holds_erased = 0").
-		Where("campaign_id = ? AND holds_erased <> 0 AND status IN ('done', 'uncertain')", campaignID).Exec(ctx)
-	return err
+	return n.store().clearResolvedErased(ctx, campaignID)
 }

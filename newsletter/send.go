@@ -7,12 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 
 	"github.com/assocrm/assocrm/crm"
 )
@@ -25,6 +23,12 @@ const BatchSize = 100
 // not sent again, since it might then go out twice.
 const idempotencyWindow = 23 * time.Hour
 
+// Why deliveries end without being sent, as recorded in their error.
+const (
+	skippedReason   = "no longer subscribed, or mail to the address bounces"
+	uncertainReason = "uncertain: in flight when a send stopped more than 23 hours ago; check the provider's logs"
+)
+
 // SendOptions tunes a send. The zero value is fine.
 type SendOptions struct {
 	// Owner names this sender in the campaign's lease (default: random).
@@ -35,6 +39,18 @@ type SendOptions struct {
 	// MaxRetries bounds the retries of a batch after temporary failures
 	// (default 8, with exponential backoff from 500 ms to 30 s).
 	MaxRetries int
+}
+
+func (o SendOptions) withDefaults() SendOptions {
+	if o.Owner == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		o.Owner = hex.EncodeToString(b)
+	}
+	if o.MaxRetries <= 0 {
+		o.MaxRetries = 8
+	}
+	return o
 }
 
 // SendReport says what a send did.
@@ -64,7 +80,8 @@ type SendReport struct {
 // SQLite, a process sending holds a lease on the campaign and another
 // gets ErrBusy; on PostgreSQL, several processes share the batches, each
 // recipient still once. A quota error stops cleanly with ErrQuota; the send can be
-// resumed later.
+// resumed later. A sender that delivers real mail is refused with
+// ErrNoPublicURL when no public URL was set (see CheckSender).
 //
 // After a crash (kill -9, a power cut, a panic) the next Send resumes at
 // once: on SQLite the lease names its holder's host and process (see
@@ -81,54 +98,20 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	if err != nil {
 		return nil, err
 	}
+	if err := n.CheckSender(sender); err != nil {
+		return nil, fmt.Errorf("campaign %s: %w", c.Name, err)
+	}
 	rep := &SendReport{Campaign: c.Name, Recipients: c.Recipients}
 	if c.Status == StatusSent {
 		rep.AlreadyDone = true
 		return rep, n.scrubResolved(ctx, c.ID)
 	}
-	if opts.Owner == "" {
-		b := make([]byte, 8)
-		rand.Read(b)
-		opts.Owner = hex.EncodeToString(b)
-	}
-	if opts.MaxRetries <= 0 {
-		opts.MaxRetries = 8
-	}
-	// While this Send runs, its lease (SQLite) or its session lock
-	// (PostgreSQL) says it is alive; when it ends, or its process dies,
-	// another sender takes over its campaign or its batches at once.
-	startRunning(opts.Owner)
-	var lock *sessionLock
-	if n.exclusive() {
-		err = n.acquire(ctx, c, opts.Owner)
-	} else {
-		lock, err = n.lockSession(ctx)
-	}
+	opts = opts.withDefaults()
+	h, err := n.hold(ctx, c, opts.Owner)
 	if err != nil {
-		stopRunning(opts.Owner)
 		return nil, err
 	}
-	defer func() {
-		r := recover()
-		stopRunning(opts.Owner)
-		if lock != nil {
-			// A panic ends the session as a crash would.
-			lock.end(r != nil)
-		}
-		if r != nil {
-			// A panic leaves the lease, as a crash would: the state of the
-			// batch in hand is not known here. The next Send sees that
-			// this one is over and takes the campaign over.
-			panic(r)
-		}
-		if n.exclusive() {
-			n.release(context.WithoutCancel(ctx), c.ID, opts.Owner)
-		}
-	}()
-	if n.exclusive() {
-		stopKeeping := n.keepLease(ctx, c.ID, opts.Owner)
-		defer stopKeeping()
-	}
+	defer func() { h.end(ctx, recover()) }()
 	if c, err = n.freeze(ctx, c.Name); err != nil {
 		return nil, err
 	}
@@ -137,161 +120,41 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 	if err != nil {
 		return nil, err
 	}
-	err = n.pipeline(ctx, c, tpls, sender, opts, lock, rep)
-	// Batches this sender claimed but did not finish go back to the pool,
-	// for a later run or another sender. (A crash leaves them claimed
-	// until the next sender sees that this one is dead: see acquire and
-	// releaseDeadClaims.)
-	if _, rerr := freeClaims(context.WithoutCancel(ctx), n.bun, "campaign_id = ? AND owner = ?", c.ID, opts.Owner); err == nil {
-		err = rerr
+	err = n.pipeline(ctx, c, tpls, sender, opts, h.lock, rep)
+	err = n.finish(ctx, c, opts.Owner, rep, err)
+	rep.Elapsed = time.Since(start)
+	return rep, err
+}
+
+// finish ends this sender's part of a send, whose pipeline returned err.
+// The batches it claimed but did not finish go back to the pool, for a
+// later run or another sender (a crash leaves them claimed until the next
+// sender sees that this one is dead: see acquire and releaseDeadClaims).
+// Other senders may still be working on their batches: the one that
+// finds none left marks the campaign sent.
+func (n *Newsletter) finish(ctx context.Context, c *Campaign, owner string, rep *SendReport, err error) error {
+	if ferr := n.store().freeClaimsOf(context.WithoutCancel(ctx), c.ID, owner); err == nil {
+		err = ferr
 	}
 	if serr := n.scrubResolved(context.WithoutCancel(ctx), c.ID); err == nil {
 		err = serr
 	}
 	if err != nil {
-		rep.Elapsed = time.Since(start)
-		return rep, err
+		return err
 	}
-	// Other senders may still be working on their batches; the one that
-	// finds none left marks the campaign sent.
-	left, err := n.bun.NewSelect().Table("newsletter_batches").Where(unfinished).
-		Where("campaign_id = ?", c.ID).Count(ctx)
+	left, err := n.store().unfinished(ctx, c.ID)
 	if err != nil || left > 0 {
-		rep.Unfinished = int(left)
-		rep.Elapsed = time.Since(start)
-		return rep, err
+		rep.Unfinished = left
+		return err
 	}
-	_, err = n.bun.NewUpdate().Table("newsletter_campaigns").Set("status = ?", StatusSent).
-		Set("finished_at = ?", n.clock()).Where("id = ?", c.ID).Exec(ctx)
-	rep.Elapsed = time.Since(start)
+	if err := n.store().markSent(ctx, c.ID, n.clock()); err != nil {
+		return err
+	}
 	if n.logger != nil {
 		n.logger.InfoContext(ctx, "newsletter: campaign sent", "campaign", c.Name, "sent", rep.Sent,
 			"failed", rep.Failed, "skipped", rep.Skipped)
 	}
-	return rep, err
-}
-
-// exclusive reports whether one sender at a time sends a campaign. On
-// SQLite (one machine, one file) a second sender is refused with ErrBusy;
-// on PostgreSQL several senders share a campaign's batches.
-func (n *Newsletter) exclusive() bool { return n.bun.Dialect().Name() != dialect.PG }
-
-// acquire takes the campaign's lease, or returns ErrBusy while another
-// sender holds it. A holder on this machine is checked: a dead one
-// (holder.dead) is taken over at once, a live one (holder.alive) is
-// refused even once its lease has expired. A holder on another machine
-// cannot be checked: its lease is free once it expired, and a live
-// sender keeps renewing it (keepLease). Taking the lease also frees every batch claim of the
-// campaign: the lease being exclusive, they can only be a dead or
-// finished sender's.
-func (n *Newsletter) acquire(ctx context.Context, c *Campaign, owner string) error {
-	var busy *leaseRow
-	err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var l leaseRow
-		if err := tx.NewSelect().Model(&l).Where("id = ?", c.ID).Scan(ctx); err != nil {
-			return err
-		}
-		now := n.clock()
-		h := l.holder()
-		if l.Owner != "" && l.Owner != owner && (h.alive(l.Owner) || l.Until.After(now) && !h.dead(l.Owner)) {
-			busy = &l
-			return nil
-		}
-		me := thisProcess()
-		if _, err := tx.NewUpdate().Table("newsletter_campaigns").
-			Set("lease_owner = ?", owner).Set("lease_until = ?", now.Add(n.lease)).
-			Set("lease_host = ?", me.Host).Set("lease_pid = ?", me.PID).Set("lease_pid_start = ?", me.Start).
-			Where("id = ?", c.ID).Exec(ctx); err != nil {
-			return err
-		}
-		_, err := freeClaims(ctx, tx, "campaign_id = ? AND owner <> ''", c.ID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("campaign %s: lease: %w", c.Name, err)
-	}
-	if busy != nil {
-		if busy.Host == thisProcess().Host {
-			return fmt.Errorf("campaign %s: %w (%s is sending it)", c.Name, ErrBusy, busy.holder())
-		}
-		return fmt.Errorf("campaign %s: %w (%s holds it until %s; if that process died, run again after that)",
-			c.Name, ErrBusy, busy.holder(), busy.Until.Format(time.RFC3339))
-	}
 	return nil
-}
-
-// leaseRow is a campaign's lease.
-type leaseRow struct {
-	bun.BaseModel `bun:"table:newsletter_campaigns"`
-
-	Owner string    `bun:"lease_owner"`
-	Until time.Time `bun:"lease_until,nullzero"`
-	Host  string    `bun:"lease_host"`
-	PID   int       `bun:"lease_pid"`
-	Start string    `bun:"lease_pid_start"`
-}
-
-func (l *leaseRow) holder() holder { return holder{Host: l.Host, PID: l.PID, Start: l.Start} }
-
-// renew extends the lease inside a batch's transaction, and fails with
-// ErrBusy if another owner took it over.
-func (n *Newsletter) renew(ctx context.Context, tx bun.IDB, c *Campaign, owner string) error {
-	if !n.exclusive() {
-		return nil
-	}
-	now := n.clock()
-	if until := c.LeaseUntil; c.LeaseOwner == owner && until.Sub(now) > n.lease*2/3 {
-		return nil // renewed recently: nobody can have taken it over
-	}
-	res, err := tx.NewUpdate().Table("newsletter_campaigns").Set("lease_until = ?", now.Add(n.lease)).
-		Where("id = ? AND lease_owner = ?", c.ID, owner).Exec(ctx)
-	if err != nil {
-		return err
-	}
-	if k, _ := res.RowsAffected(); k == 0 {
-		return fmt.Errorf("campaign %s: %w (the lease was taken over)", c.Name, ErrBusy)
-	}
-	c.LeaseOwner, c.LeaseUntil = owner, now.Add(n.lease)
-	return nil
-}
-
-// keepLease renews the lease every third of its length until the
-// returned function is called, so that a sender on another machine
-// (a database file on a shared drive), which cannot check that this one
-// is alive, does not take the campaign over while this one waits a long
-// time between two batches: 8 retries backing off to 30 s, a long
-// rate-limit wait, or a slow provider. It renews only a lease this owner
-// still holds; the renewal inside each batch's transaction (renew) is
-// what detects a lease lost anyway.
-func (n *Newsletter) keepLease(ctx context.Context, id int64, owner string) (stop func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(n.lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			// A failure is retried at the next tick; the lease has two
-			// more thirds to go.
-			n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-				_, err := tx.NewUpdate().Table("newsletter_campaigns").Set("lease_until = ?", n.clock().Add(n.lease)).
-					Where("id = ? AND lease_owner = ?", id, owner).Exec(ctx)
-				return err
-			})
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-func (n *Newsletter) release(ctx context.Context, id int64, owner string) {
-	n.bun.NewUpdate().Table("newsletter_campaigns").Set("lease_owner = ''").Set("lease_until = NULL").
-		Set("lease_host = ''").Set("lease_pid = 0").Set("lease_pid_start = ''").
-		Where("id = ? AND lease_owner = ?", id, owner).Exec(ctx)
 }
 
 // freeze writes one delivery row per recipient, in batches of BatchSize,
@@ -300,123 +163,33 @@ func (n *Newsletter) release(ctx context.Context, id int64, owner string) {
 func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error) {
 	var c *Campaign
 	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if n.bun.Dialect().Name() == dialect.PG {
-			// Senders starting together: one freezes, the others wait
-			// here and then find the campaign sending.
-			if _, err := tx.NewRaw("SELECT id FROM newsletter_campaigns WHERE name = ? FOR UPDATE", name).Exec(ctx); err != nil {
-				return err
-			}
+		s := sendStore{tx}
+		if err := s.lockCampaign(ctx, name); err != nil {
+			return err
 		}
 		var err error
 		if c, err = getCampaign(ctx, tx, name); err != nil || c.Status != StatusDraft {
 			return err
 		}
-		count, err := n.freezeAudience(ctx, tx, c)
+		audience, err := n.audience(ctx, tx, c)
 		if err != nil {
 			return err
 		}
-		now := n.clock()
-		var batches []batchRow
-		for b := 0; b*BatchSize < count; b++ {
-			batches = append(batches, batchRow{CampaignID: c.ID, Batch: b,
-				IdempotencyKey: batchKey(c, b), Status: "pending"})
-			if len(batches) == 500 || (b+1)*BatchSize >= count {
-				if _, err := tx.NewInsert().Model(&batches).Exec(ctx); err != nil {
-					return fmt.Errorf("freeze batches: %w", err)
-				}
-				batches = batches[:0]
-			}
+		langs := make([]string, len(c.Templates))
+		for i, t := range c.Templates {
+			langs[i] = t.Language
 		}
-		c.Status, c.Recipients, c.StartedAt = StatusSending, count, now
-		_, err = tx.NewUpdate().Model(c).Column("status", "recipients", "started_at").WherePK().Exec(ctx)
-		return err
+		count, err := s.freezeAudience(ctx, c.ID, audience, langs, n.clock())
+		if err != nil {
+			return fmt.Errorf("campaign %s: freeze audience: %w", c.Name, err)
+		}
+		if err := s.insertBatches(ctx, c, count); err != nil {
+			return fmt.Errorf("freeze batches: %w", err)
+		}
+		c.Status, c.Recipients, c.StartedAt = StatusSending, count, n.clock()
+		return s.startSending(ctx, c)
 	})
 	return c, err
-}
-
-// freezeAudience writes a pending delivery for each recipient the
-// campaign has now, numbered into batches of BatchSize in supporter
-// order, with the language variant each gets, and returns how many. One
-// INSERT ... SELECT: the audience never travels through Go.
-func (n *Newsletter) freezeAudience(ctx context.Context, tx bun.Tx, c *Campaign) (int, error) {
-	q, err := n.audience(ctx, tx, c)
-	if err != nil {
-		return 0, err
-	}
-	q = q.ColumnExpr("s.id, s.email, s.language")
-	// variantFor in SQL: the recipient's language if a template has it,
-	// else the first template's.
-	langs := make([]string, len(c.Templates))
-	for i, t := range c.Templates {
-		langs[i] = t.Language
-	}
-	first := ""
-	if len(langs) > 0 {
-		first = langs[0]
-	}
-	res, err := tx.NewRaw(`INSERT INTO newsletter_deliveries (campaign_id, supporter_id, email, language, batch, status, updated_at)
-		SELECT ?, a.id, a.email, CASE WHEN a.language IN (?) OR ? = '' THEN a.language ELSE ? END,
-			(ROW_NUMBER() OVER (ORDER BY a.id) - 1) / ?, 'pending', ?
-		FROM (?) AS a ORDER BY a.id`, c.ID, bun.List(langs), first, first, BatchSize, n.clock(), q).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("campaign %s: freeze audience: %w", c.Name, err)
-	}
-	k, err := res.RowsAffected()
-	return int(k), err
-}
-
-// unfinished is the condition on newsletter_batches.status of a batch
-// still to be sent: not yet handed over, or handed over with no answer
-// recorded. (done and uncertain are final.)
-const unfinished = "status IN ('pending', 'prepared', 'in_flight')"
-
-// freeClaims gives the unfinished batches that where (with its bound
-// args) selects back to the pool, for any sender to claim, and returns
-// how many it freed.
-func freeClaims(ctx context.Context, db bun.IDB, where string, args ...any) (int64, error) {
-	res, err := db.NewUpdate().Table("newsletter_batches").Set("owner = ''").Set("claimed_until = NULL").
-		Set("owner_lock = 0").Where(unfinished).Where(where, args...).Exec(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-// batchKey is the idempotency key of a campaign's batch: the same for
-// every attempt, in every process, so the provider sends it once.
-func batchKey(c *Campaign, batch int) string {
-	return "crm-" + c.UID + "-" + strconv.Itoa(batch)
-}
-
-// outcome is what recording a batch's result writes to a delivery: a
-// model of those columns only, because bun's bulk UPDATE puts every
-// column of its model in the statement.
-type outcome struct {
-	bun.BaseModel `bun:"table:newsletter_deliveries,alias:d"`
-
-	ID         int64     `bun:"id,pk"`
-	Status     string    `bun:"status"`
-	ProviderID string    `bun:"provider_id"`
-	Error      string    `bun:"error"`
-	UpdatedAt  time.Time `bun:"updated_at"`
-}
-
-// batchRow is a batch's stored payload.
-type batchRow struct {
-	bun.BaseModel `bun:"table:newsletter_batches"`
-
-	CampaignID     int64     `bun:"campaign_id,pk"`
-	Batch          int       `bun:"batch,pk"`
-	IdempotencyKey string    `bun:"idempotency_key"`
-	Payload        string    `bun:"payload"`
-	Status         string    `bun:"status"`
-	AttemptedAt    time.Time `bun:"attempted_at,nullzero"`
-	Owner          string    `bun:"owner"`
-	ClaimedUntil   time.Time `bun:"claimed_until,nullzero"`
-	OwnerLock      int64     `bun:"owner_lock"`
-	Generation     int       `bun:"generation"`
-	HoldsErased    int       `bun:"holds_erased"`
-	Refused        int       `bun:"refused"`
 }
 
 func parseTemplates(c *Campaign) (map[string]*Template, error) {
@@ -433,9 +206,9 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 
 // claim takes the first batch no sender is working on (or whose sender's
 // claim expired) and marks it as this owner's. On PostgreSQL, several
-// senders claim batches of one campaign at once: SKIP LOCKED lets each
-// pass over the rows the others are claiming. On SQLite the write
-// transaction already lets one claimer in at a time.
+// senders claim batches of one campaign at once (see
+// sendStore.claimNext); on SQLite the write transaction already lets one
+// claimer in at a time.
 //
 // It looks after the batch claimed before (after) first, so a long
 // campaign is not read from its first batch at every claim, then from the
@@ -446,32 +219,19 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 func (n *Newsletter) claim(ctx context.Context, c *Campaign, owner string, lock int64, after int) (int, bool, error) {
 	var batch int
 	found := false
-	err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	froms := []int{after + 1}
+	if after >= 0 {
+		froms = append(froms, 0)
+	}
+	err := n.writeTx(ctx, func(ctx context.Context, s sendStore) error {
 		now := n.clock()
-		var bs []int
-		for _, from := range []int{after + 1, 0} {
-			q := tx.NewSelect().Table("newsletter_batches").Column("batch").
-				Where(unfinished).Where("campaign_id = ? AND batch >= ?", c.ID, from).
-				Where("(owner = '' OR claimed_until IS NULL OR claimed_until < ?)", now).
-				Order("batch").Limit(1)
-			if n.bun.Dialect().Name() == dialect.PG {
-				q = q.For("UPDATE SKIP LOCKED")
-			}
-			if err := q.Scan(ctx, &bs); err != nil {
+		for _, from := range froms {
+			var err error
+			if batch, found, err = s.claimNext(ctx, c.ID, from, owner, lock, now, now.Add(n.lease)); err != nil || found {
 				return err
 			}
-			if len(bs) > 0 || from == 0 {
-				break
-			}
 		}
-		if len(bs) == 0 {
-			return nil
-		}
-		batch, found = bs[0], true
-		_, err := tx.NewUpdate().Table("newsletter_batches").Set("owner = ?", owner).
-			Set("claimed_until = ?", now.Add(n.lease)).Set("owner_lock = ?", lock).
-			Where("campaign_id = ? AND batch = ?", c.ID, batch).Exec(ctx)
-		return err
+		return nil
 	})
 	return batch, found, err
 }
@@ -486,7 +246,7 @@ type prepared struct {
 	// earlier run, sent again as it was.
 	resumed bool
 	// refused is a batch found in flight whose every earlier request
-	// the provider definitely refused (see pipeline).
+	// the provider definitely refused (see sendBatch).
 	refused   bool
 	key       string
 	snap      []snapshot
@@ -495,183 +255,204 @@ type prepared struct {
 	uncertain int
 }
 
-// pipeline prepares the next batch while the current one is with the
-// provider, so the database, the templates and the network work at the
-// same time. Batches are handed over in order, one at a time.
+// sendRun is one Send's pipeline: it prepares the next batch while the
+// current one is with the provider, so the database, the templates and
+// the network work at the same time. Batches are handed over in order,
+// one at a time.
 //
 // A batch whose marking in flight finds it changed since it was prepared
 // (Forget took someone out of it, or another sender took it over) is
 // prepared again instead of sent: only a batch marked in flight, in a
 // committed transaction, is ever handed to the provider.
-func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]*Template, sender Sender,
-	opts SendOptions, session *sessionLock, rep *SendReport) error {
-	lock := session.key()
-	pctx, cancel := context.WithCancel(ctx)
-	type item struct {
-		p   *prepared
-		err error
-	}
-	ch := make(chan item, 1)
-	go func() {
-		defer close(ch)
-		last := -1
-		for {
-			// A claim is only as good as the session lock it names.
-			err := session.check(pctx)
-			if err != nil {
-				err = fmt.Errorf("campaign %s: %w", c.Name, err)
-			}
-			var batch int
-			var ok bool
-			if err == nil {
-				batch, ok, err = n.claim(pctx, c, opts.Owner, lock, last)
-			}
-			if err == nil && !ok && lock != 0 {
-				// Nothing left to claim: batches claimed by senders whose
-				// session ended are ours to finish.
-				var freed bool
-				if freed, err = n.releaseDeadClaims(pctx, c, lock); err == nil && freed {
-					continue
-				}
-			}
-			if err == nil && !ok {
-				return
-			}
-			last = batch
-			var p *prepared
-			if err == nil {
-				p, err = n.prepare(pctx, c, tpls, batch, opts.Owner)
-			}
-			select {
-			case ch <- item{p, err}:
-			case <-pctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+type sendRun struct {
+	n       *Newsletter
+	c       *Campaign
+	tpls    map[string]*Template
+	sender  Sender
+	opts    SendOptions
+	session *sessionLock // nil on SQLite
+	rep     *SendReport
+	// done counts the deliveries settled, for opts.Progress.
+	done int
 	// sent is the batch the provider accepted whose outcome is not
 	// recorded yet: it is recorded in the transaction that marks the next
 	// batch in flight, one commit for both, and always before returning.
-	var sent *prepared
-	var sentResults []Result
-	done := 0
+	sent        *prepared
+	sentResults []Result
+}
+
+// preparedBatch is what the preparing goroutine hands over.
+type preparedBatch struct {
+	p   *prepared
+	err error
+}
+
+// pipeline sends c's batches through sender (see sendRun).
+func (n *Newsletter) pipeline(ctx context.Context, c *Campaign, tpls map[string]*Template, sender Sender,
+	opts SendOptions, session *sessionLock, rep *SendReport) error {
+	r := &sendRun{n: n, c: c, tpls: tpls, sender: sender, opts: opts, session: session, rep: rep}
 	if opts.Progress != nil {
-		k, err := n.bun.NewSelect().Table("newsletter_deliveries").
-			Where("campaign_id = ? AND status <> 'pending'", c.ID).Count(ctx)
+		k, err := n.store().settled(ctx, c.ID)
 		if err != nil {
-			cancel()
 			return err
 		}
-		done = int(k)
+		r.done = k
 	}
-	progress := func(k int) {
-		if opts.Progress != nil && k > 0 {
-			done += k
-			opts.Progress(done, c.Recipients)
-		}
-	}
-	// advance records the batch sent before, if any, and marks next in
-	// flight, if any, in one transaction. marked is false when next
-	// changed since it was prepared: it must not be sent as it is.
-	advance := func(next *prepared) (marked bool, err error) {
-		if next != nil && next.resumed {
-			next = nil // in flight already
-		}
-		if sent == nil && next == nil {
-			return true, nil
-		}
-		failed := 0
-		marked = true
-		err = n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			if sent != nil {
-				var err error
-				if failed, err = n.record(ctx, tx, c, sent, sentResults); err != nil {
-					return err
-				}
-			}
-			if next != nil {
-				res, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'in_flight'").
-					Set("attempted_at = ?", n.clock()).
-					Where("campaign_id = ? AND batch = ? AND status = 'prepared'", c.ID, next.batch).
-					Where("owner = ? AND generation = ?", opts.Owner, next.generation).Exec(ctx)
-				if err != nil {
-					return err
-				}
-				k, _ := res.RowsAffected()
-				marked = k == 1
-			}
-			return nil
-		})
-		if err == nil && sent != nil {
-			// Counted once committed.
-			rep.Failed += failed
-			rep.Sent += len(sent.msgs) - failed
-			progress(len(sent.msgs))
-			sent, sentResults = nil, nil
-		}
-		return marked, err
-	}
-	stop := func(err error) error {
-		cancel()
-		for range ch {
-		}
-		if _, rerr := advance(nil); rerr != nil && err == nil {
-			err = rerr
-		}
-		return err
-	}
+	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ch := make(chan preparedBatch, 1)
+	go r.prepareAhead(pctx, ch)
+	var err error
 	for it := range ch {
-		if it.err != nil {
-			return stop(it.err)
+		if err = it.err; err == nil {
+			err = r.sendBatch(ctx, it.p)
 		}
-		p := it.p
-		for {
-			rep.Skipped += p.skipped
-			rep.Uncertain += p.uncertain
-			if len(p.msgs) == 0 {
-				progress(p.skipped + p.uncertain)
-				break
-			}
-			marked, err := advance(p)
-			if err != nil {
-				return stop(err)
-			}
-			if !marked {
-				progress(p.skipped + p.uncertain)
-				if p, err = n.prepare(ctx, c, tpls, p.batch, opts.Owner); err != nil {
-					return stop(err)
-				}
-				continue
-			}
-			results, refused, err := n.deliver(ctx, sender, p.key, p.msgs, opts)
-			if refused && (!p.resumed || p.refused) {
-				// Every request of this batch was refused for certain
-				// (this run's, and any earlier run's): nothing went out.
-				// Marked so, a resume after the idempotency window sends
-				// it instead of marking its recipients failed. A batch
-				// with one attempt of unknown fate is not marked.
-				if merr := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-					_, err := tx.NewUpdate().Table("newsletter_batches").Set("refused = 1").
-						Where("campaign_id = ? AND batch = ? AND status = 'in_flight' AND owner = ?", c.ID, p.batch, opts.Owner).
-						Exec(ctx)
-					return err
-				}); merr != nil {
-					err = errors.Join(err, merr)
-				}
-			}
-			if err != nil {
-				return stop(err)
-			}
-			sent, sentResults = p, results
-			progress(p.skipped + p.uncertain)
+		if err != nil {
 			break
 		}
 	}
-	return stop(nil)
+	// Stop preparing, then record the batch sent last.
+	cancel()
+	for range ch {
+	}
+	if _, rerr := r.advance(ctx, nil); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// prepareAhead claims and prepares batches one after the other, until
+// none is left, an error (handed over too) or ctx ends, and closes ch.
+func (r *sendRun) prepareAhead(ctx context.Context, ch chan<- preparedBatch) {
+	defer close(ch)
+	last := -1
+	for {
+		batch, ok, err := r.claim(ctx, last)
+		if err == nil && !ok {
+			return
+		}
+		var p *prepared
+		if err == nil {
+			last = batch
+			p, err = r.n.prepare(ctx, r.c, r.tpls, batch, r.opts.Owner)
+		}
+		select {
+		case ch <- preparedBatch{p, err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// claim claims the next batch after last. A claim is only as good as the
+// session lock it names: the lock is checked first. With nothing left to
+// claim on PostgreSQL, the batches claimed by senders whose session ended
+// are freed, to be finished here.
+func (r *sendRun) claim(ctx context.Context, last int) (int, bool, error) {
+	for {
+		if err := r.session.check(ctx); err != nil {
+			return 0, false, fmt.Errorf("campaign %s: %w", r.c.Name, err)
+		}
+		batch, ok, err := r.n.claim(ctx, r.c, r.opts.Owner, r.session.key(), last)
+		if err != nil || ok || r.session == nil {
+			return batch, ok, err
+		}
+		freed, err := r.n.releaseDeadClaims(ctx, r.c, r.session.key())
+		if err != nil || !freed {
+			return 0, false, err
+		}
+	}
+}
+
+// sendBatch hands p to the provider once it is marked in flight, and
+// keeps the provider's answer to be recorded with the next batch. A batch
+// that changed since it was prepared is prepared again.
+func (r *sendRun) sendBatch(ctx context.Context, p *prepared) error {
+	for {
+		r.rep.Skipped += p.skipped
+		r.rep.Uncertain += p.uncertain
+		if len(p.msgs) == 0 {
+			r.progress(p.skipped + p.uncertain)
+			return nil
+		}
+		marked, err := r.advance(ctx, p)
+		if err != nil {
+			return err
+		}
+		if !marked {
+			r.progress(p.skipped + p.uncertain)
+			if p, err = r.n.prepare(ctx, r.c, r.tpls, p.batch, r.opts.Owner); err != nil {
+				return err
+			}
+			continue
+		}
+		results, refused, err := r.n.deliver(ctx, r.sender, p.key, p.msgs, r.opts)
+		if refused && (!p.resumed || p.refused) {
+			// Every request of this batch was refused for certain
+			// (this run's, and any earlier run's): nothing went out.
+			// Marked so, a resume after the idempotency window sends
+			// it instead of marking its recipients failed. A batch
+			// with one attempt of unknown fate is not marked.
+			if merr := r.n.writeTx(ctx, func(ctx context.Context, s sendStore) error {
+				return s.markRefused(ctx, r.c.ID, p.batch, r.opts.Owner)
+			}); merr != nil {
+				err = errors.Join(err, merr)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		r.sent, r.sentResults = p, results
+		r.progress(p.skipped + p.uncertain)
+		return nil
+	}
+}
+
+// progress reports k more deliveries settled.
+func (r *sendRun) progress(k int) {
+	if r.opts.Progress != nil && k > 0 {
+		r.done += k
+		r.opts.Progress(r.done, r.c.Recipients)
+	}
+}
+
+// advance records the batch sent before, if any, and marks next in
+// flight, if any, in one transaction. marked is false when next changed
+// since it was prepared: it must not be sent as it is.
+func (r *sendRun) advance(ctx context.Context, next *prepared) (marked bool, err error) {
+	if next != nil && next.resumed {
+		next = nil // in flight already
+	}
+	if r.sent == nil && next == nil {
+		return true, nil
+	}
+	failed := 0
+	marked = true
+	err = r.n.writeTx(ctx, func(ctx context.Context, s sendStore) error {
+		if r.sent != nil {
+			var err error
+			if failed, err = r.n.record(ctx, s, r.c, r.sent, r.sentResults); err != nil {
+				return err
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		var err error
+		marked, err = s.markInFlight(ctx, r.c.ID, next.batch, r.opts.Owner, next.generation, r.n.clock())
+		return err
+	})
+	if err == nil && r.sent != nil {
+		// Counted once committed.
+		r.rep.Failed += failed
+		r.rep.Sent += len(r.sent.msgs) - failed
+		r.progress(len(r.sent.msgs))
+		r.sent, r.sentResults = nil, nil
+	}
+	return marked, err
 }
 
 // prepare readies one batch. A batch already handed to the provider
@@ -697,58 +478,21 @@ func (n *Newsletter) prepare(ctx context.Context, c *Campaign, tpls map[string]*
 // stores the snapshot in one short transaction. It asks for a retry when
 // the batch's status changed in between.
 func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, owner string) (*prepared, bool, error) {
-	p := &prepared{batch: batch}
-	var rows []batchRow
-	if err := n.bun.NewSelect().Model(&rows).Where("campaign_id = ? AND batch = ?", c.ID, batch).Scan(ctx); err != nil {
+	row, err := n.store().batch(ctx, c.ID, batch)
+	if err != nil {
 		return nil, false, err
 	}
-	if len(rows) == 0 {
+	if row == nil {
 		return nil, false, fmt.Errorf("campaign %s: batch %d: %w", c.Name, batch, crm.ErrNotFound)
 	}
-	row := rows[0]
-	if row.Owner != owner || row.Status == "done" || row.Status == "uncertain" {
+	switch {
+	case row.Owner != owner || row.Status == batchDone || row.Status == batchUncertain:
 		// Another sender took it over, or finished it: nothing to do here.
-		return p, false, nil
+		return &prepared{batch: batch}, false, nil
+	case row.Status == batchInFlight:
+		return n.resumeInFlight(ctx, c, row, owner)
 	}
-	if row.Status == "in_flight" && row.Refused != 0 {
-		// Never sent: it goes again as it was, however long ago it was
-		// refused. Cleared, with a new attempt time, before it goes:
-		// what happens to this attempt is not known yet.
-		err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			res, err := tx.NewUpdate().Table("newsletter_batches").Set("refused = 0").Set("attempted_at = ?", n.clock()).
-				Where("campaign_id = ? AND batch = ? AND status = 'in_flight' AND refused <> 0 AND owner = ?",
-					c.ID, batch, owner).Exec(ctx)
-			if err != nil {
-				return err
-			}
-			if k, _ := res.RowsAffected(); k == 0 {
-				return errChanged
-			}
-			return nil
-		})
-		if errors.Is(err, errChanged) {
-			return p, true, nil
-		} else if err != nil {
-			return nil, false, err
-		}
-		row.AttemptedAt, p.refused = n.clock(), true
-	}
-	if row.Status == "in_flight" {
-		if n.clock().Sub(row.AttemptedAt) > idempotencyWindow {
-			err := n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-				k, err := n.markUncertain(ctx, tx, c, batch)
-				p.uncertain = k
-				return err
-			})
-			return p, false, err
-		}
-		if err := json.Unmarshal([]byte(row.Payload), &p.snap); err != nil {
-			return nil, false, fmt.Errorf("campaign %s: batch %d: stored payload: %w", c.Name, batch, err)
-		}
-		p.key, p.resumed = row.IdempotencyKey, true
-		return p, false, nil
-	}
-	p.generation = row.Generation
+	p := &prepared{batch: batch, generation: row.Generation, key: row.IdempotencyKey}
 	snap, skipped, err := n.snapshotBatch(ctx, c, batch)
 	if err != nil {
 		return nil, false, err
@@ -757,42 +501,28 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	if n.prepareHook != nil {
 		n.prepareHook("snapshot", batch)
 	}
-	p.key = batchKey(c, batch)
 	payload, err := json.Marshal(snap)
 	if err != nil {
 		return nil, false, err
 	}
-	status := "prepared"
+	status := batchPrepared
 	if len(snap) == 0 {
-		status, payload = "done", nil
+		status, payload = batchDone, nil
 	}
-	err = n.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := n.renew(ctx, tx, c, owner); err != nil {
+	err = n.writeTx(ctx, func(ctx context.Context, s sendStore) error {
+		if err := n.renew(ctx, s, c, owner); err != nil {
 			return err
 		}
-		// Deliveries before their batch, in every transaction of the
-		// engine and in Forget, so PostgreSQL never finds two of them
-		// waiting on each other.
-		if len(skipped) > 0 {
-			if _, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'skipped'").
-				Set("error = ?", "no longer subscribed, or mail to the address bounces").Set("updated_at = ?", n.clock()).
-				Where("id IN (?) AND status = 'pending'", bun.List(skipped)).Exec(ctx); err != nil {
-				return err
-			}
+		if err := s.skipDeliveries(ctx, skipped, skippedReason, n.clock()); err != nil {
+			return err
 		}
 		// Unchanged since read: not erased from (generation), not taken
 		// over (owner).
-		res, err := tx.NewUpdate().Table("newsletter_batches").Set("payload = ?", string(payload)).
-			Set("status = ?", status).Set("idempotency_key = ?", p.key).
-			Where("campaign_id = ? AND batch = ? AND status IN ('pending', 'prepared')", c.ID, batch).
-			Where("generation = ? AND owner = ?", p.generation, owner).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if k, _ := res.RowsAffected(); k == 0 {
+		stored, err := s.storeSnapshot(ctx, c.ID, batch, owner, p.generation, status, string(payload))
+		if err == nil && !stored {
 			return errChanged // undo the skips too: read the batch again
 		}
-		return nil
+		return err
 	})
 	if errors.Is(err, errChanged) {
 		return p, true, nil
@@ -803,20 +533,61 @@ func (n *Newsletter) prepareOnce(ctx context.Context, c *Campaign, batch int, ow
 	return p, false, err
 }
 
+// resumeInFlight readies a batch found in flight, handed to the provider
+// by an earlier run: it goes again as stored, under its key, unless it
+// was handed over longer ago than the provider keeps keys, when it is
+// marked uncertain instead.
+func (n *Newsletter) resumeInFlight(ctx context.Context, c *Campaign, row *batchRow, owner string) (*prepared, bool, error) {
+	p := &prepared{batch: row.Batch}
+	if row.Refused != 0 {
+		// Never sent: it goes again as it was, however long ago it was
+		// refused. Cleared, with a new attempt time, before it goes:
+		// what happens to this attempt is not known yet.
+		var cleared bool
+		err := n.writeTx(ctx, func(ctx context.Context, s sendStore) error {
+			var err error
+			cleared, err = s.retryRefused(ctx, c.ID, row.Batch, owner, n.clock())
+			return err
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		if !cleared {
+			return p, true, nil
+		}
+		row.AttemptedAt, p.refused = n.clock(), true
+	}
+	if n.clock().Sub(row.AttemptedAt) > idempotencyWindow {
+		// It may or may not have gone out, and sending it again could
+		// send it twice.
+		err := n.writeTx(ctx, func(ctx context.Context, s sendStore) error {
+			var err error
+			p.uncertain, err = s.markUncertain(ctx, c.ID, row.Batch, uncertainReason, n.clock())
+			return err
+		})
+		return p, false, err
+	}
+	if err := json.Unmarshal([]byte(row.Payload), &p.snap); err != nil {
+		return nil, false, fmt.Errorf("campaign %s: batch %d: stored payload: %w", c.Name, row.Batch, err)
+	}
+	p.key, p.resumed = row.IdempotencyKey, true
+	return p, false, nil
+}
+
 // errChanged rolls back the storing of a batch that changed since it was
 // read.
 var errChanged = errors.New("batch changed")
 
 // record writes the outcome of each message of a batch the provider
 // answered, marks the batch done, and returns how many failed.
-func (n *Newsletter) record(ctx context.Context, tx bun.Tx, c *Campaign, p *prepared, results []Result) (int, error) {
+func (n *Newsletter) record(ctx context.Context, s sendStore, c *Campaign, p *prepared, results []Result) (int, error) {
 	now := n.clock()
 	outcomes := make([]outcome, len(p.msgs))
 	failed := 0
 	for i, m := range p.msgs {
-		d := outcome{ID: m.DeliveryID, Status: "sent", ProviderID: results[i].ID, UpdatedAt: now}
+		d := outcome{ID: m.DeliveryID, Status: deliverySent, ProviderID: results[i].ID, UpdatedAt: now}
 		if results[i].Error != "" || results[i].ID == "" {
-			d.Status, d.ProviderID, d.Error = "failed", "", results[i].Error
+			d.Status, d.ProviderID, d.Error = deliveryFailed, "", results[i].Error
 			if d.Error == "" {
 				d.Error = "no id in the provider's answer"
 			}
@@ -824,38 +595,18 @@ func (n *Newsletter) record(ctx context.Context, tx bun.Tx, c *Campaign, p *prep
 		}
 		outcomes[i] = d
 	}
-	if _, err := tx.NewUpdate().Model(&outcomes).Column("status", "provider_id", "error", "updated_at").
-		Bulk().Exec(ctx); err != nil {
+	if err := s.recordOutcomes(ctx, c.ID, p.batch, outcomes); err != nil {
 		return 0, fmt.Errorf("record batch %d: %w", p.batch, err)
 	}
-	_, err := tx.NewUpdate().Table("newsletter_batches").Set("status = 'done'").Set("payload = ''").
-		Where("campaign_id = ? AND batch = ?", c.ID, p.batch).Exec(ctx)
-	return failed, err
+	return failed, nil
 }
 
 // writeTx runs fn in a transaction, after the engine's other writes in
 // this process.
-func (n *Newsletter) writeTx(ctx context.Context, fn func(context.Context, bun.Tx) error) error {
+func (n *Newsletter) writeTx(ctx context.Context, fn func(context.Context, sendStore) error) error {
 	n.writes.Lock()
 	defer n.writes.Unlock()
-	return n.bun.RunInTx(ctx, nil, fn)
-}
-
-// markUncertain gives up on a batch that was in flight longer than the
-// provider keeps idempotency keys: it may or may not have gone out, and
-// sending it again could send it twice.
-func (n *Newsletter) markUncertain(ctx context.Context, tx bun.IDB, c *Campaign, batch int) (int, error) {
-	res, err := tx.NewUpdate().Table("newsletter_deliveries").Set("status = 'failed'").
-		Set("error = ?", "uncertain: in flight when a send stopped more than 23 hours ago; check the provider's logs").
-		Set("updated_at = ?", n.clock()).
-		Where("campaign_id = ? AND batch = ? AND status = 'pending'", c.ID, batch).Exec(ctx)
-	if err != nil {
-		return 0, err
-	}
-	k, _ := res.RowsAffected()
-	_, err = tx.NewUpdate().Table("newsletter_batches").Set("status = 'uncertain'").Set("payload = ''").
-		Where("campaign_id = ? AND batch = ?", c.ID, batch).Exec(ctx)
-	return int(k), err
+	return n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, sendStore{tx}) })
 }
 
 // snapshot is what a batch's messages are rendered from, stored before
@@ -876,13 +627,8 @@ type snapshot struct {
 // deliveries of those who unsubscribed, bounced or complained since the
 // audience was frozen, to be skipped.
 func (n *Newsletter) snapshotBatch(ctx context.Context, c *Campaign, batch int) ([]snapshot, []int64, error) {
-	var ds []struct {
-		ID          int64  `bun:"id"`
-		SupporterID int64  `bun:"supporter_id"`
-		Language    string `bun:"language"`
-	}
-	if err := n.bun.NewSelect().Table("newsletter_deliveries").Column("id", "supporter_id", "language").
-		Where("campaign_id = ? AND batch = ? AND status = 'pending'", c.ID, batch).Order("id").Scan(ctx, &ds); err != nil {
+	ds, err := n.store().pendingDeliveries(ctx, c.ID, batch)
+	if err != nil {
 		return nil, nil, err
 	}
 	ids := make([]int64, len(ds))
@@ -1061,8 +807,7 @@ func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) 
 			return nil, err
 		}
 	} else {
-		if err := n.bun.NewSelect().Table("newsletter_deliveries").ColumnExpr("supporter_id AS id, email, language").
-			Where("campaign_id = ? AND status = 'pending'", c.ID).Order("id").Limit(1).Scan(ctx, &first); err != nil {
+		if first, err = n.store().firstPending(ctx, c.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -1090,6 +835,9 @@ func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) 
 // there is one (else for SampleRecipient), in lang (or the first
 // variant). Nothing is recorded.
 func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender Sender) (*Message, error) {
+	if err := n.CheckSender(sender); err != nil {
+		return nil, err
+	}
 	addr, err := crm.NormalizeEmail(to)
 	if err != nil {
 		return nil, err

@@ -156,10 +156,14 @@ func WithRateLimit(perSecond float64) ResendOption {
 	}
 }
 
-// NewResendSender returns a sender using apiKey.
+// ErrNoAPIKey is returned by NewResendSender for an empty API key.
+var ErrNoAPIKey = errors.New("no Resend API key")
+
+// NewResendSender returns a sender using apiKey, or ErrNoAPIKey if it is
+// empty.
 func NewResendSender(apiKey string, opts ...ResendOption) (*ResendSender, error) {
 	if strings.TrimSpace(apiKey) == "" {
-		return nil, errors.New("RESEND_API_KEY is not set: export your Resend API key (or write to a folder with --outbox)")
+		return nil, ErrNoAPIKey
 	}
 	cfg := resendConfig{baseURL: os.Getenv("RESEND_BASE_URL"), http: &http.Client{Timeout: time.Minute}, rate: DefaultRateLimit}
 	for _, o := range opts {

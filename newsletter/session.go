@@ -132,10 +132,8 @@ const deadSessionWait = time.Second
 func (n *Newsletter) releaseDeadClaims(ctx context.Context, c *Campaign, own int64) (bool, error) {
 	deadline := time.Now().Add(deadSessionWait)
 	for {
-		var keys []int64
-		if err := n.bun.NewSelect().Table("newsletter_batches").ColumnExpr("DISTINCT owner_lock").
-			Where(unfinished).Where("campaign_id = ?", c.ID).
-			Where("owner <> '' AND owner_lock <> 0 AND owner_lock <> ?", own).Scan(ctx, &keys); err != nil {
+		keys, err := n.store().otherSessions(ctx, c.ID, own)
+		if err != nil {
 			return false, err
 		}
 		if len(keys) == 0 {
@@ -150,7 +148,7 @@ func (n *Newsletter) releaseDeadClaims(ctx context.Context, c *Campaign, own int
 				if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(?)", k).Scan(ctx, &free); err != nil || !free {
 					return err
 				}
-				k, err := freeClaims(ctx, tx, "campaign_id = ? AND owner_lock = ?", c.ID, k)
+				k, err := sendStore{tx}.freeClaimsUnder(ctx, c.ID, k)
 				freed = freed || k > 0
 				return err
 			})

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	htmltemplate "html/template"
+	"path/filepath"
 	"regexp"
 	"strings"
 	texttemplate "text/template"
@@ -14,6 +15,8 @@ import (
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/renderer/html"
+
+	"github.com/assocrm/assocrm/crm"
 )
 
 // Recipient is what a template sees of the person it is rendered for:
@@ -62,6 +65,17 @@ var markdown = goldmark.New(
 
 // actionRE finds Go template actions in the Markdown source.
 var actionRE = regexp.MustCompile(`\{\{.*?\}\}`)
+
+// TemplateLanguage returns the language of a template file named like
+// lettre.fr.md: the two letters before its extension. A name without them
+// (lettre.md) is in crm.DefaultLanguage.
+func TemplateLanguage(filename string) string {
+	parts := strings.Split(filepath.Base(filename), ".")
+	if len(parts) >= 3 && len(parts[len(parts)-2]) == 2 {
+		return parts[len(parts)-2]
+	}
+	return crm.DefaultLanguage
+}
 
 // ParseTemplate parses a template in the given language. It returns an
 // error naming the line of a bad front matter or the template error.

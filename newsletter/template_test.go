@@ -131,3 +131,22 @@ func BenchmarkTemplateRender(b *testing.B) {
 		}
 	}
 }
+
+// The language of a template file, as crm campaign create --template
+// reads it when no LANG= is given.
+func TestTemplateLanguage(t *testing.T) {
+	for name, want := range map[string]string{
+		"lettre.fr.md":             "fr",
+		"letter.en.md":             "en",
+		"/tmp/x.y/mail.de.txt":     "de",
+		"lettre.md":                "fr", // crm.DefaultLanguage
+		"lettre":                   "fr",
+		"mars.2026.md":             "fr", // not two letters
+		"archive.fr.old/lettre.md": "fr",
+		"campagne.es.md":           "es",
+	} {
+		if got := newsletter.TemplateLanguage(name); got != want {
+			t.Errorf("TemplateLanguage(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

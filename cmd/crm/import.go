@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +12,9 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 )
 
 func importCommand() *cli.Command {
@@ -103,7 +102,7 @@ func openImport(c *cli.Context) (*importInput, error) {
 	in := &importInput{r: f, name: filepath.Base(path), delimiter: delim, mapping: mapping}
 	c.Context = crm.WithChannel(c.Context, crm.ImportSource(in.name))
 	var bar *progressbar.ProgressBar
-	if errFile, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(errFile.Fd())) {
+	if errFile, ok := terminal(c.App.ErrWriter); ok {
 		if st, err := f.Stat(); err == nil {
 			bar = progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(errFile),
 				progressbar.OptionShowBytes(true), progressbar.OptionSetDescription("importing "+in.name),
@@ -339,92 +338,50 @@ func printReport(c *cli.Context, lines [][2]string, rejections []crm.Rejection, 
 	}
 }
 
-// rejectsFile collects rejected rows in a temporary file and writes them
-// out, under the input's header plus a reason column, once the header is
-// known to be final.
+// rejectsFile is --rejects: the rows collected (sheet.Rejects, which
+// holds the file's format) and where they go.
 type rejectsFile struct {
 	path string
-	tmp  *os.File
-	rows *csv.Writer
+	rows *sheet.Rejects
 }
 
 func createRejects(path string) (*rejectsFile, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".rejects-*.csv")
+	rows, err := sheet.NewRejects(filepath.Dir(path))
 	if err != nil {
 		return nil, err
 	}
-	return &rejectsFile{path: path, tmp: tmp, rows: csv.NewWriter(tmp)}, nil
+	return &rejectsFile{path: path, rows: rows}, nil
 }
 
 func (r *rejectsFile) write(rej crm.Rejection) {
-	rec := append(append([]string(nil), rej.Record...), fmt.Sprintf("line %d: %s", rej.Line, rejectReason(rej)))
-	r.rows.Write(rec)
-}
-
-func rejectReason(r crm.Rejection) string {
-	if r.Column == "" {
-		return r.Reason
-	}
-	return r.Column + ": " + r.Reason
+	r.rows.Add(rej.Line, rej.Column, rej.Reason, rej.Record)
 }
 
 func (r *rejectsFile) discard() {
 	if r != nil {
-		r.tmp.Close()
-		os.Remove(r.tmp.Name())
+		r.rows.Close()
 	}
 }
 
-// finish writes the header, then the collected rows padded to its width,
-// with the input's delimiter, in UTF-8 with a byte order mark so Excel
-// opens it correctly.
+// finish writes the collected rows under header to the file, with the
+// input's delimiter.
 func (r *rejectsFile) finish(header []string, delimiter string) error {
 	if r == nil {
 		return nil
 	}
 	defer r.discard()
-	r.rows.Flush()
-	if err := r.rows.Error(); err != nil {
-		return fmt.Errorf("--rejects: %w", err)
-	}
-	if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
 	// Rejected rows are people's data: readable by their owner only, as
 	// the database is.
 	out, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("--rejects: %w", err)
 	}
-	if _, err := io.WriteString(out, "\ufeff"); err != nil {
+	if err := r.rows.WriteCSV(out, header, []rune(delimiter)[0]); err != nil {
 		out.Close()
 		return fmt.Errorf("--rejects: %w", err)
 	}
-	w := csv.NewWriter(out)
-	w.Comma = []rune(delimiter)[0]
-	w.Write(append(append([]string(nil), header...), "reason"))
-	rd := csv.NewReader(r.tmp)
-	rd.FieldsPerRecord = -1
-	for {
-		rec, err := rd.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			out.Close()
-			return fmt.Errorf("--rejects: %w", err)
-		}
-		reason := rec[len(rec)-1]
-		cells := rec[:len(rec)-1]
-		for len(cells) < len(header) {
-			cells = append(cells, "")
-		}
-		w.Write(append(cells, reason))
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		out.Close()
+	if err := out.Close(); err != nil {
 		return fmt.Errorf("--rejects: %w", err)
 	}
-	return out.Close()
+	return nil
 }

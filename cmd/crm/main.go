@@ -261,8 +261,12 @@ func checkArgs(c *cli.Context, minArgs, maxArgs int) error {
 }
 
 // explain names the flag at fault when a validation error is about a field
-// the command has a flag for ("--email": ...).
+// the command has a flag for ("--email": ...), and adds the command that
+// helps when a segment names an unknown saved segment.
 func explain(c *cli.Context, err error) error {
+	if se := (*crm.SegmentError)(nil); errors.As(err, &se) && se.Missing != "" {
+		return fmt.Errorf("%w (see crm segments list)", err)
+	}
 	var ve *crm.ValidationError
 	if err == nil || !errors.As(err, &ve) {
 		return err

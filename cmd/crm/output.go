@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 )
 
 // formatFlag is the --format flag of every command that prints records.
@@ -108,4 +110,12 @@ func (o *outputWriter) Write(p []byte) (int, error) {
 	}
 	o.err = err
 	return n, err
+}
+
+// terminal reports whether f (standard input, output or error) is an
+// interactive terminal, and returns it as a file if so: progress bars and
+// questions are for people, not for scripts.
+func terminal(f any) (*os.File, bool) {
+	file, ok := f.(*os.File)
+	return file, ok && term.IsTerminal(int(file.Fd()))
 }

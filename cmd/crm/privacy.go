@@ -187,11 +187,11 @@ func pruneCommand() *cli.Command {
 			formatFlag(),
 		},
 		Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
-			y, m, d, err := crm.ParsePeriod(c.String("inactive"))
+			p, err := crm.ParsePeriod(c.String("inactive"))
 			if err != nil {
-				return explain(c, err)
+				return explainFlag("inactive", err)
 			}
-			since := db.Now().AddDate(-y, -m, -d)
+			since := p.Before(db.Now())
 			ss, err := db.InactiveSupporters(c.Context, since)
 			if err != nil {
 				return err

@@ -13,7 +13,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/newsletter"
@@ -105,7 +104,7 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 	for _, v := range c.StringSlice("template") {
 		lang, file, ok := strings.Cut(v, "=")
 		if !ok {
-			lang, file = languageOfFile(v), v
+			lang, file = newsletter.TemplateLanguage(v), v
 		}
 		src, err := os.ReadFile(file)
 		if err != nil {
@@ -114,6 +113,10 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 		spec.Templates = append(spec.Templates, newsletter.TemplateSource{Language: lang, Source: string(src)})
 	}
 	cp, err := n.CreateCampaign(c.Context, spec)
+	if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) && ve.Field == "subject" {
+		// The library names the field; the hint names the flag.
+		return fmt.Errorf("template %s: no subject: give --subject or a \"subject:\" line in its front matter", ve.Value)
+	}
 	if err != nil {
 		return err
 	}
@@ -124,16 +127,6 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 	fmt.Fprintf(c.App.Writer, "created campaign %s: %d recipients now (%s); send it with: crm send %s\n",
 		cp.Name, st.Recipients, byLanguage(st.ByLanguage), cp.Name)
 	return nil
-}
-
-// languageOfFile reads the language of a template named like
-// lettre.fr.md; without one it is French.
-func languageOfFile(path string) string {
-	parts := strings.Split(filepath.Base(path), ".")
-	if len(parts) >= 3 && len(parts[len(parts)-2]) == 2 {
-		return parts[len(parts)-2]
-	}
-	return crm.DefaultLanguage
 }
 
 func byLanguage(m map[string]int) string {
@@ -190,10 +183,18 @@ func sendCommand() *cli.Command {
 	}
 }
 
-// terminal reports whether f is an interactive terminal.
-func terminal(f any) (*os.File, bool) {
-	file, ok := f.(*os.File)
-	return file, ok && term.IsTerminal(int(file.Fd()))
+// resendSender returns the Resend sender of command, which sends real
+// mail, with the hints of the command line for what the library refuses.
+// The public URL is asked for before the API key.
+func resendSender(n *newsletter.Newsletter, command, mail string) (*newsletter.ResendSender, error) {
+	if err := n.CheckSender((*newsletter.ResendSender)(nil)); errors.Is(err, newsletter.ErrNoPublicURL) {
+		return nil, usagef("%s: --public-url (or CRM_PUBLIC_URL) is required to send real %s", command, mail)
+	}
+	rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
+	if errors.Is(err, newsletter.ErrNoAPIKey) {
+		return nil, errors.New("RESEND_API_KEY is not set: export your Resend API key (or write to a folder with --outbox)")
+	}
+	return rs, err
 }
 
 func sendCampaign(c *cli.Context, db *crm.DB) error {
@@ -223,10 +224,7 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 	if dir := c.String("outbox"); dir != "" {
 		sender = &newsletter.Outbox{Dir: dir}
 	} else {
-		if !c.IsSet("public-url") {
-			return usagef("send: --public-url (or CRM_PUBLIC_URL) is required to send real mail: unsubscribe links must work")
-		}
-		rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
+		rs, err := resendSender(n, "send", "mail: unsubscribe links must work")
 		if err != nil {
 			return err
 		}

@@ -106,4 +106,15 @@ func TestBadTemplateIsFoundAtCreation(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "Prenom") || !strings.Contains(errOut, "--template") {
 		t.Errorf("exit %d, %q", code, errOut)
 	}
+	// The library names the field; the command names its flag.
+	nosubject := filepath.Join(dir, "nosubject.en.md")
+	os.WriteFile(nosubject, []byte("Hello\n"), 0o600)
+	code, _, errOut = crmRun(t, db, "campaign", "create", "x", "--list", "lettre", "--from", "a@example.org", "--template", nosubject)
+	if code != 1 || !strings.Contains(errOut, `template en: no subject: give --subject or a "subject:" line`) {
+		t.Errorf("no subject: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = crmRun(t, db, "supporters", "count", "--segment", "segment:nope")
+	if code != 1 || !strings.Contains(errOut, `no saved segment "nope" (see crm segments list)`) {
+		t.Errorf("unknown saved segment: exit %d, %q", code, errOut)
+	}
 }

@@ -44,11 +44,11 @@ func serve(c *cli.Context, db *crm.DB) error {
 	if dir := c.String("outbox"); dir != "" {
 		sender = &newsletter.Outbox{Dir: dir}
 	} else {
-		if !c.IsSet("public-url") {
-			return usagef("serve: --public-url (or CRM_PUBLIC_URL) is required to send real confirmation emails")
-		}
-		rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
-		if err != nil {
+		rs, err := resendSender(n, "serve", "confirmation emails")
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return err
+		} else if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
 		sender = rs
