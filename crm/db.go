@@ -472,7 +472,7 @@ func CheckMigrations(ctx context.Context, bdb *bun.DB, files fs.FS, table string
 		if len(sorted) == 0 {
 			return nil
 		}
-		return fmt.Errorf("schema version none, this crm needs %s: open it once writable to create it: %w",
+		return fmt.Errorf("schema version none, this program needs %s: open it once writable to create it: %w",
 			need, ErrSchemaTooOld)
 	}
 	applied, known, err := SchemaVersion(ctx, bdb, files, table)
@@ -499,7 +499,7 @@ func CheckMigrations(ctx context.Context, bdb *bun.DB, files fs.FS, table string
 		if applied == "" {
 			applied = "none"
 		}
-		return fmt.Errorf("schema version %s, this crm needs %s: open it once writable to migrate: %w",
+		return fmt.Errorf("schema version %s, this program needs %s: open it once writable to migrate: %w",
 			applied, known, ErrSchemaTooOld)
 	}
 	return nil

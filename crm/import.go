@@ -556,7 +556,7 @@ func (db *DB) writeImport(ctx context.Context, im *supporterImport, sr *sheet.Re
 		}
 	}
 	if uerr := db.undoImport(context.WithoutCancel(ctx), run); uerr != nil {
-		return errors.Join(err, fmt.Errorf("undo failed too, the next import or crm import recover will retry: %w", uerr))
+		return errors.Join(err, fmt.Errorf("undo failed too (the next import, or a recovery, undoes it): %w", uerr))
 	}
 	return err
 }
@@ -771,7 +771,7 @@ func (im *supporterImport) parse(rec []string, line int) (*importRow, *Rejection
 		name, ok := im.interests[headerKey(in)]
 		if !ok {
 			return nil, &Rejection{Line: line, Column: columnHeader(im.cols, fieldInterests), Value: in,
-				Reason: "unknown interest (add it with crm interests add, or map the column to a tag)"}
+				Reason: "unknown interest: create it first, or map the column to a tag"}
 		}
 		s.Interests = append(s.Interests, SupporterInterest{Interest: name})
 	}

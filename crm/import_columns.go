@@ -301,15 +301,38 @@ func checkDuplicateFields(cols []column, format ImportFormat, explicit map[strin
 		if preset && !mapped[headerKey(prev.header)] && !mapped[headerKey(c.header)] {
 			continue
 		}
-		hint := "map one of them to another field or to ignore with --map \"HEADER=ignore\""
-		if len(explicit) > 0 {
-			hint += " (check the --map values)"
-		}
-		return fmt.Errorf("columns %d %q and %d %q both map to %s: %s: %w",
-			prev.index+1, prev.header, c.index+1, c.header, c.field, hint, ErrInvalid)
+		return &MappingError{Field: c.field, Columns: []string{prev.header, c.header},
+			Positions: []int{prev.index + 1, c.index + 1}}
 	}
 	return nil
 }
+
+// A MappingError says that the columns of a file do not map to the fields
+// an import needs: no column maps to Field (Missing), or two do. Columns
+// holds the headers at fault (every header when Missing), Positions their
+// 1-based column numbers. ImportOptions.Map settles either: it names the
+// column of a field, or sends a column to another field or to "ignore".
+// It wraps ErrInvalid.
+type MappingError struct {
+	Field     string
+	Missing   bool
+	Columns   []string
+	Positions []int
+}
+
+func (e *MappingError) Error() string {
+	if e.Missing {
+		names := make([]string, len(e.Columns))
+		for i, c := range e.Columns {
+			names[i] = fmt.Sprintf("%q", c)
+		}
+		return fmt.Sprintf("no %s column among %s", e.Field, strings.Join(names, ", "))
+	}
+	return fmt.Sprintf("columns %d %q and %d %q both map to %s: only one may", e.Positions[0], e.Columns[0],
+		e.Positions[1], e.Columns[1], e.Field)
+}
+
+func (e *MappingError) Unwrap() error { return ErrInvalid }
 
 func validField(f string, syn map[string]string) bool {
 	if k, ok := strings.CutPrefix(f, attrPrefix); ok {
@@ -341,10 +364,9 @@ func requireColumn(cols []column, field string) error {
 			return nil
 		}
 	}
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = fmt.Sprintf("%q", c.header)
+	e := &MappingError{Field: field, Missing: true}
+	for _, c := range cols {
+		e.Columns, e.Positions = append(e.Columns, c.header), append(e.Positions, c.index+1)
 	}
-	return fmt.Errorf("no %s column among %s (name one with --map \"HEADER=%s\"): %w",
-		field, strings.Join(names, ", "), field, ErrInvalid)
+	return e
 }

@@ -123,7 +123,7 @@ func (u UnfinishedImport) String() string {
 	if u.Alive {
 		state = "still running, or on another host (" + u.Holder + ")"
 	}
-	return fmt.Sprintf("import %d of %s, started %s, did not finish (%s): %s by the next import or by crm import recover",
+	return fmt.Sprintf("import %d of %s, started %s, did not finish (%s): %s by the next import or RecoverImports",
 		u.ID, u.File, u.StartedAt.Format(time.RFC3339), state, what)
 }
 
@@ -160,7 +160,7 @@ func (db *DB) RecoverImports(ctx context.Context, force bool) ([]UnfinishedImpor
 	for _, u := range list {
 		if u.Alive && !force {
 			return done, fmt.Errorf("import %d of %s is still being written by %s (if that process is gone, "+
-				"run crm import recover --force): %w", u.ID, u.File, u.Holder, ErrConflict)
+				"recover with force): %w", u.ID, u.File, u.Holder, ErrConflict)
 		}
 		run, err := db.getImportRun(ctx, u.ID)
 		if err != nil {

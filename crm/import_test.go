@@ -49,7 +49,7 @@ func TestImportExcelWindows1252(t *testing.T) {
 	}
 	wantRej := []string{
 		`line 6: Courriel "pas-une-adresse": invalid address`,
-		`line 8: Intérêts "astrologie": unknown interest (add it with crm interests add, or map the column to a tag)`,
+		`line 8: Intérêts "astrologie": unknown interest: create it first, or map the column to a tag`,
 	}
 	if len(rep.Rejections) != 2 || rep.Rejections[0].String() != wantRej[0] || rep.Rejections[1].String() != wantRej[1] {
 		t.Errorf("rejections = %v\nwant %v", rep.Rejections, wantRej)

@@ -508,7 +508,7 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 		// Logged, so that a wrong secret shows; never the body, which
 		// holds addresses.
 		if h.logger != nil {
-			h.logger.WarnContext(r.Context(), "newsletter: webhook refused: bad signature (check RESEND_WEBHOOK_SECRET)",
+			h.logger.WarnContext(r.Context(), "newsletter: webhook refused: bad signature (check the webhook secret)",
 				"svix_id", clip(headers.Id, 64), "error", clip(err.Error(), 200))
 		}
 		http.Error(w, "invalid signature", http.StatusUnauthorized)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -243,6 +244,9 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 
 func recoverImports(c *cli.Context, db *crm.DB) error {
 	done, err := db.RecoverImports(c.Context, c.Bool("force"))
+	if errors.Is(err, crm.ErrConflict) && !c.Bool("force") {
+		err = fmt.Errorf("%w: if that process is gone, run crm import recover --force", err)
+	}
 	for _, u := range done {
 		what := "undone"
 		if u.Status == "committed" {
@@ -266,7 +270,7 @@ func warnUnfinishedImports(c *cli.Context, db *crm.DB) {
 	}
 	for _, u := range list {
 		if !u.Alive {
-			fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", u)
+			fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", strings.Replace(u.String(), "RecoverImports", "crm import recover", 1))
 		}
 	}
 }

@@ -136,9 +136,10 @@ func TestImportBrokenFiles(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"email,Courriel\na@example.org,b@example.org\n", nil, `columns 1 "email" and 2 "Courriel" both map to email`},
+		{"email,Courriel\na@example.org,b@example.org\n", nil, `columns 1 "email" and 2 "Courriel" both map to email: only one may: map one of them to another field or to ignore with --map "HEADER=ignore"`},
 		{"email,ville,town\na@example.org,Calais,Lille\n", nil, `columns 2 "ville" and 3 "town" both map to city`},
-		{"email,Adresse,ville\na@example.org,rue,Calais\n", []string{"--map", "Adresse=city"}, `columns 2 "Adresse" and 3 "ville" both map to city`},
+		{"email,Adresse,ville\na@example.org,rue,Calais\n", []string{"--map", "Adresse=city"}, `columns 2 "Adresse" and 3 "ville" both map to city: only one may: map one of them to another field or to ignore with --map "HEADER=ignore" (check the --map values)`},
+		{"nom,ville\nAnn,Calais\n", nil, `no email column among "nom", "ville" (name one with --map "HEADER=email")`},
 	} {
 		path := write("dup.csv", c.text)
 		code, _, stderr := crmRun(t, db, append([]string{"import", "supporters", path}, c.args...)...)

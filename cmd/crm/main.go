@@ -264,6 +264,16 @@ func checkArgs(c *cli.Context, minArgs, maxArgs int) error {
 // the command has a flag for ("--email": ...), and adds the command that
 // helps when a segment names an unknown saved segment.
 func explain(c *cli.Context, err error) error {
+	if me := (*crm.MappingError)(nil); errors.As(err, &me) {
+		if me.Missing {
+			return fmt.Errorf("%w (name one with --map \"HEADER=%s\")", err, me.Field)
+		}
+		hint := "map one of them to another field or to ignore with --map \"HEADER=ignore\""
+		if c.IsSet("map") {
+			hint += " (check the --map values)"
+		}
+		return fmt.Errorf("%w: %s", err, hint)
+	}
 	if se := (*crm.SegmentError)(nil); errors.As(err, &se) && se.Missing != "" {
 		return fmt.Errorf("%w (see crm segments list)", err)
 	}
