@@ -77,13 +77,13 @@ type CampaignSpec struct {
 	Templates []TemplateSource
 }
 
-// SampleRecipient is who templates are test-rendered for when a campaign
+// sampleRecipient is who templates are test-rendered for when a campaign
 // is created, so a template error is found before anything is sent.
-var SampleRecipient = Recipient{FirstName: "Camille", LastName: "Exemple", Email: "camille@example.org",
+var sampleRecipient = Recipient{FirstName: "Camille", LastName: "Exemple", Email: "camille@example.org",
 	City: "Calais", Attributes: map[string]string{}}
 
 // CreateCampaign checks spec (list, segment, addresses, every template
-// parsed and rendered for SampleRecipient, a subject for each language)
+// parsed and rendered for sampleRecipient, a subject for each language)
 // and stores the campaign as a draft. It returns an error wrapping
 // crm.ErrConflict for a taken name, crm.ErrNotFound for an unknown list,
 // or crm.ErrInvalid naming the field at fault.
@@ -129,7 +129,7 @@ func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Ca
 		if err != nil {
 			return nil, &crm.ValidationError{Field: "template", Value: lang, Reason: err.Error()}
 		}
-		sample := SampleRecipient
+		sample := sampleRecipient
 		sample.Language, sample.UnsubscribeURL, sample.PreferencesURL = lang, n.UnsubscribeURL(0, list.ID), n.PreferencesURL(0)
 		out, err := tpl.Render(sample)
 		if err != nil {

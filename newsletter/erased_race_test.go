@@ -166,7 +166,8 @@ func TestErasedDomainIsReserved(t *testing.T) {
 // write megabytes into the log.
 func TestWebhookRefusalLogIsBounded(t *testing.T) {
 	var logs lockedBuffer
-	w := newWeb(t, newsletter.WithHandlerLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	w := newWeb(t)
+	newsletter.SetLogger(w.n, slog.New(slog.NewTextHandler(&logs, nil)))
 	code, _ := w.do(t, "POST", "/nl/webhooks/resend", `{"type":"x"}`, map[string]string{"Content-Type": "application/json",
 		"svix-id": strings.Repeat("A", 500000), "svix-timestamp": strconv.FormatInt(time.Now().Unix(), 10),
 		"svix-signature": "v1," + strings.Repeat("B", 100000)})

@@ -2,6 +2,7 @@ package newsletter
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -14,3 +15,9 @@ func SetSleep(n *Newsletter, sleep func(context.Context, time.Duration) error) {
 // "stored", after its payload was stored and before it is marked in
 // flight. Tests use it to erase someone at those instants.
 func SetPrepareHook(n *Newsletter, fn func(stage string, batch int)) { n.prepareHook = fn }
+
+// SignerOf returns the signer of n's links, so tests can forge tokens.
+func SignerOf(n *Newsletter) *Signer { return n.signer }
+
+// SetLogger replaces n's logger after New.
+func SetLogger(n *Newsletter, l *slog.Logger) { n.logger = l }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -41,8 +40,8 @@ func WithConfirmationSender(s Sender, from string) HandlerOption {
 // signatures with the signing secret Resend gave ("whsec_..."). Spaces
 // around it (a copy and paste, a line of an env file) are trimmed; a
 // secret of spaces only is refused. A webhook refused for its signature is
-// logged (without its body) to the handler's logger, so a wrong secret
-// shows.
+// logged (without its body) to the Newsletter's logger (WithLogger), so a
+// wrong secret shows.
 func WithWebhookSecret(secret string) HandlerOption {
 	return func(h *handler) error {
 		trimmed := strings.TrimSpace(secret)
@@ -111,14 +110,6 @@ func WithSignupRate(perMinute int) HandlerOption {
 	}
 }
 
-// WithHandlerLogger reports errors (never addresses) to l.
-func WithHandlerLogger(l *slog.Logger) HandlerOption {
-	return func(h *handler) error {
-		h.logger = l
-		return nil
-	}
-}
-
 // maxBody bounds request bodies: a form or a webhook event is small.
 const maxBody = 64 << 10
 
@@ -133,7 +124,6 @@ type handler struct {
 	webhookSecret string
 	recordIP      bool
 	perMinute     int
-	logger        *slog.Logger
 	consentTexts  map[string]string // by consentKey
 	confirmEvery  time.Duration
 
@@ -202,8 +192,8 @@ func (h *handler) textsFor(r *http.Request, supporterLang string) pageTexts {
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if h.logger != nil {
-		h.logger.ErrorContext(r.Context(), "newsletter: request failed", "path", r.URL.Path, "error", err)
+	if h.n.logger != nil {
+		h.n.logger.ErrorContext(r.Context(), "newsletter: request failed", "path", r.URL.Path, "error", err)
 	}
 	t := h.textsFor(r, "")
 	h.write(w, http.StatusInternalServerError, page{T: t, Title: t.ErrorTitle, Message: t.ErrorBody})
@@ -507,8 +497,8 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 		WebhookSecret: h.webhookSecret}); err != nil {
 		// Logged, so that a wrong secret shows; never the body, which
 		// holds addresses.
-		if h.logger != nil {
-			h.logger.WarnContext(r.Context(), "newsletter: webhook refused: bad signature (check the webhook secret)",
+		if h.n.logger != nil {
+			h.n.logger.WarnContext(r.Context(), "newsletter: webhook refused: bad signature (check the webhook secret)",
 				"svix_id", clip(headers.Id, 64), "error", clip(err.Error(), 200))
 		}
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
@@ -521,8 +511,8 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, ve.Error(), http.StatusBadRequest)
 			return
 		}
-		if h.logger != nil {
-			h.logger.ErrorContext(r.Context(), "newsletter: webhook failed", "svix_id", headers.Id, "error", err)
+		if h.n.logger != nil {
+			h.n.logger.ErrorContext(r.Context(), "newsletter: webhook failed", "svix_id", headers.Id, "error", err)
 		}
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

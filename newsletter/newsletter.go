@@ -113,10 +113,14 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithLogger makes the package report sends (counts and ids, never
-// addresses) to l.
+// WithLogger makes the package report to l what it does and what fails:
+// sends (counts and ids) and the HTTP handler's errors (paths), never
+// addresses. Without it, nothing is logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(n *Newsletter) error {
+		if l == nil {
+			return &crm.ValidationError{Field: "WithLogger", Reason: "nil logger"}
+		}
 		n.logger = l
 		return nil
 	}
@@ -187,9 +191,6 @@ func New(ctx context.Context, db *crm.DB, opts ...Option) (*Newsletter, error) {
 	}
 	return n, nil
 }
-
-// Signer returns the signer of the links, for the HTTP handler.
-func (n *Newsletter) Signer() *Signer { return n.signer }
 
 // PublicURL returns the base of the links.
 func (n *Newsletter) PublicURL() string { return n.publicURL.String() }

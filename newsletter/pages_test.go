@@ -145,7 +145,7 @@ func TestMalformedSignedTokens(t *testing.T) {
 	}
 	exp := time.Now().Add(time.Hour)
 	sign := func(p newsletter.Purpose, supporter, list int64, expires time.Time) string {
-		return w.n.Signer().Sign(newsletter.Token{Purpose: p, SupporterID: supporter, ListID: list, Expires: expires})
+		return newsletter.SignerOf(w.n).Sign(newsletter.Token{Purpose: p, SupporterID: supporter, ListID: list, Expires: expires})
 	}
 	tokens := map[string]string{
 		"/nl/confirm":      sign(newsletter.PurposeConfirm, s.ID, 0, exp),
@@ -342,8 +342,8 @@ func TestWebhookSecretTrimmedAndRefusalLogged(t *testing.T) {
 		t.Error("a blank secret was accepted")
 	}
 	var logs lockedBuffer
-	w := newWeb(t, newsletter.WithWebhookSecret("  "+webhookSecret+"\n"),
-		newsletter.WithHandlerLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	w := newWeb(t, newsletter.WithWebhookSecret("  "+webhookSecret+"\n"))
+	newsletter.SetLogger(w.n, slog.New(slog.NewTextHandler(&logs, nil)))
 	ctx := context.Background()
 	b := &crm.Supporter{Email: "bounce-me@example.org"}
 	if err := w.db.CreateSupporter(ctx, b); err != nil {

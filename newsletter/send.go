@@ -751,14 +751,14 @@ func (n *Newsletter) deliver(ctx context.Context, sender Sender, key string, msg
 		}
 		var se *SendError
 		if !errors.As(err, &se) {
-			se = &SendError{Kind: Transient, Err: err}
+			se = &SendError{Kind: KindTransient, Err: err}
 		}
 		switch se.Kind {
-		case Quota:
+		case KindQuota:
 			return nil, definite, fmt.Errorf("%w: %v (run the send again later to go on)", ErrQuota, se)
-		case Permanent:
+		case KindPermanent:
 			return nil, false, se
-		case RateLimited:
+		case KindRateLimited:
 			if err := n.sleep(ctx, se.RetryAfter); err != nil {
 				return nil, false, err
 			}
@@ -832,7 +832,7 @@ func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) 
 
 // SendTest sends one copy of the campaign to the address to, with
 // "[TEST] " before the subject, rendered for that address's supporter if
-// there is one (else for SampleRecipient), in lang (or the first
+// there is one (else for sampleRecipient), in lang (or the first
 // variant). Nothing is recorded.
 func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender Sender) (*Message, error) {
 	if err := n.CheckSender(sender); err != nil {
@@ -852,8 +852,8 @@ func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender
 	}
 	s, err := n.db.GetSupporterByEmail(ctx, addr)
 	if errors.Is(err, crm.ErrNotFound) {
-		s = &crm.Supporter{Email: addr, FirstName: SampleRecipient.FirstName, LastName: SampleRecipient.LastName,
-			City: SampleRecipient.City, Attributes: map[string]string{}}
+		s = &crm.Supporter{Email: addr, FirstName: sampleRecipient.FirstName, LastName: sampleRecipient.LastName,
+			City: sampleRecipient.City, Attributes: map[string]string{}}
 	} else if err != nil {
 		return nil, err
 	}

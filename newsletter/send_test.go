@@ -51,7 +51,11 @@ func newEnv(t testing.TB, opts ...resendtest.Options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.db.Close() })
-	e.srv = resendtest.NewServer(opts...)
+	var o resendtest.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	e.srv = resendtest.NewServer(o)
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -64,27 +64,28 @@ type SendErrorKind int
 
 // Kinds of send failure.
 const (
-	// Transient failures (5xx, network) are retried with backoff.
-	Transient SendErrorKind = iota + 1
-	// RateLimited failures are retried after RetryAfter.
-	RateLimited
-	// Quota failures stop the send; it can be resumed later.
-	Quota
-	// Permanent failures (bad key, refused request) stop the send.
-	Permanent
+	// KindTransient failures (5xx, network) are retried with backoff.
+	KindTransient SendErrorKind = iota + 1
+	// KindRateLimited failures are retried after RetryAfter.
+	KindRateLimited
+	// KindQuota failures stop the send with ErrQuota; it can be resumed
+	// later.
+	KindQuota
+	// KindPermanent failures (bad key, refused request) stop the send.
+	KindPermanent
 )
 
 // SendError is a batch the Sender could not hand over.
 type SendError struct {
 	Kind       SendErrorKind
-	RetryAfter time.Duration // for RateLimited
+	RetryAfter time.Duration // for KindRateLimited
 	Status     int           // HTTP status, if there was one
 	Err        error
 }
 
 func (e *SendError) Error() string {
-	kind := map[SendErrorKind]string{Transient: "temporary failure", RateLimited: "rate limited",
-		Quota: "quota exceeded", Permanent: "refused"}[e.Kind]
+	kind := map[SendErrorKind]string{KindTransient: "temporary failure", KindRateLimited: "rate limited",
+		KindQuota: "quota exceeded", KindPermanent: "refused"}[e.Kind]
 	if e.Status != 0 {
 		return fmt.Sprintf("%s (HTTP %d): %v", kind, e.Status, e.Err)
 	}
@@ -232,7 +233,7 @@ func (o *observer) RoundTrip(r *http.Request) (*http.Response, error) {
 // SendBatch sends msgs with the idempotency key.
 func (s *ResendSender) SendBatch(ctx context.Context, key string, msgs []Message) ([]Result, error) {
 	if err := s.limiter.Wait(ctx); err != nil {
-		return nil, &SendError{Kind: Transient, Err: err}
+		return nil, &SendError{Kind: KindTransient, Err: err}
 	}
 	reqs := make([]*resend.SendEmailRequest, len(msgs))
 	for i, m := range msgs {
@@ -260,7 +261,7 @@ func (s *ResendSender) SendBatch(ctx context.Context, key string, msgs []Message
 			continue
 		}
 		if next >= len(resp.Data) {
-			return nil, &SendError{Kind: Permanent, Err: fmt.Errorf("answer has %d ids for %d messages", len(resp.Data), len(msgs)-len(failed))}
+			return nil, &SendError{Kind: KindPermanent, Err: fmt.Errorf("answer has %d ids for %d messages", len(resp.Data), len(msgs)-len(failed))}
 		}
 		results[i].ID = resp.Data[next].Id
 		next++
@@ -272,7 +273,7 @@ func classify(err error, ob *observation) error {
 	var rle *resend.RateLimitError
 	switch {
 	case ob.errorName == "daily_quota_exceeded" || ob.errorName == "monthly_quota_exceeded":
-		return &SendError{Kind: Quota, Status: ob.status, Err: err}
+		return &SendError{Kind: KindQuota, Status: ob.status, Err: err}
 	case errors.As(err, &rle) || ob.status == http.StatusTooManyRequests:
 		wait := time.Second
 		if rle != nil {
@@ -283,16 +284,16 @@ func classify(err error, ob *observation) error {
 				}
 			}
 		}
-		return &SendError{Kind: RateLimited, RetryAfter: wait, Status: ob.status, Err: err}
+		return &SendError{Kind: KindRateLimited, RetryAfter: wait, Status: ob.status, Err: err}
 	case ob.status == 0 || ob.status >= 500:
-		return &SendError{Kind: Transient, Status: ob.status, Err: err}
+		return &SendError{Kind: KindTransient, Status: ob.status, Err: err}
 	case ob.status == http.StatusConflict && ob.errorName == "concurrent_idempotent_requests":
 		// The same batch is still being processed under its key: a sender
 		// resumed at once after a crash meets its predecessor's request.
 		// Retried, it gets that request's answer.
-		return &SendError{Kind: Transient, Status: ob.status, Err: err}
+		return &SendError{Kind: KindTransient, Status: ob.status, Err: err}
 	}
-	return &SendError{Kind: Permanent, Status: ob.status, Err: err}
+	return &SendError{Kind: KindPermanent, Status: ob.status, Err: err}
 }
 
 // Outbox is a Sender that writes each message as an .eml file in a
@@ -321,7 +322,7 @@ func (o *Outbox) SendBatch(ctx context.Context, key string, msgs []Message) ([]R
 	// created readable by its owner only: so are they (and the folder,
 	// when the outbox creates it).
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
-		return nil, &SendError{Kind: Permanent, Err: err}
+		return nil, &SendError{Kind: KindPermanent, Err: err}
 	}
 	results := make([]Result, len(msgs))
 	for i, m := range msgs {
@@ -338,10 +339,10 @@ func (o *Outbox) SendBatch(ctx context.Context, key string, msgs []Message) ([]R
 		tmp := filepath.Join(o.Dir, "."+name+".tmp")
 		os.Remove(tmp) // left by a crash, perhaps with a wider mode
 		if err := os.WriteFile(tmp, b, 0o600); err != nil {
-			return nil, &SendError{Kind: Permanent, Err: err}
+			return nil, &SendError{Kind: KindPermanent, Err: err}
 		}
 		if err := os.Rename(tmp, filepath.Join(o.Dir, name)); err != nil {
-			return nil, &SendError{Kind: Permanent, Err: err}
+			return nil, &SendError{Kind: KindPermanent, Err: err}
 		}
 		results[i].ID = "outbox:" + name
 	}

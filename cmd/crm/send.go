@@ -26,8 +26,7 @@ func publicURLFlag() cli.Flag {
 
 // openNewsletter opens the newsletter package over db, with the public URL
 // and the CRM_SECRET signing key when they are given.
-func openNewsletter(c *cli.Context, db *crm.DB) (*newsletter.Newsletter, error) {
-	var opts []newsletter.Option
+func openNewsletter(c *cli.Context, db *crm.DB, opts ...newsletter.Option) (*newsletter.Newsletter, error) {
 	if u := c.String("public-url"); u != "" {
 		opts = append(opts, newsletter.WithPublicURL(u))
 	}

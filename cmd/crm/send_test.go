@@ -14,7 +14,7 @@ func TestCampaignAndSendCommands(t *testing.T) {
 	dir := t.TempDir()
 	db := crmtest.Database(t)
 	examples := filepath.Join("..", "..", "examples", "data")
-	srv := resendtest.NewServer()
+	srv := resendtest.NewServer(resendtest.Options{})
 	defer srv.Close()
 
 	mustRun(t, db, "lists", "create", "alertes", "--kind", "alerts")

@@ -36,7 +36,8 @@ func serveCommand() *cli.Command {
 }
 
 func serve(c *cli.Context, db *crm.DB) error {
-	n, err := openNewsletter(c, db)
+	logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+	n, err := openNewsletter(c, db, newsletter.WithLogger(logger))
 	if err != nil {
 		return err
 	}
@@ -53,11 +54,9 @@ func serve(c *cli.Context, db *crm.DB) error {
 		}
 		sender = rs
 	}
-	logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
 	opts := []newsletter.HandlerOption{
 		newsletter.WithConfirmationSender(sender, c.String("from")),
 		newsletter.WithRecordIP(c.Bool("record-ip")),
-		newsletter.WithHandlerLogger(logger),
 		newsletter.WithConsentTexts(c.StringSlice("consent-text")...),
 		newsletter.WithConfirmationInterval(c.Duration("confirmation-interval")),
 	}

@@ -53,7 +53,7 @@ func TestBrowserSignupConfirmUnsubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	fake := resendtest.NewServer()
+	fake := resendtest.NewServer(resendtest.Options{})
 	defer fake.Close()
 	sender, err := newsletter.NewResendSender(resendtest.APIKey, newsletter.WithBaseURL(fake.BaseURL()), newsletter.WithRateLimit(0))
 	if err != nil {

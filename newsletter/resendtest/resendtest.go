@@ -6,7 +6,7 @@
 // answer lost after the mail went out), rate limiting, quota errors,
 // latency.
 //
-//	srv := resendtest.NewServer()
+//	srv := resendtest.NewServer(resendtest.Options{})
 //	defer srv.Close()
 //	client := srv.Client()            // a *resend.Client pointed at srv
 //	... send ...
@@ -119,12 +119,11 @@ type idemEntry struct {
 	running bool
 }
 
-// NewServer starts a fake Resend API on a loopback port.
-func NewServer(opts ...Options) *Server {
-	s := &Server{idem: map[string]idemEntry{}}
-	if len(opts) > 0 {
-		s.opts = opts[0]
-	}
+// NewServer starts a fake Resend API on a loopback port; the zero
+// Options give a server that accepts every valid request. Close it when
+// done.
+func NewServer(opts Options) *Server {
+	s := &Server{idem: map[string]idemEntry{}, opts: opts}
 	if s.opts.APIKey == "" {
 		s.opts.APIKey = APIKey
 	}

@@ -19,7 +19,7 @@ func msg(to string) *resend.SendEmailRequest {
 }
 
 func TestBatchAndIdempotency(t *testing.T) {
-	srv := resendtest.NewServer()
+	srv := resendtest.NewServer(resendtest.Options{})
 	defer srv.Close()
 	c := srv.Client()
 	ctx := context.Background()
@@ -45,7 +45,7 @@ func TestBatchAndIdempotency(t *testing.T) {
 }
 
 func TestValidationModes(t *testing.T) {
-	srv := resendtest.NewServer()
+	srv := resendtest.NewServer(resendtest.Options{})
 	defer srv.Close()
 	c := srv.Client()
 	ctx := context.Background()
