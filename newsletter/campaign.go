@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,6 +90,33 @@ var sampleRecipient = Recipient{FirstName: "Camille", LastName: "Exemple", Email
 // crm.ErrConflict for a taken name, crm.ErrNotFound for an unknown list,
 // or crm.ErrInvalid naming the field at fault.
 func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Campaign, error) {
+	c, err := n.checkSpec(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	c.Status, c.CreatedAt, c.UID = StatusDraft, n.clock(), randomUID()
+	err = n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		taken, err := tx.NewSelect().Table("newsletter_campaigns").Where("name = ?", c.Name).Exists(ctx)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return fmt.Errorf("campaign %q already exists: %w", c.Name, crm.ErrConflict)
+		}
+		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
+			return err
+		}
+		return insertTemplates(ctx, tx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkSpec validates spec and returns the campaign it describes, not
+// stored yet.
+func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaign, error) {
 	name, err := crm.Slug("name", spec.Name)
 	if err != nil {
 		return nil, err
@@ -105,7 +134,7 @@ func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Ca
 		return nil, &crm.ValidationError{Field: "from", Value: spec.From, Reason: "want an address such as \"Asso <news@asso.org>\""}
 	}
 	c := &Campaign{Name: name, ListID: list.ID, List: list.Name, Segment: spec.Segment, From: crm.CleanText(spec.From),
-		Subject: crm.CleanText(spec.Subject), Status: StatusDraft, CreatedAt: n.clock(), UID: randomUID()}
+		Subject: crm.CleanText(spec.Subject)}
 	if spec.ReplyTo != "" {
 		if _, err := mail.ParseAddress(spec.ReplyTo); err != nil {
 			return nil, &crm.ValidationError{Field: "reply-to", Value: spec.ReplyTo, Reason: "not an email address"}
@@ -141,27 +170,169 @@ func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Ca
 		}
 		c.Templates = append(c.Templates, TemplateSource{Language: lang, Position: i, Source: ts.Source})
 	}
+	return c, nil
+}
+
+func insertTemplates(ctx context.Context, idb bun.IDB, c *Campaign) error {
+	for i := range c.Templates {
+		c.Templates[i].CampaignID = c.ID
+	}
+	_, err := idb.NewInsert().Model(&c.Templates).Exec(ctx)
+	return err
+}
+
+// spec returns what c was created from, to edit or copy it.
+func (c *Campaign) spec() CampaignSpec {
+	sp := CampaignSpec{Name: c.Name, List: c.List, Segment: c.Segment, From: c.From, ReplyTo: c.ReplyTo,
+		Subject: c.Subject}
+	for _, t := range c.Templates {
+		sp.Templates = append(sp.Templates, TemplateSource{Language: t.Language, Source: t.Source})
+	}
+	return sp
+}
+
+// ErrNotDraft is wrapped by the errors of EditCampaign and DeleteCampaign
+// for a campaign whose send has started: from then on it is the record of
+// what was sent. CopyCampaign makes a new draft of it.
+var ErrNotDraft = errors.New("its send has started: it is kept as the record of what was sent")
+
+// CampaignEdit changes a draft campaign; nil fields stay as they are.
+type CampaignEdit struct {
+	List    *string
+	Segment *string // "" removes the segment: the whole list
+	From    *string
+	ReplyTo *string // "" removes it
+	Subject *string // "" leaves the subject to each template's front matter
+	// Templates adds language variants, or replaces the one of the same
+	// language.
+	Templates []TemplateSource
+	// RemoveTemplates removes the variants of these languages; at least
+	// one must stay.
+	RemoveTemplates []string
+}
+
+// EditCampaign changes a draft with the checks of CreateCampaign, in one
+// transaction. It returns an error wrapping ErrNotDraft (and
+// crm.ErrConflict) once a send of the campaign has started, crm.ErrNotFound
+// for an unknown campaign, list or template language to remove, or
+// crm.ErrInvalid naming the field at fault; the campaign is then as it was.
+func (n *Newsletter) EditCampaign(ctx context.Context, name string, edit CampaignEdit) (*Campaign, error) {
+	cur, err := n.Campaign(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Status != StatusDraft {
+		return nil, notDraft(cur)
+	}
+	sp := cur.spec()
+	for _, f := range []struct {
+		to   *string
+		from *string
+	}{{&sp.List, edit.List}, {&sp.Segment, edit.Segment}, {&sp.From, edit.From}, {&sp.ReplyTo, edit.ReplyTo},
+		{&sp.Subject, edit.Subject}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	for _, lang := range edit.RemoveTemplates {
+		l, err := crm.NormalizeLanguage(lang)
+		if err != nil {
+			return nil, &crm.ValidationError{Field: "remove-template", Value: lang, Reason: "not a language code such as fr or en"}
+		}
+		i := slices.IndexFunc(sp.Templates, func(t TemplateSource) bool { return t.Language == l })
+		if i < 0 {
+			return nil, fmt.Errorf("campaign %s has no %s template: %w", cur.Name, l, crm.ErrNotFound)
+		}
+		sp.Templates = slices.Delete(sp.Templates, i, i+1)
+	}
+	for _, t := range edit.Templates {
+		l, err := crm.NormalizeLanguage(t.Language)
+		if err != nil {
+			return nil, &crm.ValidationError{Field: "template", Value: t.Language, Reason: "not a language code such as fr or en"}
+		}
+		t.Language = l
+		if i := slices.IndexFunc(sp.Templates, func(o TemplateSource) bool { return o.Language == l }); i >= 0 {
+			sp.Templates[i] = t
+		} else {
+			sp.Templates = append(sp.Templates, t)
+		}
+	}
+	if len(sp.Templates) == 0 {
+		return nil, &crm.ValidationError{Field: "remove-template", Reason: "a campaign keeps at least one template"}
+	}
+	c, err := n.checkSpec(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
 	err = n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		taken, err := tx.NewSelect().Table("newsletter_campaigns").Where("name = ?", name).Exists(ctx)
+		if err := (sendStore{tx}).lockCampaign(ctx, cur.Name); err != nil {
+			return err
+		}
+		now, err := getCampaign(ctx, tx, cur.Name)
 		if err != nil {
 			return err
 		}
-		if taken {
-			return fmt.Errorf("campaign %q already exists: %w", name, crm.ErrConflict)
+		if now.Status != StatusDraft {
+			return notDraft(now)
 		}
-		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
+		c.ID, c.UID, c.Status, c.CreatedAt = now.ID, now.UID, now.Status, now.CreatedAt
+		if _, err := tx.NewUpdate().Model(c).Column("list_id", "segment", "from_addr", "reply_to", "subject").
+			WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		for i := range c.Templates {
-			c.Templates[i].CampaignID = c.ID
+		if _, err := tx.NewDelete().Model((*TemplateSource)(nil)).Where("campaign_id = ?", c.ID).Exec(ctx); err != nil {
+			return err
 		}
-		_, err = tx.NewInsert().Model(&c.Templates).Exec(ctx)
-		return err
+		return insertTemplates(ctx, tx, c)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+func notDraft(c *Campaign) error {
+	return fmt.Errorf("campaign %s is %s: %w: %w", c.Name, c.Status, ErrNotDraft, crm.ErrConflict)
+}
+
+// CopyCampaign creates the draft to, with the list, segment, sender,
+// subject and templates of the campaign from, whatever its state (last
+// month's letter, yesterday's alert). It checks them as CreateCampaign
+// does, so a copy of a campaign whose list is gone is refused.
+func (n *Newsletter) CopyCampaign(ctx context.Context, from, to string) (*Campaign, error) {
+	c, err := n.Campaign(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	sp := c.spec()
+	sp.Name = to
+	return n.CreateCampaign(ctx, sp)
+}
+
+// DeleteCampaign deletes a draft. A campaign whose send has started is
+// kept as the record of what was sent: the error wraps ErrNotDraft.
+func (n *Newsletter) DeleteCampaign(ctx context.Context, name string) error {
+	return n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		slug, err := crm.Slug("campaign", name)
+		if err != nil {
+			return err
+		}
+		if err := (sendStore{tx}).lockCampaign(ctx, slug); err != nil {
+			return err
+		}
+		c, err := getCampaign(ctx, tx, slug)
+		if err != nil {
+			return err
+		}
+		if c.Status != StatusDraft {
+			return notDraft(c)
+		}
+		if _, err := tx.NewDelete().Model((*TemplateSource)(nil)).Where("campaign_id = ?", c.ID).Exec(ctx); err != nil {
+			return err
+		}
+		_, err = tx.NewDelete().Model((*Campaign)(nil)).Where("id = ?", c.ID).Exec(ctx)
+		return err
+	})
 }
 
 func randomUID() string {

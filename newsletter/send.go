@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 
@@ -828,6 +829,75 @@ func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) 
 	}
 	p.First = &m
 	return p, nil
+}
+
+// Messages renders, one after another, every message a Send of the
+// campaign would send now, the same bytes but the transport: to its
+// audience as it is now for a draft, to the recipients still pending once
+// its send has started, to nobody once sent. It sends and records
+// nothing, so a campaign can be looked at whole (the CLI's --outbox)
+// before the real send. The messages have no DeliveryID.
+func (n *Newsletter) Messages(ctx context.Context, name string) iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		c, err := n.Campaign(ctx, name)
+		if err != nil {
+			yield(Message{}, err)
+			return
+		}
+		tpls, err := parseTemplates(c)
+		if err != nil {
+			yield(Message{}, err)
+			return
+		}
+		var after int64
+		for c.Status != StatusSent {
+			var page []recipientRow
+			if c.Status == StatusDraft {
+				q, err := n.audience(ctx, n.bun, c)
+				if err == nil {
+					err = q.ColumnExpr("s.id, s.email, s.language").Where("s.id > ?", after).Order("s.id").
+						Limit(BatchSize).Scan(ctx, &page)
+				}
+				if err != nil {
+					yield(Message{}, err)
+					return
+				}
+			} else if page, err = n.store().pendingAfter(ctx, c.ID, after, BatchSize); err != nil {
+				yield(Message{}, err)
+				return
+			}
+			if len(page) == 0 {
+				return
+			}
+			ids := make([]int64, len(page))
+			for i, r := range page {
+				ids[i] = r.ID
+			}
+			eligible, err := n.eligible(ctx, n.bun, c, ids)
+			if err != nil {
+				yield(Message{}, err)
+				return
+			}
+			for _, r := range page {
+				s := eligible[r.ID]
+				if s == nil {
+					continue // left the list or bounced since: a send skips them
+				}
+				lang := r.Language
+				if c.Status == StatusDraft {
+					lang = n.variantFor(c, s.Language)
+				}
+				m, err := n.render(c, tpls[lang], s, 0)
+				if err != nil {
+					err = fmt.Errorf("campaign %s: render for supporter %d: %w", c.Name, s.ID, err)
+				}
+				if !yield(m, err) || err != nil {
+					return
+				}
+			}
+			after = page[len(page)-1].ID
+		}
+	}
 }
 
 // SendTest sends one copy of the campaign to the address to, with

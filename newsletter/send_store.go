@@ -424,6 +424,16 @@ func (s sendStore) firstPending(ctx context.Context, campaignID int64) ([]recipi
 	return first, err
 }
 
+// pendingAfter returns up to limit pending deliveries of a campaign with
+// supporter ids above after, in supporter order.
+func (s sendStore) pendingAfter(ctx context.Context, campaignID, after int64, limit int) ([]recipientRow, error) {
+	var rows []recipientRow
+	err := s.db.NewSelect().Table("newsletter_deliveries").ColumnExpr("supporter_id AS id, email, language").
+		Where("campaign_id = ? AND status = ? AND supporter_id > ?", campaignID, deliveryPending, after).
+		Order("supporter_id").Limit(int64(limit)).Scan(ctx, &rows)
+	return rows, err
+}
+
 // Erasure (Forget) during a send.
 
 // requeueErased sends a batch not yet handed over back to pending, its

@@ -329,7 +329,7 @@ func (o *Outbox) SendBatch(ctx context.Context, key string, msgs []Message) ([]R
 		name := fmt.Sprintf("delivery-%06d.eml", m.DeliveryID)
 		if m.DeliveryID == 0 {
 			sum := sha256.Sum256([]byte(key + m.To))
-			name = "test-" + hex.EncodeToString(sum[:6]) + ".eml"
+			name = "message-" + hex.EncodeToString(sum[:6]) + ".eml"
 		}
 		b, err := EML(m, key)
 		if err != nil {

@@ -89,6 +89,55 @@ func campaignCommand() *cli.Command {
 				Flags:     []cli.Flag{formatFlag()},
 				Action:    withReadDB(1, 1, showCampaign),
 			},
+			{
+				Name:      "edit",
+				Usage:     "change a draft campaign (refused once its send has started)",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "list", Usage: "the list whose subscribers receive it"},
+					&cli.StringFlag{Name: "segment", Usage: `only subscribers matching this expression ("" for the whole list)`},
+					&cli.StringFlag{Name: "from", Usage: `sender, e.g. "Asso <news@asso.org>"`},
+					&cli.StringFlag{Name: "reply-to", Usage: `reply-to address ("" to remove it)`},
+					&cli.StringFlag{Name: "subject", Usage: `subject ("" for the templates' subject: lines)`},
+					&cli.StringSliceFlag{Name: "template", Usage: "[LANG=]FILE, add or replace the template of a language (repeatable)"},
+					&cli.StringSliceFlag{Name: "remove-template", Usage: "LANG, remove the template of a language (repeatable)"},
+					publicURLFlag(),
+				},
+				Action: withDB(1, 1, editCampaign),
+			},
+			{
+				Name:      "copy",
+				Usage:     "make a new draft with the list, segment, sender and templates of a campaign in any state",
+				ArgsUsage: "NAME NEW",
+				Flags:     []cli.Flag{publicURLFlag()},
+				Action: withDB(2, 2, func(c *cli.Context, db *crm.DB) error {
+					n, err := openNewsletter(c, db)
+					if err != nil {
+						return err
+					}
+					cp, err := n.CopyCampaign(c.Context, c.Args().Get(0), c.Args().Get(1))
+					if err != nil {
+						return campaignError(err)
+					}
+					return printCreated(c, n, "created draft "+cp.Name+" from "+c.Args().Get(0), cp.Name)
+				}),
+			},
+			{
+				Name:      "delete",
+				Usage:     "delete a draft campaign (a campaign whose send started is kept as the record of what was sent)",
+				ArgsUsage: "NAME",
+				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+					n, err := openNewsletter(c, db)
+					if err != nil {
+						return err
+					}
+					if err := n.DeleteCampaign(c.Context, c.Args().First()); err != nil {
+						return campaignError(err)
+					}
+					fmt.Fprintf(c.App.Writer, "deleted draft %s\n", c.Args().First())
+					return nil
+				}),
+			},
 		},
 	}
 }
@@ -100,6 +149,19 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 	}
 	spec := newsletter.CampaignSpec{Name: c.Args().First(), List: c.String("list"), Segment: c.String("segment"),
 		From: c.String("from"), ReplyTo: c.String("reply-to"), Subject: c.String("subject")}
+	if spec.Templates, err = readTemplates(c); err != nil {
+		return err
+	}
+	cp, err := n.CreateCampaign(c.Context, spec)
+	if err != nil {
+		return campaignError(err)
+	}
+	return printCreated(c, n, "created campaign "+cp.Name, cp.Name)
+}
+
+// readTemplates reads the files of the --template flags.
+func readTemplates(c *cli.Context) ([]newsletter.TemplateSource, error) {
+	var out []newsletter.TemplateSource
 	for _, v := range c.StringSlice("template") {
 		lang, file, ok := strings.Cut(v, "=")
 		if !ok {
@@ -107,25 +169,67 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 		}
 		src, err := os.ReadFile(file)
 		if err != nil {
-			return fmt.Errorf("--template %q: %w", v, err)
+			return nil, fmt.Errorf("--template %q: %w", v, err)
 		}
-		spec.Templates = append(spec.Templates, newsletter.TemplateSource{Language: lang, Source: string(src)})
+		out = append(out, newsletter.TemplateSource{Language: lang, Source: string(src)})
 	}
-	cp, err := n.CreateCampaign(c.Context, spec)
+	return out, nil
+}
+
+// campaignError adds the command line's hints to what the library says
+// of a campaign.
+func campaignError(err error) error {
 	if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) && ve.Field == "subject" {
 		// The library names the field; the hint names the flag.
 		return fmt.Errorf("template %s: no subject: give --subject or a \"subject:\" line in its front matter", ve.Value)
 	}
+	if errors.Is(err, newsletter.ErrNotDraft) {
+		return fmt.Errorf("%w (crm campaign copy NAME NEW makes a new draft of it)", err)
+	}
+	return err
+}
+
+// printCreated says what was done and how many would receive the
+// campaign now.
+func printCreated(c *cli.Context, n *newsletter.Newsletter, done, name string) error {
+	st, err := n.CampaignStats(c.Context, name)
 	if err != nil {
 		return err
 	}
-	st, err := n.CampaignStats(c.Context, cp.Name)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.Writer, "created campaign %s: %d recipients now (%s); send it with: crm send %s\n",
-		cp.Name, st.Recipients, byLanguage(st.ByLanguage), cp.Name)
+	fmt.Fprintf(c.App.Writer, "%s: %d recipients now (%s); send it with: crm send %s\n",
+		done, st.Recipients, byLanguage(st.ByLanguage), name)
 	return nil
+}
+
+func editCampaign(c *cli.Context, db *crm.DB) error {
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	var edit newsletter.CampaignEdit
+	for _, f := range []struct {
+		flag string
+		to   **string
+	}{{"list", &edit.List}, {"segment", &edit.Segment}, {"from", &edit.From}, {"reply-to", &edit.ReplyTo},
+		{"subject", &edit.Subject}} {
+		if c.IsSet(f.flag) {
+			v := c.String(f.flag)
+			*f.to = &v
+		}
+	}
+	if edit.Templates, err = readTemplates(c); err != nil {
+		return err
+	}
+	edit.RemoveTemplates = c.StringSlice("remove-template")
+	if edit.List == nil && edit.Segment == nil && edit.From == nil && edit.ReplyTo == nil && edit.Subject == nil &&
+		len(edit.Templates) == 0 && len(edit.RemoveTemplates) == 0 {
+		return usagef("campaign edit: nothing to change: give --list, --segment, --from, --reply-to, --subject, --template or --remove-template")
+	}
+	cp, err := n.EditCampaign(c.Context, c.Args().First(), edit)
+	if err != nil {
+		return campaignError(err)
+	}
+	return printCreated(c, n, "changed draft "+cp.Name, cp.Name)
 }
 
 func byLanguage(m map[string]int) string {
@@ -174,7 +278,7 @@ func sendCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "count recipients and show the first message; send nothing"},
 			&cli.StringFlag{Name: "test", Usage: "send one copy to this address, subject prefixed [TEST]; record nothing"},
-			&cli.StringFlag{Name: "outbox", Usage: "write .eml files to this folder instead of sending through Resend"},
+			&cli.StringFlag{Name: "outbox", Usage: "write every message the send would send now to this folder as .eml files; records nothing"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 			publicURLFlag(),
 		},
@@ -219,8 +323,12 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 		}
 		return nil
 	}
+	if dir := c.String("outbox"); dir != "" && !c.IsSet("test") {
+		return writeOutbox(c, n, name, dir)
+	}
 	var sender newsletter.Sender
 	if dir := c.String("outbox"); dir != "" {
+		warnNoPublicURL(c, n)
 		sender = &newsletter.Outbox{Dir: dir}
 	} else {
 		rs, err := resendSender(n, "send", "mail: unsubscribe links must work")
@@ -274,14 +382,57 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 				rep.Unfinished, rep.Campaign)
 		}
 	}
-	if err != nil {
+	return err
+}
+
+// writeOutbox writes to dir, as .eml files, every message the send would
+// send now, and records nothing: the campaign stays as it was.
+func writeOutbox(c *cli.Context, n *newsletter.Newsletter, name, dir string) error {
+	warnNoPublicURL(c, n)
+	out := &newsletter.Outbox{Dir: dir}
+	var batch []newsletter.Message
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		results, err := out.SendBatch(c.Context, "outbox:"+name, batch)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			if r.Error != "" {
+				return fmt.Errorf("outbox: %s", r.Error)
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for m, err := range n.Messages(c.Context, name) {
+		if err != nil {
+			return err
+		}
+		if batch = append(batch, m); len(batch) == newsletter.BatchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
 		return err
 	}
-	if dir := c.String("outbox"); dir != "" {
-		abs, _ := filepath.Abs(dir)
-		fmt.Fprintf(w, "messages written to %s\n", abs)
-	}
+	abs, _ := filepath.Abs(dir)
+	fmt.Fprintf(c.App.Writer, "%d messages written to %s; nothing was sent or recorded (the campaign is unchanged)\n",
+		out.Written(), abs)
 	return nil
+}
+
+// warnNoPublicURL says, in one line on standard error, that the links of
+// messages written without a public URL point to no real site.
+func warnNoPublicURL(c *cli.Context, n *newsletter.Newsletter) {
+	if errors.Is(n.CheckSender((*newsletter.ResendSender)(nil)), newsletter.ErrNoPublicURL) {
+		fmt.Fprintf(c.App.ErrWriter, "note: no public URL (--public-url or CRM_PUBLIC_URL): the links in these messages point to %s\n",
+			n.PublicURL())
+	}
 }
 
 // explainFlag puts the flag's name before a validation error.

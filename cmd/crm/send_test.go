@@ -37,8 +37,27 @@ func TestCampaignAndSendCommands(t *testing.T) {
 	if !strings.Contains(out, `"[TEST] Expulsion annoncée à Calais`) {
 		t.Errorf("test send printed %q", out)
 	}
+	// --outbox writes what the send would send now, twice the same files,
+	// and leaves a draft that can still be edited.
+	preview := filepath.Join(dir, "preview")
+	for range 2 {
+		code, out, errOut := crmRun(t, db, "send", "demain", "--outbox", preview)
+		if code != 0 || !strings.Contains(out, "5 messages written to") || !strings.Contains(out, "nothing was sent or recorded") ||
+			!strings.Contains(errOut, "no public URL") {
+			t.Fatalf("send --outbox: exit %d, %q, %q", code, out, errOut)
+		}
+	}
+	if files, _ := os.ReadDir(preview); len(files) != 5 {
+		t.Errorf("the outbox has %d files, want 5", len(files))
+	}
 	if show := mustRun(t, db, "campaign", "show", "demain", "--format", "json"); !strings.Contains(show, `"sent": 0`) || !strings.Contains(show, `"status": "draft"`) {
-		t.Errorf("after dry run and test, campaign show:\n%s", show)
+		t.Errorf("after dry run, test and outbox, campaign show:\n%s", show)
+	}
+	if out := mustRun(t, db, "campaign", "edit", "demain", "--reply-to", "benevoles@asso.example.org"); !strings.Contains(out, "changed draft demain: 5 recipients now") {
+		t.Errorf("edit printed %q", out)
+	}
+	if code, _, errOut := crmRun(t, db, "campaign", "edit", "demain"); code != 2 || !strings.Contains(errOut, "nothing to change") {
+		t.Errorf("edit without a change: %d %q", code, errOut)
 	}
 
 	// Real sends need an API key and a public URL.
@@ -68,6 +87,19 @@ func TestCampaignAndSendCommands(t *testing.T) {
 	if len(srv.Emails()) != 5 {
 		t.Error("second send sent mail")
 	}
+	if emails[0].ReplyTo != "benevoles@asso.example.org" {
+		t.Errorf("reply-to of the edited draft: %q", emails[0].ReplyTo)
+	}
+	for _, args := range [][]string{{"campaign", "edit", "demain", "--subject", "x"}, {"campaign", "delete", "demain"}} {
+		if code, _, errOut := crmRun(t, db, args...); code == 0 || !strings.Contains(errOut, "kept as the record of what was sent") ||
+			!strings.Contains(errOut, "crm campaign copy") {
+			t.Errorf("crm %s after the send: exit %d, %q", strings.Join(args, " "), code, errOut)
+		}
+	}
+	if out := mustRun(t, db, "campaign", "copy", "demain", "demain-2"); !strings.Contains(out, "created draft demain-2 from demain: 5 recipients now") {
+		t.Errorf("copy printed %q", out)
+	}
+	mustRun(t, db, "campaign", "delete", "demain-2")
 	if out := mustRun(t, db, "campaign", "list", "--format", "csv"); !strings.Contains(out, "demain,alertes,") || !strings.Contains(out, ",sent,5,") {
 		t.Errorf("campaign list:\n%s", out)
 	}
