@@ -155,14 +155,17 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 			}
 		}
 		tpl, err := ParseTemplate(lang, ts.Source)
-		if err != nil {
-			return nil, &crm.ValidationError{Field: "template", Value: lang, Reason: err.Error()}
+		if te := (*TemplateError)(nil); errors.As(err, &te) {
+			te.Language = lang
+			return nil, te
+		} else if err != nil {
+			return nil, &TemplateError{Language: lang, Reason: err.Error()}
 		}
 		sample := sampleRecipient
 		sample.Language, sample.UnsubscribeURL, sample.PreferencesURL = lang, n.UnsubscribeURL(0, list.ID), n.PreferencesURL(0)
 		out, err := tpl.Render(sample)
 		if err != nil {
-			return nil, &crm.ValidationError{Field: "template", Value: lang, Reason: "test render: " + err.Error()}
+			return nil, &TemplateError{Language: lang, Reason: "rendered for a sample supporter: " + err.Error()}
 		}
 		if c.Subject == "" && out.Subject == "" {
 			return nil, &crm.ValidationError{Field: "subject", Value: lang,

@@ -11,7 +11,6 @@ import (
 	"strings"
 	texttemplate "text/template"
 
-	"github.com/k3a/html2text"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/renderer/html"
@@ -77,18 +76,22 @@ func TemplateLanguage(filename string) string {
 	return crm.DefaultLanguage
 }
 
-// ParseTemplate parses a template in the given language. It returns an
-// error naming the line of a bad front matter or the template error.
+// ParseTemplate parses a template in the given language. A mistake is
+// returned as a *TemplateError naming the line of the source and, for a
+// field that does not exist, the fields that do.
 func ParseTemplate(lang, source string) (*Template, error) {
 	body, meta, err := frontMatter(source)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSource(source); err != nil {
+		return nil, err
+	}
 	t := &Template{Language: lang, Source: source}
-	if t.subject, err = texttemplate.New("subject").Option("missingkey=error").Parse(meta["subject"]); err != nil {
+	if t.subject, err = texttemplate.New("subject").Funcs(templateFuncs).Option("missingkey=error").Parse(meta["subject"]); err != nil {
 		return nil, fmt.Errorf("subject: %w", err)
 	}
-	if t.preheader, err = texttemplate.New("preheader").Option("missingkey=error").Parse(meta["preheader"]); err != nil {
+	if t.preheader, err = texttemplate.New("preheader").Funcs(templateFuncs).Option("missingkey=error").Parse(meta["preheader"]); err != nil {
 		return nil, fmt.Errorf("preheader: %w", err)
 	}
 	// Template actions are swapped for inert words while Markdown is
@@ -115,12 +118,11 @@ func ParseTemplate(lang, source string) (*Template, error) {
 	content := out.String()
 	layout := unmask(layoutHTML(lang, content))
 	t.htmlSize = len(layout)
-	if t.html, err = htmltemplate.New("html").Option("missingkey=error").Parse(layout); err != nil {
+	if t.html, err = htmltemplate.New("html").Funcs(templateFuncs).Option("missingkey=error").Parse(layout); err != nil {
 		return nil, fmt.Errorf("template: %w", err)
 	}
-	text := html2text.HTML2TextWithOptions(content, html2text.WithUnixLineBreaks(), html2text.WithLinksInnerText(),
-		html2text.WithListSupport())
-	if t.text, err = texttemplate.New("text").Option("missingkey=error").Parse(unmask(tidyText(text)) + layoutText(lang)); err != nil {
+	text := markdownText([]byte(masked))
+	if t.text, err = texttemplate.New("text").Funcs(templateFuncs).Option("missingkey=error").Parse(unmask(text) + layoutText(lang)); err != nil {
 		return nil, fmt.Errorf("template: %w", err)
 	}
 	return t, nil
@@ -193,7 +195,7 @@ func frontMatter(src string) (body string, meta map[string]string, err error) {
 	rest := src[4:]
 	end := strings.Index(rest, "\n---")
 	if end < 0 {
-		return "", nil, fmt.Errorf("front matter: no closing --- line")
+		return "", nil, &TemplateError{Line: 1, Reason: "front matter: no closing --- line"}
 	}
 	for i, line := range strings.Split(rest[:end], "\n") {
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
@@ -202,7 +204,7 @@ func frontMatter(src string) (body string, meta map[string]string, err error) {
 		k, v, ok := strings.Cut(line, ":")
 		k = strings.ToLower(strings.TrimSpace(k))
 		if !ok || (k != "subject" && k != "preheader") {
-			return "", nil, fmt.Errorf("front matter line %d: want subject: or preheader:, found %q", i+2, line)
+			return "", nil, &TemplateError{Line: i + 2, Reason: fmt.Sprintf("front matter: want subject: or preheader:, found %q", line)}
 		}
 		v = strings.TrimSpace(v)
 		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
@@ -268,23 +270,3 @@ func layoutText(lang string) string {
 	return "\n\n-- \n" + f.why + "\n" + f.unsubscribe + ": {{.UnsubscribeURL}}\n" + f.preferences + ": {{.PreferencesURL}}\n"
 }
 
-// tidyText trims the spaces html2text leaves around lines and keeps at
-// most one blank line between paragraphs.
-func tidyText(s string) string {
-	lines := strings.Split(s, "\n")
-	out := make([]string, 0, len(lines))
-	blank := true
-	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			if !blank {
-				out = append(out, "")
-			}
-			blank = true
-			continue
-		}
-		out = append(out, l)
-		blank = false
-	}
-	return strings.TrimSpace(strings.Join(out, "\n"))
-}

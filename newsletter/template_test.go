@@ -1,9 +1,11 @@
 package newsletter_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -62,7 +64,7 @@ func TestTemplateRender(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Expulsion prévue demain à Calais", `Bonjour <script>alert("x")</script>,`, "Rendez-vous à 8 h",
-		"Le communiqué <https://asso.example.org/communique?a=1&b=2>",
+		"Le communiqué (https://asso.example.org/communique?a=1&b=2)",
 		"Se désinscrire: https://asso.example.org/unsubscribe?token=abc",
 	} {
 		if !strings.Contains(out.Text, want) {
@@ -76,25 +78,51 @@ func TestTemplateRender(t *testing.T) {
 
 func TestTemplateErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
-		{"---\nsubject: x\n", "no closing ---"},
-		{"---\ntitle: x\n---\nbody", `front matter line 2: want subject: or preheader:`},
-		{"Bonjour {{.Prenom}}", ""}, // found when rendered
-		{"Bonjour {{.FirstName", "template"},
-		{"---\nsubject: {{if}}\n---\nx", "subject"},
+		{"---\nsubject: x\n", "template line 1: front matter: no closing ---"},
+		{"---\ntitle: x\n---\nbody", `template line 2: front matter: want subject: or preheader:, found "title: x"`},
+		{"---\nsubject: Hi\n---\n\nBonjour {{.Prenom}}", `template line 5: unknown field "Prenom" (did you mean FirstName?); ` +
+			`fields are FirstName, LastName, Email, City, Language, Attr "key", UnsubscribeURL, PreferencesURL`},
+		{"Bonjour\n{{if .Ville}}x{{end}}", `template line 2: unknown field "Ville" (did you mean City?)`},
+		{"Bonjour {{.Pointure}}", `template line 1: unknown field "Pointure"; fields are`},
+		{"Bonjour {{.FirstName", "template line 1: a {{ is not closed by }}"},
+		{"a\nb\nBonjour {{.FirstName}}}", ""}, // a stray brace is text
+		{"Bonjour\n{{.FirstName}, merci", "template line 2: a field is written {{.FirstName}}: two braces on each side"},
+		{"Bonjour {{FirstName}}", `template line 1: function "FirstName" not defined (fields start with a dot`},
+		{"---\nsubject: {{if}}\n---\nx", "template line 2: missing value for if"},
 	}
 	for _, tt := range tests {
-		tpl, err := newsletter.ParseTemplate("fr", tt.src)
+		_, err := newsletter.ParseTemplate("fr", tt.src)
 		if tt.want == "" {
-			if err == nil {
-				_, err = tpl.Render(newsletter.Recipient{})
-			}
-			if err == nil || !strings.Contains(err.Error(), "Prenom") {
-				t.Errorf("%q: %v, want an error naming the field", tt.src, err)
+			if err != nil {
+				t.Errorf("%q: %v", tt.src, err)
 			}
 			continue
 		}
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
+		var te *newsletter.TemplateError
+		if !errors.As(err, &te) || !errors.Is(err, crm.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: %v, want %q", tt.src, err, tt.want)
+		}
+	}
+}
+
+// An empty field falls back to a default with {{or}} or default.
+func TestTemplateDefault(t *testing.T) {
+	tpl, err := newsletter.ParseTemplate("fr", "---\nsubject: Salut {{.FirstName | default \"ami·e\"}}\n---\n"+
+		"Bonjour {{or .FirstName \"ami·e\"}}, {{.City | default \"chez toi\"}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		r               newsletter.Recipient
+		subject, inText string
+	}{
+		{newsletter.Recipient{}, "Salut ami·e", "Bonjour ami·e, chez toi"},
+		{newsletter.Recipient{FirstName: "Lina", City: " "}, "Salut Lina", "Bonjour Lina, chez toi"},
+		{newsletter.Recipient{FirstName: "Lina", City: "Liège"}, "Salut Lina", "Bonjour Lina, Liège"},
+	} {
+		out, err := tpl.Render(tt.r)
+		if err != nil || out.Subject != tt.subject || !strings.Contains(out.Text, tt.inText) || !strings.Contains(out.HTML, tt.inText) {
+			t.Errorf("%+v: %q %q %v", tt.r, out.Subject, out.Text, err)
 		}
 	}
 }
@@ -148,5 +176,25 @@ func TestTemplateLanguage(t *testing.T) {
 		if got := newsletter.TemplateLanguage(name); got != want {
 			t.Errorf("TemplateLanguage(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// The plain-text part keeps what a reader of plain text needs: headings
+// marked, numbered lists numbered, links with their address.
+func TestTemplateTextPart(t *testing.T) {
+	tpl, err := newsletter.ParseTemplate("fr", "---\nsubject: x\n---\n# Rendez-vous à {{.City}}\n\n## Où\n\n"+
+		"3. premier\n4. second\n   suite\n\n- a\n  - sous\n- b\n\n> citation\n\n"+
+		"Voir [le site](https://asso.org/x), **gras**, <https://asso.org/y>.\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tpl.Render(newsletter.Recipient{City: "Liège"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# Rendez-vous à Liège\n\n## Où\n\n3. premier\n4. second\n   suite\n\n- a\n  - sous\n- b\n\n> citation\n\n" +
+		"Voir le site (https://asso.org/x), gras, https://asso.org/y.\n\n-- \n"
+	if !strings.HasPrefix(out.Text, want) {
+		t.Errorf("text part:\n%s\nwant it to begin with:\n%s", out.Text, want)
 	}
 }

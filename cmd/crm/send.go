@@ -117,7 +117,7 @@ func campaignCommand() *cli.Command {
 					}
 					cp, err := n.CopyCampaign(c.Context, c.Args().Get(0), c.Args().Get(1))
 					if err != nil {
-						return campaignError(err)
+						return campaignError(c, err)
 					}
 					return printCreated(c, n, "created draft "+cp.Name+" from "+c.Args().Get(0), cp.Name)
 				}),
@@ -132,7 +132,7 @@ func campaignCommand() *cli.Command {
 						return err
 					}
 					if err := n.DeleteCampaign(c.Context, c.Args().First()); err != nil {
-						return campaignError(err)
+						return campaignError(c, err)
 					}
 					fmt.Fprintf(c.App.Writer, "deleted draft %s\n", c.Args().First())
 					return nil
@@ -154,7 +154,7 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 	}
 	cp, err := n.CreateCampaign(c.Context, spec)
 	if err != nil {
-		return campaignError(err)
+		return campaignError(c, err)
 	}
 	return printCreated(c, n, "created campaign "+cp.Name, cp.Name)
 }
@@ -177,8 +177,28 @@ func readTemplates(c *cli.Context) ([]newsletter.TemplateSource, error) {
 }
 
 // campaignError adds the command line's hints to what the library says
-// of a campaign.
-func campaignError(err error) error {
+// of a campaign: a template's mistake is said with its file's name.
+func campaignError(c *cli.Context, err error) error {
+	if te := (*newsletter.TemplateError)(nil); errors.As(err, &te) {
+		file := ""
+		for _, v := range c.StringSlice("template") {
+			lang, f, ok := strings.Cut(v, "=")
+			if !ok {
+				lang, f = newsletter.TemplateLanguage(v), v
+			}
+			if strings.EqualFold(strings.TrimSpace(lang), te.Language) {
+				file = f
+			}
+		}
+		if file == "" {
+			return err // a template stored before (edit, copy)
+		}
+		where := filepath.Base(file)
+		if te.Line > 0 {
+			where += fmt.Sprintf(" line %d", te.Line)
+		}
+		return fmt.Errorf("%s: %s", where, te.Reason)
+	}
 	if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) && ve.Field == "subject" {
 		// The library names the field; the hint names the flag.
 		return fmt.Errorf("template %s: no subject: give --subject or a \"subject:\" line in its front matter", ve.Value)
@@ -227,7 +247,7 @@ func editCampaign(c *cli.Context, db *crm.DB) error {
 	}
 	cp, err := n.EditCampaign(c.Context, c.Args().First(), edit)
 	if err != nil {
-		return campaignError(err)
+		return campaignError(c, err)
 	}
 	return printCreated(c, n, "changed draft "+cp.Name, cp.Name)
 }

@@ -1,0 +1,167 @@
+package newsletter
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	texttemplate "text/template"
+	"text/template/parse"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+// A TemplateError is a mistake in a template, found when the template is
+// parsed: the line of its source (front matter included, counted from 1)
+// and what is wrong, in plain words. The campaign functions set Language
+// to the variant at fault. It wraps crm.ErrInvalid.
+type TemplateError struct {
+	Language string
+	Line     int // 0 when the mistake has no one line
+	Reason   string
+}
+
+func (e *TemplateError) Error() string {
+	var b strings.Builder
+	b.WriteString("template")
+	if e.Language != "" {
+		b.WriteString(" " + e.Language)
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " line %d", e.Line)
+	}
+	return b.String() + ": " + e.Reason
+}
+
+func (e *TemplateError) Unwrap() error { return crm.ErrInvalid }
+
+// templateFields are the fields a template may use, as the error lists
+// them.
+const templateFields = `FirstName, LastName, Email, City, Language, Attr "key", UnsubscribeURL, PreferencesURL`
+
+var knownFields = map[string]bool{"FirstName": true, "LastName": true, "Email": true, "City": true, "Language": true,
+	"Attr": true, "Attributes": true, "UnsubscribeURL": true, "PreferencesURL": true}
+
+// likelyFields are the names people write for the fields, in French and
+// English, folded.
+var likelyFields = map[string]string{
+	"prenom": "FirstName", "firstname": "FirstName", "first_name": "FirstName", "name": "FirstName",
+	"nom": "LastName", "lastname": "LastName", "last_name": "LastName", "surname": "LastName",
+	"ville": "City", "city": "City", "commune": "City",
+	"email": "Email", "mail": "Email", "courriel": "Email", "adresse": "Email",
+	"langue": "Language", "language": "Language", "lang": "Language",
+	"unsubscribe": "UnsubscribeURL", "desinscription": "UnsubscribeURL", "unsubscribeurl": "UnsubscribeURL",
+	"preferences": "PreferencesURL", "preferencesurl": "PreferencesURL",
+}
+
+// templateFuncs are the functions every part of a template may call.
+var templateFuncs = map[string]any{
+	// default returns v, or def when v is empty or blank:
+	// {{.FirstName | default "ami·e"}}.
+	"default": func(def, v string) string {
+		if strings.TrimSpace(v) == "" {
+			return def
+		}
+		return v
+	},
+}
+
+// errLineRE finds the line in an error of text/template:
+// "template: NAME:LINE: ..." or "template: NAME:LINE:COL: ...".
+var errLineRE = regexp.MustCompile(`^template: [^:]*:(\d+):(?:\d+:)? ?(.*)$`)
+
+// checkSource parses the whole source, front matter included, as one Go
+// template, so that its errors name the lines of the file, and checks
+// that it uses only known fields.
+func checkSource(src string) error {
+	src = strings.TrimPrefix(strings.ReplaceAll(src, "\r\n", "\n"), "\ufeff")
+	t, err := texttemplate.New("source").Funcs(templateFuncs).Parse(src)
+	if err != nil {
+		line, reason := 0, err.Error()
+		if m := errLineRE.FindStringSubmatch(reason); m != nil {
+			fmt.Sscan(m[1], &line)
+			reason = m[2]
+		}
+		return &TemplateError{Line: line, Reason: plainParseError(reason)}
+	}
+	var bad error
+	lineOf := func(pos parse.Pos) int { return strings.Count(src[:min(int(pos), len(src))], "\n") + 1 }
+	checkField := func(pos parse.Pos, name string) {
+		if bad != nil || knownFields[name] {
+			return
+		}
+		reason := fmt.Sprintf("unknown field %q; fields are %s", name, templateFields)
+		if f, ok := likelyFields[strings.ToLower(crm.CleanText(foldAccents(name)))]; ok {
+			reason = fmt.Sprintf("unknown field %q (did you mean %s?); fields are %s", name, f, templateFields)
+		}
+		bad = &TemplateError{Line: lineOf(pos), Reason: reason}
+	}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		if n == nil || bad != nil {
+			return
+		}
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Nodes {
+				walk(c)
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Cmds {
+				walk(c)
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.FieldNode:
+			checkField(n.Position(), n.Ident[0])
+		case *parse.ChainNode:
+			walk(n.Node)
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		}
+	}
+	for _, tpl := range t.Templates() {
+		if tpl.Tree != nil {
+			walk(tpl.Tree.Root)
+		}
+	}
+	return bad
+}
+
+// plainParseError says a parse error of text/template in plainer words
+// where it can.
+func plainParseError(reason string) string {
+	switch {
+	case strings.Contains(reason, "unclosed action"):
+		return "a {{ is not closed by }}"
+	case strings.Contains(reason, `unexpected "}" in operand`), strings.Contains(reason, "bad character U+007D"):
+		return "a field is written {{.FirstName}}: two braces on each side; " + reason
+	case strings.Contains(reason, "function") && strings.Contains(reason, "not defined"):
+		return reason + ` (fields start with a dot: {{.FirstName}}; fields are ` + templateFields + `)`
+	}
+	return reason
+}
+
+// foldAccents removes the accents of the Latin letters French uses.
+func foldAccents(s string) string {
+	return strings.NewReplacer("é", "e", "è", "e", "ê", "e", "à", "a", "ç", "c", "ô", "o", "î", "i", "É", "E").Replace(s)
+}
