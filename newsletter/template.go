@@ -269,4 +269,3 @@ func layoutText(lang string) string {
 	f := footerFor(lang)
 	return "\n\n-- \n" + f.why + "\n" + f.unsubscribe + ": {{.UnsubscribeURL}}\n" + f.preferences + ": {{.PreferencesURL}}\n"
 }
-
