@@ -900,18 +900,13 @@ func (n *Newsletter) Messages(ctx context.Context, name string) iter.Seq2[Messag
 	}
 }
 
-// SendTest sends one copy of the campaign to the address to, with
-// "[TEST] " before the subject, rendered for that address's supporter if
-// there is one (else for sampleRecipient), in lang (or the first
-// variant). Nothing is recorded.
-func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender Sender) (*Message, error) {
-	if err := n.CheckSender(sender); err != nil {
-		return nil, err
-	}
-	addr, err := crm.NormalizeEmail(to)
-	if err != nil {
-		return nil, err
-	}
+// RenderFor returns the message of the campaign as the supporter with
+// this address would get it, in lang (their own language if "", and the
+// first variant for a language the campaign lacks). For an address not in
+// the database, or "", the message is rendered for a sample supporter
+// (Camille Exemple of Calais) and sent to that address. It sends and
+// records nothing.
+func (n *Newsletter) RenderFor(ctx context.Context, name, email, lang string) (*Message, error) {
 	c, err := n.Campaign(ctx, name)
 	if err != nil {
 		return nil, err
@@ -920,12 +915,22 @@ func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender
 	if err != nil {
 		return nil, err
 	}
-	s, err := n.db.GetSupporterByEmail(ctx, addr)
-	if errors.Is(err, crm.ErrNotFound) {
-		s = &crm.Supporter{Email: addr, FirstName: sampleRecipient.FirstName, LastName: sampleRecipient.LastName,
-			City: sampleRecipient.City, Attributes: map[string]string{}}
-	} else if err != nil {
-		return nil, err
+	s := &crm.Supporter{Email: sampleRecipient.Email, FirstName: sampleRecipient.FirstName,
+		LastName: sampleRecipient.LastName, City: sampleRecipient.City, Attributes: map[string]string{}}
+	if email != "" {
+		addr, err := crm.NormalizeEmail(email)
+		if err != nil {
+			return nil, err
+		}
+		found, err := n.db.GetSupporterByEmail(ctx, addr)
+		switch {
+		case errors.Is(err, crm.ErrNotFound):
+			s.Email = addr
+		case err != nil:
+			return nil, err
+		default:
+			s = found
+		}
 	}
 	if lang == "" {
 		lang = s.Language
@@ -934,13 +939,30 @@ func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender
 	if err != nil {
 		return nil, err
 	}
-	m.To, m.Subject = addr, "[TEST] "+m.Subject
-	results, _, err := n.deliver(ctx, sender, "", []Message{m}, SendOptions{MaxRetries: 3})
+	return &m, nil
+}
+
+// SendTest sends one copy of the campaign to the address to, with
+// "[TEST] " before the subject, as RenderFor renders it for that address
+// in lang. Nothing is recorded.
+func (n *Newsletter) SendTest(ctx context.Context, name, to, lang string, sender Sender) (*Message, error) {
+	if err := n.CheckSender(sender); err != nil {
+		return nil, err
+	}
+	if _, err := crm.NormalizeEmail(to); err != nil {
+		return nil, err
+	}
+	m, err := n.RenderFor(ctx, name, to, lang)
+	if err != nil {
+		return nil, err
+	}
+	m.Subject = "[TEST] " + m.Subject
+	results, _, err := n.deliver(ctx, sender, "", []Message{*m}, SendOptions{MaxRetries: 3})
 	if err != nil {
 		return nil, err
 	}
 	if results[0].Error != "" {
 		return nil, fmt.Errorf("test message refused: %s", results[0].Error)
 	}
-	return &m, nil
+	return m, nil
 }
