@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/assocrm/assocrm/crm/sheet"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // ImportOptions configures ImportSupporters. The zero value detects
@@ -457,7 +458,7 @@ func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
 		return err
 	}
 	if len(hashes) > 0 {
-		key, _, err := im.db.Setting(ctx, suppressionKeySetting)
+		key, _, err := dbutil.Setting(ctx, im.db.bun, suppressionKeySetting)
 		if err != nil {
 			return err
 		}

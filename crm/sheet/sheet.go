@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -32,9 +33,11 @@ type Options struct {
 	Encoding string
 }
 
-// Delimiters are the separators Options.Delimiter may take and sniffing
-// chooses from.
-var Delimiters = []rune{',', ';', '\t', '|'}
+var delimiters = []rune{',', ';', '\t', '|'}
+
+// Delimiters returns the separators Options.Delimiter may take and
+// sniffing chooses from, in a slice of the caller's.
+func Delimiters() []rune { return slices.Clone(delimiters) }
 
 // ErrNoHeader means the input holds no header line: it is empty or blank.
 var ErrNoHeader = errors.New("no header line (the file is empty)")
@@ -180,7 +183,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 }
 
 func validDelimiter(d rune) bool {
-	for _, c := range Delimiters {
+	for _, c := range delimiters {
 		if c == d {
 			return true
 		}
@@ -226,7 +229,7 @@ func chooseEncoding(br *bufio.Reader, name string) (string, encoding.Encoding, e
 // Ties go to the earlier candidate; a record with none of them is one
 // column, read with ','.
 func sniffDelimiter(head []byte) rune {
-	counts := make([]int, len(Delimiters))
+	counts := make([]int, len(delimiters))
 	inQuotes, content := false, false
 	for _, c := range string(head) {
 		switch {
@@ -240,7 +243,7 @@ func sniffDelimiter(head []byte) rune {
 			}
 			clear(counts)
 		default:
-			for i, d := range Delimiters {
+			for i, d := range delimiters {
 				if c == d {
 					counts[i]++
 				}
@@ -257,7 +260,7 @@ func bestDelimiter(counts []int) rune {
 	best, bestCount := ',', 0
 	for i, n := range counts {
 		if n > bestCount {
-			best, bestCount = Delimiters[i], n
+			best, bestCount = delimiters[i], n
 		}
 	}
 	return best
