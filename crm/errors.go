@@ -35,6 +35,7 @@ type ValidationError struct {
 	Reason string // what is wrong, e.g. "invalid address"
 }
 
+// Error names the field, the value when there is one, and the reason.
 func (e *ValidationError) Error() string {
 	if e.Value == "" {
 		return fmt.Sprintf("%s: %s", e.Field, e.Reason)

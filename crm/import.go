@@ -64,6 +64,8 @@ type Rejection struct {
 	Record []string `json:"-"` // the row's cells, as read
 }
 
+// String gives the line, the column and the reason, as a report lists
+// them.
 func (r Rejection) String() string {
 	if r.Column == "" {
 		return fmt.Sprintf("line %d: %s", r.Line, r.Reason)

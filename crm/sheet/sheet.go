@@ -57,6 +57,7 @@ type Reader struct {
 // of the file one field. Line is where the quote opened.
 type UnterminatedQuoteError struct{ Line int }
 
+// Error gives the line where the quote opened.
 func (e *UnterminatedQuoteError) Error() string {
 	return fmt.Sprintf("line %d: a quote (\") opens a field that is never closed: it would swallow the rest of the file", e.Line)
 }
