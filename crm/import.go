@@ -282,7 +282,7 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 	if err := requireColumn(cols, fieldEmail); err != nil {
 		return nil, err
 	}
-	rep := &ImportReport{FileInfo: fileInfo(sr, format), Columns: describeColumns(cols, format).Columns,
+	rep := &ImportReport{FileInfo: fileInfo(sr, format), Columns: describeColumns(cols),
 		DryRun: opts.DryRun, Rejections: []Rejection{}}
 	im := &supporterImport{
 		db: db, opts: opts, rep: rep, cols: cols, format: format, tags: extraTags,

@@ -199,12 +199,6 @@ type column struct {
 	field  string // a field name, attrPrefix+key, or fieldIgnore
 }
 
-// ColumnMapping is how the columns of a file were understood.
-type ColumnMapping struct {
-	Format  ImportFormat
-	Columns []ColumnUse
-}
-
 // ColumnUse says which field a column of the file feeds.
 type ColumnUse struct {
 	Header string `json:"header"`
@@ -333,12 +327,14 @@ func validField(f string, syn map[string]string) bool {
 	return false
 }
 
-func describeColumns(cols []column, format ImportFormat) ColumnMapping {
-	m := ColumnMapping{Format: format}
+// describeColumns says, for ImportReport.Columns, which field each
+// column feeds.
+func describeColumns(cols []column) []ColumnUse {
+	out := make([]ColumnUse, 0, len(cols))
 	for _, c := range cols {
-		m.Columns = append(m.Columns, ColumnUse{Header: c.header, Field: c.field})
+		out = append(out, ColumnUse{Header: c.header, Field: c.field})
 	}
-	return m
+	return out
 }
 
 // requireColumn fails when no column feeds field.

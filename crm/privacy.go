@@ -509,7 +509,9 @@ type CheckResult struct {
 	SchemaKnown   string `json:"schema_known"`
 }
 
-// Check runs SQLite's integrity check and reads the schema version.
+// Check runs SQLite's integrity check (on PostgreSQL, it only reaches the
+// server) and reads the schema version, as SchemaVersion does. It writes
+// nothing, so it works on a database opened ReadOnly.
 func (db *DB) Check(ctx context.Context) (*CheckResult, error) {
 	r := &CheckResult{Integrity: "ok"}
 	if db.isSQLite() {
