@@ -29,8 +29,10 @@ import (
 //go:embed migrations/sqlite/*.sql migrations/pg/*.sql
 var migrationFiles embed.FS
 
-// Names of the tables bun's migrator keeps for this package. They carry the
-// package name so a service embedding several packages keeps them apart.
+// migrationsTable is where bun's migrator records this package's
+// migrations (and, with "_locks" appended, its lock). It carries the
+// package name so that a service embedding several packages keeps their
+// migrations apart.
 const migrationsTable = "crm_migrations"
 
 // DB is the supporter database. It is safe for concurrent use. Create it
@@ -74,8 +76,8 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// ReadOnly opens the database for reading only, for commands that only
-// read (list, count, show, export, audit, check) and for files the user
+// ReadOnly opens the database for reading only, for programs that only
+// read (listings, counts, exports, audits, checks) and for files the user
 // may not write (a read-only copy, a backup, a file on read-only media).
 // Nothing is written: migrations are not applied, and Open fails with an
 // error wrapping ErrSchemaTooOld when some are missing; reads that would
@@ -286,7 +288,7 @@ func uriPath(path string) string {
 }
 
 // New wraps a *bun.DB the caller already has and applies the embedded
-// migrations. The caller keeps ownership: Close does not close it. For
+// migrations (with ReadOnly, only checks them, as Open does). The caller keeps ownership: Close does not close it. For
 // SQLite, open it with foreign keys on and immediate transactions, as Open
 // does.
 func New(ctx context.Context, bdb *bun.DB, opts ...Option) (*DB, error) {
