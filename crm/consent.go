@@ -24,11 +24,11 @@ const (
 
 // Consent actions recorded in ConsentEvent.Action.
 const (
-	ActionSubscribe   = "subscribe"   // subscribed, consent given
-	ActionRequest     = "request"     // asked to subscribe to a double opt-in list
-	ActionConfirm     = "confirm"     // confirmed a pending subscription
-	ActionUnsubscribe = "unsubscribe" // left the list
-	ActionEmailStatus = "email_status:"
+	ActionSubscribe   = "subscribe"     // subscribed, consent given
+	ActionRequest     = "request"       // asked to subscribe to a double opt-in list
+	ActionConfirm     = "confirm"       // confirmed a pending subscription
+	ActionUnsubscribe = "unsubscribe"   // left the list
+	ActionEmailStatus = "email_status:" // followed by the new EmailStatus
 )
 
 // Sources of consent events, for ConsentEvent.Source. Imports use

@@ -20,31 +20,19 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
-	"github.com/uptrace/bun/migrate"
-	"github.com/uptrace/bun/schema"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/pg/*.sql
 var migrationFiles embed.FS
 
-// MigrationFiles returns the migrations of one engine's folder of files,
-// "sqlite" or "pg", as bun's migrate package reads them.
-func MigrationFiles(files embed.FS, d schema.Dialect) fs.FS {
-	dir := "migrations/sqlite"
-	if d.Name() == dialect.PG {
-		dir = "migrations/pg"
-	}
-	sub, err := fs.Sub(files, dir)
-	if err != nil {
-		panic(err) // the folder is embedded
-	}
-	return sub
-}
-
-// Names of the tables bun's migrator keeps for this package. They carry the
-// package name so a service embedding several packages keeps them apart.
+// migrationsTable is where bun's migrator records this package's
+// migrations (and, with "_locks" appended, its lock). It carries the
+// package name so that a service embedding several packages keeps their
+// migrations apart.
 const migrationsTable = "crm_migrations"
 
 // DB is the supporter database. It is safe for concurrent use. Create it
@@ -74,9 +62,10 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithLogger sets where the package reports what it does (migrations
-// applied, slow operations). It never logs personal data: a supporter is
-// named by id. Without it the package logs nothing.
+// WithLogger sets where the package reports what it does: the migrations
+// it applies, and a read (an export, a backup) whose audit entry could not
+// be written. It never logs personal data: a supporter is named by
+// id. Without it the package logs nothing.
 func WithLogger(l *slog.Logger) Option {
 	return func(db *DB) error {
 		if l == nil {
@@ -87,8 +76,8 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// ReadOnly opens the database for reading only, for commands that only
-// read (list, count, show, export, audit, check) and for files the user
+// ReadOnly opens the database for reading only, for programs that only
+// read (listings, counts, exports, audits, checks) and for files the user
 // may not write (a read-only copy, a backup, a file on read-only media).
 // Nothing is written: migrations are not applied, and Open fails with an
 // error wrapping ErrSchemaTooOld when some are missing; reads that would
@@ -111,12 +100,13 @@ func ReadOnly() Option {
 // migrations instead of applying them when it is true.
 func (db *DB) ReadOnly() bool { return db.readOnly }
 
-// Open opens the database at dsn and applies the embedded migrations. A
-// dsn starting with postgres:// or postgresql:// opens PostgreSQL (one
-// server that many processes share); anything else is the path of a
-// SQLite file, created if needed, readable and writable by its owner
-// only (0600, as its -wal and -shm files). The path is taken as it is:
-// '#', '%', '?' and spaces in it are no URI syntax.
+// Open opens the database at path and applies the embedded migrations. A
+// path starting with postgres:// or postgresql:// is the DSN of a
+// PostgreSQL database (one server that many processes share); anything
+// else is the path of a SQLite file, created if needed, readable and
+// writable by its owner only (0600, as are its -wal and -shm files). A
+// file path is taken literally: '#', '%', '?' and spaces in it are part of
+// the file's name, not URI syntax.
 //
 // SQLite is opened with a pure-Go driver, with WAL journaling, a 5 s busy
 // timeout, foreign keys on and transactions that take the write lock when
@@ -298,7 +288,7 @@ func uriPath(path string) string {
 }
 
 // New wraps a *bun.DB the caller already has and applies the embedded
-// migrations. The caller keeps ownership: Close does not close it. For
+// migrations (with ReadOnly, only checks them, as Open does). The caller keeps ownership: Close does not close it. For
 // SQLite, open it with foreign keys on and immediate transactions, as Open
 // does.
 func New(ctx context.Context, bdb *bun.DB, opts ...Option) (*DB, error) {
@@ -316,7 +306,7 @@ func newDB(ctx context.Context, bdb *bun.DB, owned bool, opts []Option) (*DB, er
 		}
 	}
 	if db.readOnly {
-		err := CheckMigrations(ctx, bdb, MigrationFiles(migrationFiles, bdb.Dialect()), migrationsTable)
+		err := dbutil.CheckMigrations(ctx, bdb, dbutil.MigrationFiles(migrationFiles, bdb.Dialect()), migrationsTable)
 		if err != nil {
 			return nil, err
 		}
@@ -327,10 +317,6 @@ func newDB(ctx context.Context, bdb *bun.DB, owned bool, opts []Option) (*DB, er
 	}
 	return db, nil
 }
-
-// Bun returns the underlying *bun.DB, for packages that build on this one
-// (such as newsletter) and keep their own tables beside it.
-func (db *DB) Bun() *bun.DB { return db.bun }
 
 // Now returns the current time from the configured clock, in UTC.
 func (db *DB) Now() time.Time { return db.now().UTC() }
@@ -343,62 +329,14 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Migrations returns the package's embedded migrations, for tools that want
-// to run or inspect them with bun's migrate package themselves.
-func Migrations(d schema.Dialect) (*migrate.Migrations, error) {
-	return discover(MigrationFiles(migrationFiles, d))
-}
-
-func discover(files fs.FS) (*migrate.Migrations, error) {
-	ms := migrate.NewMigrations()
-	if err := ms.Discover(files); err != nil {
-		return nil, err
-	}
-	return ms, nil
-}
-
 // SchemaVersion returns the name of the newest migration applied to the
 // database, and the newest one this program knows.
 func (db *DB) SchemaVersion(ctx context.Context) (applied, known string, err error) {
-	return SchemaVersion(ctx, db.bun, MigrationFiles(migrationFiles, db.bun.Dialect()), migrationsTable)
-}
-
-// SchemaVersion returns the newest migration of files applied to bdb, as
-// recorded in table, and the newest one files holds.
-func SchemaVersion(ctx context.Context, bdb *bun.DB, files fs.FS, table string) (applied, known string, err error) {
-	m, err := migrator(bdb, files, table)
-	if err != nil {
-		return "", "", err
-	}
-	ms, err := m.MigrationsWithStatus(ctx)
-	if err != nil {
-		return "", "", err
-	}
-	for _, mig := range ms {
-		if mig.GroupID != 0 {
-			applied = mig.Name
-		}
-	}
-	if len(ms) > 0 {
-		known = ms[len(ms)-1].Name
-	}
-	return applied, known, nil
-}
-
-func migrator(bdb *bun.DB, files fs.FS, table string) (*migrate.Migrator, error) {
-	ms, err := discover(files)
-	if err != nil {
-		return nil, err
-	}
-	return migrate.NewMigrator(bdb, ms,
-		migrate.WithTableName(table),
-		migrate.WithLocksTableName(table+"_locks"),
-		migrate.WithMarkAppliedOnSuccess(true),
-	), nil
+	return dbutil.SchemaVersion(ctx, db.bun, dbutil.MigrationFiles(migrationFiles, db.bun.Dialect()), migrationsTable)
 }
 
 func (db *DB) migrate(ctx context.Context) error {
-	group, err := ApplyMigrations(ctx, db.bun, MigrationFiles(migrationFiles, db.bun.Dialect()), migrationsTable)
+	group, err := dbutil.ApplyMigrations(ctx, db.bun, dbutil.MigrationFiles(migrationFiles, db.bun.Dialect()), migrationsTable)
 	if err != nil {
 		return err
 	}
@@ -406,134 +344,6 @@ func (db *DB) migrate(ctx context.Context) error {
 		db.logger.InfoContext(ctx, "crm: applied migrations", "group", group)
 	}
 	return nil
-}
-
-// ApplyMigrations applies the bun migrations embedded in files (*.up.sql
-// and *.down.sql at its root) to bdb, recording them in table. A package
-// that keeps tables beside crm's (such as newsletter) calls it with its
-// own files and table. It refuses a database that has migrations files
-// does not know (ErrSchemaTooNew), and applies what is missing under bun's
-// migration lock so two processes opening a fresh file at once do not both
-// run the same migration. It returns the id of the group it applied, or 0.
-func ApplyMigrations(ctx context.Context, bdb *bun.DB, files fs.FS, table string) (int64, error) {
-	m, err := migrator(bdb, files, table)
-	if err != nil {
-		return 0, err
-	}
-	if err := m.Init(ctx); err != nil {
-		return 0, fmt.Errorf("migrate: init: %w", err)
-	}
-	unknown, err := m.MissingMigrations(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("migrate: %w", err)
-	}
-	if len(unknown) > 0 {
-		return 0, fmt.Errorf("migration %s is not known to this program (upgrade it): %w",
-			unknown[0].Name, ErrSchemaTooNew)
-	}
-	ms, err := m.MigrationsWithStatus(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("migrate: %w", err)
-	}
-	if len(ms.Unapplied()) == 0 {
-		return 0, nil
-	}
-	if err := lockMigrations(ctx, m, table+"_locks"); err != nil {
-		return 0, err
-	}
-	defer m.Unlock(context.WithoutCancel(ctx))
-	group, err := m.Migrate(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("migrate: %w", err)
-	}
-	return group.ID, nil
-}
-
-// CheckMigrations is ApplyMigrations for a database opened read-only: it
-// writes nothing, and returns an error wrapping ErrSchemaTooOld, which
-// tells the user what to do, when some of the migrations in files are
-// not applied to bdb (or ErrSchemaTooNew when bdb has some files does not
-// know).
-func CheckMigrations(ctx context.Context, bdb *bun.DB, files fs.FS, table string) error {
-	ms, err := discover(files)
-	if err != nil {
-		return err
-	}
-	sorted := ms.Sorted()
-	need := "none"
-	if len(sorted) > 0 {
-		need = sorted[len(sorted)-1].Name
-	}
-	exists, err := tableExists(ctx, bdb, table)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if !exists {
-		if len(sorted) == 0 {
-			return nil
-		}
-		return fmt.Errorf("schema version none, this program needs %s: open it once writable to create it: %w",
-			need, ErrSchemaTooOld)
-	}
-	applied, known, err := SchemaVersion(ctx, bdb, files, table)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	m, err := migrator(bdb, files, table)
-	if err != nil {
-		return err
-	}
-	unknown, err := m.MissingMigrations(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if len(unknown) > 0 {
-		return fmt.Errorf("migration %s is not known to this program (upgrade it): %w",
-			unknown[0].Name, ErrSchemaTooNew)
-	}
-	status, err := m.MigrationsWithStatus(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if len(status.Unapplied()) > 0 {
-		if applied == "" {
-			applied = "none"
-		}
-		return fmt.Errorf("schema version %s, this program needs %s: open it once writable to migrate: %w",
-			applied, known, ErrSchemaTooOld)
-	}
-	return nil
-}
-
-// tableExists reports whether the table bun's migrator would use exists
-// (in the current schema, on PostgreSQL), without creating it.
-func tableExists(ctx context.Context, bdb *bun.DB, table string) (bool, error) {
-	q := bdb.NewSelect().TableExpr("sqlite_master").Where("type = 'table'").Where("name = ?", table)
-	if bdb.Dialect().Name() == dialect.PG {
-		q = bdb.NewSelect().TableExpr("information_schema.tables").
-			Where("table_schema = current_schema()").Where("table_name = ?", table)
-	}
-	return q.Exists(ctx)
-}
-
-// lockMigrations waits up to 30 s for another process's migration to end.
-func lockMigrations(ctx context.Context, m *migrate.Migrator, locks string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := m.Lock(ctx)
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("migrate: another process holds the migration lock "+
-				"(if none is running, a crashed one left it: delete the row in %s): %w", locks, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // inTx runs fn in a transaction that commits only if fn returns nil.

@@ -16,8 +16,10 @@
 // packages built on crm (newsletter) compose theirs the same way.
 //
 // Supporters are imported from the spreadsheets associations have with
-// [DB.ImportSupporters] and [DB.ImportDonations], picked with segment
-// expressions ([SupporterFilter].Segment), exported and erased with
+// [DB.ImportSupporters] and [DB.ImportDonations], picked with a
+// [SupporterFilter] (segment expressions among its fields) and read a page
+// at a time with [DB.ListSupporters], streamed with [DB.Supporters] or
+// counted with [DB.CountSupporters], exported and erased with
 // [DB.ExportSupporter] and [DB.Forget]; every change goes into an
 // append-only audit log ([WithChannel] names where it came from).
 //

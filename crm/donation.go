@@ -23,11 +23,13 @@ const (
 	MethodOther     DonationMethod = "other"
 )
 
-// DonationMethods lists the valid methods.
-var DonationMethods = []DonationMethod{MethodCash, MethodCheque, MethodTransfer, MethodCard, MethodHelloAsso, MethodOther}
+var donationMethods = []DonationMethod{MethodCash, MethodCheque, MethodTransfer, MethodCard, MethodHelloAsso, MethodOther}
+
+// DonationMethods returns the valid methods, in a slice of the caller's.
+func DonationMethods() []DonationMethod { return slices.Clone(donationMethods) }
 
 // Valid reports whether m is one of DonationMethods.
-func (m DonationMethod) Valid() bool { return slices.Contains(DonationMethods, m) }
+func (m DonationMethod) Valid() bool { return slices.Contains(donationMethods, m) }
 
 // Donation is one gift. Amount is in minor units of Currency (cents for
 // EUR). ExternalRef is unique per Source, so importing the same payment

@@ -3,6 +3,8 @@ package crm
 import (
 	"errors"
 	"fmt"
+
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // Sentinel errors. Every error the package returns for one of these
@@ -18,10 +20,10 @@ var (
 	ErrInvalid = errors.New("invalid input")
 	// ErrSchemaTooNew means the database was migrated by a newer version of
 	// this library; opening it with this one could corrupt it.
-	ErrSchemaTooNew = errors.New("database schema is newer than this program")
+	ErrSchemaTooNew = dbutil.ErrSchemaTooNew
 	// ErrSchemaTooOld means a database opened read-only (see ReadOnly)
 	// lacks migrations this program needs, which it may not apply.
-	ErrSchemaTooOld = errors.New("database schema is older than this program")
+	ErrSchemaTooOld = dbutil.ErrSchemaTooOld
 	// ErrReadOnly means a write was asked of a database opened read-only.
 	ErrReadOnly = errors.New("the database is opened read-only")
 )
@@ -33,6 +35,7 @@ type ValidationError struct {
 	Reason string // what is wrong, e.g. "invalid address"
 }
 
+// Error names the field, the value when there is one, and the reason.
 func (e *ValidationError) Error() string {
 	if e.Value == "" {
 		return fmt.Sprintf("%s: %s", e.Field, e.Reason)

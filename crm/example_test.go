@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/assocrm/assocrm/crm"
@@ -165,4 +166,148 @@ func ExampleDB_DonationTotals() {
 	}
 	// Output:
 	// 2 35.50 EUR
+}
+
+// openExample opens a fresh database in a temporary folder, removed by
+// the returned function.
+func openExample() (*crm.DB, func()) {
+	dir, err := os.MkdirTemp("", "crm-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	db, err := crm.Open(context.Background(), filepath.Join(dir, "crm.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return db, func() { db.Close(); os.RemoveAll(dir) }
+}
+
+// A spreadsheet exported by Excel on a French Windows machine: semicolons,
+// French headers, a row with a bad address. The good rows go in, the bad
+// one is reported with its line; importing the file again changes nothing.
+func ExampleDB_ImportSupporters() {
+	ctx := context.Background()
+	db, done := openExample()
+	defer done()
+
+	const sheet = "Courriel;Prénom;Nom;Ville;Étiquettes\r\n" +
+		"amina@example.org;Amina;Kaci;Calais;bénévole\r\n" +
+		"jo@example.org;Jo;Peeters;Liège;presse,bénévole\r\n" +
+		"pas-une-adresse;Léa;Martin;Lille;\r\n"
+	rep, err := db.ImportSupporters(ctx, strings.NewReader(sheet), crm.ImportOptions{FileName: "adherents.csv"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("delimiter %q, %d rows: %d created, %d rejected\n", rep.Delimiter, rep.Rows, rep.Created, rep.Rejected)
+	for _, r := range rep.Rejections {
+		fmt.Println(r)
+	}
+	for _, c := range rep.Columns {
+		fmt.Printf("%s -> %s\n", c.Header, c.Field)
+	}
+
+	rep, err = db.ImportSupporters(ctx, strings.NewReader(sheet), crm.ImportOptions{FileName: "adherents.csv"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("again: %d created, %d unchanged\n", rep.Created, rep.Unchanged)
+	// Output:
+	// delimiter ";", 3 rows: 2 created, 1 rejected
+	// line 4: Courriel "pas-une-adresse": invalid address
+	// Courriel -> email
+	// Prénom -> first_name
+	// Nom -> last_name
+	// Ville -> city
+	// Étiquettes -> tags
+	// again: 0 created, 2 unchanged
+}
+
+// A segment picks supporters with a small query language; a saved one can
+// be named in others. An expression is checked before it is saved.
+func ExampleDB_SaveSegment() {
+	ctx := context.Background()
+	db, done := openExample()
+	defer done()
+	for _, s := range []*crm.Supporter{
+		{Email: "amina@example.org", City: "Calais", Tags: []string{"bénévole"}},
+		{Email: "jo@example.org", City: "Liège", Tags: []string{"presse", "bénévole"}},
+		{Email: "lea@example.org", City: "calais"},
+	} {
+		if err := db.CreateSupporter(ctx, s); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	if _, err := db.SaveSegment(ctx, "benevoles", "tag:bénévole AND NOT tag:presse"); err != nil {
+		log.Fatal(err)
+	}
+	for _, expr := range []string{"segment:benevoles", "city:CALAIS", "segment:benevoles OR city:liege"} {
+		n, err := db.CountSupporters(ctx, crm.SupporterFilter{Segment: expr})
+		fmt.Println(expr, "->", n, err)
+	}
+	ss, _, err := db.ListSupporters(ctx, crm.SupporterFilter{Segment: "city:calais AND NOT segment:benevoles"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range ss {
+		fmt.Println(s.Email)
+	}
+	fmt.Println(db.ValidateSegment(ctx, "tag:presse AND colour:blue"))
+	// Output:
+	// segment:benevoles -> 1 <nil>
+	// city:CALAIS -> 2 <nil>
+	// segment:benevoles OR city:liege -> 2 <nil>
+	// lea@example.org
+	// segment "tag:presse AND colour:blue": at position 16: unknown field "colour" (fields: tag, interest, list, city, postcode, lang, country, source, email, attr.KEY, created, donation.total, donation.count, donation.last, donation.first, segment)
+}
+
+// Supporters streams the whole base, a thousand at a time, for an export
+// that does not hold it in memory.
+func ExampleDB_Supporters() {
+	ctx := context.Background()
+	db, done := openExample()
+	defer done()
+	for _, email := range []string{"a@example.org", "b@example.org", "c@example.org"} {
+		if err := db.CreateSupporter(ctx, &crm.Supporter{Email: email}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for s, err := range db.Supporters(ctx, crm.SupporterFilter{}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(s.ID, s.Email)
+	}
+	// Output:
+	// 1 a@example.org
+	// 2 b@example.org
+	// 3 c@example.org
+}
+
+// Someone erased by Forget is refused until they give fresh consent;
+// recording it and adding them are one transaction, so a failed addition
+// leaves the address erased.
+func ExampleDB_CreateSupporter_freshConsent() {
+	ctx := context.Background()
+	db, done := openExample()
+	defer done()
+	if err := db.CreateSupporter(ctx, &crm.Supporter{Email: "ann@example.org"}); err != nil {
+		log.Fatal(err)
+	}
+	if err := db.Forget(ctx, "ann@example.org"); err != nil {
+		log.Fatal(err)
+	}
+
+	s := &crm.Supporter{Email: "ann@example.org", FirstName: "Ann"}
+	fmt.Println(errors.Is(db.CreateSupporter(ctx, s), crm.ErrErased))
+	err := db.RunInTx(ctx, func(tx *crm.Tx) error {
+		if err := tx.ClearErased(ctx, s.Email); err != nil {
+			return err
+		}
+		return tx.CreateSupporter(ctx, s)
+	})
+	fmt.Println(err, s.FirstName)
+	// Output:
+	// true
+	// <nil> Ann
 }

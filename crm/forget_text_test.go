@@ -9,6 +9,7 @@ import (
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // Forget clears the consent texts of the erased person's events (a form
@@ -49,7 +50,7 @@ func TestForgetClearsConsentTexts(t *testing.T) {
 
 	// Still append-only: a text cannot be rewritten, nor anything else.
 	for _, set := range []string{"consent_text = 'forged'", "action = 'forged'", "source = 'forged'"} {
-		if _, err := db.Bun().NewUpdate().Table("consent_events").Set(set).Where("supporter_id = ?", kept.ID).Exec(ctx); err == nil ||
+		if _, err := dbutil.DB(db).NewUpdate().Table("consent_events").Set(set).Where("supporter_id = ?", kept.ID).Exec(ctx); err == nil ||
 			!strings.Contains(err.Error(), "append-only") {
 			t.Errorf("UPDATE SET %s: %v", set, err)
 		}
@@ -109,7 +110,7 @@ func TestConsentTextClearedOnlyForTheErased(t *testing.T) {
 		Consent: crm.Consent{Source: crm.SourceWeb, Text: "Oui"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Bun().NewUpdate().Table("consent_events").Set("consent_text = ''").
+	if _, err := dbutil.DB(db).NewUpdate().Table("consent_events").Set("consent_text = ''").
 		Where("supporter_id = ?", s.ID).Exec(ctx); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Errorf("clearing a living supporter's text: %v", err)
 	}
@@ -144,7 +145,7 @@ func TestMigrationClearsTextsOfTheErasedBefore(t *testing.T) {
 	}
 	// Put the database back as the earlier version left it: the text
 	// still there, the migration not applied.
-	b := db.Bun()
+	b := dbutil.DB(db)
 	dropTrigger := "DROP TRIGGER consent_events_text_clear_only"
 	if b.Dialect().Name() == dialect.PG {
 		dropTrigger += " ON consent_events"

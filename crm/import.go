@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/assocrm/assocrm/crm/sheet"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // ImportOptions configures ImportSupporters. The zero value detects
@@ -63,6 +64,8 @@ type Rejection struct {
 	Record []string `json:"-"` // the row's cells, as read
 }
 
+// String gives the line, the column and the reason, as a report lists
+// them.
 func (r Rejection) String() string {
 	if r.Column == "" {
 		return fmt.Sprintf("line %d: %s", r.Line, r.Reason)
@@ -279,7 +282,7 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 	if err := requireColumn(cols, fieldEmail); err != nil {
 		return nil, err
 	}
-	rep := &ImportReport{FileInfo: fileInfo(sr, format), Columns: describeColumns(cols, format).Columns,
+	rep := &ImportReport{FileInfo: fileInfo(sr, format), Columns: describeColumns(cols),
 		DryRun: opts.DryRun, Rejections: []Rejection{}}
 	im := &supporterImport{
 		db: db, opts: opts, rep: rep, cols: cols, format: format, tags: extraTags,
@@ -457,7 +460,7 @@ func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
 		return err
 	}
 	if len(hashes) > 0 {
-		key, _, err := im.db.Setting(ctx, suppressionKeySetting)
+		key, _, err := dbutil.Setting(ctx, im.db.bun, suppressionKeySetting)
 		if err != nil {
 			return err
 		}

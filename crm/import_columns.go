@@ -20,8 +20,11 @@ const (
 	FormatGoogleForms ImportFormat = "googleforms"
 )
 
-// ImportFormats lists the formats a supporter import accepts.
-var ImportFormats = []ImportFormat{FormatAuto, FormatGeneric, FormatMailchimp, FormatHelloAsso, FormatListmonk, FormatGoogleForms}
+var importFormats = []ImportFormat{FormatAuto, FormatGeneric, FormatMailchimp, FormatHelloAsso, FormatListmonk, FormatGoogleForms}
+
+// ImportFormats returns the formats a supporter import accepts, in a slice
+// of the caller's.
+func ImportFormats() []ImportFormat { return slices.Clone(importFormats) }
 
 // Fields a column can be mapped to, with --map "Header=field" or
 // ImportOptions.Map. "attr.KEY" maps a column to the attribute KEY and
@@ -56,10 +59,14 @@ const (
 	fieldStatus    = "status"
 )
 
-// ImportFields lists the fields columns can be mapped to.
-var ImportFields = []string{fieldEmail, fieldFirstName, fieldLastName, fieldName, fieldPhone, fieldOrganisation,
+var importFields = []string{fieldEmail, fieldFirstName, fieldLastName, fieldName, fieldPhone, fieldOrganisation,
 	fieldCity, fieldPostcode, fieldCountry, fieldLanguage, fieldTags, fieldInterests, fieldNotes, fieldSource,
 	fieldAttributes, fieldStatus, fieldIgnore, attrPrefix + "KEY"}
+
+// ImportFields returns the fields a column of a supporter import can be
+// mapped to (ImportOptions.Map), in a slice of the caller's; "attr.KEY"
+// stands for any attr.NAME.
+func ImportFields() []string { return slices.Clone(importFields) }
 
 // headerKey folds a header for matching: no case, no accents, punctuation
 // as spaces. "E-mail", "e_mail" and "E MAIL" all give "e mail".
@@ -192,12 +199,6 @@ type column struct {
 	field  string // a field name, attrPrefix+key, or fieldIgnore
 }
 
-// ColumnMapping is how the columns of a file were understood.
-type ColumnMapping struct {
-	Format  ImportFormat
-	Columns []ColumnUse
-}
-
 // ColumnUse says which field a column of the file feeds.
 type ColumnUse struct {
 	Header string `json:"header"`
@@ -216,7 +217,7 @@ func mapColumns(header []string, format ImportFormat, explicit map[string]string
 	if format == "" || format == FormatAuto {
 		format = detectFormat(keys)
 	}
-	if !slices.Contains(ImportFormats, format) {
+	if !slices.Contains(importFormats, format) {
 		return nil, format, invalid("format", string(format), "want auto, generic, mailchimp, helloasso, listmonk or googleforms")
 	}
 	byKey := map[string]string{}
@@ -227,7 +228,7 @@ func mapColumns(header []string, format ImportFormat, explicit map[string]string
 		}
 		f = strings.TrimSpace(f)
 		if !validField(f, syn) {
-			return nil, format, invalid("map", h+"="+f, "unknown field (want one of "+strings.Join(ImportFields, ", ")+")")
+			return nil, format, invalid("map", h+"="+f, "unknown field (want one of "+strings.Join(importFields, ", ")+")")
 		}
 		byKey[k] = f
 	}
@@ -349,12 +350,14 @@ func validField(f string, syn map[string]string) bool {
 	return false
 }
 
-func describeColumns(cols []column, format ImportFormat) ColumnMapping {
-	m := ColumnMapping{Format: format}
+// describeColumns says, for ImportReport.Columns, which field each
+// column feeds.
+func describeColumns(cols []column) []ColumnUse {
+	out := make([]ColumnUse, 0, len(cols))
 	for _, c := range cols {
-		m.Columns = append(m.Columns, ColumnUse{Header: c.header, Field: c.field})
+		out = append(out, ColumnUse{Header: c.header, Field: c.field})
 	}
-	return m
+	return out
 }
 
 // requireColumn fails when no column feeds field.

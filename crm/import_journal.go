@@ -114,6 +114,7 @@ type UnfinishedImport struct {
 	StartedAt time.Time `json:"started_at"`
 }
 
+// String says which import it is and what recovering it will do.
 func (u UnfinishedImport) String() string {
 	what := "its rows will be undone"
 	if u.Status == importCommitted {

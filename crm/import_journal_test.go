@@ -13,6 +13,7 @@ import (
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // gatedReader reads r, then waits for open to be closed before reading
@@ -327,7 +328,7 @@ func TestImportCrashRecovered(t *testing.T) {
 	if a.S.LastName != "Kaci" || a.S.City != "Lille" || len(a.Consent) != 2 || a.Subs[0].Status != crm.StatusUnsubscribed {
 		t.Errorf("amina = %+v", a)
 	}
-	ids, err := db.FindSupporters(ctx, crm.SupporterFilter{Segment: "tag:presse"})
+	ids, _, err := db.ListSupporters(ctx, crm.SupporterFilter{Segment: "tag:presse"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,10 +416,10 @@ func TestForgetDuringAnUnfinishedImport(t *testing.T) {
 	if err := db.Forget(ctx, "odile@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.Bun().NewSelect().Table("import_undo").Where("supporter_id = ?", odile.ID).Count(ctx); err != nil || n != 0 {
+	if n, err := dbutil.DB(db).NewSelect().Table("import_undo").Where("supporter_id = ?", odile.ID).Count(ctx); err != nil || n != 0 {
 		t.Errorf("%d undo rows of the erased person left, %v", n, err)
 	}
-	if n, err := db.Bun().NewSelect().Table("import_consent_events").Where("supporter_id = ?", odile.ID).
+	if n, err := dbutil.DB(db).NewSelect().Table("import_consent_events").Where("supporter_id = ?", odile.ID).
 		Where("consent_text <> ''").Count(ctx); err != nil || n != 0 {
 		t.Errorf("%d waiting consent texts of the erased person left, %v", n, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/sheet"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 func importFile(t *testing.T, db *crm.DB, name string, opts crm.ImportOptions) *crm.ImportReport {
@@ -333,14 +334,14 @@ func TestImportStatusColumn(t *testing.T) {
 // good import as after a failed one.
 func TestImportRestoresTheCacheSize(t *testing.T) {
 	db := openTest(t)
-	if db.Bun().Dialect().Name().String() != "sqlite" {
+	if dbutil.DB(db).Dialect().Name().String() != "sqlite" {
 		t.Skip("SQLite only")
 	}
 	ctx := context.Background()
-	db.Bun().SetMaxOpenConns(1) // so the checks below see the import's connection
+	dbutil.DB(db).SetMaxOpenConns(1) // so the checks below see the import's connection
 	size := func() int {
 		var n int
-		if err := db.Bun().NewRaw("PRAGMA cache_size").Scan(ctx, &n); err != nil {
+		if err := dbutil.DB(db).NewRaw("PRAGMA cache_size").Scan(ctx, &n); err != nil {
 			t.Fatal(err)
 		}
 		return n

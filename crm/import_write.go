@@ -8,6 +8,8 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
+
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // flush writes the pending batch: one query finds who exists, one inserts
@@ -466,7 +468,7 @@ func (im *supporterImport) dropLateErased(ctx context.Context, tx bun.IDB) error
 		return nil
 	}
 	if im.lateKey == nil {
-		key, _, err := im.db.Setting(ctx, suppressionKeySetting)
+		key, _, err := dbutil.Setting(ctx, im.db.bun, suppressionKeySetting)
 		if err != nil {
 			return err
 		}

@@ -125,14 +125,14 @@ func lists(ctx context.Context, idb bun.IDB) ([]*List, error) {
 	return out, nil
 }
 
-// ListByID returns the list with the given id or an error wrapping
+// GetListByID returns the list with the given id or an error wrapping
 // ErrNotFound.
-func (db *DB) ListByID(ctx context.Context, id int64) (*List, error) {
+func (db *DB) GetListByID(ctx context.Context, id int64) (*List, error) {
 	return listByID(ctx, db.bun, id)
 }
 
-// ListByID is DB.ListByID in the transaction.
-func (tx *Tx) ListByID(ctx context.Context, id int64) (*List, error) {
+// GetListByID is DB.GetListByID in the transaction.
+func (tx *Tx) GetListByID(ctx context.Context, id int64) (*List, error) {
 	return listByID(ctx, tx.tx, id)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/assocrm/assocrm/crm/segment"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // channelKey carries, in a context, how a change came about.
@@ -153,9 +154,11 @@ func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error
 	return x, nil
 }
 
-// Eraser erases, inside Forget's transaction, what a package built on crm
-// keeps about a supporter (newsletter passes one for its deliveries).
-type Eraser func(ctx context.Context, tx bun.IDB, supporterID int64, email string) error
+// Eraser erases, inside Forget's transaction tx, what a package built on
+// crm keeps about the supporter with this id and normalised address
+// (newsletter passes one for its deliveries and campaigns). Its error
+// rolls the whole erasure back.
+type Eraser func(ctx context.Context, tx *Tx, supporterID int64, email string) error
 
 // ErasedDomain is the domain of the placeholder address an erased
 // supporter keeps, so the row (which the consent history points to) stays
@@ -229,7 +232,7 @@ func erasedAddressHash(key []byte, email string) string {
 // erasedKey returns the key of the erased list, and whether there is one:
 // it is made by the first erasure, so without one no address is erased.
 func erasedKey(ctx context.Context, idb bun.IDB) ([]byte, bool, error) {
-	key, ok, err := getSetting(ctx, idb, suppressionKeySetting)
+	key, ok, err := dbutil.Setting(ctx, idb, suppressionKeySetting)
 	return []byte(key), ok, err
 }
 
@@ -304,47 +307,6 @@ func (tx *Tx) clearErased(ctx context.Context, email string) error {
 	return tx.audit(ctx, "erasure lifted (fresh consent)", 0, "")
 }
 
-// AddOptions tunes AddSupporter.
-type AddOptions struct {
-	// FreshConsent says a person erased before gave their consent again:
-	// the erasure is lifted and they are added.
-	FreshConsent bool
-}
-
-// AddSupporter is CreateSupporter for someone a person enters by hand: an
-// address erased by Forget is refused with an error wrapping ErrErased,
-// unless opts.FreshConsent, which lifts the erasure. Lifting it and
-// creating the supporter are one transaction: when the supporter cannot
-// be created (a field too long, an unknown interest, an address taken),
-// the address stays erased.
-func (db *DB) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) error {
-	return db.RunInTx(ctx, func(tx *Tx) error { return tx.AddSupporter(ctx, s, opts) })
-}
-
-// AddSupporter is DB.AddSupporter in the transaction.
-func (tx *Tx) AddSupporter(ctx context.Context, s *Supporter, opts AddOptions) error {
-	// Whatever is invalid is refused before the erasure is lifted.
-	if err := s.Normalize(); err != nil {
-		return err
-	}
-	if err := checkInterests(ctx, tx.tx, s.Interests); err != nil {
-		return err
-	}
-	erased, err := isErased(ctx, tx.tx, s.Email)
-	if err != nil {
-		return err
-	}
-	if erased {
-		if !opts.FreshConsent {
-			return fmt.Errorf("email: %w (give fresh consent to add them again)", ErrErased)
-		}
-		if err := tx.clearErased(ctx, s.Email); err != nil {
-			return err
-		}
-	}
-	return tx.CreateSupporter(ctx, s)
-}
-
 // Forget erases a supporter (GDPR art. 17): the profile, tags, attributes
 // and interests go; the consent history and deliveries lose every personal
 // field; donations stay as anonymous amounts, dates and methods for the
@@ -372,11 +334,12 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 		return fmt.Errorf("forget: %w", ErrReadOnly)
 	}
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		crmTx := &Tx{db: db, tx: tx}
 		// The first erasure makes the erased list's key; of two racing,
 		// both use the one stored first.
 		fresh := make([]byte, 32)
 		rand.Read(fresh)
-		key, err := settingOrInit(ctx, tx, suppressionKeySetting, hex.EncodeToString(fresh))
+		key, err := dbutil.SettingOrInit(ctx, tx, suppressionKeySetting, hex.EncodeToString(fresh))
 		if err != nil {
 			return err
 		}
@@ -454,7 +417,7 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 			}
 		}
 		for _, erase := range extra {
-			if err := erase(ctx, tx, id, e); err != nil {
+			if err := erase(ctx, crmTx, id, e); err != nil {
 				return fmt.Errorf("forget: %w", err)
 			}
 		}
@@ -546,7 +509,9 @@ type CheckResult struct {
 	SchemaKnown   string `json:"schema_known"`
 }
 
-// Check runs SQLite's integrity check and reads the schema version.
+// Check runs SQLite's integrity check (on PostgreSQL, it only reaches the
+// server) and reads the schema version, as SchemaVersion does. It writes
+// nothing, so it works on a database opened ReadOnly.
 func (db *DB) Check(ctx context.Context) (*CheckResult, error) {
 	r := &CheckResult{Integrity: "ok"}
 	if db.isSQLite() {
@@ -563,9 +528,11 @@ func (db *DB) Check(ctx context.Context) (*CheckResult, error) {
 	return r, err
 }
 
-// InactiveSupporters returns the supporters created before since
-// who are subscribed to nothing and have had no subscription change,
-// donation, interest update or consent event since then.
+// InactiveSupporters returns the supporters (without their tags,
+// attributes and interests), ordered by id, created before since who are
+// subscribed to nothing and have had no subscription change, donation,
+// interest update or consent event since then: those a retention policy
+// would erase (newsletter.Prune does).
 func (db *DB) InactiveSupporters(ctx context.Context, since time.Time) ([]*Supporter, error) {
 	since = since.UTC()
 	var out []*Supporter

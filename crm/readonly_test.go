@@ -13,6 +13,7 @@ import (
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // readOnlyDSN makes the database at dsn read-only for the rest of the
@@ -167,7 +168,7 @@ func TestReadOnlyOlderSchema(t *testing.T) {
 	if err != nil || applied != known {
 		t.Fatal(applied, known, err)
 	}
-	if _, err := db.Bun().NewDelete().TableExpr("crm_migrations").Where("name = ?", known).Exec(ctx); err != nil {
+	if _, err := dbutil.DB(db).NewDelete().TableExpr("crm_migrations").Where("name = ?", known).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 	older, _, _ := db.SchemaVersion(ctx)
@@ -178,7 +179,7 @@ func TestReadOnlyOlderSchema(t *testing.T) {
 	if !errors.Is(err, crm.ErrSchemaTooOld) {
 		t.Fatalf("open = %v, want ErrSchemaTooOld", err)
 	}
-	want := "schema version " + older + ", this crm needs " + known + ": open it once writable to migrate"
+	want := "schema version " + older + ", this program needs " + known + ": open it once writable to migrate"
 	if !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not say %q", err, want)
 	}

@@ -16,9 +16,13 @@ import (
 	"github.com/assocrm/assocrm/crm/segment"
 )
 
-// SegmentFields documents the fields a segment expression may use.
-var SegmentFields = []string{"tag", "interest", "list", "city", "postcode", "lang", "country", "source", "email",
+// segmentFields are the fields a segment expression may use.
+var segmentFields = []string{"tag", "interest", "list", "city", "postcode", "lang", "country", "source", "email",
 	"attr.KEY", "created", "donation.total", "donation.count", "donation.last", "donation.first", "segment"}
+
+// SegmentFields returns the fields a segment expression may use, in a
+// slice of the caller's ("attr.KEY" stands for any attr.NAME).
+func SegmentFields() []string { return slices.Clone(segmentFields) }
 
 // SegmentError is a segment expression that does not parse or names an
 // unknown field or a bad value. It wraps ErrInvalid.
@@ -31,6 +35,7 @@ type SegmentError struct {
 	Missing string
 }
 
+// Error says where in the expression, counted from 1, and what is wrong.
 func (e *SegmentError) Error() string {
 	return fmt.Sprintf("segment %q: at position %d: %s", e.Expr, e.Pos+1, e.Msg)
 }
@@ -38,10 +43,18 @@ func (e *SegmentError) Error() string {
 // Unwrap makes errors.Is(err, ErrInvalid) true.
 func (e *SegmentError) Unwrap() error { return ErrInvalid }
 
-// ParseSegment checks an expression without running it: syntax, fields,
-// values and the saved segments it names. It returns a *SegmentError.
-func (db *DB) ParseSegment(ctx context.Context, expr string) error {
+// ValidateSegment checks an expression without running it: syntax,
+// fields, values, the saved segments it names and the size of its
+// expansion (MaxSegmentTerms, MaxSegmentDepth). It returns a
+// *SegmentError for an expression that would fail to select.
+func (db *DB) ValidateSegment(ctx context.Context, expr string) error {
 	_, _, err := compileSegment(ctx, db.bun, expr, nil)
+	return err
+}
+
+// ValidateSegment is DB.ValidateSegment in the transaction.
+func (tx *Tx) ValidateSegment(ctx context.Context, expr string) error {
+	_, _, err := compileSegment(ctx, tx.tx, expr, nil)
 	return err
 }
 
@@ -397,7 +410,7 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 	case "segment":
 		return c.saved(t)
 	}
-	return nil, c.errAt(t.At, "unknown field %q (fields: %s)", t.Field, strings.Join(SegmentFields, ", "))
+	return nil, c.errAt(t.At, "unknown field %q (fields: %s)", t.Field, strings.Join(segmentFields, ", "))
 }
 
 // sqlOp maps a segment operator to SQL.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // doubling saves s0 = first and s1..sN, each naming the one before twice
@@ -91,7 +92,7 @@ func TestSegmentExpansionBounded(t *testing.T) {
 
 	// Saved without the check: s(k)..s40 each name the one before twice.
 	for i := k; i <= 40; i++ {
-		if _, err := db.Bun().NewInsert().Model(&crm.Segment{Name: fmt.Sprintf("s%d", i), Expression: doubling(i, "AND"),
+		if _, err := dbutil.DB(db).NewInsert().Model(&crm.Segment{Name: fmt.Sprintf("s%d", i), Expression: doubling(i, "AND"),
 			CreatedAt: time.Now(), UpdatedAt: time.Now()}).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +176,7 @@ func BenchmarkSegmentLimits(b *testing.B) {
 		{"distinct", strings.Join(terms, " OR ")},
 	}
 	for _, c := range cases {
-		if err := db.ParseSegment(ctx, c.expr); err != nil {
+		if err := db.ValidateSegment(ctx, c.expr); err != nil {
 			b.Fatalf("%s: %v", c.name, err)
 		}
 		b.Run(c.name, func(b *testing.B) {

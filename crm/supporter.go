@@ -46,23 +46,38 @@ type Supporter struct {
 	Phone        string      `bun:"phone" json:"phone"`
 	Organisation string      `bun:"organisation" json:"organisation"`
 	City         string      `bun:"city" json:"city"`
-	CityKey      string      `bun:"city_key" json:"-"` // City folded, kept for segments
 	Postcode     string      `bun:"postcode" json:"postcode"`
 	Country      string      `bun:"country" json:"country"`
 	Language     string      `bun:"language" json:"language"`
 	Notes        string      `bun:"notes" json:"notes"`
 	Source       string      `bun:"source" json:"source"`
-	SourceKey    string      `bun:"source_key" json:"-"`
 	EmailStatus  EmailStatus `bun:"email_status" json:"email_status"`
 	CreatedAt    time.Time   `bun:"created_at,notnull" json:"created_at"`
 	UpdatedAt    time.Time   `bun:"updated_at,notnull" json:"updated_at"`
-	ErasedAt     time.Time   `bun:"erased_at,nullzero" json:"-"`
+	// ErasedAt is when Forget erased the supporter, zero before: GetSupporter
+	// still finds the emptied record by id (the consent history points to
+	// it); the other reads skip it.
+	ErasedAt time.Time `bun:"erased_at,nullzero" json:"-"`
+
+	searchKeys `json:"-"`
 
 	// Tags, Attributes and Interests live in their own tables; the
 	// package loads and saves them with the supporter.
 	Tags       []string            `bun:"-" json:"tags"`
 	Attributes map[string]string   `bun:"-" json:"attributes"`
 	Interests  []SupporterInterest `bun:"-" json:"interests"`
+}
+
+// searchKeys are columns of the supporters table that segments and
+// filters compare with: City and Source folded (no case, no accents).
+// They are computed from City and Source by Normalize and by the imports
+// before every write, so they are no part of what a caller gives or reads.
+// bun maps only exported fields, which is why they are exported fields of
+// an unexported embedded type: go doc and JSON do not show them, and a
+// value set from outside is replaced at the next write.
+type searchKeys struct {
+	CityKey   string `bun:"city_key"`
+	SourceKey string `bun:"source_key"`
 }
 
 // Name returns the first and last name joined, or "" if both are empty.
@@ -224,6 +239,8 @@ type SupporterFilter struct {
 
 	afterID int64 // keyset paging for Supporters
 
+	// Offset and Limit choose a page for ListSupporters and Supporters;
+	// CountSupporters ignores them.
 	Offset int
 	Limit  int // 0 means no limit
 }
@@ -254,44 +271,60 @@ type SupporterUpdate struct {
 
 // CreateSupporter normalises s and stores it with its tags, attributes and
 // interests, setting s.ID, s.CreatedAt and s.UpdatedAt. It returns an error
-// wrapping ErrConflict if the email is taken, and a *ValidationError for
-// bad input (an unknown interest among them), in which case nothing is
-// written.
+// wrapping ErrConflict if the email is taken, ErrErased if the address was
+// erased by Forget, and a *ValidationError for bad input (an unknown
+// interest among them); then nothing is written.
+//
+// Someone erased may be added again only with their fresh consent:
+// record it with ClearErased and create them in one RunInTx, so that the
+// address stays erased when the creation fails.
 func (db *DB) CreateSupporter(ctx context.Context, s *Supporter) error {
 	return db.RunInTx(ctx, func(tx *Tx) error { return tx.CreateSupporter(ctx, s) })
 }
 
 // CreateSupporter is DB.CreateSupporter in the transaction.
 func (tx *Tx) CreateSupporter(ctx context.Context, s *Supporter) error {
+	return tx.createSupporter(ctx, s, true)
+}
+
+// createSupporter is CreateSupporter; refuseErased false creates a
+// supporter whose address stays on the erased list (see
+// dbutil.CreateErasedSupporter). Whatever is invalid is refused first,
+// before anything is written.
+func (tx *Tx) createSupporter(ctx context.Context, s *Supporter, refuseErased bool) error {
 	if err := s.Normalize(); err != nil {
 		return err
 	}
-	if err := createSupporter(ctx, tx.tx, s, tx.now()); err != nil {
+	if err := checkInterests(ctx, tx.tx, s.Interests); err != nil {
 		return err
 	}
-	return tx.audit(ctx, "create supporter", s.ID, "")
-}
-
-// createSupporter stores a normalised supporter. An unknown interest is
-// refused before anything is written.
-func createSupporter(ctx context.Context, tx bun.IDB, s *Supporter, now time.Time) error {
-	if err := checkInterests(ctx, tx, s.Interests); err != nil {
-		return err
+	if refuseErased {
+		erased, err := isErased(ctx, tx.tx, s.Email)
+		if err != nil {
+			return err
+		}
+		if erased {
+			return fmt.Errorf("email: %w", ErrErased)
+		}
 	}
+	now := tx.now()
 	s.CreatedAt, s.UpdatedAt = now, now
-	if _, err := tx.NewInsert().Model(s).Exec(ctx); err != nil {
+	if _, err := tx.tx.NewInsert().Model(s).Exec(ctx); err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("supporter with this email already exists: %w", ErrConflict)
 		}
 		return fmt.Errorf("insert supporter: %w", err)
 	}
-	if err := insertTags(ctx, tx, s.ID, s.Tags); err != nil {
+	if err := insertTags(ctx, tx.tx, s.ID, s.Tags); err != nil {
 		return err
 	}
-	if err := setAttributes(ctx, tx, s.ID, s.Attributes); err != nil {
+	if err := setAttributes(ctx, tx.tx, s.ID, s.Attributes); err != nil {
 		return err
 	}
-	return setInterests(ctx, tx, s.ID, s.Interests, now)
+	if err := setInterests(ctx, tx.tx, s.ID, s.Interests, now); err != nil {
+		return err
+	}
+	return tx.audit(ctx, "create supporter", s.ID, "")
 }
 
 // GetSupporter returns the supporter with the given id, with tags,
@@ -498,11 +531,12 @@ func (tx *Tx) UntagSupporter(ctx context.Context, id int64, tags ...string) erro
 	return err
 }
 
-// ListSupporters returns the supporters matching f, ordered by id, with
-// their tags, attributes and interests, and the total number matching f
-// regardless of Offset and Limit.
+// ListSupporters returns one page of the supporters matching f (f.Offset
+// and f.Limit choose it), ordered by id, with their tags, attributes and
+// interests, and the total number matching f regardless of Offset and
+// Limit. It returns a *SegmentError or *ValidationError for a bad filter.
 func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, int, error) {
-	ss, err := db.FindSupporters(ctx, f)
+	ss, err := db.findSupporters(ctx, f)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -515,15 +549,21 @@ func (db *DB) ListSupporters(ctx context.Context, f SupporterFilter) ([]*Support
 	return ss, total, nil
 }
 
-// Supporters streams the supporters matching f (Offset and Limit are
-// ignored), ordered by id, a thousand at a time, so the whole base can be
-// exported without holding it in memory. The iteration stops at the first
-// error, which it yields.
+// Supporters streams the supporters matching f, ordered by id, with their
+// tags, attributes and interests: from f.Offset on, at most f.Limit of
+// them (0: all). They are read a thousand at a time, so the whole base
+// can be exported without holding it in memory. The iteration stops at
+// the first error (a *SegmentError or *ValidationError for a bad filter),
+// which it yields.
 func (db *DB) Supporters(ctx context.Context, f SupporterFilter) iter.Seq2[*Supporter, error] {
 	return func(yield func(*Supporter, error) bool) {
-		f.Offset, f.Limit = 0, 1000
+		left := f.Limit
 		for {
-			ss, err := db.FindSupporters(ctx, f)
+			f.Limit = supporterChunk
+			if left > 0 {
+				f.Limit = min(left, supporterChunk)
+			}
+			ss, err := db.findSupporters(ctx, f)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -533,17 +573,26 @@ func (db *DB) Supporters(ctx context.Context, f SupporterFilter) iter.Seq2[*Supp
 					return
 				}
 			}
+			if left > 0 {
+				if left -= len(ss); left == 0 {
+					return
+				}
+			}
 			if len(ss) < f.Limit {
 				return
 			}
-			f.afterID = ss[len(ss)-1].ID
+			// The next chunk follows the last id (keyset), not an offset.
+			f.afterID, f.Offset = ss[len(ss)-1].ID, 0
 		}
 	}
 }
 
-// FindSupporters is ListSupporters without the total: one query for the
+// supporterChunk is how many supporters Supporters reads at a time.
+const supporterChunk = 1000
+
+// findSupporters is ListSupporters without the total: one query for the
 // supporters and three for their tags, attributes and interests.
-func (db *DB) FindSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, error) {
+func (db *DB) findSupporters(ctx context.Context, f SupporterFilter) ([]*Supporter, error) {
 	var ss []*Supporter
 	q := db.bun.NewSelect().Model(&ss)
 	if err := applySupporterFilter(ctx, db.bun, q, f); err != nil {
@@ -560,20 +609,20 @@ func (db *DB) FindSupporters(ctx context.Context, f SupporterFilter) ([]*Support
 	return ss, nil
 }
 
-// SupporterQuery returns a query over the supporters table, aliased s,
-// restricted by f (Offset and Limit are ignored), for packages that build on
-// crm and choose their own columns, such as s.id, s.email and s.language.
-// It returns a *SegmentError or *ValidationError for a bad filter.
-func (db *DB) SupporterQuery(ctx context.Context, f SupporterFilter) (*bun.SelectQuery, error) {
-	q := db.bun.NewSelect().TableExpr("supporters AS s")
-	if err := applySupporterFilter(ctx, db.bun, q, f); err != nil {
+// supporterQuery returns a query over the supporters table, aliased s, on
+// idb, restricted by f (Offset and Limit are ignored), for newsletter,
+// which reaches it through dbutil.SupporterQuery.
+func supporterQuery(ctx context.Context, idb bun.IDB, f SupporterFilter) (*bun.SelectQuery, error) {
+	q := idb.NewSelect().TableExpr("supporters AS s")
+	if err := applySupporterFilter(ctx, idb, q, f); err != nil {
 		return nil, err
 	}
 	return q, nil
 }
 
 // CountSupporters returns how many supporters match f (Offset and Limit are
-// ignored).
+// ignored). It returns a *SegmentError or *ValidationError for a bad
+// filter.
 func (db *DB) CountSupporters(ctx context.Context, f SupporterFilter) (int, error) {
 	if f.onlySegment() {
 		e, _, err := compileSegment(ctx, db.bun, f.Segment, nil)

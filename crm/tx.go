@@ -70,19 +70,6 @@ func runTx[T any](ctx context.Context, db *DB, op func(tx *Tx) (T, error)) (T, e
 	return out, err
 }
 
-// Bun returns the transaction's bun handle, for a package that keeps its
-// own tables beside crm's (newsletter does) and writes them in the same
-// transaction as crm's operations: a signup's claim of a confirmation
-// email, a webhook's record of the events it applied. Write only your own
-// tables through it: crm's tables are changed through Tx's methods, which
-// keep the audit log, the consent history and the refusal to write for an
-// erased supporter. Do not commit or roll it back (RunInTx does).
-//
-// It gives inside a transaction the access DB.Bun gives outside one, and
-// no more; it is a bun.IDB, not the bun.Tx, so that nothing but RunInTx
-// is expected to end the transaction.
-func (tx *Tx) Bun() bun.IDB { return tx.tx }
-
 // now is the database clock, in UTC.
 func (tx *Tx) now() time.Time { return tx.db.Now() }
 

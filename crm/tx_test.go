@@ -10,6 +10,7 @@ import (
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // state is what an operation could change in the database, for
@@ -65,7 +66,7 @@ func state(t *testing.T, db *crm.DB, emails ...string) string {
 // crmtest.FailQueries).
 func failingDB(t *testing.T, db *crm.DB, parts ...string) (*crm.DB, func() int) {
 	t.Helper()
-	bdb, hits := crmtest.FailQueries(db.Bun(), parts...)
+	bdb, hits := crmtest.FailQueries(dbutil.DB(db), parts...)
 	failing, err := crm.New(context.Background(), bdb)
 	if err != nil {
 		t.Fatal(err)
@@ -188,10 +189,22 @@ func TestRunInTxReadOnly(t *testing.T) {
 	}
 }
 
-// AddSupporter with fresh consent lifts the erasure and creates the
-// supporter in one transaction: whichever step fails, down to the last
-// statement, the address stays erased and nothing is written.
-func TestAddSupporterFreshConsentIsAtomic(t *testing.T) {
+// addWithFreshConsent adds back someone erased, as CreateSupporter's
+// documentation says: the erasure lifted and the supporter created in one
+// transaction.
+func addWithFreshConsent(ctx context.Context, db *crm.DB, s *crm.Supporter) error {
+	return db.RunInTx(ctx, func(tx *crm.Tx) error {
+		if err := tx.ClearErased(ctx, s.Email); err != nil {
+			return err
+		}
+		return tx.CreateSupporter(ctx, s)
+	})
+}
+
+// Adding someone erased with fresh consent lifts the erasure and creates
+// the supporter in one transaction: whichever step fails, down to the
+// last statement, the address stays erased and nothing is written.
+func TestCreateSupporterFreshConsentIsAtomic(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
 	mustSupporter(t, db, &crm.Supporter{Email: "ann@example.org"})
@@ -202,7 +215,6 @@ func TestAddSupporterFreshConsentIsAtomic(t *testing.T) {
 	if !strings.Contains(before, "erased=true") {
 		t.Fatalf("not erased: %s", before)
 	}
-	fresh := crm.AddOptions{FreshConsent: true}
 	for _, tt := range []struct {
 		name  string
 		s     crm.Supporter
@@ -223,20 +235,20 @@ func TestAddSupporterFreshConsentIsAtomic(t *testing.T) {
 				on, hits = failingDB(t, db, tt.fail...)
 			}
 			s := tt.s
-			err := on.AddSupporter(ctx, &s, fresh)
+			err := addWithFreshConsent(ctx, on, &s)
 			if !tt.check(err) || hits() != 1 {
-				t.Fatalf("AddSupporter = %v (failed statements: %d)", err, hits())
+				t.Fatalf("ClearErased and CreateSupporter = %v (failed statements: %d)", err, hits())
 			}
 			if after := state(t, db, "ann@example.org"); after != before {
-				t.Fatalf("a failed AddSupporter changed something:\nbefore %s\nafter  %s", before, after)
+				t.Fatalf("a failed creation changed something:\nbefore %s\nafter  %s", before, after)
 			}
 		})
 	}
 	s := &crm.Supporter{Email: "ann@example.org", FirstName: "Ann"}
-	if err := db.AddSupporter(ctx, s, crm.AddOptions{}); !errors.Is(err, crm.ErrErased) {
+	if err := db.CreateSupporter(ctx, s); !errors.Is(err, crm.ErrErased) {
 		t.Fatalf("without fresh consent: %v", err)
 	}
-	if err := db.AddSupporter(ctx, s, fresh); err != nil {
+	if err := addWithFreshConsent(ctx, db, s); err != nil {
 		t.Fatal(err)
 	}
 	if erased, err := db.IsErased(ctx, "ann@example.org"); err != nil || erased {
@@ -269,7 +281,7 @@ func TestForgetIsOneTransaction(t *testing.T) {
 	if after := state(t, db, "ann@example.org"); after != before {
 		t.Fatalf("a failed Forget changed something:\nbefore %s\nafter  %s", before, after)
 	}
-	if _, ok, err := db.Setting(ctx, "crm.suppression_key"); err != nil || ok {
+	if _, ok, err := dbutil.Setting(ctx, dbutil.DB(db), "crm.suppression_key"); err != nil || ok {
 		t.Errorf("the erased list's key was kept: %v, %v", ok, err)
 	}
 	if err := db.Forget(ctx, "ann@example.org"); err != nil {
@@ -306,8 +318,7 @@ func TestTxGoesOnAfterInvalid(t *testing.T) {
 				return err
 			},
 			func() error {
-				return tx.AddSupporter(ctx, &crm.Supporter{Email: "gone@example.org", Interests: unknown},
-					crm.AddOptions{FreshConsent: true})
+				return tx.CreateSupporter(ctx, &crm.Supporter{Email: "gone@example.org", Interests: unknown})
 			},
 			func() error {
 				_, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: bob.ID, List: "lettre"})
@@ -325,7 +336,10 @@ func TestTxGoesOnAfterInvalid(t *testing.T) {
 		if _, err := tx.UpdateSupporter(ctx, bob.ID, crm.SupporterUpdate{FirstName: ptr("Bob")}); err != nil {
 			return err
 		}
-		if err := tx.AddSupporter(ctx, &crm.Supporter{Email: "gone@example.org"}, crm.AddOptions{FreshConsent: true}); err != nil {
+		if err := tx.ClearErased(ctx, "gone@example.org"); err != nil {
+			return err
+		}
+		if err := tx.CreateSupporter(ctx, &crm.Supporter{Email: "gone@example.org"}); err != nil {
 			return err
 		}
 		_, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: bob.ID, List: "lettre", Consent: consent})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
+	"github.com/assocrm/assocrm/internal/dbutil"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -54,7 +55,7 @@ func dbState(t *testing.T, db *crm.DB, emails ...string) string {
 		fmt.Fprintf(&b, "audit %d %s %d %s\n", e.ID, e.Action, e.SupporterID, e.Details)
 	}
 	for _, table := range []string{"supporters", "newsletter_confirmations", "newsletter_webhook_events"} {
-		n, err := db.Bun().NewSelect().Table(table).Count(ctx)
+		n, err := dbutil.DB(db).NewSelect().Table(table).Count(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +77,7 @@ func failLast(t *testing.T, w *web, emails []string, parts []string, op func(n *
 	t.Helper()
 	ctx := context.Background()
 	before := dbState(t, w.db, emails...)
-	bdb, hits := crmtest.FailQueries(w.db.Bun(), parts...)
+	bdb, hits := crmtest.FailQueries(dbutil.DB(w.db), parts...)
 	db, err := crm.New(ctx, bdb, crm.WithClock(w.clock.Now))
 	if err != nil {
 		t.Fatal(err)

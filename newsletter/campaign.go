@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // CampaignStatus is where a campaign stands.
@@ -126,7 +127,7 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 		return nil, err
 	}
 	if spec.Segment = strings.TrimSpace(spec.Segment); spec.Segment != "" {
-		if err := n.db.ParseSegment(ctx, spec.Segment); err != nil {
+		if err := n.db.ValidateSegment(ctx, spec.Segment); err != nil {
 			return nil, err
 		}
 	}
@@ -456,7 +457,7 @@ type recipientRow struct {
 // segment, minus anyone whose mail bounces or who complained. The
 // supporters are "s"; the caller picks the columns.
 func (n *Newsletter) audience(ctx context.Context, idb bun.IDB, c *Campaign) (*bun.SelectQuery, error) {
-	q, err := n.db.SupporterQuery(ctx, crm.SupporterFilter{List: &c.List, Segment: c.Segment, Mailable: true})
+	q, err := dbutil.SupporterQuery(ctx, n.bun, crm.SupporterFilter{List: &c.List, Segment: c.Segment, Mailable: true})
 	if err != nil {
 		return nil, fmt.Errorf("campaign %s: audience: %w", c.Name, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -125,7 +126,7 @@ func TestOldRecordsOverTheBoundsStayEditable(t *testing.T) {
 	}
 	// As the previous version could store it.
 	long := strings.Repeat("n", crm.MaxNotesLength+1)
-	if _, err := w.db.Bun().NewUpdate().Table("supporters").Set("notes = ?", long).Where("id = ?", s.ID).Exec(ctx); err != nil {
+	if _, err := dbutil.DB(w.db).NewUpdate().Table("supporters").Set("notes = ?", long).Where("id = ?", s.ID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := w.do(t, "POST", path(w.n.PreferencesURL(s.ID)), url.Values{"language": {"en"}}.Encode(), nil); code != 200 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -126,7 +127,7 @@ func TestForgetDuringALiveSend(t *testing.T) {
 			t.Fatal("batch 2 was never prepared")
 		}
 		var status string
-		if err := e.db.Bun().NewSelect().Table("newsletter_batches").Column("status").
+		if err := dbutil.DB(e.db).NewSelect().Table("newsletter_batches").Column("status").
 			Where("batch = 1").Scan(ctx, &status); err != nil {
 			t.Fatal(err)
 		}
@@ -175,11 +176,11 @@ func assertAddressesGone(t *testing.T, e *env, addrs []string) {
 		}
 	}
 	for _, f := range forms {
-		k, err := e.db.Bun().NewSelect().Table("newsletter_batches").Where("payload LIKE ?", "%"+f+"%").Count(ctx)
+		k, err := dbutil.DB(e.db).NewSelect().Table("newsletter_batches").Where("payload LIKE ?", "%"+f+"%").Count(ctx)
 		if err != nil || k != 0 {
 			t.Errorf("%d stored payloads hold %q (%v)", k, f, err)
 		}
-		k, err = e.db.Bun().NewSelect().Table("newsletter_deliveries").Where("email LIKE ?", "%"+f+"%").Count(ctx)
+		k, err = dbutil.DB(e.db).NewSelect().Table("newsletter_deliveries").Where("email LIKE ?", "%"+f+"%").Count(ctx)
 		if err != nil || k != 0 {
 			t.Errorf("%d deliveries hold %q (%v)", k, f, err)
 		}

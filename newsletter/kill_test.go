@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 	"github.com/assocrm/assocrm/newsletter"
 	"github.com/assocrm/assocrm/newsletter/resendtest"
 )
@@ -127,7 +128,7 @@ func TestKillAndResume(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	done := func() int {
-		k, err := e.db.Bun().NewSelect().Table("newsletter_deliveries").Where("status <> 'pending'").Count(ctx)
+		k, err := dbutil.DB(e.db).NewSelect().Table("newsletter_deliveries").Where("status <> 'pending'").Count(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/pg/*.sql
@@ -151,7 +152,7 @@ const secretSetting = "newsletter.signing_secret"
 // When db was opened with crm.ReadOnly, it only checks them, and fails
 // with an error wrapping crm.ErrSchemaTooOld if some are missing.
 func New(ctx context.Context, db *crm.DB, opts ...Option) (*Newsletter, error) {
-	n := &Newsletter{db: db, bun: db.Bun(), now: time.Now, lease: 2 * time.Minute, sleep: sleepCtx}
+	n := &Newsletter{db: db, bun: dbutil.DB(db), now: time.Now, lease: 2 * time.Minute, sleep: sleepCtx}
 	for _, o := range opts {
 		if err := o(n); err != nil {
 			return nil, err
@@ -159,10 +160,10 @@ func New(ctx context.Context, db *crm.DB, opts ...Option) (*Newsletter, error) {
 	}
 	if db.ReadOnly() {
 		// A read-only database is read, never migrated (crm.ReadOnly).
-		if err := crm.CheckMigrations(ctx, n.bun, crm.MigrationFiles(migrationFiles, n.bun.Dialect()), migrationsTable); err != nil {
+		if err := dbutil.CheckMigrations(ctx, n.bun, dbutil.MigrationFiles(migrationFiles, n.bun.Dialect()), migrationsTable); err != nil {
 			return nil, err
 		}
-	} else if _, err := crm.ApplyMigrations(ctx, n.bun, crm.MigrationFiles(migrationFiles, n.bun.Dialect()), migrationsTable); err != nil {
+	} else if _, err := dbutil.ApplyMigrations(ctx, n.bun, dbutil.MigrationFiles(migrationFiles, n.bun.Dialect()), migrationsTable); err != nil {
 		return nil, err
 	}
 	if n.signer == nil {
@@ -172,12 +173,12 @@ func New(ctx context.Context, db *crm.DB, opts ...Option) (*Newsletter, error) {
 		var err error
 		if db.ReadOnly() {
 			var ok bool
-			secret, ok, err = db.Setting(ctx, secretSetting)
+			secret, ok, err = dbutil.Setting(ctx, n.bun, secretSetting)
 			if err == nil && !ok {
 				err = fmt.Errorf("no link signing secret yet: open the database once writable: %w", crm.ErrSchemaTooOld)
 			}
 		} else {
-			secret, err = db.SettingOrInit(ctx, secretSetting, fmt.Sprintf("%x", fresh))
+			secret, err = dbutil.SettingOrInit(ctx, n.bun, secretSetting, fmt.Sprintf("%x", fresh))
 		}
 		if err != nil {
 			return nil, err

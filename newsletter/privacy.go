@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // DeliveryRecord is one campaign a supporter was sent, for exports.
@@ -134,7 +134,8 @@ type ForgetReport struct {
 // Forget cannot reach them.
 func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, error) {
 	rep := &ForgetReport{}
-	err := n.db.Forget(ctx, email, func(ctx context.Context, tx bun.IDB, id int64, addr string) error {
+	err := n.db.Forget(ctx, email, func(ctx context.Context, crmTx *crm.Tx, id int64, addr string) error {
+		tx := dbutil.Tx(crmTx) // the deliveries and campaigns are newsletter's tables
 		rep.SupporterID = id
 		if tx.Dialect().Name() == dialect.PG {
 			// A first Send freezing a campaign's audience (freeze) holds

@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // BatchSize is how many messages go in one API call (Resend's maximum).
@@ -687,7 +688,7 @@ func (n *Newsletter) renderAll(c *Campaign, tpls map[string]*Template, snap []sn
 // campaign: subscribed to its list and with mail that does not bounce.
 // Only what templates use is loaded.
 func (n *Newsletter) eligible(ctx context.Context, tx bun.IDB, c *Campaign, ids []int64) (map[int64]*crm.Supporter, error) {
-	q, err := n.db.SupporterQuery(ctx, crm.SupporterFilter{IDs: ids, List: &c.List, Mailable: true})
+	q, err := dbutil.SupporterQuery(ctx, n.bun, crm.SupporterFilter{IDs: ids, List: &c.List, Mailable: true})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 	"github.com/assocrm/assocrm/newsletter"
 	"github.com/assocrm/assocrm/newsletter/resendtest"
 )
@@ -31,7 +32,7 @@ func TestForgetDuringFreeze(t *testing.T) {
 			`CREATE FUNCTION slow_freeze() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$`,
 			`CREATE TRIGGER slow_freeze BEFORE INSERT ON newsletter_deliveries FOR EACH STATEMENT EXECUTE FUNCTION slow_freeze()`,
 		} {
-			if _, err := e.db.Bun().ExecContext(ctx, stmt); err != nil {
+			if _, err := dbutil.DB(e.db).ExecContext(ctx, stmt); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -66,7 +67,7 @@ func TestForgetDuringFreeze(t *testing.T) {
 	if crm.IsPostgresDSN(e.path) && mailed != 0 {
 		t.Errorf("%s was mailed though erased while the audience was being frozen", addr)
 	}
-	k, err := e.db.Bun().NewSelect().Table("newsletter_deliveries").Where("email = ?", addr).Count(ctx)
+	k, err := dbutil.DB(e.db).NewSelect().Table("newsletter_deliveries").Where("email = ?", addr).Count(ctx)
 	if err != nil || k != 0 {
 		t.Errorf("%d deliveries still hold the erased address (%v)", k, err)
 	}
@@ -94,7 +95,7 @@ func TestForgetBetweenSnapshotAndStore(t *testing.T) {
 			erased = true
 			rep, forgetErr = e.newsletter(t).Forget(ctx, addr)
 		case stage == "stored" && batch == 1:
-			k, err := e.db.Bun().NewSelect().Table("newsletter_batches").
+			k, err := dbutil.DB(e.db).NewSelect().Table("newsletter_batches").
 				Where("payload LIKE ?", "%"+addr+"%").Count(ctx)
 			if err != nil || k != 0 {
 				t.Errorf("after the erasure, %d stored payloads hold the address (%v)", k, err)
@@ -117,7 +118,7 @@ func TestForgetBetweenSnapshotAndStore(t *testing.T) {
 		}
 	}
 	assertOnce(t, e.srv.Emails(), want)
-	k, err := e.db.Bun().NewSelect().Table("newsletter_deliveries").Where("email = ?", addr).Count(ctx)
+	k, err := dbutil.DB(e.db).NewSelect().Table("newsletter_deliveries").Where("email = ?", addr).Count(ctx)
 	if err != nil || k != 0 {
 		t.Errorf("%d deliveries still hold the erased address (%v)", k, err)
 	}
@@ -138,7 +139,7 @@ func TestForgetReportSurvivesABusyLog(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer reader.Close()
-		conn, err := reader.Bun().Conn(ctx)
+		conn, err := dbutil.DB(reader).Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +219,7 @@ func TestLeaseIsRenewedWhileWaiting(t *testing.T) {
 	e.clock.Advance(time.Hour) // the sender waits for an hour...
 	var until time.Time
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if err := e.db.Bun().NewSelect().Table("newsletter_campaigns").Column("lease_until").
+		if err := dbutil.DB(e.db).NewSelect().Table("newsletter_campaigns").Column("lease_until").
 			Where("name = 'mars'").Scan(ctx, &until); err != nil {
 			t.Fatal(err)
 		}
@@ -252,12 +253,12 @@ func TestSenderStopsWhenItsSessionEnds(t *testing.T) {
 	e.campaign(t, n, "mars", "lettre", "")
 	g, done := e.sendHeldAtGate(ctx, t, n, "mars")
 	var key int64
-	if err := e.db.Bun().NewSelect().Table("newsletter_batches").Column("owner_lock").
+	if err := dbutil.DB(e.db).NewSelect().Table("newsletter_batches").Column("owner_lock").
 		Where("owner_lock <> 0").Limit(1).Scan(ctx, &key); err != nil {
 		t.Fatal(err)
 	}
 	var ended bool
-	if err := e.db.Bun().NewRaw(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'
+	if err := dbutil.DB(e.db).NewRaw(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'
 		AND objsubid = 1 AND classid = ? AND objid = ?`, int64(uint64(key)>>32), int64(uint64(key)&0xffffffff)).
 		Scan(ctx, &ended); err != nil || !ended {
 		t.Fatalf("ending the sender's session: %v, %v", ended, err)

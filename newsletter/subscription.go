@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // SignupRequest is what a signup form sends.
@@ -134,13 +135,20 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		if err != nil {
 			return err
 		}
+		// Someone erased before is recorded again, their address staying
+		// erased until they confirm: the confirmation is their fresh
+		// consent (crm.Tx.Confirm lifts the erasure).
+		create := tx.CreateSupporter
+		if erased {
+			create = func(ctx context.Context, s *crm.Supporter) error { return dbutil.CreateErasedSupporter(ctx, tx, s) }
+		}
 		s, err = tx.GetSupporterByEmail(ctx, email)
 		if errors.Is(err, crm.ErrNotFound) {
 			s = &crm.Supporter{Email: email, FirstName: r.FirstName, LastName: r.LastName, Language: r.Language, Source: crm.SourceWeb}
 			for _, in := range r.Interests {
 				s.Interests = append(s.Interests, crm.SupporterInterest{Interest: in})
 			}
-			if err := tx.CreateSupporter(ctx, s); err != nil {
+			if err := create(ctx, s); err != nil {
 				if !errors.Is(err, crm.ErrInvalid) {
 					return err
 				}
@@ -148,7 +156,7 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 				// signup. An invalid input is refused before anything
 				// is written, so the transaction goes on.
 				s = &crm.Supporter{Email: email, Source: crm.SourceWeb}
-				if err := tx.CreateSupporter(ctx, s); err != nil {
+				if err := create(ctx, s); err != nil {
 					return err
 				}
 			}
@@ -191,7 +199,7 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		if len(toConfirm) == 0 {
 			return nil
 		}
-		claimed, err = n.claimConfirmation(ctx, tx.Bun(), s.ID, interval)
+		claimed, err = n.claimConfirmation(ctx, dbutil.Tx(tx), s.ID, interval)
 		return err
 	})
 	if err != nil {
@@ -394,7 +402,7 @@ func (n *Newsletter) tokenTargets(ctx context.Context, t Token) (*crm.Supporter,
 	if t.ListID == 0 {
 		return s, nil, nil
 	}
-	l, err := n.db.ListByID(ctx, t.ListID)
+	l, err := n.db.GetListByID(ctx, t.ListID)
 	if err != nil {
 		return nil, nil, err
 	}

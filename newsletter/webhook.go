@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // WebhookEvent is the part of a Resend webhook event the package uses.
@@ -62,7 +63,7 @@ func (n *Newsletter) ApplyWebhook(ctx context.Context, svixID string, payload []
 		}
 		// Two deliveries of one event at once both apply it, to the
 		// same result (its effects are idempotent); one records it.
-		_, err = tx.Bun().NewInsert().Model(&webhookEvent{SvixID: svixID, Type: ev.Type, ReceivedAt: n.clock()}).
+		_, err = dbutil.Tx(tx).NewInsert().Model(&webhookEvent{SvixID: svixID, Type: ev.Type, ReceivedAt: n.clock()}).
 			On("CONFLICT (svix_id) DO NOTHING").Exec(ctx)
 		return err
 	})
@@ -101,7 +102,7 @@ func (n *Newsletter) applyEvent(ctx context.Context, tx *crm.Tx, ev WebhookEvent
 	if ev.Data.EmailID != "" {
 		// Through the supporter's index: provider ids are not indexed
 		// (see migration 3).
-		if _, err := tx.Bun().NewUpdate().Table("newsletter_deliveries").Set("event = ?", event).
+		if _, err := dbutil.Tx(tx).NewUpdate().Table("newsletter_deliveries").Set("event = ?", event).
 			Set("updated_at = ?", n.clock()).
 			Where("supporter_id = ? AND provider_id = ? AND provider_id <> ''", supporterID, ev.Data.EmailID).
 			Exec(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -70,7 +71,7 @@ func serve(c *cli.Context, db *crm.DB) error {
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := db.Bun().PingContext(r.Context()); err != nil {
+		if err := dbutil.DB(db).PingContext(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}

@@ -153,7 +153,17 @@ func addSupporter(c *cli.Context, db *crm.DB) error {
 	if s.Source == "" {
 		s.Source = crm.SourceCLI
 	}
-	if err := db.AddSupporter(c.Context, s, crm.AddOptions{FreshConsent: c.Bool("fresh-consent")}); err != nil {
+	// Fresh consent lifts the erasure in the transaction that adds them,
+	// so a failed addition leaves the address erased.
+	err = db.RunInTx(c.Context, func(tx *crm.Tx) error {
+		if c.Bool("fresh-consent") {
+			if err := tx.ClearErased(c.Context, s.Email); err != nil {
+				return err
+			}
+		}
+		return tx.CreateSupporter(c.Context, s)
+	})
+	if err != nil {
 		if errors.Is(err, crm.ErrErased) {
 			return fmt.Errorf("--email %q: %w (then use --fresh-consent)", s.Email, crm.ErrErased)
 		}
@@ -246,21 +256,6 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 	f.Limit = c.Int("limit")
 	f.Offset = c.Int("offset")
 	rows := db.Supporters(c.Context, f)
-	if f.Limit != 0 || f.Offset != 0 {
-		// One page: FindSupporters, without ListSupporters' total, which
-		// nothing here prints.
-		ss, err := db.FindSupporters(c.Context, f)
-		if err != nil {
-			return err
-		}
-		rows = func(yield func(*crm.Supporter, error) bool) {
-			for _, s := range ss {
-				if !yield(s, nil) {
-					return
-				}
-			}
-		}
-	}
 	return writeSupporters(c, rows)
 }
 

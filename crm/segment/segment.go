@@ -22,6 +22,8 @@ import (
 type Node interface {
 	// Pos is the byte offset in the expression where the node starts.
 	Pos() int
+	// String writes the node back in the segment language, with
+	// parentheses where they are needed; parsing it gives the same tree.
 	String() string
 }
 
@@ -52,14 +54,29 @@ type Term struct {
 	At     int
 }
 
-func (n *And) Pos() int  { return n.At }
-func (n *Or) Pos() int   { return n.At }
-func (n *Not) Pos() int  { return n.At }
+// Pos returns At, where the node starts (see Node).
+func (n *And) Pos() int { return n.At }
+
+// Pos returns At, where the node starts (see Node).
+func (n *Or) Pos() int { return n.At }
+
+// Pos returns At, where the node starts (see Node).
+func (n *Not) Pos() int { return n.At }
+
+// Pos returns At, where the node starts (see Node).
 func (n *Term) Pos() int { return n.At }
 
+// String writes the node in the segment language (see Node).
 func (n *And) String() string { return join(n.Operands, " AND ") }
-func (n *Or) String() string  { return join(n.Operands, " OR ") }
+
+// String writes the node in the segment language (see Node).
+func (n *Or) String() string { return join(n.Operands, " OR ") }
+
+// String writes the node in the segment language (see Node).
 func (n *Not) String() string { return "NOT " + paren(n.Operand) }
+
+// String writes the node in the segment language (see Node), quoting a
+// value that needs it.
 func (n *Term) String() string {
 	v := n.Value
 	if n.Quoted || v == "" || strings.ContainsAny(v, " \t()\"") {
@@ -91,6 +108,8 @@ type SyntaxError struct {
 	Found    string // what it found, e.g. `")"` or "the end"
 }
 
+// Error gives the position, counted from 1, what was expected and what
+// was found.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("segment: at position %d: expected %s, found %s", e.Pos+1, e.Expected, e.Found)
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -32,9 +33,11 @@ type Options struct {
 	Encoding string
 }
 
-// Delimiters are the separators Options.Delimiter may take and sniffing
-// chooses from.
-var Delimiters = []rune{',', ';', '\t', '|'}
+var delimiters = []rune{',', ';', '\t', '|'}
+
+// Delimiters returns the separators Options.Delimiter may take and
+// sniffing chooses from, in a slice of the caller's.
+func Delimiters() []rune { return slices.Clone(delimiters) }
 
 // ErrNoHeader means the input holds no header line: it is empty or blank.
 var ErrNoHeader = errors.New("no header line (the file is empty)")
@@ -54,6 +57,7 @@ type Reader struct {
 // of the file one field. Line is where the quote opened.
 type UnterminatedQuoteError struct{ Line int }
 
+// Error gives the line where the quote opened.
 func (e *UnterminatedQuoteError) Error() string {
 	return fmt.Sprintf("line %d: a quote (\") opens a field that is never closed: it would swallow the rest of the file", e.Line)
 }
@@ -180,7 +184,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 }
 
 func validDelimiter(d rune) bool {
-	for _, c := range Delimiters {
+	for _, c := range delimiters {
 		if c == d {
 			return true
 		}
@@ -226,7 +230,7 @@ func chooseEncoding(br *bufio.Reader, name string) (string, encoding.Encoding, e
 // Ties go to the earlier candidate; a record with none of them is one
 // column, read with ','.
 func sniffDelimiter(head []byte) rune {
-	counts := make([]int, len(Delimiters))
+	counts := make([]int, len(delimiters))
 	inQuotes, content := false, false
 	for _, c := range string(head) {
 		switch {
@@ -240,7 +244,7 @@ func sniffDelimiter(head []byte) rune {
 			}
 			clear(counts)
 		default:
-			for i, d := range Delimiters {
+			for i, d := range delimiters {
 				if c == d {
 					counts[i]++
 				}
@@ -257,7 +261,7 @@ func bestDelimiter(counts []int) rune {
 	best, bestCount := ',', 0
 	for i, n := range counts {
 		if n > bestCount {
-			best, bestCount = Delimiters[i], n
+			best, bestCount = delimiters[i], n
 		}
 	}
 	return best

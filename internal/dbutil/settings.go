@@ -1,4 +1,4 @@
-package crm
+package dbutil
 
 import (
 	"context"
@@ -13,13 +13,9 @@ type setting struct {
 	Value         string `bun:"value"`
 }
 
-// Setting returns a value the library keeps in the database (such as the
-// token signing secret), and whether it is set.
-func (db *DB) Setting(ctx context.Context, key string) (string, bool, error) {
-	return getSetting(ctx, db.bun, key)
-}
-
-func getSetting(ctx context.Context, idb bun.IDB, key string) (string, bool, error) {
+// Setting returns a value the library keeps in crm's settings table (such
+// as newsletter's link signing secret), and whether it is set.
+func Setting(ctx context.Context, idb bun.IDB, key string) (string, bool, error) {
 	var vals []string
 	if err := idb.NewSelect().Table("settings").Column("value").Where("key = ?", key).Scan(ctx, &vals); err != nil {
 		return "", false, fmt.Errorf("setting %s: %w", key, err)
@@ -31,13 +27,10 @@ func getSetting(ctx context.Context, idb bun.IDB, key string) (string, bool, err
 }
 
 // SettingOrInit returns the value of key, storing value first if the key
-// has none; of two processes racing, both get the value stored first.
-func (db *DB) SettingOrInit(ctx context.Context, key, value string) (string, error) {
-	return runTx(ctx, db, func(tx *Tx) (string, error) { return settingOrInit(ctx, tx.tx, key, value) })
-}
-
-// settingOrInit is SettingOrInit in the caller's transaction.
-func settingOrInit(ctx context.Context, idb bun.IDB, key, value string) (string, error) {
+// has none; of two processes racing, both get the value stored first. It
+// is one insert that does nothing on conflict, then a read: on idb, a
+// transaction or not.
+func SettingOrInit(ctx context.Context, idb bun.IDB, key, value string) (string, error) {
 	var out string
 	if _, err := idb.NewInsert().Model(&setting{Key: key, Value: value}).On("CONFLICT (key) DO NOTHING").Exec(ctx); err != nil {
 		return "", fmt.Errorf("setting %s: %w", key, err)
