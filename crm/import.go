@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"database/sql/driver"
 	"context"
 	"encoding/json"
 	"errors"
@@ -602,6 +603,21 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 			return err
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = 1000")
+		// The import checks the references it writes itself: each batch
+		// writes the tags, interests, attributes and subscriptions of
+		// supporters it has just inserted or read, in the transaction
+		// that holds the write lock, so nobody can remove them meanwhile.
+		// Without SQLite's own checks every row it inserts is one index
+		// search and six counter tests lighter. The connection goes back
+		// to the pool with them on, or is not given back at all.
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return err
+		}
+		defer func() {
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); err != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
 	}
 	// Batches of BatchSize rows share a transaction until it has held
 	// the lock importHold; it then commits and, on SQLite, leaves the

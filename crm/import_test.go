@@ -329,34 +329,49 @@ func TestImportStatusColumn(t *testing.T) {
 	}
 }
 
-// An import enlarges SQLite's page cache for its own transaction only:
-// the connection goes back to the pool with the size it had, after a
-// good import as after a failed one.
-func TestImportRestoresTheCacheSize(t *testing.T) {
+// An import enlarges SQLite's page cache and turns off its foreign key
+// checks for its own connection only: the connection goes back to the
+// pool as it was, after a good import as after a failed one.
+func TestImportRestoresItsConnection(t *testing.T) {
 	db := openTest(t)
 	if dbutil.DB(db).Dialect().Name().String() != "sqlite" {
 		t.Skip("SQLite only")
 	}
 	ctx := context.Background()
 	dbutil.DB(db).SetMaxOpenConns(1) // so the checks below see the import's connection
-	size := func() int {
+	pragma := func(name string) int {
 		var n int
-		if err := dbutil.DB(db).NewRaw("PRAGMA cache_size").Scan(ctx, &n); err != nil {
+		if err := dbutil.DB(db).NewRaw("PRAGMA " + name).Scan(ctx, &n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	before := size()
-	importFile(t, db, "excel_fr_windows1252.csv", crm.ImportOptions{})
-	if got := size(); got != before {
-		t.Errorf("cache size after an import: %d, want %d", got, before)
+	size := pragma("cache_size")
+	check := func(after string) {
+		t.Helper()
+		if got := pragma("cache_size"); got != size {
+			t.Errorf("cache size after %s: %d, want %d", after, got, size)
+		}
+		if got := pragma("foreign_keys"); got != 1 {
+			t.Errorf("foreign_keys after %s: %d, want 1", after, got)
+		}
 	}
+	importFile(t, db, "excel_fr_windows1252.csv", crm.ImportOptions{})
+	check("an import")
 	if _, err := db.ImportSupporters(ctx, strings.NewReader("email\na@example.org\n"), crm.ImportOptions{List: "nope", Consent: "x"}); err == nil {
 		t.Fatal("import to a missing list: no error")
 	}
-	if got := size(); got != before {
-		t.Errorf("cache size after a failed import: %d, want %d", got, before)
+	check("an import refused")
+	var broken strings.Builder
+	broken.WriteString("email,first_name\n")
+	for i := range 3000 {
+		fmt.Fprintf(&broken, "r%d@example.org,R\n", i)
 	}
+	broken.WriteString("\"late@example.org,Ann\n")
+	if _, err := db.ImportSupporters(ctx, strings.NewReader(broken.String()), crm.ImportOptions{BatchSize: 500}); err == nil {
+		t.Fatal("import of a file with an unterminated quote: no error")
+	}
+	check("an import that failed after writing batches")
 }
 
 // On SQLite an import numbers the supporters it creates itself: the ids

@@ -1,6 +1,9 @@
 package newsletter
 
 import (
+	"unicode/utf8"
+	"slices"
+	"database/sql"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -787,31 +790,45 @@ type Preview struct {
 	Recipients int            `json:"recipients"`
 	ByLanguage map[string]int `json:"by_language"`
 	First      *Message       `json:"first,omitempty"` // the message the first recipient would get
+	// Sample holds the addresses of the first three recipients, masked
+	// (a***@example.org).
+	Sample []string `json:"sample"`
+	// Empty counts, for a draft, the recipients for whom a field its
+	// templates use is empty: "FirstName", "LastName", "City",
+	// "Attr pointure". Fields nobody lacks are left out.
+	Empty map[string]int `json:"empty,omitempty"`
 }
 
 // DryRun counts who the campaign would go to now (or, once the send has
-// started, who is still pending) and renders the first message. It sends
-// and records nothing.
+// started, who is still pending), how many of them lack a field the
+// templates use, and renders the first message. It sends and records
+// nothing.
 func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) {
 	st, err := n.CampaignStats(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	c := st.Campaign
-	p := &Preview{Campaign: c, Recipients: st.Pending, ByLanguage: st.ByLanguage}
+	p := &Preview{Campaign: c, Recipients: st.Pending, ByLanguage: st.ByLanguage, Sample: []string{}}
 	var first []recipientRow
 	if c.Status == StatusDraft {
 		q, err := n.audience(ctx, n.bun, c)
 		if err != nil {
 			return nil, err
 		}
-		if err := q.ColumnExpr("s.id, s.email, s.language").Order("s.id").Limit(1).Scan(ctx, &first); err != nil {
+		if err := q.ColumnExpr("s.id, s.email, s.language").Order("s.id").Limit(3).Scan(ctx, &first); err != nil {
+			return nil, err
+		}
+		if p.Empty, err = n.emptyFields(ctx, c); err != nil {
 			return nil, err
 		}
 	} else {
 		if first, err = n.store().firstPending(ctx, c.ID); err != nil {
 			return nil, err
 		}
+	}
+	for _, r := range first {
+		p.Sample = append(p.Sample, maskAddress(r.Email))
 	}
 	if len(first) == 0 {
 		return p, nil
@@ -830,6 +847,65 @@ func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) 
 	}
 	p.First = &m
 	return p, nil
+}
+
+// emptyFields counts, over a draft's audience, those for whom each field
+// its templates use is empty.
+func (n *Newsletter) emptyFields(ctx context.Context, c *Campaign) (map[string]int, error) {
+	columns := map[string]string{"FirstName": "first_name", "LastName": "last_name", "City": "city"}
+	var fields, attrs []string
+	for _, t := range c.Templates {
+		f, a := fieldsUsed(t.Source)
+		fields, attrs = append(fields, f...), append(attrs, a...)
+	}
+	slices.Sort(fields)
+	slices.Sort(attrs)
+	fields, attrs = slices.Compact(fields), slices.Compact(attrs)
+	q, err := n.audience(ctx, n.bun, c)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, f := range fields {
+		if col := columns[f]; col != "" {
+			// The column names come from the table above, never from input.
+			q.ColumnExpr("SUM(CASE WHEN s." + col + " = '' THEN 1 ELSE 0 END)")
+			names = append(names, f)
+		}
+	}
+	for _, a := range attrs {
+		q.ColumnExpr("SUM(CASE WHEN EXISTS (SELECT 1 FROM supporter_attributes AS sa WHERE sa.supporter_id = s.id "+
+			"AND sa.key = ? AND sa.value <> '') THEN 0 ELSE 1 END)", a)
+		names = append(names, "Attr "+a)
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	counts := make([]sql.NullInt64, len(names))
+	dest := make([]any, len(names))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := q.Scan(ctx, dest...); err != nil {
+		return nil, fmt.Errorf("campaign %s: empty fields: %w", c.Name, err)
+	}
+	out := map[string]int{}
+	for i, name := range names {
+		if counts[i].Int64 > 0 {
+			out[name] = int(counts[i].Int64)
+		}
+	}
+	return out, nil
+}
+
+// maskAddress keeps the first letter of an address and its domain.
+func maskAddress(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "***"
+	}
+	_, size := utf8.DecodeRuneInString(local)
+	return local[:size] + "***@" + domain
 }
 
 // Messages renders, one after another, every message a Send of the

@@ -1,6 +1,7 @@
 package newsletter
 
 import (
+	"reflect"
 	"fmt"
 	"regexp"
 	"strings"
@@ -95,25 +96,58 @@ func checkSource(src string) error {
 		}
 		bad = &TemplateError{Line: lineOf(pos), Reason: reason}
 	}
+	eachNode(t, func(n parse.Node) bool {
+		if f, ok := n.(*parse.FieldNode); ok {
+			checkField(f.Position(), f.Ident[0])
+		}
+		return bad == nil
+	})
+	return bad
+}
+
+// fieldsUsed returns the fields a template's source uses (FirstName...)
+// and the keys of its {{.Attr "key"}}; nothing for a source that does not
+// parse.
+func fieldsUsed(src string) (fields, attrs []string) {
+	t, err := texttemplate.New("source").Funcs(templateFuncs).Parse(src)
+	if err != nil {
+		return nil, nil
+	}
+	eachNode(t, func(n parse.Node) bool {
+		switch n := n.(type) {
+		case *parse.CommandNode:
+			if len(n.Args) == 2 {
+				f, isField := n.Args[0].(*parse.FieldNode)
+				key, isString := n.Args[1].(*parse.StringNode)
+				if isField && isString && len(f.Ident) == 1 && f.Ident[0] == "Attr" {
+					attrs = append(attrs, key.Text)
+					return false
+				}
+			}
+		case *parse.FieldNode:
+			fields = append(fields, n.Ident[0])
+		}
+		return true
+	})
+	return fields, attrs
+}
+
+// eachNode calls visit for the nodes of t's trees, parents first; when
+// visit returns false, the node's children are skipped.
+func eachNode(t *texttemplate.Template, visit func(parse.Node) bool) {
 	var walk func(n parse.Node)
 	walk = func(n parse.Node) {
-		if n == nil || bad != nil {
+		if n == nil || reflect.ValueOf(n).IsNil() || !visit(n) {
 			return
 		}
 		switch n := n.(type) {
 		case *parse.ListNode:
-			if n == nil {
-				return
-			}
 			for _, c := range n.Nodes {
 				walk(c)
 			}
 		case *parse.ActionNode:
 			walk(n.Pipe)
 		case *parse.PipeNode:
-			if n == nil {
-				return
-			}
 			for _, c := range n.Cmds {
 				walk(c)
 			}
@@ -121,8 +155,6 @@ func checkSource(src string) error {
 			for _, a := range n.Args {
 				walk(a)
 			}
-		case *parse.FieldNode:
-			checkField(n.Position(), n.Ident[0])
 		case *parse.ChainNode:
 			walk(n.Node)
 		case *parse.IfNode:
@@ -144,7 +176,6 @@ func checkSource(src string) error {
 			walk(tpl.Tree.Root)
 		}
 	}
-	return bad
 }
 
 // plainParseError says a parse error of text/template in plainer words

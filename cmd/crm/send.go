@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"errors"
 	"fmt"
 	"maps"
@@ -88,6 +89,19 @@ func campaignCommand() *cli.Command {
 				ArgsUsage: "NAME",
 				Flags:     []cli.Flag{formatFlag()},
 				Action:    withReadDB(1, 1, showCampaign),
+			},
+			{
+				Name:      "preview",
+				Usage:     "write the campaign's HTML as one recipient (or a sample supporter) would see it, its plain text beside it",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "as", Usage: "render it for the supporter with this `EMAIL` (default: a sample supporter)"},
+					&cli.StringFlag{Name: "lang", Usage: "the language variant to show (default: the supporter's, else the first)"},
+					&cli.StringFlag{Name: "out", Usage: "the HTML `FILE` to write (default: NAME.preview.html in the temporary folder); the text goes beside it as .txt"},
+					&cli.BoolFlag{Name: "dry-run", Usage: "also show the audience by language, who lacks a field the templates use, and the first recipients"},
+					publicURLFlag(),
+				},
+				Action: withReadDB(1, 1, previewCampaign),
 			},
 			{
 				Name:      "edit",
@@ -221,6 +235,79 @@ func printCreated(c *cli.Context, n *newsletter.Newsletter, done, name string) e
 	return nil
 }
 
+func previewCampaign(c *cli.Context, db *crm.DB) error {
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	name := c.Args().First()
+	m, err := n.RenderFor(c.Context, name, c.String("as"), c.String("lang"))
+	if err != nil {
+		return explainFlag("as", err)
+	}
+	warnNoPublicURL(c, n)
+	htmlPath := c.String("out")
+	if htmlPath == "" {
+		htmlPath = filepath.Join(os.TempDir(), name+".preview.html")
+	}
+	textPath := strings.TrimSuffix(htmlPath, filepath.Ext(htmlPath)) + ".txt"
+	if textPath == htmlPath {
+		textPath += ".txt"
+	}
+	// The files show a supporter's name and address: readable by their
+	// owner only, as the database is.
+	for _, f := range []struct{ path, body string }{{htmlPath, m.HTML}, {textPath, m.Text}} {
+		if err := writePrivateFile(f.path, f.body); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "To: %s\nSubject: %s\n%s\n%s\n", m.To, m.Subject, htmlPath, textPath)
+	if !c.Bool("dry-run") {
+		return nil
+	}
+	p, err := n.DryRun(c.Context, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "audience: %d recipients (%s)\n", p.Recipients, byLanguage(p.ByLanguage))
+	printAudience(w, p)
+	return nil
+}
+
+// printAudience says who of a campaign's audience lacks a field its
+// templates use, and who its first recipients are, masked.
+func printAudience(w io.Writer, p *newsletter.Preview) {
+	labels := map[string]string{"FirstName": "first name", "LastName": "last name", "City": "city"}
+	for _, f := range slices.Sorted(maps.Keys(p.Empty)) {
+		label := labels[f]
+		if key, ok := strings.CutPrefix(f, "Attr "); ok {
+			label = fmt.Sprintf("attribute %q", key)
+		}
+		fmt.Fprintf(w, "  %d have no %s\n", p.Empty[f], label)
+	}
+	if len(p.Sample) > 0 {
+		fmt.Fprintf(w, "first recipients: %s\n", strings.Join(p.Sample, ", "))
+	}
+}
+
+// writePrivateFile writes body to path, readable by its owner only.
+func writePrivateFile(path, body string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil { // a file that existed keeps its mode otherwise
+		f.Close()
+		return err
+	}
+	if _, err := f.WriteString(body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func editCampaign(c *cli.Context, db *crm.DB) error {
 	n, err := openNewsletter(c, db)
 	if err != nil {
@@ -337,6 +424,7 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 		}
 		fmt.Fprintf(w, "campaign %s (%s): %d recipients (%s); dry run, nothing sent\n", p.Campaign.Name,
 			p.Campaign.Status, p.Recipients, byLanguage(p.ByLanguage))
+		printAudience(w, p)
 		if p.First != nil {
 			fmt.Fprintf(w, "\nfirst message\nTo: %s\nFrom: %s\nSubject: %s\nList-Unsubscribe: %s\n\n%s\n", p.First.To,
 				p.First.From, p.First.Subject, p.First.Headers["List-Unsubscribe"], p.First.Text)
