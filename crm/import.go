@@ -1,8 +1,8 @@
 package crm
 
 import (
-	"database/sql/driver"
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"

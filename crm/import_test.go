@@ -341,7 +341,7 @@ func TestImportRestoresItsConnection(t *testing.T) {
 	dbutil.DB(db).SetMaxOpenConns(1) // so the checks below see the import's connection
 	pragma := func(name string) int {
 		var n int
-		if err := dbutil.DB(db).NewRaw("PRAGMA " + name).Scan(ctx, &n); err != nil {
+		if err := dbutil.DB(db).NewRaw("PRAGMA "+name).Scan(ctx, &n); err != nil {
 			t.Fatal(err)
 		}
 		return n
