@@ -406,10 +406,15 @@ type supporterImport struct {
 	list      *List
 	interests map[string]string // folded slug or label → interest name
 	seen      []uint64          // bitmap of the ids this import has created or met
-	batch     []*importRow
-	byEmail   map[string]*importRow
-	statusOf  map[string]rowStatus // rows of the batch whose status column said something
-	erased    map[string]bool      // keyed hashes of erased addresses
+	// fresh, on SQLite, spares looking up addresses while the import is
+	// the only writer of a database that had no supporter (freshChecked:
+	// whether the first batch has looked).
+	fresh        *freshEmails
+	freshChecked bool
+	batch        []*importRow
+	byEmail      map[string]*importRow
+	statusOf     map[string]rowStatus // rows of the batch whose status column said something
+	erased       map[string]bool      // keyed hashes of erased addresses
 	// lateErased holds the addresses erased since the import began (a
 	// forget between two batches), keyed by lateKey's hashes; only the
 	// writer reads and changes it (parse runs ahead in a goroutine of its

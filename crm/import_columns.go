@@ -321,6 +321,7 @@ type MappingError struct {
 	Positions []int
 }
 
+// Error says which field has no column, or which two columns share one.
 func (e *MappingError) Error() string {
 	if e.Missing {
 		names := make([]string, len(e.Columns))
@@ -333,6 +334,7 @@ func (e *MappingError) Error() string {
 		e.Positions[1], e.Columns[1], e.Field)
 }
 
+// Unwrap returns ErrInvalid.
 func (e *MappingError) Unwrap() error { return ErrInvalid }
 
 func validField(f string, syn map[string]string) bool {

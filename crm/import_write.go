@@ -40,9 +40,9 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 			return err
 		}
 	}
-	emails := make([]string, len(im.batch))
-	for i, row := range im.batch {
-		emails[i] = row.s.Email
+	emails, err := im.lookupCandidates(ctx, tx, prep)
+	if err != nil {
+		return err
 	}
 	existing, err := findExisting(ctx, tx, prep, emails)
 	if err != nil {
@@ -124,6 +124,9 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 		}
 		for _, s := range news {
 			im.markSeen(s.ID)
+			if im.fresh != nil {
+				im.fresh.add(s.Email)
+			}
 		}
 		im.rep.Created += len(news)
 		targets = append(targets, news...)
@@ -156,6 +159,35 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	return im.journal(ctx, tx, news, changed, before, subs, events)
 }
 
+// lookupCandidates returns the addresses of the batch that may belong to
+// supporters who exist: all of them, unless the import began on an empty
+// SQLite database that nobody else has written since (see freshEmails).
+func (im *supporterImport) lookupCandidates(ctx context.Context, tx bun.IDB, prep *preparedInserts) ([]string, error) {
+	if prep != nil && !im.freshChecked {
+		im.freshChecked = true
+		var err error
+		if im.fresh, err = newFreshEmails(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	if im.fresh != nil {
+		ok, err := im.fresh.stillFresh(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			im.fresh = nil // someone else wrote: from now on, look everyone up
+		}
+	}
+	emails := make([]string, 0, len(im.batch))
+	for _, row := range im.batch {
+		if im.fresh == nil || im.fresh.mayExist(row.s.Email) {
+			emails = append(emails, row.s.Email)
+		}
+	}
+	return emails, nil
+}
+
 // findExisting returns the supporters of the batch that exist, by their
 // addresses. On PostgreSQL it locks their rows, in one order: a web write
 // about one of them (which locks its row first, see lockLiveSupporter)
@@ -168,6 +200,8 @@ func findExisting(ctx context.Context, tx bun.IDB, prep *preparedInserts, emails
 	var existing []*Supporter
 	q := tx.NewSelect().Model(&existing)
 	switch {
+	case len(emails) == 0:
+		return nil, nil
 	case prep != nil:
 		ids, err := prep.existingIDs(ctx, emails)
 		if err != nil || len(ids) == 0 {

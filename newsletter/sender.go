@@ -83,6 +83,7 @@ type SendError struct {
 	Err        error
 }
 
+// Error says what kind of failure it was and why.
 func (e *SendError) Error() string {
 	kind := map[SendErrorKind]string{KindTransient: "temporary failure", KindRateLimited: "rate limited",
 		KindQuota: "quota exceeded", KindPermanent: "refused"}[e.Kind]
@@ -92,6 +93,7 @@ func (e *SendError) Error() string {
 	return fmt.Sprintf("%s: %v", kind, e.Err)
 }
 
+// Unwrap returns the failure's cause.
 func (e *SendError) Unwrap() error { return e.Err }
 
 // ResendSender sends through Resend's batch API with the resend-go client,

@@ -21,6 +21,7 @@ type TemplateError struct {
 	Reason   string
 }
 
+// Error names the language variant and the line, then the mistake.
 func (e *TemplateError) Error() string {
 	var b strings.Builder
 	b.WriteString("template")
@@ -33,6 +34,7 @@ func (e *TemplateError) Error() string {
 	return b.String() + ": " + e.Reason
 }
 
+// Unwrap returns crm.ErrInvalid.
 func (e *TemplateError) Unwrap() error { return crm.ErrInvalid }
 
 // templateFields are the fields a template may use, as the error lists
