@@ -51,6 +51,11 @@ type Campaign struct {
 	LeaseHost  string         `bun:"lease_host" json:"-"`
 	LeasePID   int            `bun:"lease_pid" json:"-"`
 	LeaseStart string         `bun:"lease_pid_start" json:"-"`
+	// Association and PostalAddress are shown in the footer: the
+	// settings' name and postal-address, copied when the send starts
+	// (a draft shows the settings as they are now).
+	Association   string `bun:"association" json:"association,omitempty"`
+	PostalAddress string `bun:"postal_address" json:"postal_address,omitempty"`
 
 	Templates []TemplateSource `bun:"-" json:"templates"`
 }

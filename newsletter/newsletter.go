@@ -78,7 +78,8 @@ type Option func(*Newsletter) error
 
 // WithPublicURL sets the address the unsubscribe and preference links
 // start with, such as https://asso.example.org/newsletter (where the
-// handler of this package is served).
+// handler of this package is served). Without it, New takes the
+// public-url of the association's settings (crm.Settings), if set.
 func WithPublicURL(u string) Option {
 	return func(n *Newsletter) error {
 		p, err := url.Parse(strings.TrimRight(u, "/"))
@@ -185,6 +186,18 @@ func New(ctx context.Context, db *crm.DB, opts ...Option) (*Newsletter, error) {
 		}
 		if n.signer, err = NewSigner([]byte(secret)); err != nil {
 			return nil, err
+		}
+	}
+	if !n.publicURLSet {
+		// The settings' public URL, when WithPublicURL gave none.
+		st, err := db.Settings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if st.PublicURL != "" {
+			if err := WithPublicURL(st.PublicURL)(n); err != nil {
+				return nil, fmt.Errorf("setting public-url: %w", err)
+			}
 		}
 	}
 	if n.publicURL == nil {

@@ -167,7 +167,11 @@ func (n *Newsletter) finish(ctx context.Context, c *Campaign, owner string, rep 
 // now.
 func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error) {
 	var c *Campaign
-	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	settings, err := n.db.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		s := sendStore{tx}
 		if err := s.lockCampaign(ctx, name); err != nil {
 			return err
@@ -192,9 +196,24 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 			return fmt.Errorf("freeze batches: %w", err)
 		}
 		c.Status, c.Recipients, c.StartedAt = StatusSending, count, n.clock()
+		c.Association, c.PostalAddress = settings.Name, settings.PostalAddress
 		return s.startSending(ctx, c)
 	})
 	return c, err
+}
+
+// draftFooter gives a draft the footer of the settings as they are now;
+// a campaign whose send has started keeps the one it was frozen with.
+func (n *Newsletter) draftFooter(ctx context.Context, c *Campaign) error {
+	if c.Status != StatusDraft {
+		return nil
+	}
+	s, err := n.db.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	c.Association, c.PostalAddress = s.Name, s.PostalAddress
+	return nil
 }
 
 func parseTemplates(c *Campaign) (map[string]*Template, error) {
@@ -720,7 +739,8 @@ func (n *Newsletter) eligible(ctx context.Context, tx bun.IDB, c *Campaign, ids 
 func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, deliveryID int64) (Message, error) {
 	unsub := n.UnsubscribeURL(s.ID, c.ListID)
 	out, err := tpl.Render(Recipient{FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, City: s.City,
-		Language: s.Language, Attributes: s.Attributes, UnsubscribeURL: unsub, PreferencesURL: n.PreferencesURL(s.ID)})
+		Language: s.Language, Attributes: s.Attributes, UnsubscribeURL: unsub, PreferencesURL: n.PreferencesURL(s.ID),
+		Association: c.Association, PostalAddress: c.PostalAddress})
 	if err != nil {
 		return Message{}, err
 	}
@@ -809,6 +829,9 @@ func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) 
 		return nil, err
 	}
 	c := st.Campaign
+	if err := n.draftFooter(ctx, c); err != nil {
+		return nil, err
+	}
 	p := &Preview{Campaign: c, Recipients: st.Pending, ByLanguage: st.ByLanguage, Sample: []string{}}
 	var first []recipientRow
 	if c.Status == StatusDraft {
@@ -917,6 +940,9 @@ func maskAddress(email string) string {
 func (n *Newsletter) Messages(ctx context.Context, name string) iter.Seq2[Message, error] {
 	return func(yield func(Message, error) bool) {
 		c, err := n.Campaign(ctx, name)
+		if err == nil {
+			err = n.draftFooter(ctx, c)
+		}
 		if err != nil {
 			yield(Message{}, err)
 			return
@@ -985,6 +1011,9 @@ func (n *Newsletter) Messages(ctx context.Context, name string) iter.Seq2[Messag
 // records nothing.
 func (n *Newsletter) RenderFor(ctx context.Context, name, email, lang string) (*Message, error) {
 	c, err := n.Campaign(ctx, name)
+	if err == nil {
+		err = n.draftFooter(ctx, c)
+	}
 	if err != nil {
 		return nil, err
 	}

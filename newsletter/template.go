@@ -31,6 +31,10 @@ type Recipient struct {
 	Attributes     map[string]string
 	UnsubscribeURL string
 	PreferencesURL string
+	// Association and PostalAddress are the sender's name and postal
+	// address (see crm.Settings), shown in the footer when set.
+	Association   string
+	PostalAddress string
 }
 
 // Attr returns the value of a free attribute, or "".
@@ -156,6 +160,7 @@ func (t *Template) Render(r Recipient) (Rendered, error) {
 	b.Grow(t.htmlSize + 1024)
 	if err := t.html.Execute(&b, htmlData{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, City: r.City,
 		Language: r.Language, Attributes: r.Attributes, UnsubscribeURL: r.UnsubscribeURL, PreferencesURL: r.PreferencesURL,
+		Association: r.Association, AddressLines: lines(r.PostalAddress),
 		Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
 		return Rendered{}, err
 	}
@@ -176,9 +181,22 @@ type htmlData struct {
 	Attributes     map[string]string
 	UnsubscribeURL string
 	PreferencesURL string
+	Association    string
+	AddressLines   []string
 	Preheader      string
 	Subject        string
 	Lang           string
+}
+
+// lines splits a multi-line text into its non-empty lines.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Attr returns the value of a free attribute, or "".
@@ -256,6 +274,7 @@ img { max-width: 100%; height: auto; }
 <div class="card">
 ` + content + `</div>
 <div class="footer">
+{{if or .Association .AddressLines}}<p>{{.Association}}{{range .AddressLines}}<br>{{.}}{{end}}</p>{{end}}
 <p>` + f.why + `</p>
 <p><a href="{{.UnsubscribeURL}}">` + f.unsubscribe + `</a> · <a href="{{.PreferencesURL}}">` + f.preferences + `</a></p>
 </div>
@@ -267,5 +286,6 @@ img { max-width: 100%; height: auto; }
 
 func layoutText(lang string) string {
 	f := footerFor(lang)
-	return "\n\n-- \n" + f.why + "\n" + f.unsubscribe + ": {{.UnsubscribeURL}}\n" + f.preferences + ": {{.PreferencesURL}}\n"
+	return "\n\n-- \n{{with .Association}}{{.}}\n{{end}}{{with .PostalAddress}}{{.}}\n{{end}}" + f.why + "\n" +
+		f.unsubscribe + ": {{.UnsubscribeURL}}\n" + f.preferences + ": {{.PreferencesURL}}\n"
 }

@@ -42,7 +42,8 @@ func (e *TemplateError) Unwrap() error { return crm.ErrInvalid }
 const templateFields = `FirstName, LastName, Email, City, Language, Attr "key", UnsubscribeURL, PreferencesURL`
 
 var knownFields = map[string]bool{"FirstName": true, "LastName": true, "Email": true, "City": true, "Language": true,
-	"Attr": true, "Attributes": true, "UnsubscribeURL": true, "PreferencesURL": true}
+	"Attr": true, "Attributes": true, "UnsubscribeURL": true, "PreferencesURL": true, "Association": true,
+	"PostalAddress": true}
 
 // likelyFields are the names people write for the fields, in French and
 // English, folded.

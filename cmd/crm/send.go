@@ -53,11 +53,11 @@ func campaignCommand() *cli.Command {
 				ArgsUsage: "NAME",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "list", Usage: "the list whose subscribers receive it", Required: true},
-					&cli.StringFlag{Name: "from", Usage: `sender, e.g. "Asso <news@asso.org>"`, Required: true},
+					&cli.StringFlag{Name: "from", Usage: `sender, e.g. "Asso <news@asso.org>" (default: the from setting)`},
 					&cli.StringSliceFlag{Name: "template", Usage: "[LANG=]FILE, a Markdown template per language (repeatable; the first is the default)", Required: true},
 					&cli.StringFlag{Name: "segment", Usage: "only subscribers matching this expression"},
 					&cli.StringFlag{Name: "subject", Usage: "subject (default: the templates' subject: lines)"},
-					&cli.StringFlag{Name: "reply-to", Usage: "reply-to address"},
+					&cli.StringFlag{Name: "reply-to", Usage: "reply-to address (default: the reply-to setting)"},
 					publicURLFlag(),
 				},
 				Action: withDB(1, 1, createCampaign),
@@ -161,8 +161,20 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
+	from, err := fromSetting(c, db, "campaign create", "the campaign")
+	if err != nil {
+		return err
+	}
+	replyTo := c.String("reply-to")
+	if !c.IsSet("reply-to") {
+		st, err := db.Settings(c.Context)
+		if err != nil {
+			return err
+		}
+		replyTo = st.ReplyTo
+	}
 	spec := newsletter.CampaignSpec{Name: c.Args().First(), List: c.String("list"), Segment: c.String("segment"),
-		From: c.String("from"), ReplyTo: c.String("reply-to"), Subject: c.String("subject")}
+		From: from, ReplyTo: replyTo, Subject: c.String("subject")}
 	if spec.Templates, err = readTemplates(c); err != nil {
 		return err
 	}
@@ -171,6 +183,22 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 		return campaignError(c, err)
 	}
 	return printCreated(c, n, "created campaign "+cp.Name, cp.Name)
+}
+
+// fromSetting returns the sender: --from (or its environment variable),
+// else the association's from setting; with neither, a usage error.
+func fromSetting(c *cli.Context, db *crm.DB, command, what string) (string, error) {
+	if from := c.String("from"); from != "" {
+		return from, nil
+	}
+	st, err := db.Settings(c.Context)
+	if err != nil {
+		return "", err
+	}
+	if st.From == "" {
+		return "", usagef("%s: --from is required for %s (or set it once: crm settings set from \"Asso <news@asso.org>\")", command, what)
+	}
+	return st.From, nil
 }
 
 // readTemplates reads the files of the --template flags.

@@ -24,7 +24,7 @@ func serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "address to listen on"},
 			publicURLFlag(),
-			&cli.StringFlag{Name: "from", EnvVars: []string{"CRM_FROM"}, Usage: `sender of confirmation emails, e.g. "Asso <news@asso.org>"`, Required: true},
+			&cli.StringFlag{Name: "from", EnvVars: []string{"CRM_FROM"}, Usage: `sender of confirmation emails, e.g. "Asso <news@asso.org>" (default: the from setting)`},
 			&cli.StringFlag{Name: "outbox", Usage: "write confirmation emails to this folder instead of sending them through Resend"},
 			&cli.BoolFlag{Name: "record-ip", Usage: "record the IP address and user agent of web signups in the consent history"},
 			&cli.StringSliceFlag{Name: "consent-text", Usage: "a consent text your signup form shows and posts as `consent` (repeatable); " +
@@ -37,10 +37,28 @@ func serveCommand() *cli.Command {
 }
 
 func serve(c *cli.Context, db *crm.DB) error {
+	from, err := fromSetting(c, db, "serve", "confirmation emails")
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.String("addr"))
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", c.String("addr"), err)
+	}
+	defer ln.Close()
 	logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
 	n, err := openNewsletter(c, db, newsletter.WithLogger(logger))
 	if err != nil {
 		return err
+	}
+	if c.String("outbox") != "" && errors.Is(n.CheckSender((*newsletter.ResendSender)(nil)), newsletter.ErrNoPublicURL) {
+		// Trying it out: the links of the emails written to the outbox
+		// lead to this server, on the port it really listens on.
+		own := "http://" + ln.Addr().String()
+		if n, err = openNewsletter(c, db, newsletter.WithLogger(logger), newsletter.WithPublicURL(own)); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.ErrWriter, "note: no public URL (--public-url, CRM_PUBLIC_URL or crm settings set public-url): links in the emails point to %s\n", own)
 	}
 	var sender newsletter.Sender
 	if dir := c.String("outbox"); dir != "" {
@@ -56,7 +74,7 @@ func serve(c *cli.Context, db *crm.DB) error {
 		sender = rs
 	}
 	opts := []newsletter.HandlerOption{
-		newsletter.WithConfirmationSender(sender, c.String("from")),
+		newsletter.WithConfirmationSender(sender, from),
 		newsletter.WithRecordIP(c.Bool("record-ip")),
 		newsletter.WithConsentTexts(c.StringSlice("consent-text")...),
 		newsletter.WithConfirmationInterval(c.Duration("confirmation-interval")),
@@ -77,10 +95,6 @@ func serve(c *cli.Context, db *crm.DB) error {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	ln, err := net.Listen("tcp", c.String("addr"))
-	if err != nil {
-		return fmt.Errorf("--addr %q: %w", c.String("addr"), err)
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(c.App.Writer, "serving on http://%s (links point to %s); stop with Ctrl-C\n", ln.Addr(), n.PublicURL())

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/assocrm/assocrm/crm"
+)
+
+func settingsCommand() *cli.Command {
+	var keys []string
+	for _, k := range crm.SettingKeys() {
+		keys = append(keys, fmt.Sprintf("  %-15s %s", k.Name, k.Description))
+	}
+	return &cli.Command{
+		Name:  "settings",
+		Usage: "the association's profile: name, postal address, public URL, sender, time zone",
+		Description: "Flags and environment variables win over settings. The keys:\n" + strings.Join(keys, "\n"),
+		Subcommands: []*cli.Command{
+			{
+				Name:      "set",
+				Usage:     `set a setting ("" removes it)`,
+				ArgsUsage: "KEY VALUE",
+				Description: "The keys:\n" + strings.Join(keys, "\n") + "\n\n" +
+					`In postal-address, \n starts a new line: crm settings set postal-address '5 rue Royale\n62100 Calais'`,
+				Action: withDB(2, 2, func(c *cli.Context, db *crm.DB) error {
+					key, value := c.Args().Get(0), c.Args().Get(1)
+					if err := db.SetSetting(c.Context, key, value); err != nil {
+						return settingError(err)
+					}
+					if strings.TrimSpace(value) == "" {
+						fmt.Fprintf(c.App.Writer, "removed %s\n", key)
+					} else {
+						fmt.Fprintf(c.App.Writer, "set %s\n", strings.ToLower(strings.TrimSpace(key)))
+					}
+					return nil
+				}),
+			},
+			{
+				Name:   "list",
+				Usage:  "list the settings",
+				Flags:  []cli.Flag{formatFlag()},
+				Action: withReadDB(0, 0, listSettings),
+			},
+		},
+	}
+}
+
+func listSettings(c *cli.Context, db *crm.DB) error {
+	s, err := db.Settings(c.Context)
+	if err != nil {
+		return err
+	}
+	values := map[string]string{"name": s.Name, "postal-address": s.PostalAddress, "public-url": s.PublicURL,
+		"from": s.From, "reply-to": s.ReplyTo, "time-zone": s.TimeZone}
+	recs := records{header: []string{"key", "value"}, json: s}
+	for _, k := range crm.SettingKeys() {
+		v := values[k.Name]
+		if k.Name == "time-zone" && v == "" {
+			v = crm.DefaultTimeZone + " (default)"
+		}
+		recs.rows = append(recs.rows, []string{k.Name, strings.ReplaceAll(v, "\n", ", ")})
+	}
+	return printRecords(c, recs)
+}
+
+// settingError says a bad key or value with the key the user typed.
+func settingError(err error) error {
+	if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) {
+		if ve.Field == "key" {
+			return usagef("settings set: %q: %s", ve.Value, ve.Reason)
+		}
+		return fmt.Errorf("%s %q: %s", ve.Field, ve.Value, ve.Reason)
+	}
+	return err
+}

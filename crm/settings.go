@@ -1,0 +1,207 @@
+package crm
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones where the system has no zoneinfo (Windows, slim containers)
+
+	"github.com/uptrace/bun"
+)
+
+// Settings is the association's profile: what its newsletters, pages and
+// receipts say of it and how they reach it. An empty field is not set.
+// Flags and environment variables of the CLI win over them.
+type Settings struct {
+	Name          string `json:"name"`           // "Solidarité Calais"
+	PostalAddress string `json:"postal_address"` // shown in every newsletter's footer
+	PublicURL     string `json:"public_url"`     // where the pages are served: links in emails
+	From          string `json:"from"`           // the sender of emails: "Asso <news@asso.org>"
+	ReplyTo       string `json:"reply_to"`
+	TimeZone      string `json:"time_zone"` // an IANA name; DefaultTimeZone when empty
+}
+
+// DefaultTimeZone is the time zone of an association that set none.
+const DefaultTimeZone = "Europe/Paris"
+
+// Location returns the settings' time zone: DefaultTimeZone when none is
+// set, UTC for a name the system does not know (SetSetting refuses those).
+func (s *Settings) Location() *time.Location {
+	name := s.TimeZone
+	if name == "" {
+		name = DefaultTimeZone
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// A SettingKey is one key of the settings: its name as SetSetting takes it
+// and what it holds.
+type SettingKey struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// settingKeys are the keys, in the order they are listed; check
+// normalises a value or refuses it, and field points into Settings.
+var settingKeys = []struct {
+	SettingKey
+	check func(string) (string, error)
+	field func(*Settings) *string
+}{
+	{SettingKey{"name", "the association's name"}, checkLine(200), func(s *Settings) *string { return &s.Name }},
+	{SettingKey{"postal-address", "its postal address, shown in every newsletter's footer (anti-spam rules expect it of bulk senders)"},
+		checkText(500), func(s *Settings) *string { return &s.PostalAddress }},
+	{SettingKey{"public-url", "the address where crm serve's pages are reached (https://asso.org/newsletter): links in emails"},
+		checkPublicURL, func(s *Settings) *string { return &s.PublicURL }},
+	{SettingKey{"from", `the sender of emails, such as "Asso <news@asso.org>"`}, checkAddress, func(s *Settings) *string { return &s.From }},
+	{SettingKey{"reply-to", "where replies to emails go"}, checkAddress, func(s *Settings) *string { return &s.ReplyTo }},
+	{SettingKey{"time-zone", "the time zone dates are shown and read in (default " + DefaultTimeZone + ")"},
+		checkTimeZone, func(s *Settings) *string { return &s.TimeZone }},
+}
+
+// SettingKeys returns the keys SetSetting takes, in the order a listing
+// shows them.
+func SettingKeys() []SettingKey {
+	out := make([]SettingKey, len(settingKeys))
+	for i, k := range settingKeys {
+		out[i] = k.SettingKey
+	}
+	return out
+}
+
+// settingPrefix keeps the association's settings apart from the values
+// the library keeps in the same table (secrets, keys).
+const settingPrefix = "association."
+
+type settingRow struct {
+	bun.BaseModel `bun:"table:settings"`
+	Key           string `bun:"key,pk"`
+	Value         string `bun:"value"`
+}
+
+// Settings returns the association's settings.
+func (db *DB) Settings(ctx context.Context) (*Settings, error) {
+	return readSettings(ctx, db.bun)
+}
+
+// Settings is DB.Settings in the transaction.
+func (tx *Tx) Settings(ctx context.Context) (*Settings, error) {
+	return readSettings(ctx, tx.tx)
+}
+
+func readSettings(ctx context.Context, idb bun.IDB) (*Settings, error) {
+	var rows []settingRow
+	if err := idb.NewSelect().Model(&rows).Where("key LIKE ?", settingPrefix+"%").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	s := &Settings{}
+	for _, r := range rows {
+		for _, k := range settingKeys {
+			if settingPrefix+k.Name == r.Key {
+				*k.field(s) = r.Value
+			}
+		}
+	}
+	return s, nil
+}
+
+// SetSetting sets the setting key (see SettingKeys) to value, cleaned
+// and checked; an empty value removes it. The change is audited. It
+// returns a *ValidationError (field: the key) for an unknown key or a bad
+// value, and nothing is changed.
+func (db *DB) SetSetting(ctx context.Context, key, value string) error {
+	return db.RunInTx(ctx, func(tx *Tx) error { return tx.SetSetting(ctx, key, value) })
+}
+
+// SetSetting is DB.SetSetting in the transaction.
+func (tx *Tx) SetSetting(ctx context.Context, key, value string) error {
+	key = strings.ToLower(strings.TrimSpace(key))
+	for _, k := range settingKeys {
+		if k.Name != key {
+			continue
+		}
+		v := strings.TrimSpace(value)
+		if v != "" {
+			var err error
+			if v, err = k.check(v); err != nil {
+				return invalid(key, value, err.Error())
+			}
+		}
+		if v == "" {
+			if _, err := tx.tx.NewDelete().Model((*settingRow)(nil)).Where("key = ?", settingPrefix+key).Exec(ctx); err != nil {
+				return fmt.Errorf("setting %s: %w", key, err)
+			}
+		} else if _, err := tx.tx.NewInsert().Model(&settingRow{Key: settingPrefix + key, Value: v}).
+			On("CONFLICT (key) DO UPDATE").Set("value = EXCLUDED.value").Exec(ctx); err != nil {
+			return fmt.Errorf("setting %s: %w", key, err)
+		}
+		return tx.audit(ctx, "set "+key, 0, "")
+	}
+	names := make([]string, len(settingKeys))
+	for i, k := range settingKeys {
+		names[i] = k.Name
+	}
+	return invalid("key", key, "not a setting; the settings are "+strings.Join(names, ", "))
+}
+
+func checkLine(max int) func(string) (string, error) {
+	return func(v string) (string, error) {
+		v = CleanText(v)
+		if len([]rune(v)) > max {
+			return "", fmt.Errorf("longer than %d characters", max)
+		}
+		return v, nil
+	}
+}
+
+// checkText keeps the lines of a multi-line value (a postal address),
+// each cleaned; "\n" typed on a command line counts as a line break.
+func checkText(max int) func(string) (string, error) {
+	return func(v string) (string, error) {
+		lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(v, `\n`, "\n"), "\r\n", "\n"), "\n")
+		var kept []string
+		for _, l := range lines {
+			if l = CleanText(l); l != "" {
+				kept = append(kept, l)
+			}
+		}
+		v = strings.Join(kept, "\n")
+		if len([]rune(v)) > max {
+			return "", fmt.Errorf("longer than %d characters", max)
+		}
+		return v, nil
+	}
+}
+
+func checkPublicURL(v string) (string, error) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("want the address of the pages, such as https://asso.org/newsletter")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func checkAddress(v string) (string, error) {
+	a, err := mail.ParseAddress(v)
+	if err != nil {
+		return "", fmt.Errorf(`want an address such as "Asso <news@asso.org>"`)
+	}
+	if _, err := NormalizeEmail(a.Address); err != nil {
+		return "", err
+	}
+	return CleanText(v), nil
+}
+
+func checkTimeZone(v string) (string, error) {
+	if _, err := time.LoadLocation(v); err != nil || v == "Local" {
+		return "", fmt.Errorf("not a time zone such as Europe/Paris or Europe/Brussels")
+	}
+	return v, nil
+}
