@@ -1,18 +1,18 @@
 package newsletter
 
 import (
-	"unicode/utf8"
-	"slices"
-	"database/sql"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 

@@ -1,8 +1,8 @@
 package newsletter
 
 import (
-	"reflect"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	texttemplate "text/template"

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"io"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"

@@ -16,8 +16,8 @@ func settingsCommand() *cli.Command {
 		keys = append(keys, fmt.Sprintf("  %-15s %s", k.Name, k.Description))
 	}
 	return &cli.Command{
-		Name:  "settings",
-		Usage: "the association's profile: name, postal address, public URL, sender, time zone",
+		Name:        "settings",
+		Usage:       "the association's profile: name, postal address, public URL, sender, time zone",
 		Description: "Flags and environment variables win over settings. The keys:\n" + strings.Join(keys, "\n"),
 		Subcommands: []*cli.Command{
 			{
