@@ -340,6 +340,8 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 		}
 		if name == "" {
 			name = fold(t.Value)
+		} else if err := c.exists(t, "interest", "interests", name); err != nil {
+			return nil, err
 		}
 		return member("supporter_interests", "i", c.match("i.interest", t, name)), nil
 	case "list":
@@ -349,6 +351,9 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 		name, err := slug("list", t.Value)
 		if err != nil {
 			return nil, c.errAt(t.At, "list %q: %s", t.Value, reason(err))
+		}
+		if err := c.exists(t, "list", "lists", name); err != nil {
+			return nil, err
 		}
 		return member("subscriptions", "sub", segmentCond{sql: "sub.list_id IN (SELECT l.id FROM lists l WHERE l.name = ?) AND sub.status = ?",
 			args: []any{name, StatusSubscribed}}), nil
@@ -413,6 +418,70 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 	return nil, c.errAt(t.At, "unknown field %q (fields: %s)", t.Field, strings.Join(segmentFields, ", "))
 }
 
+// SegmentWarnings checks a valid expression for what is allowed but
+// likely a mistake, and says it in plain words: a tag that no supporter
+// has ("tag:presse" when the tag is "press"). It returns the error of
+// ValidateSegment for an expression that is not valid.
+func (db *DB) SegmentWarnings(ctx context.Context, expr string) ([]string, error) {
+	if err := db.ValidateSegment(ctx, expr); err != nil {
+		return nil, err
+	}
+	node, err := segment.Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	var walk func(n segment.Node)
+	walk = func(n segment.Node) {
+		switch n := n.(type) {
+		case *segment.And:
+			for _, o := range n.Operands {
+				walk(o)
+			}
+		case *segment.Or:
+			for _, o := range n.Operands {
+				walk(o)
+			}
+		case *segment.Not:
+			walk(n.Operand)
+		case *segment.Term:
+			if (n.Field == "tag" || n.Field == "tags") && !strings.Contains(n.Value, "*") {
+				tags = append(tags, n.Value)
+			}
+		}
+	}
+	walk(node)
+	var warnings []string
+	for _, tag := range tags {
+		used, err := db.bun.NewSelect().Table("supporter_tags").Where("tag_key = ?", fold(CleanText(tag))).Exists(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !used {
+			warnings = append(warnings, fmt.Sprintf("no supporter has the tag %q", tag))
+		}
+	}
+	return warnings, nil
+}
+
+// exists refuses a term naming a list or an interest the database does
+// not have (a typo would match nobody without a word), and names those it
+// has.
+func (c *segmentCompiler) exists(t *segment.Term, what, table, name string) error {
+	var names []string
+	if err := c.idb.NewSelect().Table(table).Column("name").Order("name").Scan(c.ctx, &names); err != nil {
+		return err
+	}
+	if slices.Contains(names, name) {
+		return nil
+	}
+	have := "there are none yet"
+	if len(names) > 0 {
+		have = "they are " + strings.Join(names, ", ")
+	}
+	return &SegmentError{Expr: c.expr, Pos: t.At, Msg: fmt.Sprintf("no %s %q (%s)", what, name, have)}
+}
+
 // sqlOp maps a segment operator to SQL.
 func sqlOp(op string) string {
 	if op == ":" {
@@ -424,9 +493,9 @@ func sqlOp(op string) string {
 // dateCompare compares a time column with a day, in UTC: created>=D is
 // from the start of D, created<=D to its end, created:D within it.
 func (c *segmentCompiler) dateCompare(t *segment.Term, column string) (segmentCond, error) {
-	day, err := time.ParseInLocation(time.DateOnly, t.Value, time.UTC)
-	if err != nil {
-		return segmentCond{}, c.errAt(t.At, "%s %q: want a date such as 2026-01-31", t.Field, t.Value)
+	day, err := ParseDate(t.Value, time.UTC)
+	if err != nil || day != day.Truncate(24*time.Hour) {
+		return segmentCond{}, c.errAt(t.At, "%s %q: want a date such as 2026-01-31 or 31/01/2026", t.Field, t.Value)
 	}
 	next := day.AddDate(0, 0, 1)
 	switch t.Op {

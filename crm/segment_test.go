@@ -136,6 +136,9 @@ func TestSegmentErrors(t *testing.T) {
 		{"tag<presse", "tag takes : or =, not <"},
 		{"segment:nope", `no saved segment "nope"`},
 		{"lang:klingon-xx-yy", `lang "klingon-xx-yy"`},
+		{"list:lettres", `no list "lettres" (they are alertes)`},
+		{"interest:astrologie OR tag:x", `at position 1: no interest "astrologie" (they are collecte, hebergement,`},
+		{"created>32/01/2026", `created "32/01/2026": want a date such as 2026-01-31 or 31/01/2026`},
 	}
 	for _, tt := range tests {
 		_, err := db.CountSupporters(ctx, crm.SupporterFilter{Segment: tt.expr})
@@ -164,6 +167,30 @@ func TestSegmentErrors(t *testing.T) {
 	segs, _ := db.Segments(ctx)
 	if len(segs) != 2 || segs[0].Expression != "tag:x" {
 		t.Errorf("segments after refused save = %+v", segs)
+	}
+}
+
+// Segments read dates as people write them, and attribute keys with the
+// accents of the French headers imports make them from.
+func TestSegmentDatesAndAccentedKeys(t *testing.T) {
+	ctx := context.Background()
+	db := segmentFixture(t)
+	mustSupporter(t, db, &crm.Supporter{Email: "dispo@example.org", Attributes: map[string]string{"Disponibilités": "Oui"}})
+	count := func(expr string) int {
+		t.Helper()
+		n, err := db.CountSupporters(ctx, crm.SupporterFilter{Segment: expr})
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return n
+	}
+	if a, b := count("donation.last>=01/10/2025"), count("donation.last>=2025-10-01"); a != b || a != 2 {
+		t.Errorf("donation.last>=01/10/2025: %d, donation.last>=2025-10-01: %d, want 2", a, b)
+	}
+	for _, expr := range []string{"attr.Disponibilités:oui", "attr.disponibilites:OUI", `attr.Disponibilités:"Oui"`} {
+		if n := count(expr); n != 1 {
+			t.Errorf("%s: %d, want 1", expr, n)
+		}
 	}
 }
 

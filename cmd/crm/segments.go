@@ -19,6 +19,7 @@ func segmentsCommand() *cli.Command {
 				Usage:     "check and save an expression under a name",
 				ArgsUsage: "NAME EXPR",
 				Action: withDB(2, 2, func(c *cli.Context, db *crm.DB) error {
+					warnSegment(c, db, c.Args().Get(1))
 					seg, err := db.SaveSegment(c.Context, c.Args().Get(0), c.Args().Get(1))
 					if err != nil {
 						return err

@@ -173,6 +173,7 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 		}
 		replyTo = st.ReplyTo
 	}
+	warnSegment(c, db, c.String("segment"))
 	spec := newsletter.CampaignSpec{Name: c.Args().First(), List: c.String("list"), Segment: c.String("segment"),
 		From: from, ReplyTo: replyTo, Subject: c.String("subject")}
 	if spec.Templates, err = readTemplates(c); err != nil {
@@ -356,6 +357,9 @@ func editCampaign(c *cli.Context, db *crm.DB) error {
 		return err
 	}
 	edit.RemoveTemplates = c.StringSlice("remove-template")
+	if edit.Segment != nil {
+		warnSegment(c, db, *edit.Segment)
+	}
 	if edit.List == nil && edit.Segment == nil && edit.From == nil && edit.ReplyTo == nil && edit.Subject == nil &&
 		len(edit.Templates) == 0 && len(edit.RemoveTemplates) == 0 {
 		return usagef("campaign edit: nothing to change: give --list, --segment, --from, --reply-to, --subject, --template or --remove-template")

@@ -145,6 +145,14 @@ func TestBadTemplateIsFoundAtCreation(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, `template en: no subject: give --subject or a "subject:" line`) {
 		t.Errorf("no subject: exit %d, %q", code, errOut)
 	}
+	code, out, errOut := crmRun(t, db, "supporters", "count", "--segment", "tag:nobody")
+	if code != 0 || out != "0\n" || !strings.Contains(errOut, `warning: no supporter has the tag "nobody"`) {
+		t.Errorf("a tag nobody has: exit %d, %q, %q", code, out, errOut)
+	}
+	code, _, errOut = crmRun(t, db, "supporters", "count", "--segment", "list:lettres")
+	if code != 1 || !strings.Contains(errOut, `no list "lettres" (they are lettre)`) {
+		t.Errorf("a list that does not exist: exit %d, %q", code, errOut)
+	}
 	code, _, errOut = crmRun(t, db, "supporters", "count", "--segment", "segment:nope")
 	if code != 1 || !strings.Contains(errOut, `no saved segment "nope" (see crm segments list)`) {
 		t.Errorf("unknown saved segment: exit %d, %q", code, errOut)

@@ -68,6 +68,7 @@ func supportersCommand() *cli.Command {
 				Usage: "print how many supporters match",
 				Flags: filterFlags(),
 				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+					warnSegment(c, db, c.String("segment"))
 					n, err := db.CountSupporters(c.Context, supporterFilter(c))
 					if err != nil {
 						return err
@@ -219,6 +220,22 @@ func filterFlags() []cli.Flag {
 	}
 }
 
+// warnSegment says on standard error what in a segment is allowed but
+// likely a mistake (a tag nobody has); an invalid segment is left to the
+// command's own error.
+func warnSegment(c *cli.Context, db *crm.DB, expr string) {
+	if strings.TrimSpace(expr) == "" {
+		return
+	}
+	warnings, err := db.SegmentWarnings(c.Context, expr)
+	if err != nil {
+		return
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+	}
+}
+
 func supporterFilter(c *cli.Context) crm.SupporterFilter {
 	f := crm.SupporterFilter{Segment: c.String("segment")}
 	for flag, dst := range map[string]**string{
@@ -252,6 +269,7 @@ func interestNames(s *crm.Supporter) string {
 }
 
 func listSupporters(c *cli.Context, db *crm.DB) error {
+	warnSegment(c, db, c.String("segment"))
 	f := supporterFilter(c)
 	f.Limit = c.Int("limit")
 	f.Offset = c.Int("offset")

@@ -189,8 +189,12 @@ func (l *lexer) next() token {
 	}
 	// A word: a keyword, or a field followed by an operator and a value.
 	end := l.pos
-	for end < len(l.src) && isFieldByte(l.src[end]) {
-		end++
+	for end < len(l.src) {
+		r, size := utf8.DecodeRuneInString(l.src[end:])
+		if !isFieldRune(r) {
+			break
+		}
+		end += size
 	}
 	word := l.src[l.pos:end]
 	if end == len(l.src) || !strings.ContainsRune(":=<>", rune(l.src[end])) {
@@ -265,8 +269,11 @@ func (l *lexer) describe(pos int) string {
 	return fmt.Sprintf("%q", string(r))
 }
 
-func isFieldByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+// isFieldRune reports whether r may be part of a field name: letters
+// (accented ones too: imports make attribute keys from French headers
+// such as "Disponibilités"), digits, '_', '.' and '-'.
+func isFieldRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '.' || r == '-'
 }
 
 type parser struct {
