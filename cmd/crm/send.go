@@ -77,6 +77,14 @@ func campaignCommand() *cli.Command {
 					}
 					recs := records{header: []string{"name", "list", "segment", "status", "recipients", "created_at"}, json: cs}
 					for _, cp := range cs {
+						if cp.Status == newsletter.StatusDraft {
+							// As show says: who would receive it now.
+							st, err := n.CampaignStats(c.Context, cp.Name)
+							if err != nil {
+								return err
+							}
+							cp.Recipients = st.Recipients
+						}
 						recs.rows = append(recs.rows, []string{cp.Name, cp.List, cp.Segment, string(cp.Status),
 							strconv.Itoa(cp.Recipients), cp.CreatedAt.Format(time.RFC3339)})
 					}

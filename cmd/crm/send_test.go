@@ -53,6 +53,9 @@ func TestCampaignAndSendCommands(t *testing.T) {
 	if show := mustRun(t, db, "campaign", "show", "demain", "--format", "json"); !strings.Contains(show, `"sent": 0`) || !strings.Contains(show, `"status": "draft"`) {
 		t.Errorf("after dry run, test and outbox, campaign show:\n%s", show)
 	}
+	if out := mustRun(t, db, "campaign", "list", "--format", "csv"); !strings.Contains(out, ",draft,5,") {
+		t.Errorf("campaign list counts a draft's recipients as show does:\n%s", out)
+	}
 	if out := mustRun(t, db, "campaign", "edit", "demain", "--reply-to", "benevoles@asso.example.org"); !strings.Contains(out, "changed draft demain: 5 recipients now") {
 		t.Errorf("edit printed %q", out)
 	}
