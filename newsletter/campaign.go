@@ -54,8 +54,10 @@ type Campaign struct {
 	// Association and PostalAddress are shown in the footer: the
 	// settings' name and postal-address, copied when the send starts
 	// (a draft shows the settings as they are now).
-	Association   string `bun:"association" json:"association,omitempty"`
-	PostalAddress string `bun:"postal_address" json:"postal_address,omitempty"`
+	// ScheduledAt is when SendDue sends it (zero: when a person does).
+	ScheduledAt   time.Time `bun:"scheduled_at,nullzero" json:"scheduled_at,omitzero"`
+	Association   string    `bun:"association" json:"association,omitempty"`
+	PostalAddress string    `bun:"postal_address" json:"postal_address,omitempty"`
 
 	Templates []TemplateSource `bun:"-" json:"templates"`
 }

@@ -75,7 +75,11 @@ func campaignCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					recs := records{header: []string{"name", "list", "segment", "status", "recipients", "created_at"}, json: cs}
+					st, err := db.Settings(c.Context)
+					if err != nil {
+						return err
+					}
+					recs := records{header: []string{"name", "list", "segment", "status", "recipients", "scheduled_at", "created_at"}, json: cs}
 					for _, cp := range cs {
 						if cp.Status == newsletter.StatusDraft {
 							// As show says: who would receive it now.
@@ -85,8 +89,17 @@ func campaignCommand() *cli.Command {
 							}
 							cp.Recipients = st.Recipients
 						}
-						recs.rows = append(recs.rows, []string{cp.Name, cp.List, cp.Segment, string(cp.Status),
-							strconv.Itoa(cp.Recipients), cp.CreatedAt.Format(time.RFC3339)})
+						status, scheduled := string(cp.Status), ""
+						if !cp.ScheduledAt.IsZero() {
+							scheduled = cp.ScheduledAt.In(st.Location()).Format("2006-01-02 15:04")
+							if cp.Late(time.Now(), newsletter.DefaultMaxLate) {
+								status = "late: waits for a person"
+							} else if cp.Status == newsletter.StatusDraft {
+								status = "scheduled"
+							}
+						}
+						recs.rows = append(recs.rows, []string{cp.Name, cp.List, cp.Segment, status,
+							strconv.Itoa(cp.Recipients), scheduled, cp.CreatedAt.Format(time.RFC3339)})
 					}
 					return printRecords(c, recs)
 				}),
@@ -126,6 +139,32 @@ func campaignCommand() *cli.Command {
 					publicURLFlag(),
 				},
 				Action: withDB(1, 1, editCampaign),
+			},
+			{
+				Name:      "schedule",
+				Usage:     "send a draft at a given time (by crm serve, or crm send --due from cron)",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "at", Usage: `when: "2026-12-05 07:30" or "05/12/2026 07:30"`, Required: true},
+					&cli.StringFlag{Name: "tz", Usage: "the time zone of --at (default: the time-zone setting, else Europe/Paris)"},
+				},
+				Action: withDB(1, 1, scheduleCampaign),
+			},
+			{
+				Name:      "unschedule",
+				Usage:     "make a scheduled draft wait for a person again",
+				ArgsUsage: "NAME",
+				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+					n, err := openNewsletter(c, db)
+					if err != nil {
+						return err
+					}
+					if _, err := n.UnscheduleCampaign(c.Context, c.Args().First()); err != nil {
+						return campaignError(c, err)
+					}
+					fmt.Fprintf(c.App.Writer, "campaign %s is no longer scheduled\n", c.Args().First())
+					return nil
+				}),
 			},
 			{
 				Name:      "copy",
@@ -345,6 +384,37 @@ func writePrivateFile(path, body string) error {
 	return f.Close()
 }
 
+func scheduleCampaign(c *cli.Context, db *crm.DB) error {
+	st, err := db.Settings(c.Context)
+	if err != nil {
+		return err
+	}
+	loc := st.Location()
+	if tz := c.String("tz"); tz != "" {
+		if loc, err = time.LoadLocation(tz); err != nil || tz == "Local" {
+			return usagef("--tz %q: not a time zone such as Europe/Paris", tz)
+		}
+	}
+	at, err := crm.ParseDate(c.String("at"), loc)
+	if err != nil {
+		return usagef("--at %q: want a time such as \"2026-12-05 07:30\"", c.String("at"))
+	}
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	cp, err := n.ScheduleCampaign(c.Context, c.Args().First(), at)
+	if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) && ve.Field == "at" {
+		return fmt.Errorf("--at %q: %s", c.String("at"), ve.Reason)
+	}
+	if err != nil {
+		return campaignError(c, err)
+	}
+	fmt.Fprintf(c.App.Writer, "campaign %s will be sent at %s (crm serve sends it, or crm send --due from cron)\n",
+		cp.Name, cp.ScheduledAt.In(loc).Format("2006-01-02 15:04 MST"))
+	return nil
+}
+
 func editCampaign(c *cli.Context, db *crm.DB) error {
 	n, err := openNewsletter(c, db)
 	if err != nil {
@@ -421,15 +491,17 @@ func sendCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "send a campaign, exactly once per recipient (run it again to resume)",
-		ArgsUsage: "NAME",
+		ArgsUsage: "NAME | --due",
 		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "due", Usage: "send the scheduled campaigns that are due, once (for a cron job)"},
+			&cli.DurationFlag{Name: "max-late", Value: newsletter.DefaultMaxLate, Usage: "with --due: a campaign due longer ago than this waits for a person"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "count recipients and show the first message; send nothing"},
 			&cli.StringFlag{Name: "test", Usage: "send one copy to this address, subject prefixed [TEST]; record nothing"},
 			&cli.StringFlag{Name: "outbox", Usage: "write every message the send would send now to this folder as .eml files; records nothing"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 			publicURLFlag(),
 		},
-		Action: withDB(1, 1, sendCampaign),
+		Action: withDB(0, 1, sendCampaign),
 	}
 }
 
@@ -452,9 +524,15 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 	if c.Bool("dry-run") && c.IsSet("test") {
 		return usagef("send: give --dry-run or --test, not both")
 	}
+	if c.Bool("due") != (name == "") {
+		return usagef("send: give a campaign's NAME, or --due for the scheduled ones")
+	}
 	n, err := openNewsletter(c, db)
 	if err != nil {
 		return err
+	}
+	if c.Bool("due") {
+		return sendDue(c, n)
 	}
 	w := c.App.Writer
 	if c.Bool("dry-run") {
@@ -528,6 +606,47 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 				"the campaign is not finished; run crm send %s again (a sender that died on this machine, or whose "+
 				"PostgreSQL session ended, is taken over at once; one on another machine after its 2-minute lease)\n",
 				rep.Unfinished, rep.Campaign)
+		}
+	}
+	return err
+}
+
+// sendDue sends the scheduled campaigns that are due, through Resend (or
+// the outbox folder, recorded as sent), and says what it did.
+func sendDue(c *cli.Context, n *newsletter.Newsletter) error {
+	var sender newsletter.Sender
+	if dir := c.String("outbox"); dir != "" {
+		sender = &newsletter.Outbox{Dir: dir}
+	} else {
+		rs, err := resendSender(n, "send --due", "mail: unsubscribe links must work")
+		if err != nil {
+			return err
+		}
+		sender = rs
+	}
+	reports, err := n.SendDue(c.Context, sender, c.Duration("max-late"), newsletter.SendOptions{})
+	return printDue(c.App.Writer, c.App.ErrWriter, reports, err, c.Duration("max-late"))
+}
+
+// printDue says what SendDue did; it returns the first failure.
+func printDue(w, errw io.Writer, reports []newsletter.DueReport, err error, maxLate time.Duration) error {
+	if err == nil && len(reports) == 0 {
+		fmt.Fprintln(w, "no scheduled campaign is due")
+	}
+	for _, r := range reports {
+		switch {
+		case r.Late:
+			fmt.Fprintf(errw, "campaign %s is due since more than %s: not sent; send it with crm send %s, or schedule it again\n",
+				r.Campaign, maxLate, r.Campaign)
+		case r.Err != nil:
+			fmt.Fprintf(errw, "campaign %s: %v\n", r.Campaign, r.Err)
+			if err == nil {
+				err = fmt.Errorf("campaign %s: %w", r.Campaign, r.Err)
+			}
+		case r.Report != nil && r.Report.AlreadyDone:
+		case r.Report != nil:
+			fmt.Fprintf(w, "campaign %s: %d sent, %d failed, %d skipped\n", r.Campaign, r.Report.Sent, r.Report.Failed,
+				r.Report.Skipped)
 		}
 	}
 	return err

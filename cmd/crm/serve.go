@@ -29,6 +29,8 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "record-ip", Usage: "record the IP address and user agent of web signups in the consent history"},
 			&cli.StringSliceFlag{Name: "consent-text", Usage: "a consent text your signup form shows and posts as `consent` (repeatable); " +
 				"a signup posting it records it, any other text is ignored and a standard text per list is recorded"},
+			&cli.DurationFlag{Name: "max-late", Value: newsletter.DefaultMaxLate,
+				Usage: "a scheduled campaign due longer ago than this is not sent: it waits for a person"},
 			&cli.DurationFlag{Name: "confirmation-interval", Value: newsletter.DefaultConfirmationInterval,
 				Usage: "least time between two confirmation emails to one address"},
 		},
@@ -100,11 +102,17 @@ func serve(c *cli.Context, db *crm.DB) error {
 	fmt.Fprintf(c.App.Writer, "serving on http://%s (links point to %s); stop with Ctrl-C\n", ln.Addr(), n.PublicURL())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
+	scheduled := make(chan struct{})
+	go func() {
+		defer close(scheduled)
+		sendScheduled(c, n, sender, logger)
+	}()
 	select {
 	case err := <-done:
 		return err
 	case <-c.Context.Done():
 	}
+	<-scheduled // a send in progress stops cleanly, to be resumed
 	// SIGINT or SIGTERM: finish the requests in hand, then stop.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -116,4 +124,45 @@ func serve(c *cli.Context, db *crm.DB) error {
 	}
 	fmt.Fprintln(c.App.Writer, "stopped")
 	return nil
+}
+
+// scheduleEvery is how often crm serve looks for scheduled campaigns that
+// are due.
+const scheduleEvery = 30 * time.Second
+
+// sendScheduled sends the scheduled campaigns as they fall due, through
+// sender, until the command is stopped. What it does is logged (names and
+// counts, never addresses).
+func sendScheduled(c *cli.Context, n *newsletter.Newsletter, sender newsletter.Sender, logger *slog.Logger) {
+	if n.CheckSender(sender) != nil {
+		return // no public URL for real mail: serve said so already
+	}
+	t := time.NewTicker(scheduleEvery)
+	defer t.Stop()
+	warned := map[string]bool{} // late campaigns are logged once
+	for {
+		reports, err := n.SendDue(c.Context, sender, c.Duration("max-late"), newsletter.SendOptions{})
+		for _, r := range reports {
+			switch {
+			case r.Late:
+				if !warned[r.Campaign] {
+					logger.Warn("scheduled campaign late: not sent, waits for a person", "campaign", r.Campaign)
+					warned[r.Campaign] = true
+				}
+			case r.Err != nil:
+				logger.Error("scheduled campaign failed", "campaign", r.Campaign, "error", r.Err)
+			case r.Report != nil && !r.Report.AlreadyDone:
+				logger.Info("scheduled campaign sent", "campaign", r.Campaign, "sent", r.Report.Sent,
+					"failed", r.Report.Failed, "skipped", r.Report.Skipped)
+			}
+		}
+		if err != nil && c.Context.Err() == nil {
+			logger.Error("scheduled campaigns", "error", err)
+		}
+		select {
+		case <-c.Context.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assocrm/assocrm/crm/crmtest"
 )
@@ -51,5 +52,47 @@ func TestSettingsCommands(t *testing.T) {
 		if !strings.Contains(eml, want) {
 			t.Errorf("the message lacks %q:\n%s", want, eml)
 		}
+	}
+}
+
+// A campaign scheduled a moment ahead is sent by crm send --due once it
+// is due, and only once.
+func TestScheduleCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := crmtest.Database(t)
+	examples := filepath.Join("..", "..", "examples", "data")
+	mustRun(t, db, "lists", "create", "alertes")
+	mustRun(t, db, "import", "supporters", filepath.Join(examples, "supporters.csv"), "--list", "alertes", "--consent", "papier")
+	mustRun(t, db, "campaign", "create", "demain", "--list", "alertes", "--from", "Asso <a@asso.example.org>",
+		"--template", "fr="+filepath.Join(examples, "lettre.fr.md"))
+	if code, _, errOut := crmRun(t, db, "campaign", "schedule", "demain", "--at", "2020-01-01 07:30"); code == 0 || !strings.Contains(errOut, "in the past") {
+		t.Errorf("a time in the past: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := crmRun(t, db, "campaign", "schedule", "demain", "--at", "demain matin"); code != 2 || !strings.Contains(errOut, `--at "demain matin"`) {
+		t.Errorf("a time that is no time: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := crmRun(t, db, "send"); code != 2 || !strings.Contains(errOut, "or --due") {
+		t.Errorf("send without a name: exit %d, %q", code, errOut)
+	}
+	at := time.Now().Add(2 * time.Second).In(time.UTC).Format("2006-01-02 15:04:05")
+	if out := mustRun(t, db, "campaign", "schedule", "demain", "--at", at, "--tz", "UTC"); !strings.Contains(out, "will be sent at") {
+		t.Errorf("schedule printed %q", out)
+	}
+	if out := mustRun(t, db, "campaign", "list", "--format", "csv"); !strings.Contains(out, ",scheduled,") {
+		t.Errorf("campaign list of a scheduled campaign:\n%s", out)
+	}
+	outbox := filepath.Join(dir, "outbox")
+	if out := mustRun(t, db, "send", "--due", "--outbox", outbox); !strings.Contains(out, "no scheduled campaign is due") {
+		t.Errorf("before its time: %q", out)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	for i := range 2 {
+		out := mustRun(t, db, "send", "--due", "--outbox", outbox)
+		if i == 0 && !strings.Contains(out, "campaign demain: 11 sent") || i == 1 && !strings.Contains(out, "no scheduled campaign is due") {
+			t.Errorf("send --due #%d printed %q", i+1, out)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(files) != 11 {
+		t.Errorf("%d messages, want 11", len(files))
 	}
 }
