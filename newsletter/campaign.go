@@ -55,9 +55,14 @@ type Campaign struct {
 	// settings' name and postal-address, copied when the send starts
 	// (a draft shows the settings as they are now).
 	// ScheduledAt is when SendDue sends it (zero: when a person does).
-	ScheduledAt   time.Time `bun:"scheduled_at,nullzero" json:"scheduled_at,omitzero"`
-	Association   string    `bun:"association" json:"association,omitempty"`
-	PostalAddress string    `bun:"postal_address" json:"postal_address,omitempty"`
+	ScheduledAt time.Time `bun:"scheduled_at,nullzero" json:"scheduled_at,omitzero"`
+	Association string    `bun:"association" json:"association,omitempty"`
+	// Opened and Clicked count the opens and clicks the provider reports
+	// when the association turns its tracking on: per campaign only,
+	// never who opened or clicked.
+	Opened        int    `bun:"opened" json:"opened"`
+	Clicked       int    `bun:"clicked" json:"clicked"`
+	PostalAddress string `bun:"postal_address" json:"postal_address,omitempty"`
 
 	Templates []TemplateSource `bun:"-" json:"templates"`
 }
@@ -395,6 +400,19 @@ type Stats struct {
 	Failed     int            `json:"failed"`
 	Skipped    int            `json:"skipped"`
 	ByLanguage map[string]int `json:"by_language"`
+	// Uncertain counts the failed deliveries whose batch may have gone
+	// out (in flight when a send stopped, past the idempotency window).
+	Uncertain int `json:"uncertain"`
+	// FailedReasons counts the failed deliveries by reason.
+	FailedReasons map[string]int `json:"failed_reasons,omitempty"`
+	// What the provider's webhooks said of the sent messages (the last
+	// event of each), and who left the list through the campaign's
+	// unsubscribe link. Opens and clicks are on Campaign.
+	Delivered    int `json:"delivered"`
+	Delayed      int `json:"delayed"`
+	Bounced      int `json:"bounced"`
+	Complained   int `json:"complained"`
+	Unsubscribed int `json:"unsubscribed"`
 }
 
 // CampaignStats returns the campaign and its counts. Before the send
@@ -427,17 +445,25 @@ func (n *Newsletter) CampaignStats(ctx context.Context, name string) (*Stats, er
 		return st, nil
 	}
 	var rows []struct {
-		Status   deliveryStatus
-		Language string
-		Count    int
+		Status       deliveryStatus
+		Language     string
+		Event        string
+		Error        string
+		Count        int
+		Unsubscribed int
 	}
-	if err := n.bun.NewSelect().Table("newsletter_deliveries").ColumnExpr("status, language, COUNT(*) AS count").
-		Where("campaign_id = ?", c.ID).Group("status", "language").Scan(ctx, &rows); err != nil {
+	// The error is grouped for failed deliveries only: the reasons are
+	// few, the sent ones have none.
+	if err := n.bun.NewSelect().Table("newsletter_deliveries").
+		ColumnExpr("status, language, event, CASE WHEN status = ? THEN error ELSE '' END AS error", deliveryFailed).
+		ColumnExpr("COUNT(*) AS count, COUNT(unsubscribed_at) AS unsubscribed").
+		Where("campaign_id = ?", c.ID).GroupExpr("status, language, event, 4").Scan(ctx, &rows); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
 		st.Recipients += r.Count
 		st.ByLanguage[r.Language] += r.Count
+		st.Unsubscribed += r.Unsubscribed
 		switch r.Status {
 		case deliveryPending:
 			st.Pending += r.Count
@@ -445,8 +471,25 @@ func (n *Newsletter) CampaignStats(ctx context.Context, name string) (*Stats, er
 			st.Sent += r.Count
 		case deliveryFailed:
 			st.Failed += r.Count
+			if st.FailedReasons == nil {
+				st.FailedReasons = map[string]int{}
+			}
+			st.FailedReasons[r.Error] += r.Count
+			if r.Error == uncertainReason {
+				st.Uncertain += r.Count
+			}
 		case deliverySkipped:
 			st.Skipped += r.Count
+		}
+		switch r.Event {
+		case "delivered":
+			st.Delivered += r.Count
+		case "delayed":
+			st.Delayed += r.Count
+		case "bounced":
+			st.Bounced += r.Count
+		case "complained":
+			st.Complained += r.Count
 		}
 	}
 	return st, nil

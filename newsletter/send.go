@@ -1,6 +1,7 @@
 package newsletter
 
 import (
+	"strconv"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -737,7 +738,8 @@ func (n *Newsletter) eligible(ctx context.Context, tx bun.IDB, c *Campaign, ids 
 
 // render makes one recipient's message.
 func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, deliveryID int64) (Message, error) {
-	unsub := n.UnsubscribeURL(s.ID, c.ListID)
+	unsub := n.link("/unsubscribe", Token{Purpose: PurposeUnsubscribe, SupporterID: s.ID, ListID: c.ListID,
+		CampaignID: c.ID})
 	out, err := tpl.Render(Recipient{FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, City: s.City,
 		Language: s.Language, Attributes: s.Attributes, UnsubscribeURL: unsub, PreferencesURL: n.PreferencesURL(s.ID),
 		Association: c.Association, PostalAddress: c.PostalAddress})
@@ -748,11 +750,15 @@ func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, delive
 	if c.Subject != "" {
 		subject = c.Subject
 	}
-	return Message{DeliveryID: deliveryID, From: c.From, To: s.Email, ReplyTo: c.ReplyTo, Subject: subject,
+	m := Message{DeliveryID: deliveryID, From: c.From, To: s.Email, ReplyTo: c.ReplyTo, Subject: subject,
 		HTML: out.HTML, Text: out.Text, Headers: map[string]string{
 			"List-Unsubscribe":      "<" + unsub + ">",
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-		}}, nil
+		}}
+	if deliveryID != 0 {
+		m.Tags = map[string]string{"campaign": c.Name, "delivery": strconv.FormatInt(deliveryID, 10)}
+	}
+	return m, nil
 }
 
 // deliver hands a batch to the sender, waiting out rate limits and

@@ -1,6 +1,8 @@
 package newsletter
 
 import (
+	"slices"
+	"maps"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -43,6 +45,11 @@ type Message struct {
 	// Headers are extra header fields, such as List-Unsubscribe. EML
 	// writes them as structured fields: printable ASCII, never encoded.
 	Headers map[string]string `json:"headers,omitempty"`
+	// Tags are handed to the provider, which sends them back with its
+	// webhook events: a campaign's messages carry "campaign" (its name)
+	// and "delivery" (the delivery's id), so that events map back to the
+	// campaign even for an address that changed since.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Result is what became of one message of a batch: sent with the
@@ -241,6 +248,9 @@ func (s *ResendSender) SendBatch(ctx context.Context, key string, msgs []Message
 	for i, m := range msgs {
 		reqs[i] = &resend.SendEmailRequest{From: m.From, To: []string{m.To}, ReplyTo: m.ReplyTo, Subject: m.Subject,
 			Html: m.HTML, Text: m.Text, Headers: m.Headers}
+		for _, k := range slices.Sorted(maps.Keys(m.Tags)) { // in one order: a retry sends the same bytes
+			reqs[i].Tags = append(reqs[i].Tags, resend.Tag{Name: k, Value: m.Tags[k]})
+		}
 	}
 	ob := &observation{}
 	resp, err := s.client.Batch.SendWithOptions(context.WithValue(ctx, obsKey{}, ob), reqs,

@@ -384,7 +384,18 @@ func (n *Newsletter) UnsubscribeToken(ctx context.Context, token string, c crm.C
 		name = l.Name
 	}
 	c.Source = crm.SourceWeb
-	if _, err := n.db.Unsubscribe(ctx, s.ID, name, c); err != nil {
+	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
+		left, err := tx.Unsubscribe(ctx, s.ID, name, c)
+		if err != nil || left == 0 || t.CampaignID == 0 {
+			return err
+		}
+		// The link came in a campaign's email: its report counts who
+		// left through it.
+		_, err = dbutil.Tx(tx).NewUpdate().Table("newsletter_deliveries").Set("unsubscribed_at = ?", n.clock()).
+			Where("campaign_id = ? AND supporter_id = ? AND unsubscribed_at IS NULL", t.CampaignID, s.ID).Exec(ctx)
+		return err
+	})
+	if err != nil {
 		return nil, nil, erasedLink(err)
 	}
 	return l, s, nil

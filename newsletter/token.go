@@ -38,11 +38,20 @@ type Token struct {
 	SupporterID int64
 	ListID      int64     // 0 for none (preferences)
 	Expires     time.Time // zero for never
+	// CampaignID names the campaign whose email carried the link (0 for
+	// none), so that what is done through it is counted in the
+	// campaign's report.
+	CampaignID int64
 }
 
 // tokenVersion lets the format change without accepting old forms by
-// mistake.
-const tokenVersion = 1
+// mistake: version 1 holds purpose, supporter, list and expiry; version 2
+// adds the campaign. A token without a campaign is still written as
+// version 1, so links made before version 2 and after are the same.
+const (
+	tokenVersion         = 1
+	tokenVersionCampaign = 2
+)
 
 // macSize is the length of the truncated HMAC-SHA256: 128 bits.
 const macSize = 16
@@ -63,8 +72,12 @@ func NewSigner(secret []byte) (*Signer, error) {
 
 // Sign returns the token as URL-safe text.
 func (s *Signer) Sign(t Token) string {
-	var buf [1 + 1 + 3*binary.MaxVarintLen64 + macSize]byte
-	b := append(buf[:0], tokenVersion, byte(t.Purpose))
+	var buf [1 + 1 + 4*binary.MaxVarintLen64 + macSize]byte
+	version := byte(tokenVersion)
+	if t.CampaignID != 0 {
+		version = tokenVersionCampaign
+	}
+	b := append(buf[:0], version, byte(t.Purpose))
 	b = binary.AppendUvarint(b, uint64(t.SupporterID))
 	b = binary.AppendUvarint(b, uint64(t.ListID))
 	var exp uint64
@@ -72,6 +85,9 @@ func (s *Signer) Sign(t Token) string {
 		exp = uint64(t.Expires.Unix())
 	}
 	b = binary.AppendUvarint(b, exp)
+	if t.CampaignID != 0 {
+		b = binary.AppendUvarint(b, uint64(t.CampaignID))
+	}
 	b = append(b, s.mac(b)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
@@ -93,15 +109,20 @@ func (s *Signer) mac(b []byte) []byte {
 // purpose, and ErrTokenExpired for a genuine token past its time.
 func (s *Signer) Verify(text string, purpose Purpose, now time.Time) (Token, error) {
 	b, err := base64.RawURLEncoding.DecodeString(text)
-	if err != nil || len(b) < 2+3+macSize || len(b) > 2+3*binary.MaxVarintLen64+macSize {
+	if err != nil || len(b) < 2+3+macSize || len(b) > 2+4*binary.MaxVarintLen64+macSize {
 		return Token{}, ErrTokenInvalid
 	}
 	body, mac := b[:len(b)-macSize], b[len(b)-macSize:]
-	if !hmac.Equal(mac, s.mac(body)) || body[0] != tokenVersion || Purpose(body[1]) != purpose {
+	if !hmac.Equal(mac, s.mac(body)) || (body[0] != tokenVersion && body[0] != tokenVersionCampaign) ||
+		Purpose(body[1]) != purpose {
 		return Token{}, ErrTokenInvalid
 	}
 	rest := body[2:]
-	var vals [3]uint64
+	var all [4]uint64
+	vals := all[:3]
+	if body[0] == tokenVersionCampaign {
+		vals = all[:]
+	}
 	for i := range vals {
 		v, n := binary.Uvarint(rest)
 		if n <= 0 || v > 1<<62 {
@@ -112,7 +133,7 @@ func (s *Signer) Verify(text string, purpose Purpose, now time.Time) (Token, err
 	if len(rest) != 0 {
 		return Token{}, ErrTokenInvalid
 	}
-	t := Token{Purpose: purpose, SupporterID: int64(vals[0]), ListID: int64(vals[1])}
+	t := Token{Purpose: purpose, SupporterID: int64(vals[0]), ListID: int64(vals[1]), CampaignID: int64(all[3])}
 	if vals[2] != 0 {
 		t.Expires = time.Unix(int64(vals[2]), 0).UTC()
 		if !now.Before(t.Expires) {

@@ -1,6 +1,7 @@
 package newsletter
 
 import (
+	"strconv"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +24,31 @@ type WebhookEvent struct {
 		Bounce  struct {
 			Type string `json:"type"` // Permanent, Transient, Undetermined
 		} `json:"bounce"`
+		// Tags are those of the message (Message.Tags). Resend sends
+		// them as an object; older payloads as a list of name and value.
+		Tags webhookTags `json:"tags"`
 	} `json:"data"`
+}
+
+// webhookTags reads the tags of an event in either form Resend uses.
+type webhookTags map[string]string
+
+// UnmarshalJSON takes {"campaign": "x"} or [{"name": "campaign", "value": "x"}].
+func (t *webhookTags) UnmarshalJSON(b []byte) error {
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err == nil {
+		*t = m
+		return nil
+	}
+	var list []struct{ Name, Value string }
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil // tags are a help, never a reason to refuse an event
+	}
+	for _, kv := range list {
+		m[kv.Name] = kv.Value
+	}
+	*t = m
+	return nil
 }
 
 // WebhookResult says what an event did.
@@ -85,29 +110,46 @@ func (n *Newsletter) applyEvent(ctx context.Context, tx *crm.Tx, ev WebhookEvent
 	switch ev.Type {
 	case "email.delivered":
 		event = "delivered"
+	case "email.delivery_delayed":
+		event = "delayed"
 	case "email.bounced":
-		if ev.Data.Bounce.Type != "Permanent" {
-			return WebhookIgnored, nil
-		}
 		event = "bounced"
 	case "email.complained":
 		event = "complained"
+	case "email.opened", "email.clicked":
+		// Counted for the campaign only: never who opened or clicked.
+		campaign := ev.Data.Tags["campaign"]
+		if campaign == "" {
+			return WebhookIgnored, nil
+		}
+		column := "opened"
+		if ev.Type == "email.clicked" {
+			column = "clicked"
+		}
+		// column is one of two constants, never from the event.
+		res, err := dbutil.Tx(tx).NewUpdate().Table("newsletter_campaigns").Set(column+" = "+column+" + 1").
+			Where("name = ?", campaign).Exec(ctx)
+		if err != nil || !affected(res) {
+			return WebhookIgnored, err
+		}
+		return WebhookApplied, nil
 	default:
 		return WebhookIgnored, nil
+	}
+	noted, err := n.noteDeliveryEvent(ctx, tx, ev, event)
+	if err != nil {
+		return 0, err
+	}
+	if event == "delayed" || event == "bounced" && ev.Data.Bounce.Type != "Permanent" {
+		// The address may still work: only the campaign's report counts it.
+		if !noted {
+			return WebhookIgnored, nil
+		}
+		return WebhookApplied, nil
 	}
 	supporterID, err := webhookSupporter(ctx, tx, ev)
 	if err != nil || supporterID == 0 {
 		return WebhookIgnored, err
-	}
-	if ev.Data.EmailID != "" {
-		// Through the supporter's index: provider ids are not indexed
-		// (see migration 3).
-		if _, err := dbutil.Tx(tx).NewUpdate().Table("newsletter_deliveries").Set("event = ?", event).
-			Set("updated_at = ?", n.clock()).
-			Where("supporter_id = ? AND provider_id = ? AND provider_id <> ''", supporterID, ev.Data.EmailID).
-			Exec(ctx); err != nil {
-			return 0, err
-		}
 	}
 	consent := crm.Consent{Source: crm.SourceWebhook, Text: ev.Type}
 	switch event {
@@ -119,6 +161,37 @@ func (n *Newsletter) applyEvent(ctx context.Context, tx *crm.Tx, ev WebhookEvent
 		}
 	}
 	return WebhookApplied, err
+}
+
+// noteDeliveryEvent records the event on the delivery of the message it
+// is about, found by the message's tags (its delivery id, checked against
+// the provider's id), else through the supporter who has the recipient
+// address now. A delay never hides a later or earlier outcome.
+func (n *Newsletter) noteDeliveryEvent(ctx context.Context, tx *crm.Tx, ev WebhookEvent, event string) (bool, error) {
+	if ev.Data.EmailID == "" {
+		return false, nil
+	}
+	q := dbutil.Tx(tx).NewUpdate().Table("newsletter_deliveries").Set("event = ?", event).Set("updated_at = ?", n.clock()).
+		Where("provider_id = ? AND provider_id <> ''", ev.Data.EmailID)
+	if event == "delayed" {
+		q.Where("event = ''")
+	}
+	if id, err := strconv.ParseInt(ev.Data.Tags["delivery"], 10, 64); err == nil && id > 0 {
+		q.Where("id = ?", id)
+	} else {
+		// Through the supporter's index: provider ids are not indexed
+		// (see migration 3).
+		supporterID, err := webhookSupporter(ctx, tx, ev)
+		if err != nil || supporterID == 0 {
+			return false, err
+		}
+		q.Where("supporter_id = ?", supporterID)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	return affected(res), nil
 }
 
 // webhookSupporter finds who an event is about: the supporter who has
