@@ -1,7 +1,6 @@
 package newsletter
 
 import (
-	"strconv"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -11,6 +10,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"

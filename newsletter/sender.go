@@ -1,8 +1,6 @@
 package newsletter
 
 import (
-	"slices"
-	"maps"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -12,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -21,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"

@@ -1,12 +1,12 @@
 package newsletter
 
 import (
-	"strconv"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
