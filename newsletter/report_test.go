@@ -1,8 +1,11 @@
 package newsletter_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"image/png"
 	"net/url"
 	"strings"
 	"testing"
@@ -82,5 +85,25 @@ func TestCampaignReport(t *testing.T) {
 	}
 	if s, _ := e.db.GetSupporterByEmail(ctx, "p00005@example.org"); s.EmailStatus != crm.EmailBounced {
 		t.Errorf("a permanent bounce leaves the address %s", s.EmailStatus)
+	}
+
+	// The funnel, as a picture for the board.
+	var svg, pic bytes.Buffer
+	if err := newsletter.WriteChart(&svg, st, "svg"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<svg", ">Campaign mars<", ">delivered<", ">4<", ">unsubscribed<", ">2<"} {
+		if !strings.Contains(svg.String(), want) {
+			t.Errorf("the SVG lacks %q", want)
+		}
+	}
+	if err := newsletter.WriteChart(&pic, st, "png"); err != nil {
+		t.Fatal(err)
+	}
+	if img, err := png.Decode(&pic); err != nil || img.Bounds().Dx() != 560 {
+		t.Errorf("PNG: %v", err)
+	}
+	if err := newsletter.WriteChart(&pic, st, "gif"); !errors.Is(err, crm.ErrInvalid) {
+		t.Errorf("gif: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -106,10 +107,11 @@ func campaignCommand() *cli.Command {
 			},
 			{
 				Name:      "show",
-				Usage:     "show a campaign: status, recipients, sent, failed, by language",
+				Usage:     "show a campaign: status, recipients, sent, failed, delivered, bounced, complained, unsubscribed",
 				ArgsUsage: "NAME",
-				Flags:     []cli.Flag{formatFlag()},
-				Action:    withReadDB(1, 1, showCampaign),
+				Flags: []cli.Flag{formatFlag(),
+					&cli.StringFlag{Name: "chart", Usage: "also draw the campaign's funnel into this `FILE` (.svg or .png)"}},
+				Action: withReadDB(1, 1, showCampaign),
 			},
 			{
 				Name:      "preview",
@@ -471,15 +473,45 @@ func showCampaign(c *cli.Context, db *crm.DB) error {
 	}
 	cp := st.Campaign
 	recs := records{header: []string{"field", "value"}, json: st}
+	scheduled := ""
+	if !cp.ScheduledAt.IsZero() {
+		settings, err := db.Settings(c.Context)
+		if err != nil {
+			return err
+		}
+		scheduled = cp.ScheduledAt.In(settings.Location()).Format("2006-01-02 15:04 MST")
+	}
 	for _, kv := range [][2]string{
 		{"name", cp.Name}, {"list", cp.List}, {"segment", cp.Segment}, {"from", cp.From}, {"reply_to", cp.ReplyTo},
-		{"subject", cp.Subject}, {"status", string(cp.Status)}, {"recipients", strconv.Itoa(st.Recipients)},
+		{"subject", cp.Subject}, {"status", string(cp.Status)}, {"scheduled_at", scheduled},
+		{"recipients", strconv.Itoa(st.Recipients)},
 		{"pending", strconv.Itoa(st.Pending)}, {"sent", strconv.Itoa(st.Sent)}, {"failed", strconv.Itoa(st.Failed)},
-		{"skipped", strconv.Itoa(st.Skipped)}, {"by_language", byLanguage(st.ByLanguage)},
+		{"uncertain", strconv.Itoa(st.Uncertain)}, {"skipped", strconv.Itoa(st.Skipped)},
+		{"delivered", strconv.Itoa(st.Delivered)}, {"delayed", strconv.Itoa(st.Delayed)},
+		{"bounced", strconv.Itoa(st.Bounced)}, {"complained", strconv.Itoa(st.Complained)},
+		{"unsubscribed", strconv.Itoa(st.Unsubscribed)}, {"opened", strconv.Itoa(cp.Opened)},
+		{"clicked", strconv.Itoa(cp.Clicked)}, {"by_language", byLanguage(st.ByLanguage)},
 	} {
 		if kv[1] != "" {
 			recs.rows = append(recs.rows, kv[:])
 		}
+	}
+	for _, reason := range slices.Sorted(maps.Keys(st.FailedReasons)) {
+		recs.rows = append(recs.rows, []string{"failed_reason", fmt.Sprintf("%d: %s", st.FailedReasons[reason], reason)})
+	}
+	if chart := c.String("chart"); chart != "" {
+		format := strings.TrimPrefix(strings.ToLower(filepath.Ext(chart)), ".")
+		if format != "svg" && format != "png" {
+			return usagef("--chart %q: want a .svg or .png file", chart)
+		}
+		var b bytes.Buffer
+		if err := newsletter.WriteChart(&b, st, format); err != nil {
+			return err
+		}
+		if err := os.WriteFile(chart, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("--chart: %w", err)
+		}
+		defer fmt.Fprintf(c.App.ErrWriter, "chart written to %s\n", chart)
 	}
 	for _, t := range cp.Templates {
 		recs.rows = append(recs.rows, []string{"template", t.Language})

@@ -90,6 +90,16 @@ func TestCampaignAndSendCommands(t *testing.T) {
 	if len(srv.Emails()) != 5 {
 		t.Error("second send sent mail")
 	}
+	chart := filepath.Join(dir, "demain.svg")
+	if out := mustRun(t, db, "campaign", "show", "demain", "--chart", chart); !strings.Contains(out, "delivered") || !strings.Contains(out, "unsubscribed") {
+		t.Errorf("campaign show after the send:\n%s", out)
+	}
+	if b, err := os.ReadFile(chart); err != nil || !strings.Contains(string(b), ">sent<") {
+		t.Errorf("chart: %v", err)
+	}
+	if code, _, errOut := crmRun(t, db, "campaign", "show", "demain", "--chart", filepath.Join(dir, "x.gif")); code != 2 || !strings.Contains(errOut, "--chart") {
+		t.Errorf("chart to a gif: exit %d, %q", code, errOut)
+	}
 	if emails[0].ReplyTo != "benevoles@asso.example.org" {
 		t.Errorf("reply-to of the edited draft: %q", emails[0].ReplyTo)
 	}
