@@ -362,7 +362,11 @@ func printAudience(w io.Writer, p *newsletter.Preview) {
 		if key, ok := strings.CutPrefix(f, "Attr "); ok {
 			label = fmt.Sprintf("attribute %q", key)
 		}
-		fmt.Fprintf(w, "  %d have no %s\n", p.Empty[f], label)
+		verb := "have"
+		if p.Empty[f] == 1 {
+			verb = "has"
+		}
+		fmt.Fprintf(w, "  %d %s no %s\n", p.Empty[f], verb, label)
 	}
 	if len(p.Sample) > 0 {
 		fmt.Fprintf(w, "first recipients: %s\n", strings.Join(p.Sample, ", "))
@@ -729,7 +733,7 @@ func writeOutbox(c *cli.Context, n *newsletter.Newsletter, name, dir string) err
 // messages written without a public URL point to no real site.
 func warnNoPublicURL(c *cli.Context, n *newsletter.Newsletter) {
 	if errors.Is(n.CheckSender((*newsletter.ResendSender)(nil)), newsletter.ErrNoPublicURL) {
-		fmt.Fprintf(c.App.ErrWriter, "note: no public URL (--public-url or CRM_PUBLIC_URL): the links in these messages point to %s\n",
+		fmt.Fprintf(c.App.ErrWriter, "note: no public URL (--public-url, CRM_PUBLIC_URL or crm settings set public-url): the links in these messages point to %s\n",
 			n.PublicURL())
 	}
 }
