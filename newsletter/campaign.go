@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -60,8 +61,14 @@ type Campaign struct {
 	// Opened and Clicked count the opens and clicks the provider reports
 	// when the association turns its tracking on: per campaign only,
 	// never who opened or clicked.
-	Opened        int    `bun:"opened" json:"opened"`
-	Clicked       int    `bun:"clicked" json:"clicked"`
+	Opened  int `bun:"opened" json:"opened"`
+	Clicked int `bun:"clicked" json:"clicked"`
+	// PublicURL is the base of the links of its emails, copied when the
+	// send starts (a draft's links use the Newsletter's).
+	PublicURL string `bun:"public_url" json:"-"`
+	// linkBase is PublicURL parsed, set by parseTemplates before any
+	// message is rendered; nil for a draft.
+	linkBase      *url.URL
 	PostalAddress string `bun:"postal_address" json:"postal_address,omitempty"`
 
 	Templates []TemplateSource `bun:"-" json:"templates"`
@@ -475,7 +482,7 @@ func (n *Newsletter) CampaignStats(ctx context.Context, name string) (*Stats, er
 				st.FailedReasons = map[string]int{}
 			}
 			st.FailedReasons[r.Error] += r.Count
-			if r.Error == uncertainReason {
+			if r.Error == uncertainReason || r.Error == keyReusedReason {
 				st.Uncertain += r.Count
 			}
 		case deliverySkipped:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 	"github.com/assocrm/assocrm/newsletter"
 	"github.com/assocrm/assocrm/newsletter/resendtest"
 )
@@ -54,6 +55,15 @@ func TestFooterAndPublicURLFromSettings(t *testing.T) {
 	if err := e.db.SetSetting(ctx, "postal-address", "1 place d'Armes, Calais"); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.db.SetSetting(ctx, "public-url", "https://nouveau.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	// The resume runs in a new process, which reads the new settings.
+	n, err = newsletter.New(ctx, e.db, newsletter.WithClock(e.clock.Now))
+	if err != nil || n.PublicURL() != "https://nouveau.example.org" {
+		t.Fatalf("%v %s", err, n.PublicURL())
+	}
+	newsletter.SetSleep(n, func(ctx context.Context, d time.Duration) error { return nil })
 	rep, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
 	if err != nil || rep.Sent != 50 {
 		t.Fatalf("resume: %+v %v", rep, err)
@@ -70,5 +80,44 @@ func TestFooterAndPublicURLFromSettings(t *testing.T) {
 	}
 	if c, _ := n.Campaign(ctx, "mars"); c.PostalAddress != "5 rue Royale\n62100 Calais" || c.Association != "Solidarité Calais" {
 		t.Errorf("frozen footer: %q %q", c.Association, c.PostalAddress)
+	}
+}
+
+// A batch the provider already had under its key with other bytes (an
+// earlier try reached it, then an upgrade changed what the program
+// renders) is not sent again: its recipients are counted uncertain and the
+// send goes on instead of failing on it at every resume.
+func TestBatchKnownUnderItsKeyWithOtherBytes(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, resendtest.Options{Faults: func(k int) resendtest.Fault {
+		switch {
+		case k == 1:
+			return resendtest.FaultLostAnswer // the first batch goes out; its answer is lost
+		case k <= 12:
+			return resendtest.FaultServerError // and the retries fail until the send gives up
+		}
+		return 0
+	}})
+	e.addAudience(t, 150, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	if _, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{}); err == nil {
+		t.Fatal("the send did not stop")
+	}
+	// What an upgrade between the two tries would do: other bytes.
+	if _, err := dbutil.DB(e.db).NewUpdate().Table("newsletter_campaigns").Set("association = ?", "Autre nom").
+		Where("name = ?", "mars").Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{})
+	if err != nil || rep.Uncertain != 100 || rep.Sent != 50 {
+		t.Fatalf("resume: %+v %v", rep, err)
+	}
+	if len(e.srv.Emails()) != 150 {
+		t.Errorf("%d emails, want 150 (nobody twice)", len(e.srv.Emails()))
+	}
+	st, _ := n.CampaignStats(ctx, "mars")
+	if st.Campaign.Status != newsletter.StatusSent || st.Uncertain != 100 {
+		t.Errorf("stats: %+v", st)
 	}
 }

@@ -224,16 +224,22 @@ func (n *Newsletter) clock() time.Time { return n.now().UTC() }
 
 // link returns PublicURL + path + ?token=....
 func (n *Newsletter) link(path string, t Token) string {
-	ends, ok := n.links.Load(path)
+	return n.linkFrom(n.publicURL, path, t)
+}
+
+// linkFrom returns base + path + ?token=....
+func (n *Newsletter) linkFrom(base *url.URL, path string, t Token) string {
+	key := base.String() + "\x00" + path
+	ends, ok := n.links.Load(key)
 	if !ok {
-		u := *n.publicURL
+		u := *base
 		u.Path = strings.TrimRight(u.Path, "/") + path
 		u.RawQuery, u.Fragment = "token=", ""
 		e := [2]string{u.String(), ""}
-		if n.publicURL.Fragment != "" {
-			e[1] = "#" + n.publicURL.EscapedFragment()
+		if base.Fragment != "" {
+			e[1] = "#" + base.EscapedFragment()
 		}
-		ends, _ = n.links.LoadOrStore(path, e)
+		ends, _ = n.links.LoadOrStore(key, e)
 	}
 	// A token is URL-safe base64: nothing in it needs escaping.
 	e := ends.([2]string)

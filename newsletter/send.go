@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,8 @@ const idempotencyWindow = 23 * time.Hour
 const (
 	skippedReason   = "no longer subscribed, or mail to the address bounces"
 	uncertainReason = "uncertain: in flight when a send stopped more than 23 hours ago; check the provider's logs"
+	keyReusedReason = "uncertain: the provider already had this batch from an earlier try (the program changed " +
+		"between the two); it most likely went out; check the provider's logs"
 )
 
 // SendOptions tunes a send. The zero value is fine.
@@ -197,7 +200,7 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 			return fmt.Errorf("freeze batches: %w", err)
 		}
 		c.Status, c.Recipients, c.StartedAt = StatusSending, count, n.clock()
-		c.Association, c.PostalAddress = settings.Name, settings.PostalAddress
+		c.Association, c.PostalAddress, c.PublicURL = settings.Name, settings.PostalAddress, n.publicURL.String()
 		return s.startSending(ctx, c)
 	})
 	return c, err
@@ -218,6 +221,13 @@ func (n *Newsletter) draftFooter(ctx context.Context, c *Campaign) error {
 }
 
 func parseTemplates(c *Campaign) (map[string]*Template, error) {
+	if c.PublicURL != "" && c.Status != StatusDraft {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %s: public URL %q: %w", c.Name, c.PublicURL, err)
+		}
+		c.linkBase = u
+	}
 	out := map[string]*Template{}
 	for _, ts := range c.Templates {
 		t, err := ParseTemplate(ts.Language, ts.Source)
@@ -426,6 +436,18 @@ func (r *sendRun) sendBatch(ctx context.Context, p *prepared) error {
 			}); merr != nil {
 				err = errors.Join(err, merr)
 			}
+		}
+		if errors.Is(err, ErrKeyReused) {
+			// An earlier try reached the provider: never sent again.
+			var k int
+			err = r.n.writeTx(ctx, func(ctx context.Context, s sendStore) error {
+				var err error
+				k, err = s.markUncertain(ctx, r.c.ID, p.batch, keyReusedReason, r.n.clock())
+				return err
+			})
+			r.rep.Uncertain += k
+			r.progress(k)
+			return err
 		}
 		if err != nil {
 			return err
@@ -738,10 +760,15 @@ func (n *Newsletter) eligible(ctx context.Context, tx bun.IDB, c *Campaign, ids 
 
 // render makes one recipient's message.
 func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, deliveryID int64) (Message, error) {
-	unsub := n.link("/unsubscribe", Token{Purpose: PurposeUnsubscribe, SupporterID: s.ID, ListID: c.ListID,
+	base := n.publicURL
+	if c.linkBase != nil {
+		base = c.linkBase // frozen when the send started: a retry renders the same links
+	}
+	unsub := n.linkFrom(base, "/unsubscribe", Token{Purpose: PurposeUnsubscribe, SupporterID: s.ID, ListID: c.ListID,
 		CampaignID: c.ID})
+	prefs := n.linkFrom(base, "/preferences", Token{Purpose: PurposePreferences, SupporterID: s.ID})
 	out, err := tpl.Render(Recipient{FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, City: s.City,
-		Language: s.Language, Attributes: s.Attributes, UnsubscribeURL: unsub, PreferencesURL: n.PreferencesURL(s.ID),
+		Language: s.Language, Attributes: s.Attributes, UnsubscribeURL: unsub, PreferencesURL: prefs,
 		Association: c.Association, PostalAddress: c.PostalAddress})
 	if err != nil {
 		return Message{}, err

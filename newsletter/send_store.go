@@ -170,7 +170,8 @@ func (s sendStore) lockCampaign(ctx context.Context, name string) error {
 }
 
 func (s sendStore) startSending(ctx context.Context, c *Campaign) error {
-	_, err := s.db.NewUpdate().Model(c).Column("status", "recipients", "started_at", "association", "postal_address").
+	_, err := s.db.NewUpdate().Model(c).Column("status", "recipients", "started_at", "association", "postal_address",
+		"public_url").
 		WherePK().Exec(ctx)
 	return err
 }

@@ -304,9 +304,22 @@ func classify(err error, ob *observation) error {
 		// resumed at once after a crash meets its predecessor's request.
 		// Retried, it gets that request's answer.
 		return &SendError{Kind: KindTransient, Status: ob.status, Err: err}
+	case ob.status == http.StatusConflict && ob.errorName == "invalid_idempotent_request":
+		// The provider already has a request under this key, with other
+		// bytes: an earlier try of this batch reached it, and the
+		// program or its settings changed before this one.
+		return &SendError{Kind: KindPermanent, Status: ob.status, Err: fmt.Errorf("%w: %w", ErrKeyReused, err)}
 	}
 	return &SendError{Kind: KindPermanent, Status: ob.status, Err: err}
 }
+
+// ErrKeyReused is wrapped by the SendError of a batch the provider already
+// had under its idempotency key with other bytes: an earlier try reached
+// it (the batch most likely went out), and something changed the bytes
+// since (an upgrade of the program between two tries). The send marks
+// the batch's recipients failed as uncertain, never sends it again, and
+// goes on.
+var ErrKeyReused = errors.New("the provider already had this batch under its idempotency key, with other bytes")
 
 // Outbox is a Sender that writes each message as an .eml file in a
 // folder instead of sending it: for previews, tests and trying the tool

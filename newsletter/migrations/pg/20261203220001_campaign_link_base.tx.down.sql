@@ -1,0 +1,1 @@
+ALTER TABLE newsletter_campaigns DROP COLUMN public_url;
