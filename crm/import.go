@@ -619,7 +619,15 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 			return err
 		}
 		defer func() {
-			if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); err != nil {
+			// The pragma does nothing, without an error, inside a
+			// transaction (a failed COMMIT may leave one open): it is
+			// read back.
+			ctx := context.WithoutCancel(ctx)
+			var on int
+			if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = ON"); err == nil {
+				err = conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on)
+			}
+			if on != 1 {
 				conn.Raw(func(any) error { return driver.ErrBadConn })
 			}
 		}()

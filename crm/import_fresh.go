@@ -10,8 +10,9 @@ import (
 // freshEmails lets an import into a database that had no supporter skip
 // looking up most addresses: while nobody else writes, an address can
 // only exist if this import inserted it, and a Bloom filter of those it
-// inserted says "certainly not" for nearly all the others (one address in
-// a hundred is looked up for nothing, at 1.2 MB for 1,000,000 addresses).
+// inserted says "certainly not" for nearly all the others (about one
+// address in fifty is looked up for nothing at 1,000,000 addresses, for
+// 1 MB).
 // Only on SQLite, where the import's transactions hold the write lock:
 // SQLite's data_version says whether another connection committed since
 // the import began, and from the first such commit on, every address is
@@ -22,9 +23,10 @@ type freshEmails struct {
 	bits    []uint64
 }
 
-// freshBits is the size of the filter for up to 1,000,000 addresses at
-// a 1% false positive rate (9.6 bits an address); past that it fills up
-// and answers "maybe" more often, which costs lookups, never a mistake.
+// freshBits is the size of the filter: 8.4 bits an address at 1,000,000
+// addresses, a 2% false positive rate with 7 probes; past that it fills
+// up and answers "maybe" more often, which costs lookups, never a
+// mistake.
 const freshBits = 1 << 23
 
 // newFreshEmails returns the filter when the supporters table is empty,

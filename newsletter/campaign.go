@@ -298,7 +298,7 @@ func (n *Newsletter) EditCampaign(ctx context.Context, name string, edit Campaig
 		if now.Status != StatusDraft {
 			return notDraft(now)
 		}
-		c.ID, c.UID, c.Status, c.CreatedAt = now.ID, now.UID, now.Status, now.CreatedAt
+		c.ID, c.UID, c.Status, c.CreatedAt, c.ScheduledAt = now.ID, now.UID, now.Status, now.CreatedAt, now.ScheduledAt
 		if _, err := tx.NewUpdate().Model(c).Column("list_id", "segment", "from_addr", "reply_to", "subject").
 			WherePK().Exec(ctx); err != nil {
 			return err
@@ -514,7 +514,7 @@ type recipientRow struct {
 // segment, minus anyone whose mail bounces or who complained. The
 // supporters are "s"; the caller picks the columns.
 func (n *Newsletter) audience(ctx context.Context, idb bun.IDB, c *Campaign) (*bun.SelectQuery, error) {
-	q, err := dbutil.SupporterQuery(ctx, n.bun, crm.SupporterFilter{List: &c.List, Segment: c.Segment, Mailable: true})
+	q, err := dbutil.SupporterQuery(ctx, idb, crm.SupporterFilter{List: &c.List, Segment: c.Segment, Mailable: true})
 	if err != nil {
 		return nil, fmt.Errorf("campaign %s: audience: %w", c.Name, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/assocrm/assocrm/crm"
@@ -105,5 +106,32 @@ func TestCampaignReport(t *testing.T) {
 	}
 	if err := newsletter.WriteChart(&pic, st, "gif"); !errors.Is(err, crm.ErrInvalid) {
 		t.Errorf("gif: %v", err)
+	}
+}
+
+// One event delivered twice at once (a provider's retry after a slow
+// answer) is counted once.
+func TestWebhookDeliveredTwiceAtOnce(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 1, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	for i := range 20 {
+		payload := []byte(`{"type":"email.opened","data":{"email_id":"x","to":["p00000@example.org"],"tags":{"campaign":"mars"}}}`)
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := n.ApplyWebhook(ctx, fmt.Sprintf("svix-%d", i), payload); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if c, _ := n.Campaign(ctx, "mars"); c.Opened != 20 {
+		t.Errorf("opened %d, want 20", c.Opened)
 	}
 }

@@ -105,7 +105,11 @@ func (n *Newsletter) SendDue(ctx context.Context, sender Sender, maxLate time.Du
 			out = append(out, r)
 			continue
 		}
+		opts.dueWithin = maxLate
 		r.Report, r.Err = n.Send(ctx, c.Name, sender, opts)
+		if errors.Is(r.Err, errNotDue) {
+			continue // unscheduled or moved since it was picked
+		}
 		if errors.Is(r.Err, ErrBusy) {
 			r.Busy, r.Err = true, nil
 		}

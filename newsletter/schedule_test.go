@@ -96,3 +96,49 @@ func TestScheduledCampaigns(t *testing.T) {
 		t.Errorf("again: %+v %v, %d emails", reps, err, len(e.srv.Emails()))
 	}
 }
+
+// hookSender runs fn once, before its first batch.
+type hookSender struct {
+	newsletter.Sender
+	once sync.Once
+	fn   func()
+}
+
+func (h *hookSender) SendBatch(ctx context.Context, key string, msgs []newsletter.Message) ([]newsletter.Result, error) {
+	h.once.Do(h.fn)
+	return h.Sender.SendBatch(ctx, key, msgs)
+}
+
+// A campaign unscheduled while SendDue sends an earlier one is not sent:
+// whether it is still due is checked when its send would start.
+func TestUnscheduledWhileSendDueRuns(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 5, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "a", "lettre", "")
+	e.campaign(t, n, "b", "lettre", "")
+	now := e.clock.Now()
+	for _, c := range []string{"a", "b"} {
+		if _, err := n.ScheduleCampaign(ctx, c, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(2 * time.Minute)
+	other := e.newsletter(t)
+	s := &hookSender{Sender: e.sender(t), fn: func() {
+		if _, err := other.UnscheduleCampaign(ctx, "b"); err != nil { // while a is sent, a person stops b
+			t.Error(err)
+		}
+	}}
+	reps, err := n.SendDue(ctx, s, 0, newsletter.SendOptions{})
+	if err != nil || len(reps) != 1 || reps[0].Campaign != "a" || reps[0].Report == nil || reps[0].Report.Sent != 5 {
+		t.Fatalf("%+v %v", reps, err)
+	}
+	if c, _ := n.Campaign(ctx, "b"); c.Status != newsletter.StatusDraft || !c.ScheduledAt.IsZero() {
+		t.Errorf("b was unscheduled before its send started, yet it is %s (scheduled %v)", c.Status, c.ScheduledAt)
+	}
+	if len(e.srv.Emails()) != 5 {
+		t.Errorf("%d emails, want a's 5", len(e.srv.Emails()))
+	}
+}

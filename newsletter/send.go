@@ -48,7 +48,16 @@ type SendOptions struct {
 	// MaxRetries bounds the retries of a batch after temporary failures
 	// (default 8, with exponential backoff from 500 ms to 30 s).
 	MaxRetries int
+
+	// dueWithin, set by SendDue, makes a draft start only if it is still
+	// scheduled, due, and at most this late, checked under the lock that
+	// starts the send.
+	dueWithin time.Duration
 }
+
+// errNotDue is what Send returns to SendDue for a draft that is no longer
+// due when its send would start (unscheduled, moved, or too late since).
+var errNotDue = errors.New("no longer due")
 
 func (o SendOptions) withDefaults() SendOptions {
 	if o.Owner == "" {
@@ -121,7 +130,7 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 		return nil, err
 	}
 	defer func() { h.end(ctx, recover()) }()
-	if c, err = n.freeze(ctx, c.Name); err != nil {
+	if c, err = n.freeze(ctx, c.Name, opts.dueWithin); err != nil {
 		return nil, err
 	}
 	rep.Recipients = c.Recipients
@@ -169,7 +178,7 @@ func (n *Newsletter) finish(ctx context.Context, c *Campaign, owner string, rep 
 // freeze writes one delivery row per recipient, in batches of BatchSize,
 // the first time a campaign is sent, and returns the campaign as it is
 // now.
-func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error) {
+func (n *Newsletter) freeze(ctx context.Context, name string, dueWithin time.Duration) (*Campaign, error) {
 	var c *Campaign
 	settings, err := n.db.Settings(ctx)
 	if err != nil {
@@ -183,6 +192,9 @@ func (n *Newsletter) freeze(ctx context.Context, name string) (*Campaign, error)
 		var err error
 		if c, err = getCampaign(ctx, tx, name); err != nil || c.Status != StatusDraft {
 			return err
+		}
+		if dueWithin > 0 && (c.ScheduledAt.IsZero() || c.ScheduledAt.After(n.clock()) || c.Late(n.clock(), dueWithin)) {
+			return errNotDue
 		}
 		audience, err := n.audience(ctx, tx, c)
 		if err != nil {
@@ -1073,8 +1085,10 @@ func (n *Newsletter) RenderFor(ctx context.Context, name, email, lang string) (*
 	}
 	if lang == "" {
 		lang = s.Language
+	} else if lang, err = crm.NormalizeLanguage(lang); err != nil {
+		return nil, err
 	}
-	m, err := n.render(c, tpls[n.variantFor(c, strings.ToLower(lang))], s, 0)
+	m, err := n.render(c, tpls[n.variantFor(c, lang)], s, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -82,14 +82,19 @@ func (n *Newsletter) ApplyWebhook(ctx context.Context, svixID string, payload []
 	}
 	var res WebhookResult
 	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
-		var err error
-		if res, err = n.applyEvent(ctx, tx, ev); err != nil {
+		// The event is recorded first: of two deliveries of one event at
+		// once, the one that records it applies it, and the other finds
+		// it recorded (counters such as opens must not count it twice).
+		r, err := dbutil.Tx(tx).NewInsert().Model(&webhookEvent{SvixID: svixID, Type: ev.Type, ReceivedAt: n.clock()}).
+			On("CONFLICT (svix_id) DO NOTHING").Exec(ctx)
+		if err != nil {
 			return err
 		}
-		// Two deliveries of one event at once both apply it, to the
-		// same result (its effects are idempotent); one records it.
-		_, err = dbutil.Tx(tx).NewInsert().Model(&webhookEvent{SvixID: svixID, Type: ev.Type, ReceivedAt: n.clock()}).
-			On("CONFLICT (svix_id) DO NOTHING").Exec(ctx)
+		if !affected(r) {
+			res = WebhookReplayed
+			return nil
+		}
+		res, err = n.applyEvent(ctx, tx, ev)
 		return err
 	})
 	if err != nil {

@@ -546,7 +546,7 @@ func sendCommand() *cli.Command {
 // The public URL is asked for before the API key.
 func resendSender(n *newsletter.Newsletter, command, mail string) (*newsletter.ResendSender, error) {
 	if err := n.CheckSender((*newsletter.ResendSender)(nil)); errors.Is(err, newsletter.ErrNoPublicURL) {
-		return nil, usagef("%s: --public-url (or CRM_PUBLIC_URL) is required to send real %s", command, mail)
+		return nil, usagef("%s: --public-url (or CRM_PUBLIC_URL, or crm settings set public-url) is required to send real %s", command, mail)
 	}
 	rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
 	if errors.Is(err, newsletter.ErrNoAPIKey) {
@@ -647,20 +647,17 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 	return err
 }
 
-// sendDue sends the scheduled campaigns that are due, through Resend (or
-// the outbox folder, recorded as sent), and says what it did.
+// sendDue sends the scheduled campaigns that are due, through Resend,
+// and says what it did.
 func sendDue(c *cli.Context, n *newsletter.Newsletter) error {
-	var sender newsletter.Sender
-	if dir := c.String("outbox"); dir != "" {
-		sender = &newsletter.Outbox{Dir: dir}
-	} else {
-		rs, err := resendSender(n, "send --due", "mail: unsubscribe links must work")
-		if err != nil {
-			return err
-		}
-		sender = rs
+	if c.IsSet("outbox") || c.IsSet("test") || c.Bool("dry-run") {
+		return usagef("send --due sends the due campaigns for real: to look at one, give its NAME with --outbox, --test or --dry-run")
 	}
-	reports, err := n.SendDue(c.Context, sender, c.Duration("max-late"), newsletter.SendOptions{})
+	rs, err := resendSender(n, "send --due", "mail: unsubscribe links must work")
+	if err != nil {
+		return err
+	}
+	reports, err := n.SendDue(c.Context, rs, c.Duration("max-late"), newsletter.SendOptions{})
 	return printDue(c.App.Writer, c.App.ErrWriter, reports, err, c.Duration("max-late"))
 }
 

@@ -103,16 +103,17 @@ func serve(c *cli.Context, db *crm.DB) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	scheduled := make(chan struct{})
+	schedCtx, stopScheduled := context.WithCancel(c.Context)
+	defer func() { stopScheduled(); <-scheduled }() // a send in progress stops cleanly, to be resumed
 	go func() {
 		defer close(scheduled)
-		sendScheduled(c, n, sender, logger)
+		sendScheduled(schedCtx, c, n, sender, logger)
 	}()
 	select {
 	case err := <-done:
 		return err
 	case <-c.Context.Done():
 	}
-	<-scheduled // a send in progress stops cleanly, to be resumed
 	// SIGINT or SIGTERM: finish the requests in hand, then stop.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -133,7 +134,13 @@ const scheduleEvery = 30 * time.Second
 // sendScheduled sends the scheduled campaigns as they fall due, through
 // sender, until the command is stopped. What it does is logged (names and
 // counts, never addresses).
-func sendScheduled(c *cli.Context, n *newsletter.Newsletter, sender newsletter.Sender, logger *slog.Logger) {
+func sendScheduled(ctx context.Context, c *cli.Context, n *newsletter.Newsletter, sender newsletter.Sender, logger *slog.Logger) {
+	if _, ok := sender.(*newsletter.Outbox); ok {
+		// The outbox is for trying the pages: a scheduled campaign sent
+		// there would be recorded as sent, and never reach anyone.
+		fmt.Fprintln(c.App.ErrWriter, "note: with --outbox, scheduled campaigns are not sent (crm send --due sends them)")
+		return
+	}
 	if n.CheckSender(sender) != nil {
 		return // no public URL for real mail: serve said so already
 	}
@@ -141,7 +148,7 @@ func sendScheduled(c *cli.Context, n *newsletter.Newsletter, sender newsletter.S
 	defer t.Stop()
 	warned := map[string]bool{} // late campaigns are logged once
 	for {
-		reports, err := n.SendDue(c.Context, sender, c.Duration("max-late"), newsletter.SendOptions{})
+		reports, err := n.SendDue(ctx, sender, c.Duration("max-late"), newsletter.SendOptions{})
 		for _, r := range reports {
 			switch {
 			case r.Late:
@@ -156,11 +163,11 @@ func sendScheduled(c *cli.Context, n *newsletter.Newsletter, sender newsletter.S
 					"failed", r.Report.Failed, "skipped", r.Report.Skipped)
 			}
 		}
-		if err != nil && c.Context.Err() == nil {
+		if err != nil && ctx.Err() == nil {
 			logger.Error("scheduled campaigns", "error", err)
 		}
 		select {
-		case <-c.Context.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/assocrm/assocrm/crm/crmtest"
+	"github.com/assocrm/assocrm/newsletter/resendtest"
 )
 
 // The association's settings are set once and used by the commands: a
@@ -81,18 +82,25 @@ func TestScheduleCommands(t *testing.T) {
 	if out := mustRun(t, db, "campaign", "list", "--format", "csv"); !strings.Contains(out, ",scheduled,") {
 		t.Errorf("campaign list of a scheduled campaign:\n%s", out)
 	}
-	outbox := filepath.Join(dir, "outbox")
-	if out := mustRun(t, db, "send", "--due", "--outbox", outbox); !strings.Contains(out, "no scheduled campaign is due") {
+	if code, _, errOut := crmRun(t, db, "send", "--due", "--outbox", filepath.Join(dir, "outbox")); code != 2 || !strings.Contains(errOut, "for real") {
+		t.Errorf("--due with --outbox: exit %d, %q", code, errOut)
+	}
+	srv := resendtest.NewServer(resendtest.Options{})
+	defer srv.Close()
+	t.Setenv("RESEND_BASE_URL", srv.BaseURL())
+	t.Setenv("RESEND_API_KEY", resendtest.APIKey)
+	t.Setenv("CRM_PUBLIC_URL", "https://asso.example.org/nl")
+	if out := mustRun(t, db, "send", "--due"); !strings.Contains(out, "no scheduled campaign is due") {
 		t.Errorf("before its time: %q", out)
 	}
 	time.Sleep(2500 * time.Millisecond)
 	for i := range 2 {
-		out := mustRun(t, db, "send", "--due", "--outbox", outbox)
+		out := mustRun(t, db, "send", "--due")
 		if i == 0 && !strings.Contains(out, "campaign demain: 11 sent") || i == 1 && !strings.Contains(out, "no scheduled campaign is due") {
 			t.Errorf("send --due #%d printed %q", i+1, out)
 		}
 	}
-	if files, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(files) != 11 {
-		t.Errorf("%d messages, want 11", len(files))
+	if n := len(srv.Emails()); n != 11 {
+		t.Errorf("%d messages, want 11", n)
 	}
 }
