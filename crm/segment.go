@@ -419,8 +419,8 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 }
 
 // SegmentWarnings checks a valid expression for what is allowed but
-// likely a mistake, and says it in plain words: a tag that no supporter
-// has ("tag:presse" when the tag is "press"). It returns the error of
+// likely a mistake, and says it in plain words: a tag or an attribute
+// that no supporter has ("tag:presse" when the tag is "press"). It returns the error of
 // ValidateSegment for an expression that is not valid.
 func (db *DB) SegmentWarnings(ctx context.Context, expr string) ([]string, error) {
 	if err := db.ValidateSegment(ctx, expr); err != nil {
@@ -430,7 +430,7 @@ func (db *DB) SegmentWarnings(ctx context.Context, expr string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	var tags []string
+	var tags, attrs []string
 	var walk func(n segment.Node)
 	walk = func(n segment.Node) {
 		switch n := n.(type) {
@@ -448,10 +448,22 @@ func (db *DB) SegmentWarnings(ctx context.Context, expr string) ([]string, error
 			if (n.Field == "tag" || n.Field == "tags") && !strings.Contains(n.Value, "*") {
 				tags = append(tags, n.Value)
 			}
+			if key, ok := strings.CutPrefix(n.Field, "attr."); ok {
+				attrs = append(attrs, key)
+			}
 		}
 	}
 	walk(node)
 	var warnings []string
+	for _, key := range attrs {
+		used, err := db.bun.NewSelect().Table("supporter_attributes").Where("key_fold = ?", fold(key)).Exists(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !used {
+			warnings = append(warnings, fmt.Sprintf("no supporter has the attribute %q", key))
+		}
+	}
 	for _, tag := range tags {
 		used, err := db.bun.NewSelect().Table("supporter_tags").Where("tag_key = ?", fold(CleanText(tag))).Exists(ctx)
 		if err != nil {

@@ -142,7 +142,11 @@ func (tx *Tx) SetSetting(ctx context.Context, key, value string) error {
 			On("CONFLICT (key) DO UPDATE").Set("value = EXCLUDED.value").Exec(ctx); err != nil {
 			return fmt.Errorf("setting %s: %w", key, err)
 		}
-		return tx.audit(ctx, "set "+key, 0, "")
+		action := "set " + key
+		if v == "" {
+			action = "unset " + key
+		}
+		return tx.audit(ctx, action, 0, "")
 	}
 	names := make([]string, len(settingKeys))
 	for i, k := range settingKeys {

@@ -53,7 +53,7 @@ func TestSettings(t *testing.T) {
 		t.Errorf("after removing reply-to: %+v", got)
 	}
 	entries, err := db.AuditLog(ctx, crm.AuditFilter{})
-	if err != nil || len(entries) != 7 || entries[len(entries)-1].Action != "set reply-to" && entries[0].Action != "set reply-to" {
+	if err != nil || len(entries) != 7 || entries[len(entries)-1].Action != "unset reply-to" && entries[0].Action != "unset reply-to" {
 		t.Errorf("audit: %d entries, %v", len(entries), err)
 	}
 }

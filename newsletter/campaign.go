@@ -181,6 +181,15 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 		} else if err != nil {
 			return nil, &TemplateError{Language: lang, Reason: err.Error()}
 		}
+		if c.Subject != "" {
+			if err := tpl.setSubject(c.Subject); err != nil {
+				var te *TemplateError
+				if errors.As(err, &te) {
+					return nil, &crm.ValidationError{Field: "subject", Value: c.Subject, Reason: te.Reason}
+				}
+				return nil, err
+			}
+		}
 		sample := sampleRecipient
 		sample.Language, sample.UnsubscribeURL, sample.PreferencesURL = lang, n.UnsubscribeURL(0, list.ID), n.PreferencesURL(0)
 		out, err := tpl.Render(sample)
@@ -449,6 +458,7 @@ func (n *Newsletter) CampaignStats(ctx context.Context, name string) (*Stats, er
 			st.ByLanguage[n.variantFor(c, l.Language)] += l.Count
 		}
 		st.Pending = st.Recipients
+		c.Recipients = st.Recipients // who would receive it now, as the counts say
 		return st, nil
 	}
 	var rows []struct {

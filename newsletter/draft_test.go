@@ -123,3 +123,36 @@ func TestDraftLifecycle(t *testing.T) {
 		t.Fatalf("the deleted draft's name: %v", err)
 	}
 }
+
+// The campaign's own subject is a template like the front matter's, with
+// the same checks.
+func TestCampaignSubjectIsATemplate(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 3, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	spec := newsletter.CampaignSpec{Name: "x", List: "lettre", From: "Asso <a@asso.example.org>",
+		Subject:   "Salut {{.Prenom}}",
+		Templates: []newsletter.TemplateSource{{Language: "fr", Source: "Bonjour"}}}
+	var ve *crm.ValidationError
+	if _, err := n.CreateCampaign(ctx, spec); !errors.As(err, &ve) || ve.Field != "subject" ||
+		!strings.Contains(err.Error(), `unknown field "Prenom" (did you mean FirstName?)`) {
+		t.Fatalf("a bad subject: %v", err)
+	}
+	spec.Subject = "Salut {{.FirstName | default \"ami·e\"}}"
+	if _, err := n.CreateCampaign(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	m, err := n.RenderFor(ctx, "x", "p00001@example.org", "")
+	if err != nil || m.Subject != "Salut Personne 1" {
+		t.Fatalf("%+v %v", m, err)
+	}
+	if _, err := n.Send(ctx, "x", e.sender(t), newsletter.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, em := range e.srv.Emails() {
+		if !strings.HasPrefix(em.Subject, "Salut Personne ") {
+			t.Errorf("subject %q", em.Subject)
+		}
+	}
+}

@@ -243,6 +243,9 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 	out := map[string]*Template{}
 	for _, ts := range c.Templates {
 		t, err := ParseTemplate(ts.Language, ts.Source)
+		if err == nil && c.Subject != "" {
+			err = t.setSubject(c.Subject) // the campaign's subject wins over the front matter's
+		}
 		if err != nil {
 			return nil, fmt.Errorf("campaign %s: template %s: %w", c.Name, ts.Language, err)
 		}
@@ -785,11 +788,7 @@ func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, delive
 	if err != nil {
 		return Message{}, err
 	}
-	subject := out.Subject
-	if c.Subject != "" {
-		subject = c.Subject
-	}
-	m := Message{DeliveryID: deliveryID, From: c.From, To: s.Email, ReplyTo: c.ReplyTo, Subject: subject,
+	m := Message{DeliveryID: deliveryID, From: c.From, To: s.Email, ReplyTo: c.ReplyTo, Subject: out.Subject,
 		HTML: out.HTML, Text: out.Text, Headers: map[string]string{
 			"List-Unsubscribe":      "<" + unsub + ">",
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"path/filepath"
@@ -130,6 +131,25 @@ func ParseTemplate(lang, source string) (*Template, error) {
 		return nil, fmt.Errorf("template: %w", err)
 	}
 	return t, nil
+}
+
+// setSubject replaces the subject of the front matter with subject, a
+// template like it (the campaign's own subject). A mistake is a
+// *TemplateError.
+func (t *Template) setSubject(subject string) error {
+	if err := checkSource(subject); err != nil {
+		var te *TemplateError
+		if errors.As(err, &te) {
+			te.Line, te.Reason = 0, "subject: "+te.Reason
+		}
+		return err
+	}
+	st, err := texttemplate.New("subject").Funcs(templateFuncs).Option("missingkey=error").Parse(subject)
+	if err != nil {
+		return &TemplateError{Reason: "subject: " + err.Error()}
+	}
+	t.subject = st
+	return nil
 }
 
 // Subject returns the subject of the front matter, unrendered.

@@ -188,7 +188,9 @@ func plainParseError(reason string) string {
 	case strings.Contains(reason, "unclosed action"):
 		return "a {{ is not closed by }}"
 	case strings.Contains(reason, `unexpected "}" in operand`), strings.Contains(reason, "bad character U+007D"):
-		return "a field is written {{.FirstName}}: two braces on each side; " + reason
+		return "a field is written {{.FirstName}}: two braces on each side"
+	case strings.Contains(reason, "unexpected EOF"):
+		return "an {{if}}, {{range}} or {{with}} is not closed by {{end}}"
 	case strings.Contains(reason, "function") && strings.Contains(reason, "not defined"):
 		return reason + ` (fields start with a dot: {{.FirstName}}; fields are ` + templateFields + `)`
 	}

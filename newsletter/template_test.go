@@ -87,6 +87,7 @@ func TestTemplateErrors(t *testing.T) {
 		{"Bonjour {{.FirstName", "template line 1: a {{ is not closed by }}"},
 		{"a\nb\nBonjour {{.FirstName}}}", ""}, // a stray brace is text
 		{"Bonjour\n{{.FirstName}, merci", "template line 2: a field is written {{.FirstName}}: two braces on each side"},
+		{"Bonjour\n{{if .FirstName}}toi\n", "is not closed by {{end}}"},
 		{"Bonjour {{FirstName}}", `template line 1: function "FirstName" not defined (fields start with a dot`},
 		{"---\nsubject: {{if}}\n---\nx", "template line 2: missing value for if"},
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"slices"
@@ -239,6 +240,9 @@ func createCampaign(c *cli.Context, db *crm.DB) error {
 // else the association's from setting; with neither, a usage error.
 func fromSetting(c *cli.Context, db *crm.DB, command, what string) (string, error) {
 	if from := c.String("from"); from != "" {
+		if _, err := mail.ParseAddress(from); err != nil {
+			return "", usagef("--from %q: want an address such as \"Asso <news@asso.org>\"", from)
+		}
 		return from, nil
 	}
 	st, err := db.Settings(c.Context)
@@ -324,6 +328,21 @@ func previewCampaign(c *cli.Context, db *crm.DB) error {
 		return explainFlag("as", err)
 	}
 	warnNoPublicURL(c, n)
+	if as := c.String("as"); as != "" {
+		if _, err := db.SupporterID(c.Context, as); errors.Is(err, crm.ErrNotFound) {
+			fmt.Fprintf(c.App.ErrWriter, "note: no supporter has the address %s: shown for a sample supporter (Camille Exemple)\n", as)
+		}
+	}
+	if lang := c.String("lang"); lang != "" {
+		cp, err := n.Campaign(c.Context, name)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(cp.Templates, func(t newsletter.TemplateSource) bool { return strings.EqualFold(t.Language, lang) }) {
+			fmt.Fprintf(c.App.ErrWriter, "note: the campaign has no %s template: shown in %s, as those readers would get it\n",
+				lang, cp.Templates[0].Language)
+		}
+	}
 	htmlPath := c.String("out")
 	if htmlPath == "" {
 		htmlPath = filepath.Join(os.TempDir(), name+".preview.html")
@@ -580,7 +599,7 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 			p.Campaign.Status, p.Recipients, byLanguage(p.ByLanguage))
 		printAudience(w, p)
 		if p.First != nil {
-			fmt.Fprintf(w, "\nfirst message\nTo: %s\nFrom: %s\nSubject: %s\nList-Unsubscribe: %s\n\n%s\n", p.First.To,
+			fmt.Fprintf(w, "\nfirst message\nTo: %s\nFrom: %s\nSubject: %s\nList-Unsubscribe: %s\n\n%s\n", p.Sample[0],
 				p.First.From, p.First.Subject, p.First.Headers["List-Unsubscribe"], p.First.Text)
 		}
 		return nil
