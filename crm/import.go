@@ -624,10 +624,11 @@ func (db *DB) writeImportRows(ctx context.Context, im *supporterImport, sr *shee
 			// read back.
 			ctx := context.WithoutCancel(ctx)
 			var on int
-			if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = ON"); err == nil {
+			_, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = ON")
+			if err == nil {
 				err = conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on)
 			}
-			if on != 1 {
+			if err != nil || on != 1 {
 				conn.Raw(func(any) error { return driver.ErrBadConn })
 			}
 		}()
