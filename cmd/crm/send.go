@@ -101,7 +101,7 @@ func campaignCommand() *cli.Command {
 							}
 						}
 						recs.rows = append(recs.rows, []string{cp.Name, cp.List, cp.Segment, status,
-							strconv.Itoa(cp.Recipients), scheduled, cp.CreatedAt.Format(time.RFC3339)})
+							strconv.Itoa(cp.Recipients), scheduled, cp.CreatedAt.In(st.Location()).Format("2006-01-02 15:04")})
 					}
 					return printRecords(c, recs)
 				}),
@@ -312,8 +312,8 @@ func printCreated(c *cli.Context, n *newsletter.Newsletter, done, name string) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "%s: %d recipients now (%s); send it with: crm send %s\n",
-		done, st.Recipients, byLanguage(st.ByLanguage), name)
+	fmt.Fprintf(c.App.Writer, "%s: %s now (%s); send it with: crm send %s\n",
+		done, recipients(st.Recipients), byLanguage(st.ByLanguage), name)
 	return nil
 }
 
@@ -367,7 +367,7 @@ func previewCampaign(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "audience: %d recipients (%s)\n", p.Recipients, byLanguage(p.ByLanguage))
+	fmt.Fprintf(w, "audience: %s (%s)\n", recipients(p.Recipients), byLanguage(p.ByLanguage))
 	printAudience(w, p)
 	return nil
 }
@@ -474,6 +474,14 @@ func editCampaign(c *cli.Context, db *crm.DB) error {
 	return printCreated(c, n, "changed draft "+cp.Name, cp.Name)
 }
 
+// recipients says "1 recipient" or "n recipients".
+func recipients(n int) string {
+	if n == 1 {
+		return "1 recipient"
+	}
+	return strconv.Itoa(n) + " recipients"
+}
+
 func byLanguage(m map[string]int) string {
 	var parts []string
 	for _, lang := range slices.Sorted(maps.Keys(m)) {
@@ -496,17 +504,21 @@ func showCampaign(c *cli.Context, db *crm.DB) error {
 	}
 	cp := st.Campaign
 	recs := records{header: []string{"field", "value"}, json: st}
-	scheduled := ""
-	if !cp.ScheduledAt.IsZero() {
-		settings, err := db.Settings(c.Context)
-		if err != nil {
-			return err
-		}
-		scheduled = cp.ScheduledAt.In(settings.Location()).Format("2006-01-02 15:04 MST")
+	settings, err := db.Settings(c.Context)
+	if err != nil {
+		return err
 	}
+	local := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(settings.Location()).Format("2006-01-02 15:04 MST")
+	}
+	scheduled := local(cp.ScheduledAt)
 	for _, kv := range [][2]string{
 		{"name", cp.Name}, {"list", cp.List}, {"segment", cp.Segment}, {"from", cp.From}, {"reply_to", cp.ReplyTo},
 		{"subject", cp.Subject}, {"status", string(cp.Status)}, {"scheduled_at", scheduled},
+		{"started_at", local(cp.StartedAt)}, {"finished_at", local(cp.FinishedAt)},
 		{"recipients", strconv.Itoa(st.Recipients)},
 		{"pending", strconv.Itoa(st.Pending)}, {"sent", strconv.Itoa(st.Sent)}, {"failed", strconv.Itoa(st.Failed)},
 		{"uncertain", strconv.Itoa(st.Uncertain)}, {"skipped", strconv.Itoa(st.Skipped)},
@@ -595,8 +607,8 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "campaign %s (%s): %d recipients (%s); dry run, nothing sent\n", p.Campaign.Name,
-			p.Campaign.Status, p.Recipients, byLanguage(p.ByLanguage))
+		fmt.Fprintf(w, "campaign %s (%s): %s (%s); dry run, nothing sent\n", p.Campaign.Name,
+			p.Campaign.Status, recipients(p.Recipients), byLanguage(p.ByLanguage))
 		printAudience(w, p)
 		if p.First != nil {
 			fmt.Fprintf(w, "\nfirst message\nTo: %s\nFrom: %s\nSubject: %s\nList-Unsubscribe: %s\n\n%s\n", p.Sample[0],
@@ -632,7 +644,7 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 	}
 	if st.Campaign.Status != newsletter.StatusSent && !c.Bool("yes") {
 		// With no terminal there is no question.
-		question := fmt.Sprintf("Send campaign %s to %d recipients (%s)?", st.Campaign.Name, st.Pending, byLanguage(st.ByLanguage))
+		question := fmt.Sprintf("Send campaign %s to %s (%s)?", st.Campaign.Name, recipients(st.Pending), byLanguage(st.ByLanguage))
 		if yes, asked := ask(c, question); asked && !yes {
 			return errors.New("send cancelled: nothing was sent")
 		}
