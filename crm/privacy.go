@@ -187,29 +187,14 @@ func RedactSegment(expr, email, replacement string) (string, bool) {
 		return expr, false
 	}
 	changed := false
-	var walk func(n segment.Node)
-	walk = func(n segment.Node) {
-		switch n := n.(type) {
-		case *segment.And:
-			for _, o := range n.Operands {
-				walk(o)
-			}
-		case *segment.Or:
-			for _, o := range n.Operands {
-				walk(o)
-			}
-		case *segment.Not:
-			walk(n.Operand)
-		case *segment.Term:
-			if n.Field != "email" || (n.Op != ":" && n.Op != "=") || (!n.Quoted && strings.Contains(n.Value, "*")) {
-				return
-			}
-			if v, err := NormalizeEmail(n.Value); err == nil && v == email {
-				n.Value, changed = replacement, true
-			}
+	segment.EachTerm(root, func(n *segment.Term) {
+		if n.Field != "email" || (n.Op != ":" && n.Op != "=") || (!n.Quoted && strings.Contains(n.Value, "*")) {
+			return
 		}
-	}
-	walk(root)
+		if v, err := NormalizeEmail(n.Value); err == nil && v == email {
+			n.Value, changed = replacement, true
+		}
+	})
 	if !changed {
 		return expr, false
 	}

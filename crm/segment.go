@@ -431,29 +431,14 @@ func (db *DB) SegmentWarnings(ctx context.Context, expr string) ([]string, error
 		return nil, err
 	}
 	var tags, attrs []string
-	var walk func(n segment.Node)
-	walk = func(n segment.Node) {
-		switch n := n.(type) {
-		case *segment.And:
-			for _, o := range n.Operands {
-				walk(o)
-			}
-		case *segment.Or:
-			for _, o := range n.Operands {
-				walk(o)
-			}
-		case *segment.Not:
-			walk(n.Operand)
-		case *segment.Term:
-			if (n.Field == "tag" || n.Field == "tags") && !strings.Contains(n.Value, "*") {
-				tags = append(tags, n.Value)
-			}
-			if key, ok := strings.CutPrefix(n.Field, "attr."); ok {
-				attrs = append(attrs, key)
-			}
+	segment.EachTerm(node, func(n *segment.Term) {
+		if (n.Field == "tag" || n.Field == "tags") && !strings.Contains(n.Value, "*") {
+			tags = append(tags, n.Value)
 		}
-	}
-	walk(node)
+		if key, ok := strings.CutPrefix(n.Field, "attr."); ok {
+			attrs = append(attrs, key)
+		}
+	})
 	var warnings []string
 	for _, key := range attrs {
 		used, err := db.bun.NewSelect().Table("supporter_attributes").Where("key_fold = ?", fold(key)).Exists(ctx)

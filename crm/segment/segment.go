@@ -371,3 +371,22 @@ func (p *parser) unary(depth int) (Node, error) {
 	}
 	return nil, p.errExpected(`a term (such as tag:presse), "(" or NOT`)
 }
+
+// EachTerm calls fn for every term of the tree rooted at n, left to
+// right. fn may change a term in place (its value, to redact it).
+func EachTerm(n Node, fn func(*Term)) {
+	switch n := n.(type) {
+	case *And:
+		for _, o := range n.Operands {
+			EachTerm(o, fn)
+		}
+	case *Or:
+		for _, o := range n.Operands {
+			EachTerm(o, fn)
+		}
+	case *Not:
+		EachTerm(n.Operand, fn)
+	case *Term:
+		fn(n)
+	}
+}
