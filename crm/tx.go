@@ -77,3 +77,12 @@ func (tx *Tx) now() time.Time { return tx.db.Now() }
 func (tx *Tx) audit(ctx context.Context, action string, supporterID int64, details string) error {
 	return tx.db.audit(ctx, tx.tx, action, supporterID, details)
 }
+
+// Audit appends an entry to the audit log in the transaction, for an
+// operation of a package built on crm that touches no supporter in
+// particular (a campaign created, sent): action says what was done
+// ("campaign send"), details on what ("campaign decembre, 312
+// recipients"); never personal data.
+func (tx *Tx) Audit(ctx context.Context, action, details string) error {
+	return tx.audit(ctx, action, 0, details)
+}

@@ -115,7 +115,11 @@ func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Ca
 		return nil, err
 	}
 	c.Status, c.CreatedAt, c.UID = StatusDraft, n.clock(), randomUID()
-	err = n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = n.db.RunInTx(ctx, func(crmTx *crm.Tx) error {
+		tx := dbutil.Tx(crmTx)
+		if err := crmTx.Audit(ctx, "campaign create", "campaign "+c.Name); err != nil {
+			return err
+		}
 		taken, err := tx.NewSelect().Table("newsletter_campaigns").Where("name = ?", c.Name).Exists(ctx)
 		if err != nil {
 			return err
@@ -296,8 +300,12 @@ func (n *Newsletter) EditCampaign(ctx context.Context, name string, edit Campaig
 	if err != nil {
 		return nil, err
 	}
-	err = n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = n.db.RunInTx(ctx, func(crmTx *crm.Tx) error {
+		tx := dbutil.Tx(crmTx)
 		if err := (sendStore{tx}).lockCampaign(ctx, cur.Name); err != nil {
+			return err
+		}
+		if err := crmTx.Audit(ctx, "campaign edit", "campaign "+cur.Name); err != nil {
 			return err
 		}
 		now, err := getCampaign(ctx, tx, cur.Name)
@@ -344,7 +352,8 @@ func (n *Newsletter) CopyCampaign(ctx context.Context, from, to string) (*Campai
 // DeleteCampaign deletes a draft. A campaign whose send has started is
 // kept as the record of what was sent: the error wraps ErrNotDraft.
 func (n *Newsletter) DeleteCampaign(ctx context.Context, name string) error {
-	return n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return n.db.RunInTx(ctx, func(crmTx *crm.Tx) error {
+		tx := dbutil.Tx(crmTx)
 		slug, err := crm.Slug("campaign", name)
 		if err != nil {
 			return err
@@ -362,8 +371,10 @@ func (n *Newsletter) DeleteCampaign(ctx context.Context, name string) error {
 		if _, err := tx.NewDelete().Model((*TemplateSource)(nil)).Where("campaign_id = ?", c.ID).Exec(ctx); err != nil {
 			return err
 		}
-		_, err = tx.NewDelete().Model((*Campaign)(nil)).Where("id = ?", c.ID).Exec(ctx)
-		return err
+		if _, err = tx.NewDelete().Model((*Campaign)(nil)).Where("id = ?", c.ID).Exec(ctx); err != nil {
+			return err
+		}
+		return crmTx.Audit(ctx, "campaign delete", "campaign "+c.Name)
 	})
 }
 

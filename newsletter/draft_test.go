@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/newsletter"
@@ -153,6 +154,51 @@ func TestCampaignSubjectIsATemplate(t *testing.T) {
 	for _, em := range e.srv.Emails() {
 		if !strings.HasPrefix(em.Subject, "Salut Personne ") {
 			t.Errorf("subject %q", em.Subject)
+		}
+	}
+}
+
+// A campaign's life is in the audit log: created, edited, scheduled,
+// sent, deleted, with its name and never an address.
+func TestCampaignAudit(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addAudience(t, 3, crm.List{Name: "lettre"})
+	n := e.newsletter(t)
+	e.campaign(t, n, "mars", "lettre", "")
+	e.campaign(t, n, "avril", "lettre", "")
+	subject := "Urgent"
+	if _, err := n.EditCampaign(ctx, "mars", newsletter.CampaignEdit{Subject: &subject}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ScheduleCampaign(ctx, "mars", e.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Send(ctx, "mars", e.sender(t), newsletter.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.DeleteCampaign(ctx, "avril"); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := e.db.AuditLog(ctx, crm.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, en := range entries {
+		if strings.HasPrefix(en.Action, "campaign ") {
+			got = append(got, en.Action+": "+en.Details)
+		}
+		if strings.Contains(en.Details, "@") {
+			t.Errorf("an address in the audit log: %+v", en)
+		}
+	}
+	want := []string{"campaign create: campaign mars", "campaign create: campaign avril", "campaign edit: campaign mars",
+		"campaign schedule: campaign mars at", "campaign send: campaign mars, 3 recipients", "campaign delete: campaign avril"}
+	joined := strings.Join(got, "\n")
+	for _, w := range want {
+		if !strings.Contains(joined, w) {
+			t.Errorf("the audit log lacks %q:\n%s", w, joined)
 		}
 	}
 }

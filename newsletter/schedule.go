@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
 // DefaultMaxLate is how late a scheduled campaign may still be sent by
@@ -33,7 +32,8 @@ func (n *Newsletter) UnscheduleCampaign(ctx context.Context, name string) (*Camp
 
 func (n *Newsletter) setSchedule(ctx context.Context, name string, at time.Time) (*Campaign, error) {
 	var c *Campaign
-	err := n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := n.db.RunInTx(ctx, func(crmTx *crm.Tx) error {
+		tx := dbutil.Tx(crmTx)
 		slug, err := crm.Slug("campaign", name)
 		if err != nil {
 			return err
@@ -48,8 +48,13 @@ func (n *Newsletter) setSchedule(ctx context.Context, name string, at time.Time)
 			return notDraft(c)
 		}
 		c.ScheduledAt = at
-		_, err = tx.NewUpdate().Model(c).Column("scheduled_at").WherePK().Exec(ctx)
-		return err
+		if _, err = tx.NewUpdate().Model(c).Column("scheduled_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if at.IsZero() {
+			return crmTx.Audit(ctx, "campaign unschedule", "campaign "+c.Name)
+		}
+		return crmTx.Audit(ctx, "campaign schedule", "campaign "+c.Name+" at "+at.Format(time.RFC3339))
 	})
 	if err != nil {
 		return nil, err

@@ -184,7 +184,8 @@ func (n *Newsletter) freeze(ctx context.Context, name string, dueWithin time.Dur
 	if err != nil {
 		return nil, err
 	}
-	err = n.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = n.db.RunInTx(ctx, func(crmTx *crm.Tx) error {
+		tx := dbutil.Tx(crmTx)
 		s := sendStore{tx}
 		if err := s.lockCampaign(ctx, name); err != nil {
 			return err
@@ -213,7 +214,10 @@ func (n *Newsletter) freeze(ctx context.Context, name string, dueWithin time.Dur
 		}
 		c.Status, c.Recipients, c.StartedAt = StatusSending, count, n.clock()
 		c.Association, c.PostalAddress, c.PublicURL = settings.Name, settings.PostalAddress, n.publicURL.String()
-		return s.startSending(ctx, c)
+		if err := s.startSending(ctx, c); err != nil {
+			return err
+		}
+		return crmTx.Audit(ctx, "campaign send", fmt.Sprintf("campaign %s, %d recipients", c.Name, count))
 	})
 	return c, err
 }
