@@ -255,14 +255,21 @@ func fromSetting(c *cli.Context, db *crm.DB, command, what string) (string, erro
 	return st.From, nil
 }
 
+// templateFlag splits a --template value, [LANG=]FILE, into the language
+// (from the file's name when not given) and the file.
+func templateFlag(v string) (lang, file string) {
+	lang, file, ok := strings.Cut(v, "=")
+	if !ok {
+		return newsletter.TemplateLanguage(v), v
+	}
+	return strings.TrimSpace(lang), file
+}
+
 // readTemplates reads the files of the --template flags.
 func readTemplates(c *cli.Context) ([]newsletter.TemplateSource, error) {
 	var out []newsletter.TemplateSource
 	for _, v := range c.StringSlice("template") {
-		lang, file, ok := strings.Cut(v, "=")
-		if !ok {
-			lang, file = newsletter.TemplateLanguage(v), v
-		}
+		lang, file := templateFlag(v)
 		src, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("--template %q: %w", v, err)
@@ -278,11 +285,7 @@ func campaignError(c *cli.Context, err error) error {
 	if te := (*newsletter.TemplateError)(nil); errors.As(err, &te) {
 		file := ""
 		for _, v := range c.StringSlice("template") {
-			lang, f, ok := strings.Cut(v, "=")
-			if !ok {
-				lang, f = newsletter.TemplateLanguage(v), v
-			}
-			if strings.EqualFold(strings.TrimSpace(lang), te.Language) {
+			if lang, f := templateFlag(v); strings.EqualFold(lang, te.Language) {
 				file = f
 			}
 		}
