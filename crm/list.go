@@ -3,7 +3,9 @@ package crm
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 )
@@ -18,6 +20,39 @@ const (
 	KindPress      ListKind = "press"      // press releases
 )
 
+// Bounds of a list's texts, in characters.
+const (
+	MaxListTitleLength = 200
+	MaxListTextLength  = 2000
+)
+
+// TitleFor returns the list's title in the language (fr or en).
+func (l *List) TitleFor(lang string) string {
+	if lang == "en" && l.TitleEN != "" {
+		return l.TitleEN
+	}
+	return l.Title
+}
+
+// DescriptionFor returns the list's description in the language, "" if
+// it has none.
+func (l *List) DescriptionFor(lang string) string {
+	if lang == "en" && l.DescriptionEN != "" {
+		return l.DescriptionEN
+	}
+	return l.Description
+}
+
+// ConsentTextFor returns the list's own consent text in the language, ""
+// if it has none in that language: a consent text is proof of what the
+// person read, so a French text never stands in for an English one.
+func (l *List) ConsentTextFor(lang string) string {
+	if lang == "en" {
+		return l.ConsentTextEN
+	}
+	return l.ConsentText
+}
+
 // Valid reports whether k is a known kind.
 func (k ListKind) Valid() bool { return k == KindNewsletter || k == KindAlerts || k == KindPress }
 
@@ -26,12 +61,28 @@ func (k ListKind) Valid() bool { return k == KindNewsletter || k == KindAlerts |
 type List struct {
 	bun.BaseModel `bun:"table:lists,alias:l" json:"-"`
 
-	ID          int64     `bun:"id,pk,autoincrement" json:"id"`
-	Name        string    `bun:"name" json:"name"`
-	Title       string    `bun:"title" json:"title"`
-	Kind        ListKind  `bun:"kind" json:"kind"`
-	DoubleOptIn bool      `bun:"double_opt_in" json:"double_opt_in"`
-	CreatedAt   time.Time `bun:"created_at" json:"created_at"`
+	ID          int64    `bun:"id,pk,autoincrement" json:"id"`
+	Name        string   `bun:"name" json:"name"`
+	Title       string   `bun:"title" json:"title"`       // French, and the default
+	TitleEN     string   `bun:"title_en" json:"title_en"` // English; "" shows Title
+	Kind        ListKind `bun:"kind" json:"kind"`
+	DoubleOptIn bool     `bun:"double_opt_in" json:"double_opt_in"`
+	// Public lists are offered on the signup form and on everyone's
+	// preferences page; a private one (press, officials, internal) on no
+	// public page, except the preferences page of someone subscribed to
+	// it, so they can leave. The zero value is private: a list is never
+	// offered to the public by mistake.
+	Public bool `bun:"public" json:"public"`
+	// Description and DescriptionEN say on the signup form what the list
+	// sends and how often.
+	Description   string `bun:"description" json:"description,omitempty"`
+	DescriptionEN string `bun:"description_en" json:"description_en,omitempty"`
+	// ConsentText and ConsentTextEN are shown beside the list's checkbox
+	// and recorded as the proof of a signup's consent; "" uses the
+	// default text of package newsletter.
+	ConsentText   string    `bun:"consent_text" json:"consent_text,omitempty"`
+	ConsentTextEN string    `bun:"consent_text_en" json:"consent_text_en,omitempty"`
+	CreatedAt     time.Time `bun:"created_at" json:"created_at"`
 
 	// Subscribed counts the list's subscribed members; filled in by Lists.
 	Subscribed int `bun:"subscribed,scanonly" json:"subscribed"`
@@ -44,9 +95,23 @@ func (l *List) Normalize() error {
 	if err != nil {
 		return err
 	}
-	l.Name, l.Title = name, CleanText(l.Title)
+	l.Name, l.Title, l.TitleEN = name, CleanText(l.Title), CleanText(l.TitleEN)
 	if l.Title == "" {
 		l.Title = l.Name
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{
+		{"title", &l.Title, MaxListTitleLength}, {"title-en", &l.TitleEN, MaxListTitleLength},
+		{"description", &l.Description, MaxListTextLength}, {"description-en", &l.DescriptionEN, MaxListTextLength},
+		{"consent-text", &l.ConsentText, MaxListTextLength}, {"consent-text-en", &l.ConsentTextEN, MaxListTextLength},
+	} {
+		*f.v = strings.TrimSpace(*f.v)
+		if n := utf8.RuneCountInString(*f.v); n > f.max {
+			return invalid(f.name, "", fmt.Sprintf("%d characters, at most %d", n, f.max))
+		}
 	}
 	if l.Kind == "" {
 		l.Kind = KindNewsletter

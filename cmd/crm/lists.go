@@ -69,6 +69,7 @@ func listsCommand() *cli.Command {
 				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
 					l := &crm.List{Name: c.Args().First(), Title: c.String("title"),
 						Kind: crm.ListKind(c.String("kind")), DoubleOptIn: c.Bool("double-opt-in")}
+					l.Public = l.Kind != crm.KindPress // press contacts are nobody else's business
 					if err := db.CreateList(c.Context, l); err != nil {
 						return err
 					}
