@@ -22,6 +22,12 @@ type Settings struct {
 	From          string `json:"from"`           // the sender of emails: "Asso <news@asso.org>"
 	ReplyTo       string `json:"reply_to"`
 	TimeZone      string `json:"time_zone"` // an IANA name; DefaultTimeZone when empty
+	// SignupRedirect is the page of the association's own site where a
+	// signup through the snippet (crm lists snippet) lands, with
+	// ?signup=subscribed|confirm|both added; "" for the hosted thank-you
+	// page. Only this stored page is ever a redirect's target, never an
+	// address a request names: the form is no open redirect.
+	SignupRedirect string `json:"signup_redirect"`
 }
 
 // DefaultTimeZone is the time zone of an association that set none.
@@ -64,6 +70,8 @@ var settingKeys = []struct {
 	{SettingKey{"reply-to", "where replies to emails go"}, checkAddress, func(s *Settings) *string { return &s.ReplyTo }},
 	{SettingKey{"time-zone", "the time zone dates are shown and read in (default " + DefaultTimeZone + ")"},
 		checkTimeZone, func(s *Settings) *string { return &s.TimeZone }},
+	{SettingKey{"signup-redirect", "the page of your site where a signup through the snippet lands (https://asso.org/merci), with ?signup=subscribed|confirm|both; default: the thank-you page of crm serve"},
+		checkRedirect, func(s *Settings) *string { return &s.SignupRedirect }},
 }
 
 // SettingKeys returns the keys SetSetting takes, in the order a listing
@@ -190,6 +198,17 @@ func checkPublicURL(v string) (string, error) {
 		return "", fmt.Errorf("want the address of the pages, such as https://asso.org/newsletter")
 	}
 	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// checkRedirect takes an absolute http or https address without
+// credentials or fragment: the page people land on after a signup.
+func checkRedirect(v string) (string, error) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" ||
+		strings.ContainsAny(v, " \t\r\n\\") {
+		return "", fmt.Errorf("want the address of a page of your site, such as https://asso.org/merci")
+	}
+	return u.String(), nil
 }
 
 func checkAddress(v string) (string, error) {

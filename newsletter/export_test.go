@@ -3,6 +3,8 @@ package newsletter
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"testing"
 	"time"
 )
 
@@ -21,3 +23,13 @@ func SignerOf(n *Newsletter) *Signer { return n.signer }
 
 // SetLogger replaces n's logger after New.
 func SetLogger(n *Newsletter, l *slog.Logger) { n.logger = l }
+
+// FromProxy returns r as a handler trusting the proxies in trusted sees
+// it.
+func FromProxy(t testing.TB, trusted []string, r *http.Request) *http.Request {
+	h := &handler{}
+	if err := WithTrustedProxies(trusted...)(h); err != nil {
+		t.Fatal(err)
+	}
+	return h.fromProxy(r)
+}

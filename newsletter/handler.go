@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -126,6 +127,7 @@ type handler struct {
 	perMinute     int
 	consentTexts  map[string]string // by consentKey
 	confirmEvery  time.Duration
+	trusted       []netip.Prefix // reverse proxies (WithTrustedProxies)
 
 	mu       sync.Mutex
 	limiters map[string]*visitor
@@ -140,6 +142,7 @@ type visitor struct {
 // http.Handler with paths relative to where it is mounted (use
 // http.StripPrefix for a prefix):
 //
+//	GET  /subscribe            the signup form (?lang=fr|en, ?lists=a,b ticks public lists)
 //	POST /subscribe            HTML form or JSON signup
 //	GET  /confirm?token=       a page with one button (mail scanners open links)
 //	POST /confirm?token=       confirm a double opt-in subscription
@@ -156,6 +159,7 @@ func NewHandler(n *Newsletter, opts ...HandlerOption) (http.Handler, error) {
 		}
 	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /subscribe", h.signupPage) // and HEAD
 	mux.HandleFunc("POST /subscribe", h.subscribe)
 	mux.HandleFunc("GET /confirm", h.confirmPage) // and HEAD
 	mux.HandleFunc("POST /confirm", h.confirm)
@@ -173,6 +177,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	r = h.fromProxy(r)
 	channel := "web:" + r.URL.Path
 	if strings.HasPrefix(r.URL.Path, "/webhooks/") {
 		channel = "webhook"
@@ -274,6 +279,10 @@ type signupForm struct {
 	Interests []string `json:"interests"`
 	Consent   string   `json:"consent"`
 	Website   string   `json:"website"` // the honeypot
+	// Thanks is "site" in the snippet's form: after the POST, the person
+	// goes to the signup-redirect page of the settings when one is set.
+	// Only ever the stored page: a request never names where it goes.
+	Thanks string `json:"-"`
 }
 
 func (h *handler) subscribe(w http.ResponseWriter, r *http.Request) {
@@ -294,7 +303,8 @@ func (h *handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		f = signupForm{Email: r.PostForm.Get("email"), FirstName: r.PostForm.Get("first_name"),
 			LastName: r.PostForm.Get("last_name"), Language: r.PostForm.Get("language"), Lists: r.PostForm["lists"],
-			Interests: r.PostForm["interests"], Consent: r.PostForm.Get("consent"), Website: r.PostForm.Get(honeypotField)}
+			Interests: r.PostForm["interests"], Consent: r.PostForm.Get("consent"), Website: r.PostForm.Get(honeypotField),
+			Thanks: r.PostForm.Get("thanks")}
 	}
 	t := h.textsFor(r, f.Language)
 	if !h.allow(clientIP(r)) {
@@ -314,20 +324,40 @@ func (h *handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		req.IP, req.UserAgent = c.IP, c.UserAgent
 		if _, err := h.n.Signup(r.Context(), req, h.sender, h.from); err != nil {
 			var ve *crm.ValidationError
-			if errors.As(err, &ve) {
+			switch {
+			case errors.As(err, &ve) && isJSON:
 				h.badRequest(w, r, isJSON, t, ve)
-				return
+			case errors.As(err, &ve):
+				h.formAgain(w, r, t.Lang, f, ve)
+			default:
+				h.fail(w, r, err)
 			}
-			h.fail(w, r, err)
 			return
 		}
 	}
-	// The same answer whether the address was known, new, or a bot's.
+	// The same answer whether the address was known, new, or a bot's:
+	// see thanksFor.
 	if isJSON {
 		writeJSONStatus(w, http.StatusOK, map[string]string{"status": "ok", "message": t.SignupDone})
 		return
 	}
-	h.write(w, http.StatusOK, page{T: t, Title: t.SignupTitle, Message: t.SignupDone})
+	lists, err := h.n.askedPublicLists(r.Context(), f.Lists)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if f.Thanks == thanksSite {
+		st, err := h.n.db.Settings(r.Context())
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if st.SignupRedirect != "" {
+			http.Redirect(w, r, redirectURL(st.SignupRedirect, signupOutcome(lists)), http.StatusSeeOther)
+			return
+		}
+	}
+	h.writeThanks(w, thanksFor(t.Lang, lists, h.confirmEvery))
 }
 
 // badRequest answers a refused form: JSON callers get the error as the

@@ -94,6 +94,7 @@ func listsCommand() *cli.Command {
 					return printRecords(c, recs)
 				}),
 			},
+			snippetCommand(),
 		},
 	}
 }

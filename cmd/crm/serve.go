@@ -33,6 +33,8 @@ func serveCommand() *cli.Command {
 				Usage: "a scheduled campaign due longer ago than this is not sent: it waits for a person"},
 			&cli.DurationFlag{Name: "confirmation-interval", Value: newsletter.DefaultConfirmationInterval,
 				Usage: "least time between two confirmation emails to one address"},
+			&cli.StringSliceFlag{Name: "trust-proxy", Usage: "a reverse proxy in front of crm serve, as a `CIDR` range or an address " +
+				"(repeatable): only from it are X-Forwarded-For and X-Forwarded-Proto read, for the per-IP limit and recorded IPs"},
 		},
 		Action: withDB(0, 0, serve),
 	}
@@ -80,16 +82,25 @@ func serve(c *cli.Context, db *crm.DB) error {
 		newsletter.WithRecordIP(c.Bool("record-ip")),
 		newsletter.WithConsentTexts(c.StringSlice("consent-text")...),
 		newsletter.WithConfirmationInterval(c.Duration("confirmation-interval")),
+		newsletter.WithTrustedProxies(c.StringSlice("trust-proxy")...),
 	}
 	if secret := os.Getenv("RESEND_WEBHOOK_SECRET"); secret != "" {
 		opts = append(opts, newsletter.WithWebhookSecret(secret))
 	}
 	h, err := newsletter.NewHandler(n, opts...)
-	if err != nil {
+	if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) && ve.Field == "trusted proxy" {
+		return fmt.Errorf("--trust-proxy %q: %s", ve.Value, ve.Reason)
+	} else if err != nil {
 		return explain(c, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
+	// The signup form is the home page too: the address people are given.
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		r = r.Clone(r.Context())
+		r.URL.Path = "/subscribe"
+		h.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := dbutil.DB(db).PingContext(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)

@@ -55,7 +55,7 @@ func listSettings(c *cli.Context, db *crm.DB) error {
 		return err
 	}
 	values := map[string]string{"name": s.Name, "postal-address": s.PostalAddress, "public-url": s.PublicURL,
-		"from": s.From, "reply-to": s.ReplyTo, "time-zone": s.TimeZone}
+		"from": s.From, "reply-to": s.ReplyTo, "time-zone": s.TimeZone, "signup-redirect": s.SignupRedirect}
 	recs := records{header: []string{"key", "value"}, json: s}
 	for _, k := range crm.SettingKeys() {
 		v := values[k.Name]
