@@ -291,7 +291,7 @@ func thanksFor(lang string, lists []*crm.List, confirmEvery time.Duration) thank
 	v := thanksView{T: t}
 	var single, double []string
 	for _, l := range lists {
-		title := "« " + l.TitleFor(lang) + " »"
+		title := "«\u00a0" + l.TitleFor(lang) + "\u00a0»"
 		if lang == "en" {
 			title = "“" + l.TitleFor(lang) + "”"
 		}

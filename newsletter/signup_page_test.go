@@ -137,16 +137,16 @@ func TestSignupThanksPage(t *testing.T) {
 		emails      int
 		want, never []string
 	}{
-		{"fr", []string{"info"}, 0, []string{"Vous êtes inscrit·e à : « La lettre d&#39;info ».", "s&#39;était désinscrite"},
+		{"fr", []string{"info"}, 0, []string{"Vous êtes inscrit·e à : «\u00a0La lettre d&#39;info\u00a0».", "s&#39;était désinscrite"},
 			[]string{"Vérifiez", "boîte mail"}},
 		{"en", []string{"info"}, 0, []string{"You are subscribed to: “The newsletter”.", "had unsubscribed"},
 			[]string{"Check your mailbox", "spam"}},
-		{"fr", []string{"urgences"}, 1, []string{"Vérifiez votre boîte mail", "« Alertes expulsions »", "toutes les 15 minutes"},
+		{"fr", []string{"urgences"}, 1, []string{"Vérifiez votre boîte mail", "«\u00a0Alertes expulsions\u00a0»", "toutes les 15 minutes"},
 			[]string{"Vous êtes inscrit·e"}},
 		{"en", []string{"urgences"}, 1, []string{"Check your mailbox", "“Eviction alerts”", "every 15 minutes"},
 			[]string{"You are subscribed"}},
-		{"fr", []string{"info", "urgences"}, 1, []string{"Vous êtes inscrit·e à : « La lettre d&#39;info ».",
-			"Vérifiez votre boîte mail : un e-mail contient le lien qui confirme votre inscription à : « Alertes expulsions »."}, nil},
+		{"fr", []string{"info", "urgences"}, 1, []string{"Vous êtes inscrit·e à : «\u00a0La lettre d&#39;info\u00a0».",
+			"Vérifiez votre boîte mail : un e-mail contient le lien qui confirme votre inscription à : «\u00a0Alertes expulsions\u00a0»."}, nil},
 		{"en", []string{"urgences", "info"}, 1, []string{"You are subscribed to: “The newsletter”.",
 			"Check your mailbox: an email holds the link that confirms your subscription to: “Eviction alerts”."}, nil},
 	} {
