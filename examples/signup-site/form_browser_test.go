@@ -72,10 +72,10 @@ func TestBrowserHostedForm(t *testing.T) {
 	defer db.Close()
 	for _, l := range []crm.List{
 		{Name: "lettre", Title: "La lettre mensuelle", TitleEN: "The monthly letter", Public: true,
-			Description: "Une lettre par mois : nos actions, nos besoins, nos rendez-vous.",
+			Description:   "Une lettre par mois : nos actions, nos besoins, nos rendez-vous.",
 			DescriptionEN: "One letter a month: what we do, what we need, where to meet."},
 		{Name: "alertes", Title: "Alertes expulsions", TitleEN: "Eviction alerts", Kind: crm.KindAlerts, DoubleOptIn: true, Public: true,
-			Description: "Un message quand une expulsion est annoncée, pour venir en soutien.",
+			Description:   "Un message quand une expulsion est annoncée, pour venir en soutien.",
 			DescriptionEN: "A message when an eviction is announced, to come and support.",
 			ConsentText:   "J'accepte de recevoir les alertes expulsions par e-mail, à tout moment du jour. Je peux me désinscrire quand je veux.",
 			ConsentTextEN: "I agree to receive eviction alerts by email, at any time of day. I can unsubscribe whenever I want."},
