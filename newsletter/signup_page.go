@@ -226,7 +226,20 @@ func (h *handler) formAgain(w http.ResponseWriter, r *http.Request, lang string,
 		return
 	}
 	v.Action, v.Email, v.FirstName = "subscribe", f.Email, f.FirstName
-	v.Snippet = f.Thanks == thanksSite
+	if f.Thanks == thanksSite {
+		// Posted from the snippet: the form shown again keeps sending the
+		// person to the association's page, which its form-action must
+		// allow (browsers check it on the POST's redirect too).
+		st, err := h.n.db.Settings(r.Context())
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if u, err := url.Parse(st.SignupRedirect); err == nil && st.SignupRedirect != "" {
+			v.Snippet = true
+			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "+u.Scheme+"://"+u.Host)
+		}
+	}
 	switch ve.Field {
 	case "email":
 		v.Error, v.ErrorField = v.FT.ErrorEmail, "email"
@@ -235,7 +248,7 @@ func (h *handler) formAgain(w http.ResponseWriter, r *http.Request, lang string,
 	default:
 		v.Error = fmt.Sprintf(v.FT.ErrorOther, ve.Field)
 	}
-	if lang != "" {
+	if f.Language != "" {
 		for i := range v.Languages {
 			v.Languages[i].Checked = v.Languages[i].Name == pageLanguage(f.Language, "")
 		}

@@ -266,7 +266,7 @@ func TestSignupFormShownAgain(t *testing.T) {
 
 func TestSignupRedirect(t *testing.T) {
 	ctx := context.Background()
-	w := newFormWeb(t)
+	w := newFormWeb(t, newsletter.WithSignupRate(1000))
 	post := func(form url.Values) *http.Response {
 		t.Helper()
 		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -310,14 +310,26 @@ func TestSignupRedirect(t *testing.T) {
 			t.Errorf("thanks=%q: %d %q", thanks, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
-	// A refused value shows the form again, keeping the snippet's field.
-	resp, err := http.PostForm(w.srv.URL+"/nl/subscribe", url.Values{"email": {"e@example.org"}, "thanks": {"site"}})
+	// A refused value shows the form again, keeping the snippet's field,
+	// with a form-action that lets the browser follow the redirect.
+	code, body := w.do(t, "POST", "/nl/subscribe", url.Values{"email": {"e@example.org"}, "thanks": {"site"}}.Encode(), nil)
+	if code != 400 || !strings.Contains(body, `name="thanks" value="site"`) {
+		t.Errorf("refused snippet POST: %d\n%s", code, body)
+	}
+	req, _ := http.NewRequest("POST", w.srv.URL+"/nl/subscribe", strings.NewReader(url.Values{"email": {"e@example.org"}, "thanks": {"site"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 400 {
-		t.Errorf("refused snippet POST: %d", resp.StatusCode)
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://asso.example.org") {
+		t.Errorf("CSP of the form shown again: %q", csp)
+	}
+	// The hosted form's own refusal keeps form-action 'self' alone.
+	code, body = w.do(t, "POST", "/nl/subscribe", url.Values{"email": {"e@example.org"}}.Encode(), nil)
+	if code != 400 || strings.Contains(body, `name="thanks"`) {
+		t.Errorf("refused hosted POST: %d\n%s", code, body)
 	}
 }
 
