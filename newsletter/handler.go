@@ -1,6 +1,7 @@
 package newsletter
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -374,6 +375,7 @@ func (h *handler) confirm(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	h.sendNotices(r.Context(), s.ID)
 	t := h.textsFor(r, s.Language)
 	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmedTitle, Message: fmt.Sprintf(t.ConfirmedBody, l.Title)})
 }
@@ -454,6 +456,7 @@ func (h *handler) preferences(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		saved = true
+		h.sendNotices(r.Context(), p.Supporter.ID)
 		if p, err = h.n.PreferencesFor(r.Context(), token); err != nil {
 			if !h.tokenError(w, r, err, "") {
 				h.fail(w, r, err)
@@ -530,4 +533,25 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "..."
+}
+
+// sendNotices sends the emails a request just queued for the supporter
+// (a welcome), when the handler has a sender; otherwise, or when sending
+// fails, they wait in the queue for the next SendNotices. The page does
+// not wait on a failure, and the log names no one.
+func (h *handler) sendNotices(ctx context.Context, supporterID int64) {
+	if h.sender == nil {
+		return
+	}
+	rep, err := h.n.SendNotices(ctx, h.sender, NoticeOptions{From: h.from, SupporterID: supporterID})
+	if err == nil && len(rep.Errors) == 0 {
+		return
+	}
+	if h.n.logger != nil {
+		n := 0
+		if rep != nil {
+			n = len(rep.Errors)
+		}
+		h.n.logger.WarnContext(ctx, "newsletter: emails left in the queue for the next SendNotices", "failed", n, "error", err)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +57,13 @@ type SignupResult struct {
 	// one went to this supporter less than the interval ago; the lists
 	// stay pending, and a signup after the interval sends the email.
 	ConfirmationDeferred bool
+	// ConfirmationSent says the confirmation email was handed to the
+	// sender. Without a sender, or when it failed for a while, it waits in
+	// the queue for the next SendNotices.
+	ConfirmationSent bool
+	// NoticeError is why an email of the signup (confirmation, welcome)
+	// could not be sent at once; it stays queued when it may still go.
+	NoticeError error
 }
 
 // DefaultConsentText is the consent text recorded for a signup to a list
@@ -68,20 +74,19 @@ func DefaultConsentText(language, listTitle string) string {
 
 // Signup records a signup from a form: it creates the supporter if the
 // address is new (an existing record is left as it is), subscribes them to
-// single opt-in lists, and for double opt-in lists (or anyone who left a
-// list before, or whose mail bounced) leaves the subscription pending and
-// sends a confirmation email through sender, at most one per supporter
-// per r.ConfirmationInterval. Repeated list names count once. It returns
-// a *crm.ValidationError for a bad address, an unknown list or too many
-// lists.
+// single opt-in lists (queuing each list's welcome email, if it has one),
+// and for double opt-in lists (or anyone who left a list before, or whose
+// mail bounced) leaves the subscription pending and queues a confirmation
+// email, at most one per supporter per r.ConfirmationInterval. Repeated
+// list names count once. It returns a *crm.ValidationError for a bad
+// address, an unknown list or too many lists.
 //
 // What it records (the supporter, the subscriptions with their consent
-// events, the claim of a confirmation email) is one transaction: on an
-// error, nothing of it is kept. The confirmation email is sent after it
-// commits, since a transaction must not wait on the network: when the
-// email fails, Signup returns the error and forgets the claim, so that a
-// new signup sends it at once, and the lists stay pending, as they would
-// if the email were lost on its way.
+// events, the emails it queues) is one transaction: on an error, nothing
+// of it is kept. The emails are sent after it commits, through sender
+// (a transaction must not wait on the network); with a nil sender, or
+// when sending fails for a while, they wait in the queue for the next
+// SendNotices, and the result says so.
 func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender, from string) (*SignupResult, error) {
 	email, err := crm.NormalizeEmail(r.Email)
 	if err != nil {
@@ -129,6 +134,7 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		s         *crm.Supporter
 		toConfirm []*crm.List
 		claimed   bool
+		notices   []int64 // queued in the transaction, sent after it
 	)
 	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
 		erased, err := tx.IsErased(ctx, email)
@@ -191,6 +197,13 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 			}
 			if direct {
 				res.Subscribed = append(res.Subscribed, l.Name)
+				id, err := queueWelcome(ctx, tx, s.ID, l.ID, n.clock())
+				if id != 0 {
+					notices = append(notices, id)
+				}
+				if err != nil {
+					return err
+				}
 				continue
 			}
 			toConfirm = append(toConfirm, l)
@@ -200,22 +213,31 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 			return nil
 		}
 		claimed, err = n.claimConfirmation(ctx, dbutil.Tx(tx), s.ID, interval)
+		if err != nil || !claimed {
+			return err
+		}
+		ids := make([]int64, len(toConfirm))
+		for i, l := range toConfirm {
+			ids[i] = l.ID
+		}
+		id, err := queueNotice(ctx, dbutil.Tx(tx), NoticeConfirm, s.ID, ids, n.clock())
+		notices = append(notices, id)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(toConfirm) == 0 {
-		return res, nil
+	res.ConfirmationDeferred = len(toConfirm) > 0 && !claimed
+	if len(notices) == 0 || sender == nil {
+		return res, nil // queued for the next SendNotices
 	}
-	if !claimed {
-		res.ConfirmationDeferred = true
-		return res, nil
+	rep, err := n.SendNotices(ctx, sender, NoticeOptions{From: from, IDs: notices})
+	if err != nil {
+		return res, err
 	}
-	// One email, with one link per list to confirm.
-	if err := n.sendConfirmation(ctx, s, toConfirm, sender, from); err != nil {
-		n.releaseConfirmation(context.WithoutCancel(ctx), s.ID) // even if the client went away
-		return nil, err
+	res.ConfirmationSent = rep.Confirmations > 0
+	if len(rep.Errors) > 0 {
+		res.NoticeError = errors.New(strings.Join(rep.Errors, "; "))
 	}
 	return res, nil
 }
@@ -256,34 +278,6 @@ type confirmationSent struct {
 func (n *Newsletter) ConfirmURL(supporterID, listID int64) string {
 	return n.link("/confirm", Token{Purpose: PurposeConfirm, SupporterID: supporterID, ListID: listID,
 		Expires: n.clock().Add(ConfirmTokenLifetime)})
-}
-
-func (n *Newsletter) sendConfirmation(ctx context.Context, s *crm.Supporter, lists []*crm.List, sender Sender, from string) error {
-	if sender == nil || from == "" {
-		return errors.New("confirmation email: no sender or from address configured")
-	}
-	lang := pageLanguage(s.Language, "")
-	t := texts[lang]
-	links := make([]confirmLink, len(lists))
-	titles := make([]string, len(lists))
-	for i, l := range lists {
-		links[i] = confirmLink{Title: l.Title, URL: n.ConfirmURL(s.ID, l.ID)}
-		titles[i] = l.Title
-	}
-	html, text, err := confirmationBody(lang, links)
-	if err != nil {
-		return err
-	}
-	m := Message{From: from, To: s.Email, Subject: fmt.Sprintf(t.ConfirmSubject, strings.Join(titles, ", ")), HTML: html, Text: text}
-	key := "confirm-" + strconv.FormatInt(s.ID, 10) + "-" + strconv.FormatInt(lists[0].ID, 10) + "-" + strconv.FormatInt(n.clock().Unix(), 10)
-	results, _, err := n.deliver(ctx, sender, key, []Message{m}, SendOptions{MaxRetries: 3})
-	if err != nil {
-		return fmt.Errorf("confirmation email: %w", err)
-	}
-	if results[0].Error != "" {
-		return fmt.Errorf("confirmation email refused: %s", results[0].Error)
-	}
-	return nil
 }
 
 // ErrNothingToConfirm means a valid confirmation link found no pending
@@ -329,8 +323,9 @@ func (n *Newsletter) CheckConfirmToken(ctx context.Context, token string) (*crm.
 // supporter erased since, and ErrNothingToConfirm, with the list and the
 // supporter, when there is nothing to confirm. An erasure of the address
 // is lifted (a confirmed link is fresh consent) and audited only when
-// there was one, and an address marked bounced or complained is marked
-// fine again (the link proves the mailbox works): all in one transaction.
+// there was one, an address marked bounced or complained is marked fine
+// again (the link proves the mailbox works), and the list's welcome email
+// is queued (see SendNotices): all in one transaction.
 func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Consent) (*crm.List, *crm.Supporter, error) {
 	s, l, err := n.confirmTargets(ctx, token)
 	if err != nil {
@@ -338,10 +333,17 @@ func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Conse
 	}
 	c.Source = crm.SourceWeb
 	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
-		if _, err := tx.Confirm(ctx, s.ID, l.Name, c); err != nil {
+		res, err := tx.Confirm(ctx, s.ID, l.Name, c)
+		if err != nil {
 			return err
 		}
-		_, err := tx.SetEmailStatus(ctx, s.ID, crm.EmailOK, c)
+		if res.Changed {
+			// Confirmed now, not by a click a moment before: welcome once.
+			if _, err := queueWelcome(ctx, tx, s.ID, l.ID, n.clock()); err != nil {
+				return err
+			}
+		}
+		_, err = tx.SetEmailStatus(ctx, s.ID, crm.EmailOK, c)
 		return err
 	})
 	if errors.Is(err, crm.ErrNotFound) {
@@ -545,8 +547,14 @@ func (n *Newsletter) updatePreferences(ctx context.Context, token string, ch Pre
 			st := p.Status[l.Name]
 			switch {
 			case want && st != crm.StatusSubscribed:
-				if _, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: id, List: l.Name, Consent: c, Confirmed: true}); err != nil {
+				res, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: id, List: l.Name, Consent: c, Confirmed: true})
+				if err != nil {
 					return err
+				}
+				if res.Changed && res.Status == crm.StatusSubscribed {
+					if _, err := queueWelcome(ctx, tx, id, l.ID, n.clock()); err != nil {
+						return err
+					}
 				}
 			case !want && (st == crm.StatusSubscribed || st == crm.StatusPending):
 				if _, err := tx.Unsubscribe(ctx, id, l.Name, c); err != nil {
