@@ -195,7 +195,7 @@ func (t *Template) Render(r Recipient) (Rendered, error) {
 		Language: r.Language, Attributes: r.Attributes, UnsubscribeURL: r.UnsubscribeURL, PreferencesURL: r.PreferencesURL,
 		Association: r.Association, AddressLines: lines(r.PostalAddress), List: r.List, ConfirmURL: r.ConfirmURL,
 		ConfirmLinks: r.ConfirmLinks,
-		Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
+		Preheader:    out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
 		return Rendered{}, err
 	}
 	out.HTML = b.String()
