@@ -194,8 +194,7 @@ func (t *Template) Render(r Recipient) (Rendered, error) {
 	if err := t.html.Execute(&b, htmlData{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, City: r.City,
 		Language: r.Language, Attributes: r.Attributes, UnsubscribeURL: r.UnsubscribeURL, PreferencesURL: r.PreferencesURL,
 		Association: r.Association, AddressLines: lines(r.PostalAddress), List: r.List, ConfirmURL: r.ConfirmURL,
-		ConfirmLinks: r.ConfirmLinks,
-		Preheader:    out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
+		ConfirmLinks: r.ConfirmLinks, Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
 		return Rendered{}, err
 	}
 	out.HTML = b.String()
