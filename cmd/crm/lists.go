@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/newsletter"
 )
 
 func interestsCommand() *cli.Command {
@@ -103,34 +104,88 @@ func subscribeCommand() *cli.Command {
 		Name:      "subscribe",
 		Usage:     "subscribe a supporter to a list, recording their consent",
 		ArgsUsage: "EMAIL",
+		Description: "On a double opt-in list the person stays pending until they confirm: the confirmation email goes\n" +
+			"through Resend (RESEND_API_KEY) or into --outbox DIR, at most once per address per --confirmation-interval.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "list", Usage: "list name", Required: true},
 			&cli.StringFlag{Name: "consent", Usage: "what the person agreed to, as they were told"},
 			&cli.BoolFlag{Name: "confirmed", Usage: "consent is already proven: skip the pending state of a double opt-in list"},
+			&cli.BoolFlag{Name: "resend-confirmation", Usage: "send the confirmation email again to someone already pending"},
+			&cli.BoolFlag{Name: "welcome", Usage: "send the list's welcome email (crm lists edit NAME --welcome) if the person becomes subscribed"},
+			&cli.StringFlag{Name: "outbox", Usage: "write the emails to this folder as .eml files instead of sending them through Resend"},
+			&cli.StringFlag{Name: "from", EnvVars: []string{"CRM_FROM"}, Usage: "sender of the emails (default: the from setting)"},
+			&cli.DurationFlag{Name: "confirmation-interval", Value: newsletter.DefaultConfirmationInterval,
+				Usage: "least time between two confirmation emails to one address"},
+			publicURLFlag(),
 		},
-		Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
-			id, err := supporterID(c, db, c.Args().First())
-			if err != nil {
-				return err
-			}
-			res, err := db.Subscribe(c.Context, crm.SubscribeRequest{
-				SupporterID: id, List: c.String("list"), Confirmed: c.Bool("confirmed"),
-				Consent: crm.Consent{Source: crm.SourceCLI, Text: c.String("consent")},
-			})
-			if err != nil {
-				return err
-			}
-			switch {
-			case !res.Changed:
-				fmt.Fprintf(c.App.Writer, "already %s\n", res.Status)
-			case res.Status == crm.StatusPending:
-				fmt.Fprintln(c.App.Writer, "pending: the list needs double opt-in, the person must confirm by email (or use --confirmed)")
-			default:
-				fmt.Fprintln(c.App.Writer, res.Status)
-			}
-			return nil
-		}),
+		Action: withDB(1, 1, subscribe),
 	}
+}
+
+func subscribe(c *cli.Context, db *crm.DB) error {
+	email := c.Args().First()
+	id, err := supporterID(c, db, email)
+	if err != nil {
+		return err
+	}
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	sender, err := noticeSender(c, n, "subscribe")
+	if err != nil {
+		return err
+	}
+	if sender == nil && (c.Bool("welcome") || c.Bool("resend-confirmation")) {
+		flag := "--welcome"
+		if c.Bool("resend-confirmation") {
+			flag = "--resend-confirmation"
+		}
+		return usagef("subscribe %s: no email can go: set RESEND_API_KEY, or write it to a folder with --outbox DIR", flag)
+	}
+	var from string
+	if sender != nil {
+		if from, err = fromSetting(c, db, "subscribe", "emails"); err != nil {
+			return err
+		}
+	}
+	out, err := n.Subscribe(c.Context, crm.SubscribeRequest{
+		SupporterID: id, List: c.String("list"), Confirmed: c.Bool("confirmed"),
+		Consent: crm.Consent{Source: crm.SourceCLI, Text: c.String("consent")},
+	}, newsletter.SubscribeOptions{Confirm: sender != nil, ResendConfirmation: c.Bool("resend-confirmation"),
+		ConfirmationInterval: c.Duration("confirmation-interval"), Welcome: c.Bool("welcome")})
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	switch {
+	case !out.Changed && !out.ConfirmationQueued:
+		fmt.Fprintf(w, "already %s\n", out.Status)
+	case out.Status == crm.StatusPending && out.Changed:
+		fmt.Fprintln(w, "pending: the list needs double opt-in, the person must confirm by email (or use --confirmed)")
+	case out.Changed:
+		fmt.Fprintln(w, out.Status)
+	}
+	switch {
+	case out.ConfirmationDeferred:
+		fmt.Fprintf(w, "no confirmation email sent: one went to this address less than %s ago (--confirmation-interval)\n",
+			c.Duration("confirmation-interval"))
+	case out.Status == crm.StatusPending && sender == nil:
+		fmt.Fprintf(w, "no confirmation email sent: no sender (RESEND_API_KEY, or --outbox DIR); send it with:\n"+
+			"  crm subscribe %s --list %s --resend-confirmation\n", email, c.String("list"))
+	case out.Status == crm.StatusPending && !out.ConfirmationQueued && !c.Bool("resend-confirmation"):
+		fmt.Fprintln(w, "no confirmation email sent: already pending (--resend-confirmation sends it again)")
+	case c.Bool("welcome") && out.Changed && out.Status == crm.StatusSubscribed && !out.WelcomeQueued:
+		fmt.Fprintf(w, "no welcome email: list %s has none (crm lists edit %s --welcome default)\n", c.String("list"), c.String("list"))
+	}
+	if len(out.Notices) == 0 {
+		return nil
+	}
+	rep, err := n.SendNotices(c.Context, sender, newsletter.NoticeOptions{From: from, IDs: out.Notices})
+	if err != nil {
+		return err
+	}
+	return printNotices(c, rep)
 }
 
 func unsubscribeCommand() *cli.Command {
