@@ -752,3 +752,25 @@ func restoreSupporter(ctx context.Context, tx bun.IDB, run *importRun, r importU
 	}
 	return nil
 }
+
+// ImportSubscribed returns the supporters a finished import subscribed to
+// its list (ImportOptions.List), newly: what a welcome email is for. It
+// reads the import's own consent events, so people the import found
+// already subscribed, or who subscribed some other way meanwhile, are not
+// among them. An import not finished yet (or undone) returns none.
+func (tx *Tx) ImportSubscribed(ctx context.Context, importID int64) ([]int64, error) {
+	var ids []int64
+	err := tx.tx.NewSelect().TableExpr("consent_events AS ce").ColumnExpr("DISTINCT ce.supporter_id").
+		Join("JOIN imports AS imp ON imp.id = ?", importID).
+		Join("JOIN subscriptions AS sub ON sub.supporter_id = ce.supporter_id AND sub.list_id = ce.list_id").
+		Where("imp.status = ?", importDone).
+		Where("ce.id > imp.consent_mark AND ce.list_id = imp.list_id AND ce.source LIKE 'import:%'").
+		Where("ce.action IN (?, ?) AND sub.status = ?", ActionSubscribe, ActionConfirm, StatusSubscribed).
+		Where("EXISTS (SELECT 1 FROM import_supporters AS x WHERE x.import_id = imp.id " +
+			"AND ce.supporter_id BETWEEN x.first_id AND x.last_id)").
+		OrderExpr("ce.supporter_id").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("import %d: subscribed: %w", importID, err)
+	}
+	return ids, nil
+}

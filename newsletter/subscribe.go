@@ -2,6 +2,8 @@ package newsletter
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/assocrm/assocrm/crm"
@@ -85,4 +87,54 @@ func (n *Newsletter) Subscribe(ctx context.Context, r crm.SubscribeRequest, opts
 		return nil, err
 	}
 	return out, nil
+}
+
+// WelcomeImported queues the list's welcome email for everyone a finished
+// import newly subscribed to its list (see crm.Tx.ImportSubscribed), once:
+// running it again for the same import queues nothing more. It returns
+// the queued notices, for SendNotices. An import sends no welcome unless
+// asked: the people in a spreadsheet may have been welcomed long ago.
+func (n *Newsletter) WelcomeImported(ctx context.Context, importID int64) ([]int64, error) {
+	var ids []int64
+	err := n.db.RunInTx(ctx, func(tx *crm.Tx) error {
+		ids = ids[:0]
+		var imp struct {
+			ListID    int64     `bun:"list_id"`
+			StartedAt time.Time `bun:"started_at"`
+		}
+		if err := dbutil.Tx(tx).NewSelect().Table("imports").Column("list_id", "started_at").Where("id = ?", importID).
+			Scan(ctx, &imp); err != nil {
+			return fmt.Errorf("import %d: %w", importID, err)
+		}
+		people, err := tx.ImportSubscribed(ctx, importID)
+		if err != nil || len(people) == 0 {
+			return err
+		}
+		// Those welcomed since the import began are not welcomed again.
+		var welcomed []int64
+		if err := dbutil.Tx(tx).NewSelect().Table("newsletter_notices").Column("supporter_id").
+			Where("kind = ? AND list_ids = ? AND created_at >= ?", NoticeWelcome, strconv.FormatInt(imp.ListID, 10), imp.StartedAt).
+			Scan(ctx, &welcomed); err != nil {
+			return err
+		}
+		done := make(map[int64]bool, len(welcomed))
+		for _, id := range welcomed {
+			done[id] = true
+		}
+		for _, p := range people {
+			if done[p] {
+				continue
+			}
+			id, err := queueWelcome(ctx, tx, p, imp.ListID, n.clock())
+			if err != nil {
+				return err
+			}
+			if id == 0 {
+				return fmt.Errorf("the import's list has no welcome email: %w", crm.ErrNotFound)
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return ids, err
 }
