@@ -291,3 +291,39 @@ func TestListConfirmationTemplate(t *testing.T) {
 		t.Fatal(ts, err)
 	}
 }
+
+// An import welcomes, when asked, only the people it newly subscribed,
+// once.
+func TestWelcomeImported(t *testing.T) {
+	w := newWeb(t)
+	ctx := context.Background()
+	welcomeOn(t, w.n, "lettre")
+	old := &crm.Supporter{Email: "old@example.org"}
+	if err := w.db.CreateSupporter(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.Subscribe(ctx, crm.SubscribeRequest{SupporterID: old.ID, List: "lettre", Consent: crm.Consent{Source: crm.SourceCLI}}); err != nil {
+		t.Fatal(err)
+	}
+	csv := "email,first_name\nold@example.org,Old\nnew1@example.org,Une\nnew2@example.org,Deux\n"
+	rep, err := w.db.ImportSupporters(ctx, strings.NewReader(csv), crm.ImportOptions{FileName: "f.csv", List: "lettre", Consent: "papier"})
+	if err != nil || rep.Subscribed != 2 || rep.ImportID == 0 {
+		t.Fatalf("import: %+v %v", rep, err)
+	}
+	ids, err := w.n.WelcomeImported(ctx, rep.ImportID)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("welcomes: %v %v", ids, err)
+	}
+	if again, err := w.n.WelcomeImported(ctx, rep.ImportID); err != nil || len(again) != 0 {
+		t.Fatalf("welcomes queued twice: %v %v", again, err)
+	}
+	nr, err := w.n.SendNotices(ctx, w.sender(t), newsletter.NoticeOptions{From: from})
+	if err != nil || nr.Sent != 2 {
+		t.Fatal(nr, err)
+	}
+	for _, e := range w.env.srv.Emails() {
+		if e.To[0] == "old@example.org" {
+			t.Error("someone already subscribed was welcomed")
+		}
+	}
+}
