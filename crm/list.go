@@ -342,6 +342,12 @@ type DeleteListOptions struct {
 	// subscribed or pending to: their subscriptions end. Without it such
 	// a list is refused with ErrListHasSubscribers.
 	EndSubscriptions bool
+	// Check, when set, is asked whether something of the caller's still
+	// needs the list (package newsletter: a campaign not yet sent). It
+	// runs in the deletion's transaction, once the list is found and
+	// locked against new writers and before anything changes; an error
+	// it returns refuses the deletion and is returned as it is.
+	Check func(ctx context.Context, tx *Tx, l *List) error
 }
 
 // ListName returns the name of a list from the name column of its row:
@@ -363,7 +369,8 @@ func ListName(column string) string {
 // live until the import is done, or undone by RecoverImports.
 //
 // Package newsletter's DeleteList also refuses a list that a campaign
-// not yet sent uses; a program that uses newsletter calls that one.
+// not yet sent uses (through opts.Check); a program that uses newsletter
+// calls that one.
 func (db *DB) DeleteList(ctx context.Context, name string, opts DeleteListOptions) (int, error) {
 	return runTx(ctx, db, func(tx *Tx) (int, error) { return tx.DeleteList(ctx, name, opts) })
 }
@@ -396,6 +403,11 @@ func (tx *Tx) DeleteList(ctx context.Context, name string, opts DeleteListOption
 		return 0, fmt.Errorf("list %s: import %d of %s into it has not finished (%s since %s): "+
 			"let it finish, or if its process is gone, recover it (RecoverImports) before deleting the list: %w",
 			l.Name, r.ID, r.File, r.Status, r.StartedAt.Format(time.RFC3339), ErrConflict)
+	}
+	if opts.Check != nil {
+		if err := opts.Check(ctx, tx, l); err != nil {
+			return 0, err
+		}
 	}
 	active := []SubscriptionStatus{StatusSubscribed, StatusPending}
 	members, err := tx.tx.NewSelect().Table("subscriptions").Where("list_id = ? AND status IN (?)", l.ID, bun.List(active)).
