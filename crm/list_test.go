@@ -11,7 +11,6 @@ import (
 	"github.com/assocrm/assocrm/crm"
 )
 
-
 // auditSince returns the action and details of the audit entries
 // written after the first skip ones.
 func auditSince(t *testing.T, db *crm.DB, skip int) []string {
