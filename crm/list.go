@@ -2,7 +2,6 @@ package crm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -332,9 +331,8 @@ const SourceListDeleted = "list-deleted"
 
 // ErrListHasSubscribers means a list still has people subscribed or
 // pending, and the deletion was not told to end their subscriptions
-// (DeleteListOptions.EndSubscriptions). Errors wrapping it also wrap
-// ErrConflict.
-var ErrListHasSubscribers = errors.New("the list has subscribers")
+// (DeleteListOptions.EndSubscriptions). It wraps ErrConflict.
+var ErrListHasSubscribers = fmt.Errorf("the list has subscribers: %w", ErrConflict)
 
 // DeleteListOptions are the choices of DeleteList.
 type DeleteListOptions struct {
@@ -416,8 +414,8 @@ func (tx *Tx) DeleteList(ctx context.Context, name string, opts DeleteListOption
 		return 0, fmt.Errorf("delete list: %w", err)
 	}
 	if members > 0 && !opts.EndSubscriptions {
-		return 0, fmt.Errorf("list %s: %d people subscribed or pending: deleting it ends their subscriptions: %w: %w",
-			l.Name, members, ErrListHasSubscribers, ErrConflict)
+		return 0, fmt.Errorf("list %s has %d person(s) subscribed or pending, whose subscriptions deleting it would end: %w",
+			l.Name, members, ErrListHasSubscribers)
 	}
 	now := tx.now()
 	if members > 0 {

@@ -129,7 +129,7 @@ func TestDeleteList(t *testing.T) {
 	// A list with people subscribed or pending needs EndSubscriptions.
 	mark := auditCount(t, db)
 	_, err := db.DeleteList(ctx, "alertes", crm.DeleteListOptions{})
-	if !errors.Is(err, crm.ErrListHasSubscribers) || !errors.Is(err, crm.ErrConflict) || !strings.Contains(err.Error(), "2 people") {
+	if !errors.Is(err, crm.ErrListHasSubscribers) || !errors.Is(err, crm.ErrConflict) || !strings.Contains(err.Error(), "has 2 person(s) subscribed or pending") {
 		t.Fatalf("delete a list with 2 members: %v", err)
 	}
 	if l, err := db.GetList(ctx, "alertes"); err != nil || l.ID != old.ID || auditCount(t, db) != mark {
