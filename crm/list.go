@@ -148,12 +148,14 @@ func (tx *Tx) CreateList(ctx context.Context, l *List) error {
 }
 
 // GetList returns the list with the given name or an error wrapping
-// ErrNotFound.
+// ErrNotFound; a deleted list is not found.
 func (db *DB) GetList(ctx context.Context, name string) (*List, error) {
 	return getList(ctx, db.bun, name)
 }
 
-// GetList is DB.GetList in the transaction.
+// GetList is DB.GetList in the transaction. On PostgreSQL the list stays
+// locked against deletion until the transaction ends, so what fn writes
+// for it commits before a DeleteList sees the list.
 func (tx *Tx) GetList(ctx context.Context, name string) (*List, error) {
 	return getList(ctx, tx.tx, name)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assocrm/assocrm/crm"
 )
@@ -256,5 +257,43 @@ func TestDeleteListRefusedDuringImport(t *testing.T) {
 	if _, err := db.ImportSupporters(ctx, bytes.NewReader(b.Bytes()), crm.ImportOptions{FileName: "f.csv", List: "lettre",
 		Consent: "Formulaire papier"}); !errors.Is(err, crm.ErrNotFound) {
 		t.Errorf("import into a deleted list: %v", err)
+	}
+}
+
+// A transaction that found a list and writes for it (a signup) commits
+// before a DeleteList decides: the deletion then sees the new subscriber.
+// On PostgreSQL this is the row lock of Tx.GetList; on SQLite, the one
+// writer at a time.
+func TestDeleteListWaitsForWritersOfTheList(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+		t.Fatal(err)
+	}
+	s := mustSupporter(t, db, &crm.Supporter{Email: "late@example.org"})
+	found := make(chan struct{})
+	deleted := make(chan error, 1)
+	go func() {
+		<-found
+		_, err := db.DeleteList(ctx, "lettre", crm.DeleteListOptions{})
+		deleted <- err
+	}()
+	err := db.RunInTx(ctx, func(tx *crm.Tx) error {
+		if _, err := tx.GetList(ctx, "lettre"); err != nil {
+			return err
+		}
+		close(found)
+		time.Sleep(300 * time.Millisecond) // the deletion starts meanwhile
+		_, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: "lettre", Consent: crm.Consent{Source: crm.SourceWeb}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-deleted; !errors.Is(err, crm.ErrListHasSubscribers) {
+		t.Errorf("the deletion did not see the subscriber who came in meanwhile: %v", err)
+	}
+	if subs, err := db.Subscriptions(ctx, s.ID); err != nil || len(subs) != 1 || subs[0].ListDeleted {
+		t.Errorf("subscriptions = %+v, %v", subs, err)
 	}
 }

@@ -68,7 +68,8 @@ type SignupResult struct {
 }
 
 // DefaultConsentText is the consent text recorded for a signup to a list
-// when the caller gives none, in the supporter's language (fr or en).
+// when neither the list (crm.List.ConsentTextFor) nor the caller gives
+// one, in the signup's language (fr or en).
 func DefaultConsentText(language, listTitle string) string {
 	return fmt.Sprintf(texts[pageLanguage(language, "")].ConsentDefault, listTitle)
 }
