@@ -289,6 +289,22 @@ func (db *DB) insertImportRun(ctx context.Context, file string, listID int64) (*
 		if n > 0 {
 			return errImportBusy
 		}
+		if listID != 0 {
+			// The list was found before this transaction: it must still
+			// be there, and stay until the run is visible, which
+			// DeleteList waits for and then refuses.
+			q := tx.NewSelect().Table("lists").Column("id").Where("id = ? AND deleted_at IS NULL", listID)
+			if !db.isSQLite() {
+				q.For("SHARE")
+			}
+			var ids []int64
+			if err := q.Scan(ctx, &ids); err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				return fmt.Errorf("the list was deleted: %w", ErrNotFound)
+			}
+		}
 		if err := tx.NewSelect().Table("consent_events").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &run.ConsentMark); err != nil {
 			return err
 		}

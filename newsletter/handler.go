@@ -361,7 +361,7 @@ func (h *handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := h.textsFor(r, s.Language)
-	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmTitle, Message: fmt.Sprintf(t.ConfirmAsk, l.Title),
+	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmTitle, Message: fmt.Sprintf(t.ConfirmAsk, l.TitleFor(t.Lang)),
 		Form: &formView{Action: "?" + url.Values{"token": {token}}.Encode(), Button: t.ConfirmButton}})
 }
 
@@ -377,7 +377,7 @@ func (h *handler) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	h.sendNotices(r.Context(), s.ID)
 	t := h.textsFor(r, s.Language)
-	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmedTitle, Message: fmt.Sprintf(t.ConfirmedBody, l.Title)})
+	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmedTitle, Message: fmt.Sprintf(t.ConfirmedBody, l.TitleFor(t.Lang))})
 }
 
 // langOf is the language of s, or "" when there is no supporter.
@@ -405,7 +405,7 @@ func (h *handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	t := h.textsFor(r, s.Language)
 	msg := fmt.Sprintf(t.UnsubscribeAskAll, s.Email)
 	if l != nil {
-		msg = fmt.Sprintf(t.UnsubscribeAsk, l.Title, s.Email)
+		msg = fmt.Sprintf(t.UnsubscribeAsk, l.TitleFor(t.Lang), s.Email)
 	}
 	h.write(w, http.StatusOK, page{T: t, Title: t.UnsubscribeTitle, Message: msg,
 		Form: &formView{Action: "?" + url.Values{"token": {token}}.Encode(), Button: t.UnsubscribeButton}})
@@ -468,7 +468,7 @@ func (h *handler) preferences(w http.ResponseWriter, r *http.Request) {
 	v := &prefsView{Action: "?" + url.Values{"token": {token}}.Encode(), Saved: saved}
 	for _, l := range p.Lists {
 		st := p.Status[l.Name]
-		v.Lists = append(v.Lists, checkbox{Name: l.Name, Label: l.Title, Checked: st == crm.StatusSubscribed || st == crm.StatusPending})
+		v.Lists = append(v.Lists, checkbox{Name: l.Name, Label: l.TitleFor(t.Lang), Checked: st == crm.StatusSubscribed || st == crm.StatusPending})
 	}
 	for _, code := range []string{"fr", "en"} {
 		v.Languages = append(v.Languages, checkbox{Name: code, Label: t.LanguageNames[code], Checked: p.Supporter.Language == code})

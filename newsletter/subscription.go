@@ -25,8 +25,9 @@ type SignupRequest struct {
 	// ConsentText is the consent text the form showed, as the server
 	// knows it: never a text a client posted, which could be anything
 	// (the handler records only texts registered with WithConsentTexts).
-	// "" records the package's own text for each list (see
-	// DefaultConsentText).
+	// What is recorded for each list is the list's own text in the
+	// signup's language (crm.List.ConsentTextFor), else this one, else
+	// the package's own text (DefaultConsentText).
 	ConsentText string
 	IP          string // recorded only if the caller chooses to pass it
 	UserAgent   string
@@ -34,6 +35,12 @@ type SignupRequest struct {
 	// emails to one supporter, whatever lists are asked; 0 means
 	// DefaultConfirmationInterval.
 	ConfirmationInterval time.Duration
+	// AllowPrivateLists lets Lists name private lists (crm.List.Public
+	// false), for an embedder's own code that knows the person belongs
+	// there. Without it a private list is refused exactly as a list that
+	// does not exist, so that a public form tells nobody it exists; the
+	// handler never sets it.
+	AllowPrivateLists bool
 }
 
 // MaxSignupLists is the most distinct lists one signup may name: a form
@@ -67,7 +74,8 @@ type SignupResult struct {
 }
 
 // DefaultConsentText is the consent text recorded for a signup to a list
-// when the caller gives none, in the supporter's language (fr or en).
+// when neither the list (crm.List.ConsentTextFor) nor the caller gives
+// one, in the signup's language (fr or en).
 func DefaultConsentText(language, listTitle string) string {
 	return fmt.Sprintf(texts[pageLanguage(language, "")].ConsentDefault, listTitle)
 }
@@ -79,7 +87,8 @@ func DefaultConsentText(language, listTitle string) string {
 // mail bounced) leaves the subscription pending and queues a confirmation
 // email, at most one per supporter per r.ConfirmationInterval. Repeated
 // list names count once. It returns a *crm.ValidationError for a bad
-// address, an unknown list or too many lists.
+// address, an unknown list (or a private one, unless r.AllowPrivateLists)
+// or too many lists.
 //
 // What it records (the supporter, the subscriptions with their consent
 // events, the emails it queues) is one transaction: on an error, nothing
@@ -110,13 +119,13 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		return nil, &crm.ValidationError{Field: "lists", Reason: "choose at least one list"}
 	}
 	// Lists are looked up before the transaction, so a form naming a
-	// list that does not exist takes no write lock; they are never
-	// deleted, and Subscribe reads them again.
+	// list that does not exist takes no write lock; Subscribe reads them
+	// again, and finds no list deleted in between.
 	var lists []*crm.List
 	for _, name := range names {
 		l, err := n.db.GetList(ctx, name)
-		if errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrInvalid) {
-			return nil, &crm.ValidationError{Field: "lists", Value: name, Reason: "no such list"}
+		if errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrInvalid) || err == nil && !l.Public && !r.AllowPrivateLists {
+			return nil, noSuchList(name)
 		}
 		if err != nil {
 			return nil, err
@@ -174,11 +183,9 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		if err != nil {
 			return err
 		}
+		lang := signupLanguage(r.Language, s.Language)
 		for _, l := range lists {
-			consent := crm.Consent{Source: crm.SourceWeb, Text: r.ConsentText, IP: r.IP, UserAgent: r.UserAgent}
-			if consent.Text == "" {
-				consent.Text = DefaultConsentText(s.Language, l.Title)
-			}
+			consent := crm.Consent{Source: crm.SourceWeb, Text: signupConsentText(l, lang, r.ConsentText), IP: r.IP, UserAgent: r.UserAgent}
 			i := slices.IndexFunc(subs, func(sub crm.Subscription) bool { return sub.ListID == l.ID })
 			var status crm.SubscriptionStatus
 			if i >= 0 {
@@ -192,7 +199,9 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 			// before gives fresh consent by confirming.
 			direct := !l.DoubleOptIn && status != crm.StatusUnsubscribed && s.EmailStatus == crm.EmailOK && !erased
 			if _, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: l.Name, Consent: consent,
-				Confirmed: direct, RequireConfirmation: !direct}); err != nil {
+				Confirmed: direct, RequireConfirmation: !direct}); errors.Is(err, crm.ErrNotFound) {
+				return noSuchList(l.Name) // deleted since it was looked up
+			} else if err != nil {
 				return err
 			}
 			if direct {
@@ -240,6 +249,35 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		res.NoticeError = errors.New(strings.Join(rep.Errors, "; "))
 	}
 	return res, nil
+}
+
+// noSuchList is the refusal of a list a signup may not name: one that
+// does not exist, or a private one, with the same words.
+func noSuchList(name string) error {
+	return &crm.ValidationError{Field: "lists", Value: name, Reason: "no such list"}
+}
+
+// signupLanguage is the language of a signup's page: the one it posted,
+// else the supporter's.
+func signupLanguage(posted, supporter string) string {
+	if _, ok := texts[posted]; ok {
+		return posted
+	}
+	return pageLanguage(supporter, "")
+}
+
+// signupConsentText is what a signup to l records as the consent the
+// person gave: the list's own text in the signup's language, else the
+// text the caller vouches for (SignupRequest.ConsentText), else the
+// package's own.
+func signupConsentText(l *crm.List, lang, registered string) string {
+	if t := l.ConsentTextFor(lang); t != "" {
+		return t
+	}
+	if registered != "" {
+		return registered
+	}
+	return DefaultConsentText(lang, l.TitleFor(lang))
 }
 
 // claimConfirmation records, in the signup's transaction, that a
@@ -365,7 +403,12 @@ func (n *Newsletter) confirmTargets(ctx context.Context, token string) (*crm.Sup
 	if t.ListID == 0 {
 		return nil, nil, ErrTokenInvalid
 	}
-	return n.tokenTargets(ctx, t)
+	s, l, err := n.tokenTargets(ctx, t)
+	if err == nil && !l.DeletedAt.IsZero() {
+		// Confirm works by name, which a new list may have taken.
+		return nil, nil, fmt.Errorf("list %s was deleted: %w", l.Name, crm.ErrNotFound)
+	}
+	return s, l, err
 }
 
 // UnsubscribeToken unsubscribes the supporter an unsubscribe link names
@@ -384,6 +427,11 @@ func (n *Newsletter) UnsubscribeToken(ctx context.Context, token string, c crm.C
 	name := ""
 	if l != nil {
 		name = l.Name
+	}
+	if l != nil && !l.DeletedAt.IsZero() {
+		// Its subscriptions ended when it was deleted; by name, Unsubscribe
+		// would find a new list that took the name.
+		return l, s, nil
 	}
 	c.Source = crm.SourceWeb
 	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
@@ -404,7 +452,8 @@ func (n *Newsletter) UnsubscribeToken(ctx context.Context, token string, c crm.C
 }
 
 // tokenTargets loads the supporter and list a verified token names; the
-// list is nil when the token has none. A supporter who was erased is
+// list is nil when the token has none, and may be a deleted list (its
+// DeletedAt set): act on it by id, or not at all, never by its name. A supporter who was erased is
 // ErrSupporterErased: their row stays (the consent history points to it),
 // but nothing may be shown or changed through their old links.
 func (n *Newsletter) tokenTargets(ctx context.Context, t Token) (*crm.Supporter, *crm.List, error) {
@@ -439,13 +488,15 @@ func (n *Newsletter) tokenSupporter(ctx context.Context, t Token) (*crm.Supporte
 // Preferences is what the preference page shows and changes.
 type Preferences struct {
 	Supporter *crm.Supporter
-	Lists     []*crm.List
-	Status    map[string]crm.SubscriptionStatus // by list name
+	Lists     []*crm.List                       // the lists the page offers (see PreferencesFor)
+	Status    map[string]crm.SubscriptionStatus // by list name, for those lists
 	Interests []crm.Interest
 }
 
 // PreferencesFor returns the preferences of the supporter a preference
-// link names.
+// link names. Its Lists are the public lists and the private ones the
+// person is subscribed or pending to, so that they can leave them; a
+// private list is never shown to anyone else.
 func (n *Newsletter) PreferencesFor(ctx context.Context, token string) (*Preferences, error) {
 	t, err := n.signer.Verify(token, PurposePreferences, n.clock())
 	if err != nil {
@@ -459,15 +510,26 @@ func (n *Newsletter) PreferencesFor(ctx context.Context, token string) (*Prefere
 		return nil, err
 	}
 	p := &Preferences{Supporter: s, Status: map[string]crm.SubscriptionStatus{}}
-	if p.Lists, err = n.db.Lists(ctx); err != nil {
+	lists, err := n.db.Lists(ctx)
+	if err != nil {
 		return nil, err
 	}
 	subs, err := n.db.Subscriptions(ctx, s.ID)
 	if err != nil {
 		return nil, err
 	}
+	status := map[int64]crm.SubscriptionStatus{} // by id: a deleted list's name may be a live one's
 	for _, sub := range subs {
-		p.Status[sub.List] = sub.Status
+		status[sub.ListID] = sub.Status
+	}
+	for _, l := range lists {
+		st := status[l.ID]
+		if l.Public || st == crm.StatusSubscribed || st == crm.StatusPending {
+			p.Lists = append(p.Lists, l)
+			if st != "" {
+				p.Status[l.Name] = st
+			}
+		}
 	}
 	if p.Interests, err = n.db.Interests(ctx); err != nil {
 		return nil, err
@@ -484,7 +546,9 @@ type PreferenceChange struct {
 
 // UpdatePreferences applies a preference form for the supporter the link
 // names. The link proves the person reads that mailbox, so lists they
-// tick are subscribed at once. It is all or nothing for anything the
+// tick are subscribed at once. Only the lists PreferencesFor offers can
+// be named: a private list the person is not on is refused as unknown,
+// as a list that does not exist is. It is all or nothing for anything the
 // person sent: every list, interest and the language are checked before
 // anything is written, and a bad one is a *crm.ValidationError naming the
 // field with nothing changed. The changes are one transaction: an error
@@ -500,7 +564,7 @@ func (n *Newsletter) updatePreferences(ctx context.Context, token string, ch Pre
 	}
 	for _, name := range ch.Lists {
 		if !slices.ContainsFunc(p.Lists, func(l *crm.List) bool { return l.Name == name }) {
-			return &crm.ValidationError{Field: "lists", Value: name, Reason: "no such list"}
+			return noSuchList(name)
 		}
 	}
 	for _, name := range ch.Interests {

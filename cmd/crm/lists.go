@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -62,21 +64,75 @@ func listsCommand() *cli.Command {
 				Name:      "create",
 				Usage:     "create a list",
 				ArgsUsage: "NAME",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "title", Usage: "title shown to supporters (default: the name)"},
+				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "kind", Value: "newsletter", Usage: "newsletter, alerts or press"},
-					&cli.BoolFlag{Name: "double-opt-in", Usage: "new subscribers must confirm by email"},
-				},
+				}, listFlags()...),
 				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
-					l := &crm.List{Name: c.Args().First(), Title: c.String("title"),
-						Kind: crm.ListKind(c.String("kind")), DoubleOptIn: c.Bool("double-opt-in")}
+					e, err := listEdit(c)
+					if err != nil {
+						return err
+					}
+					l := &crm.List{Name: c.Args().First(), Kind: crm.ListKind(c.String("kind"))}
 					l.Public = l.Kind != crm.KindPress // press contacts are nobody else's business
+					for _, f := range []struct {
+						to   *string
+						from *string
+					}{
+						{&l.Title, e.Title}, {&l.TitleEN, e.TitleEN}, {&l.Description, e.Description},
+						{&l.DescriptionEN, e.DescriptionEN}, {&l.ConsentText, e.ConsentText}, {&l.ConsentTextEN, e.ConsentTextEN},
+					} {
+						if f.from != nil {
+							*f.to = *f.from
+						}
+					}
+					if e.Public != nil {
+						l.Public = *e.Public
+					}
+					if e.DoubleOptIn != nil {
+						l.DoubleOptIn = *e.DoubleOptIn
+					}
 					if err := db.CreateList(c.Context, l); err != nil {
 						return err
 					}
-					fmt.Fprintf(c.App.Writer, "created list %s\n", l.Name)
+					fmt.Fprintf(c.App.Writer, "created list %s (%s, %s)\n", l.Name, visibility(l), optIn(l))
 					return nil
 				}),
+			},
+			{
+				Name:      "edit",
+				Usage:     "change a list's titles, descriptions, consent texts, visibility or opt-in",
+				ArgsUsage: "NAME",
+				Flags:     listFlags(),
+				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
+					e, err := listEdit(c)
+					if err != nil {
+						return err
+					}
+					if e == (crm.ListEdit{}) {
+						var names []string
+						for _, f := range c.Command.Flags {
+							if f.Names()[0] != "help" {
+								names = append(names, "--"+f.Names()[0])
+							}
+						}
+						return usagef("lists edit: nothing to change; give one or more of %s", strings.Join(names, ", "))
+					}
+					l, err := db.EditList(c.Context, c.Args().First(), e)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "updated list %s (%s, %s)\n", l.Name, visibility(l), optIn(l))
+					return nil
+				}),
+			},
+			{
+				Name:      "delete",
+				Usage:     "delete a list (refused while a campaign not yet sent uses it); consent history is kept",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "end the subscriptions of the people on it without asking"},
+				},
+				Action: withDB(1, 1, deleteList),
 			},
 			{
 				Name:  "list",
@@ -87,16 +143,111 @@ func listsCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					recs := records{header: []string{"name", "title", "kind", "double_opt_in", "subscribed"}, json: ls}
+					recs := records{header: []string{"name", "title", "kind", "visibility", "opt_in", "subscribed"}, json: ls}
 					for _, l := range ls {
-						recs.rows = append(recs.rows, []string{l.Name, l.Title, string(l.Kind),
-							strconv.FormatBool(l.DoubleOptIn), strconv.Itoa(l.Subscribed)})
+						recs.rows = append(recs.rows, []string{l.Name, l.Title, string(l.Kind), visibility(l), optIn(l),
+							strconv.Itoa(l.Subscribed)})
 					}
 					return printRecords(c, recs)
 				}),
 			},
 		},
 	}
+}
+
+// listFlags are the flags of lists create and lists edit.
+func listFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "title", Usage: "title shown to supporters, in French and by default (default: the name)"},
+		&cli.StringFlag{Name: "title-en", Usage: "title shown to English speakers (default: the title)"},
+		&cli.StringFlag{Name: "description", Usage: "what the list sends and how often, for the signup form"},
+		&cli.StringFlag{Name: "description-en", Usage: "the description in English"},
+		&cli.BoolFlag{Name: "public", Usage: "offered on the signup form and everyone's preferences page (default, but for --kind press)"},
+		&cli.BoolFlag{Name: "private", Usage: "on no public page, but the preferences page of the people on it"},
+		&cli.BoolFlag{Name: "double-opt-in", Usage: "new subscribers must confirm by email"},
+		&cli.BoolFlag{Name: "single-opt-in", Usage: "new subscribers are subscribed at once (default)"},
+		&cli.StringFlag{Name: "consent-text", Usage: "shown beside the list's checkbox and recorded as proof of consent"},
+		&cli.StringFlag{Name: "consent-text-en", Usage: "the consent text in English"},
+	}
+}
+
+// listEdit reads the flags of listFlags that are set. A flag and its
+// opposite together are refused, naming both.
+func listEdit(c *cli.Context) (crm.ListEdit, error) {
+	var e crm.ListEdit
+	for _, pair := range [][2]string{{"public", "private"}, {"double-opt-in", "single-opt-in"}} {
+		if c.IsSet(pair[0]) && c.IsSet(pair[1]) {
+			return e, usagef("%s: --%s and --%s contradict each other: give one of them", commandName(c), pair[0], pair[1])
+		}
+	}
+	text := func(flag string) *string {
+		if !c.IsSet(flag) {
+			return nil
+		}
+		v := c.String(flag)
+		return &v
+	}
+	choice := func(yes, no string) *bool {
+		switch {
+		case c.IsSet(yes):
+			v := c.Bool(yes)
+			return &v
+		case c.IsSet(no):
+			v := !c.Bool(no)
+			return &v
+		}
+		return nil
+	}
+	e.Title, e.TitleEN = text("title"), text("title-en")
+	e.Description, e.DescriptionEN = text("description"), text("description-en")
+	e.ConsentText, e.ConsentTextEN = text("consent-text"), text("consent-text-en")
+	e.Public, e.DoubleOptIn = choice("public", "private"), choice("double-opt-in", "single-opt-in")
+	return e, nil
+}
+
+func visibility(l *crm.List) string {
+	if l.Public {
+		return "public"
+	}
+	return "private"
+}
+
+func optIn(l *crm.List) string {
+	if l.DoubleOptIn {
+		return "double"
+	}
+	return "single"
+}
+
+// deleteList deletes a list; one with people on it only when --yes (or
+// the answer at the terminal) says to end their subscriptions.
+func deleteList(c *cli.Context, db *crm.DB) error {
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	name := c.Args().First()
+	ended, err := n.DeleteList(c.Context, name, crm.DeleteListOptions{EndSubscriptions: c.Bool("yes")})
+	if errors.Is(err, crm.ErrListHasSubscribers) {
+		why := strings.TrimSuffix(err.Error(), ": "+crm.ErrListHasSubscribers.Error())
+		yes, asked := ask(c, why+". Delete it? Their consent history is kept.")
+		if !asked {
+			return usagef("lists delete: %s; add --yes to delete it (their consent history is kept)", why)
+		}
+		if !yes {
+			return errors.New("nothing was deleted")
+		}
+		ended, err = n.DeleteList(c.Context, name, crm.DeleteListOptions{EndSubscriptions: true})
+	}
+	if err != nil {
+		return err
+	}
+	if ended > 0 {
+		fmt.Fprintf(c.App.Writer, "deleted list %s; %d subscription(s) ended, their consent history is kept\n", name, ended)
+		return nil
+	}
+	fmt.Fprintf(c.App.Writer, "deleted list %s\n", name)
+	return nil
 }
 
 func subscribeCommand() *cli.Command {
