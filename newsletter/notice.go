@@ -375,7 +375,11 @@ func (n *Newsletter) renderNotice(ctx context.Context, r *noticeRow, st *crm.Set
 	case NoticeConfirm:
 		err = n.renderConfirmation(ctx, m, s, lang, lists, st)
 	case NoticeWelcome:
-		err = n.renderWelcome(ctx, m, s, lang, lists[0], st)
+		var tpl *Template
+		if tpl, err = n.listTemplate(ctx, lists[0].ID, NoticeWelcome, s.Language); err == nil && tpl == nil {
+			return nil, "the list sends no welcome email any more", nil
+		}
+		err = n.renderWelcome(m, s, lang, lists[0], st, tpl)
 	default:
 		err = fmt.Errorf("unknown kind of notice %q", r.Kind)
 	}
@@ -431,14 +435,7 @@ func (n *Newsletter) renderConfirmation(ctx context.Context, m *Message, s *crm.
 	return nil
 }
 
-func (n *Newsletter) renderWelcome(ctx context.Context, m *Message, s *crm.Supporter, lang string, l *crm.List, st *crm.Settings) error {
-	tpl, err := n.listTemplate(ctx, l.ID, NoticeWelcome, s.Language)
-	if err != nil {
-		return err
-	}
-	if tpl == nil {
-		return fmt.Errorf("list %s has no welcome email any more", l.Name)
-	}
+func (n *Newsletter) renderWelcome(m *Message, s *crm.Supporter, lang string, l *crm.List, st *crm.Settings, tpl *Template) error {
 	rc := n.noticeRecipient(s, lang, l, st)
 	out, err := tpl.Render(rc)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -100,13 +101,22 @@ func listsCommand() *cli.Command {
 			},
 			{
 				Name:      "edit",
-				Usage:     "change a list's titles, descriptions, consent texts, visibility or opt-in",
+				Usage:     "change a list's titles, descriptions, consent texts, visibility, opt-in or its own emails",
 				ArgsUsage: "NAME",
-				Flags:     listFlags(),
+				Flags: append(listFlags(),
+					&cli.StringSliceFlag{Name: "welcome", Usage: "the welcome email sent when someone becomes subscribed: " +
+						"LANG=FILE.md (repeatable; the first goes to other languages), \"default\" for the built-in one in French and English, \"none\" for none"},
+					&cli.StringSliceFlag{Name: "confirmation", Usage: "the confirmation email of a double opt-in list: " +
+						"LANG=FILE.md with {{.ConfirmURL}} (repeatable), \"default\" for the built-in one"},
+				),
 				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
 					e, err := listEdit(c)
 					if err != nil {
 						return err
+					}
+					emails := c.IsSet("welcome") || c.IsSet("confirmation")
+					if e == (crm.ListEdit{}) && emails {
+						return setListEmails(c, db)
 					}
 					if e == (crm.ListEdit{}) {
 						var names []string
@@ -122,6 +132,9 @@ func listsCommand() *cli.Command {
 						return err
 					}
 					fmt.Fprintf(c.App.Writer, "updated list %s (%s, %s)\n", l.Name, visibility(l), optIn(l))
+					if emails {
+						return setListEmails(c, db)
+					}
 					return nil
 				}),
 			},
@@ -507,4 +520,65 @@ func reportDonations(c *cli.Context, db *crm.DB) error {
 			strconv.Itoa(r.Donors), crm.FormatAmount(r.Sum, r.Currency)})
 	}
 	return printRecords(c, recs)
+}
+
+// setListEmails sets the list's own welcome and confirmation emails from
+// --welcome and --confirmation.
+func setListEmails(c *cli.Context, db *crm.DB) error {
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	list := c.Args().First()
+	for _, kind := range []newsletter.NoticeKind{newsletter.NoticeWelcome, newsletter.NoticeConfirm} {
+		flag := string(kind)
+		if kind == newsletter.NoticeConfirm {
+			flag = "confirmation"
+		}
+		if !c.IsSet(flag) {
+			continue
+		}
+		vals := c.StringSlice(flag)
+		var tpls []newsletter.ListTemplate
+		switch {
+		case len(vals) == 1 && vals[0] == "none" && kind == newsletter.NoticeWelcome:
+		case len(vals) == 1 && vals[0] == "default" && kind == newsletter.NoticeConfirm:
+		case len(vals) == 1 && vals[0] == "default":
+			for _, lang := range []string{"fr", "en"} {
+				tpls = append(tpls, newsletter.ListTemplate{Language: lang, Source: newsletter.DefaultWelcome(lang)})
+			}
+		default:
+			for _, v := range vals {
+				if v == "none" || v == "default" {
+					return usagef("lists edit --%s %s: give it alone", flag, v)
+				}
+				lang, file := templateFlag(v)
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return usagef("lists edit --%s: %v", flag, err)
+				}
+				tpls = append(tpls, newsletter.ListTemplate{Language: lang, Source: string(b)})
+			}
+		}
+		if err := n.SetListTemplates(c.Context, list, kind, tpls); err != nil {
+			var te *newsletter.TemplateError
+			if errors.As(err, &te) {
+				return usagef("lists edit --%s: %v", flag, err)
+			}
+			return err
+		}
+		switch {
+		case len(tpls) == 0 && kind == newsletter.NoticeWelcome:
+			fmt.Fprintf(c.App.Writer, "list %s sends no welcome email\n", list)
+		case len(tpls) == 0:
+			fmt.Fprintf(c.App.Writer, "list %s sends the built-in confirmation email\n", list)
+		default:
+			langs := make([]string, len(tpls))
+			for i, t := range tpls {
+				langs[i] = t.Language
+			}
+			fmt.Fprintf(c.App.Writer, "list %s: %s email set (%s)\n", list, flag, strings.Join(langs, ", "))
+		}
+	}
+	return nil
 }
