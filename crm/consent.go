@@ -53,8 +53,10 @@ type Subscription struct {
 	CreatedAt   time.Time          `bun:"created_at" json:"created_at"`
 	UpdatedAt   time.Time          `bun:"updated_at" json:"updated_at"`
 
-	// List is the list's name, filled in by Subscriptions.
-	List string `bun:"list,scanonly" json:"list"`
+	// List is the list's name, filled in by Subscriptions; ListDeleted
+	// says the list was deleted since (see DeleteList).
+	List        string `bun:"list,scanonly" json:"list"`
+	ListDeleted bool   `bun:"list_deleted,scanonly" json:"list_deleted,omitempty"`
 }
 
 // ConsentEvent is one entry of the append-only consent history: the proof
@@ -73,8 +75,10 @@ type ConsentEvent struct {
 	UserAgent   string    `bun:"user_agent" json:"user_agent,omitempty"`
 	CreatedAt   time.Time `bun:"created_at" json:"created_at"`
 
-	// List is the list's name, filled in by ConsentHistory.
-	List string `bun:"list,scanonly" json:"list,omitempty"`
+	// List is the list's name, filled in by ConsentHistory; ListDeleted
+	// says the list was deleted since (see DeleteList).
+	List        string `bun:"list,scanonly" json:"list,omitempty"`
+	ListDeleted bool   `bun:"list_deleted,scanonly" json:"list_deleted,omitempty"`
 }
 
 // Consent describes how a change of subscription came about. Source is
@@ -342,11 +346,15 @@ func (tx *Tx) Subscriptions(ctx context.Context, supporterID int64) ([]Subscript
 
 func subscriptions(ctx context.Context, idb bun.IDB, supporterID int64) ([]Subscription, error) {
 	var out []Subscription
-	err := idb.NewSelect().Model(&out).ColumnExpr("sub.*").ColumnExpr("l.name AS list").
+	err := idb.NewSelect().Model(&out).ColumnExpr("sub.*").
+		ColumnExpr("l.name AS list, l.deleted_at IS NOT NULL AS list_deleted").
 		Join("JOIN lists AS l ON l.id = sub.list_id").
 		Where("sub.supporter_id = ?", supporterID).Order("l.name").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions: %w", err)
+	}
+	for i := range out {
+		out[i].List = ListName(out[i].List)
 	}
 	return out, nil
 }
@@ -357,11 +365,15 @@ func subscriptions(ctx context.Context, idb bun.IDB, supporterID int64) ([]Subsc
 // while it ran).
 func (db *DB) ConsentHistory(ctx context.Context, supporterID int64) ([]ConsentEvent, error) {
 	var out []ConsentEvent
-	err := db.bun.NewSelect().Model(&out).ColumnExpr("ce.*").ColumnExpr("l.name AS list").
+	err := db.bun.NewSelect().Model(&out).ColumnExpr("ce.*").
+		ColumnExpr("l.name AS list, l.deleted_at IS NOT NULL AS list_deleted").
 		Join("LEFT JOIN lists AS l ON l.id = ce.list_id").
 		Where("ce.supporter_id = ?", supporterID).Order("ce.created_at", "ce.id").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("consent history: %w", err)
+	}
+	for i := range out {
+		out[i].List = ListName(out[i].List)
 	}
 	return out, nil
 }

@@ -109,6 +109,10 @@ type ImportReport struct {
 	// StoppedAt is, with ImportOptions.UntilError, the error that ended
 	// the file early; the rows from its line on were not imported.
 	StoppedAt string `json:"stopped_at,omitempty"`
+
+	// ImportID names the import in the journal (0 for a dry run): see
+	// Tx.ImportSubscribed.
+	ImportID int64 `json:"import_id,omitempty"`
 }
 
 func fileInfo(sr *sheet.Reader, format ImportFormat) FileInfo {
@@ -551,7 +555,7 @@ func (db *DB) writeImport(ctx context.Context, im *supporterImport, sr *sheet.Re
 	// Once this returns, nobody writes the run: if it is left unfinished
 	// (its undo or finish failed), the next import may recover it.
 	defer liveHolders.Delete(run.Holder)
-	im.runID = run.ID
+	im.runID, im.rep.ImportID = run.ID, run.ID
 	err = db.writeImportRows(ctx, im, sr)
 	if errors.Is(err, errImportCrashed) {
 		return err // the process is "dead": nothing more happens

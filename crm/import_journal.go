@@ -289,6 +289,22 @@ func (db *DB) insertImportRun(ctx context.Context, file string, listID int64) (*
 		if n > 0 {
 			return errImportBusy
 		}
+		if listID != 0 {
+			// The list was found before this transaction: it must still
+			// be there, and stay until the run is visible, which
+			// DeleteList waits for and then refuses.
+			q := tx.NewSelect().Table("lists").Column("id").Where("id = ? AND deleted_at IS NULL", listID)
+			if !db.isSQLite() {
+				q.For("SHARE")
+			}
+			var ids []int64
+			if err := q.Scan(ctx, &ids); err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				return fmt.Errorf("the list was deleted: %w", ErrNotFound)
+			}
+		}
 		if err := tx.NewSelect().Table("consent_events").ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &run.ConsentMark); err != nil {
 			return err
 		}
@@ -751,4 +767,26 @@ func restoreSupporter(ctx context.Context, tx bun.IDB, run *importRun, r importU
 		return fmt.Errorf("restore supporter %d: %w", s.ID, err)
 	}
 	return nil
+}
+
+// ImportSubscribed returns the supporters a finished import subscribed to
+// its list (ImportOptions.List), newly: what a welcome email is for. It
+// reads the import's own consent events, so people the import found
+// already subscribed, or who subscribed some other way meanwhile, are not
+// among them. An import not finished yet (or undone) returns none.
+func (tx *Tx) ImportSubscribed(ctx context.Context, importID int64) ([]int64, error) {
+	var ids []int64
+	err := tx.tx.NewSelect().TableExpr("consent_events AS ce").ColumnExpr("DISTINCT ce.supporter_id").
+		Join("JOIN imports AS imp ON imp.id = ?", importID).
+		Join("JOIN subscriptions AS sub ON sub.supporter_id = ce.supporter_id AND sub.list_id = ce.list_id").
+		Where("imp.status = ?", importDone).
+		Where("ce.id > imp.consent_mark AND ce.list_id = imp.list_id AND ce.source LIKE 'import:%'").
+		Where("ce.action IN (?, ?) AND sub.status = ?", ActionSubscribe, ActionConfirm, StatusSubscribed).
+		Where("EXISTS (SELECT 1 FROM import_supporters AS x WHERE x.import_id = imp.id " +
+			"AND ce.supporter_id BETWEEN x.first_id AND x.last_id)").
+		OrderExpr("ce.supporter_id").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("import %d: subscribed: %w", importID, err)
+	}
+	return ids, nil
 }

@@ -466,7 +466,11 @@ func (db *DB) SegmentWarnings(ctx context.Context, expr string) ([]string, error
 // has.
 func (c *segmentCompiler) exists(t *segment.Term, what, table, name string) error {
 	var names []string
-	if err := c.idb.NewSelect().Table(table).Column("name").Order("name").Scan(c.ctx, &names); err != nil {
+	q := c.idb.NewSelect().Table(table).Column("name").Order("name")
+	if table == "lists" {
+		q.Where("deleted_at IS NULL") // see DeleteList
+	}
+	if err := q.Scan(c.ctx, &names); err != nil {
 		return err
 	}
 	if slices.Contains(names, name) {

@@ -159,7 +159,7 @@ func TestRunInTx(t *testing.T) {
 	for _, e := range log {
 		actions = append(actions, e.Action)
 	}
-	if want := []string{"create supporter", "create supporter", "subscription subscribed", "update supporter"}; !slices.Equal(actions, want) {
+	if want := []string{"list create", "create supporter", "create supporter", "subscription subscribed", "update supporter"}; !slices.Equal(actions, want) {
 		t.Errorf("audit log %q, want %q", actions, want)
 	}
 }
@@ -353,7 +353,7 @@ func TestTxGoesOnAfterInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	var actions []string
-	for _, e := range log[3:] { // after the two creations and the forget
+	for _, e := range log[4:] { // after the list, the two creations and the forget
 		actions = append(actions, e.Action)
 	}
 	want := []string{"create supporter", "update supporter", "erasure lifted (fresh consent)", "create supporter", "subscription subscribed"}

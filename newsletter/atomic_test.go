@@ -54,7 +54,7 @@ func dbState(t *testing.T, db *crm.DB, emails ...string) string {
 	for _, e := range log {
 		fmt.Fprintf(&b, "audit %d %s %d %s\n", e.ID, e.Action, e.SupporterID, e.Details)
 	}
-	for _, table := range []string{"supporters", "newsletter_confirmations", "newsletter_webhook_events"} {
+	for _, table := range []string{"supporters", "newsletter_confirmations", "newsletter_notices", "newsletter_webhook_events"} {
 		n, err := dbutil.DB(db).NewSelect().Table(table).Count(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -94,7 +94,7 @@ func failLast(t *testing.T, w *web, emails []string, parts []string, op func(n *
 	}
 }
 
-// A signup is one transaction: when its last write (the claim of the
+// A signup is one transaction: when its last write (the queued
 // confirmation email) fails, no supporter, subscription, consent event
 // or audit entry is left, and no email goes.
 func TestSignupIsAtomic(t *testing.T) {
@@ -116,7 +116,7 @@ func TestSignupIsAtomic(t *testing.T) {
 	for _, email := range emails {
 		r := newsletter.SignupRequest{Email: email, FirstName: "Léa", Lists: []string{"lettre", "alertes"},
 			Interests: []string{"terrain"}, ConsentText: "Je veux recevoir la lettre"}
-		failLast(t, w, emails, []string{`INSERT INTO "newsletter_confirmations"`}, func(n *newsletter.Newsletter) error {
+		failLast(t, w, emails, []string{`INSERT INTO "newsletter_notices"`}, func(n *newsletter.Newsletter) error {
 			_, err := n.Signup(ctx, r, sender, "Asso <news@asso.example.org>")
 			return err
 		})

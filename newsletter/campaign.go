@@ -117,6 +117,9 @@ func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Ca
 	c.Status, c.CreatedAt, c.UID = StatusDraft, n.clock(), randomUID()
 	err = n.db.RunInTx(ctx, func(crmTx *crm.Tx) error {
 		tx := dbutil.Tx(crmTx)
+		if err := liveList(ctx, crmTx, c); err != nil {
+			return err
+		}
 		if err := crmTx.Audit(ctx, "campaign create", "campaign "+c.Name); err != nil {
 			return err
 		}
@@ -305,6 +308,9 @@ func (n *Newsletter) EditCampaign(ctx context.Context, name string, edit Campaig
 		if err := (sendStore{tx}).lockCampaign(ctx, cur.Name); err != nil {
 			return err
 		}
+		if err := liveList(ctx, crmTx, c); err != nil {
+			return err
+		}
 		if err := crmTx.Audit(ctx, "campaign edit", "campaign "+cur.Name); err != nil {
 			return err
 		}
@@ -343,6 +349,13 @@ func (n *Newsletter) CopyCampaign(ctx context.Context, from, to string) (*Campai
 	c, err := n.Campaign(ctx, from)
 	if err != nil {
 		return nil, err
+	}
+	// By name, a deleted list's campaign would go to a new list that
+	// took the name: another list, other people.
+	if l, err := n.db.GetListByID(ctx, c.ListID); err != nil {
+		return nil, err
+	} else if !l.DeletedAt.IsZero() {
+		return nil, fmt.Errorf("campaign %s: its list %s was deleted: %w", c.Name, l.Name, crm.ErrNotFound)
 	}
 	sp := c.spec()
 	sp.Name = to
@@ -404,6 +417,7 @@ func getCampaign(ctx context.Context, idb bun.IDB, name string) (*Campaign, erro
 		return nil, fmt.Errorf("campaign %q: %w", slug, crm.ErrNotFound)
 	}
 	c := cs[0]
+	c.List = crm.ListName(c.List)
 	if err := idb.NewSelect().Model(&c.Templates).Where("campaign_id = ?", c.ID).Order("position").Scan(ctx); err != nil {
 		return nil, err
 	}
@@ -415,6 +429,9 @@ func (n *Newsletter) Campaigns(ctx context.Context) ([]*Campaign, error) {
 	var cs []*Campaign
 	err := n.bun.NewSelect().Model(&cs).ColumnExpr("c.*").ColumnExpr("l.name AS list").
 		Join("JOIN lists AS l ON l.id = c.list_id").Order("c.id DESC").Scan(ctx)
+	for _, c := range cs {
+		c.List = crm.ListName(c.List)
+	}
 	return cs, err
 }
 

@@ -137,7 +137,7 @@ func ExampleNewHandler() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.CreateList(ctx, &crm.List{Name: "alertes", Title: "Alertes expulsions", DoubleOptIn: true}); err != nil {
+	if err := db.CreateList(ctx, &crm.List{Name: "alertes", Title: "Alertes expulsions", DoubleOptIn: true, Public: true}); err != nil {
 		log.Fatal(err)
 	}
 	n, err := newsletter.New(ctx, db, newsletter.WithPublicURL("https://asso.example.org/newsletter"))

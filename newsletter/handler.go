@@ -1,6 +1,7 @@
 package newsletter
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -390,7 +391,7 @@ func (h *handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := h.textsFor(r, s.Language)
-	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmTitle, Message: fmt.Sprintf(t.ConfirmAsk, l.Title),
+	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmTitle, Message: fmt.Sprintf(t.ConfirmAsk, l.TitleFor(t.Lang)),
 		Form: &formView{Action: "?" + url.Values{"token": {token}}.Encode(), Button: t.ConfirmButton}})
 }
 
@@ -404,8 +405,9 @@ func (h *handler) confirm(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	h.sendNotices(r.Context(), s.ID)
 	t := h.textsFor(r, s.Language)
-	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmedTitle, Message: fmt.Sprintf(t.ConfirmedBody, l.Title)})
+	h.write(w, http.StatusOK, page{T: t, Title: t.ConfirmedTitle, Message: fmt.Sprintf(t.ConfirmedBody, l.TitleFor(t.Lang))})
 }
 
 // langOf is the language of s, or "" when there is no supporter.
@@ -433,7 +435,7 @@ func (h *handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	t := h.textsFor(r, s.Language)
 	msg := fmt.Sprintf(t.UnsubscribeAskAll, s.Email)
 	if l != nil {
-		msg = fmt.Sprintf(t.UnsubscribeAsk, l.Title, s.Email)
+		msg = fmt.Sprintf(t.UnsubscribeAsk, l.TitleFor(t.Lang), s.Email)
 	}
 	h.write(w, http.StatusOK, page{T: t, Title: t.UnsubscribeTitle, Message: msg,
 		Form: &formView{Action: "?" + url.Values{"token": {token}}.Encode(), Button: t.UnsubscribeButton}})
@@ -484,6 +486,7 @@ func (h *handler) preferences(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		saved = true
+		h.sendNotices(r.Context(), p.Supporter.ID)
 		if p, err = h.n.PreferencesFor(r.Context(), token); err != nil {
 			if !h.tokenError(w, r, err, "") {
 				h.fail(w, r, err)
@@ -495,7 +498,7 @@ func (h *handler) preferences(w http.ResponseWriter, r *http.Request) {
 	v := &prefsView{Action: "?" + url.Values{"token": {token}}.Encode(), Saved: saved}
 	for _, l := range p.Lists {
 		st := p.Status[l.Name]
-		v.Lists = append(v.Lists, checkbox{Name: l.Name, Label: l.Title, Checked: st == crm.StatusSubscribed || st == crm.StatusPending})
+		v.Lists = append(v.Lists, checkbox{Name: l.Name, Label: l.TitleFor(t.Lang), Checked: st == crm.StatusSubscribed || st == crm.StatusPending})
 	}
 	for _, code := range []string{"fr", "en"} {
 		v.Languages = append(v.Languages, checkbox{Name: code, Label: t.LanguageNames[code], Checked: p.Supporter.Language == code})
@@ -560,4 +563,25 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "..."
+}
+
+// sendNotices sends the emails a request just queued for the supporter
+// (a welcome), when the handler has a sender; otherwise, or when sending
+// fails, they wait in the queue for the next SendNotices. The page does
+// not wait on a failure, and the log names no one.
+func (h *handler) sendNotices(ctx context.Context, supporterID int64) {
+	if h.sender == nil {
+		return
+	}
+	rep, err := h.n.SendNotices(ctx, h.sender, NoticeOptions{From: h.from, SupporterID: supporterID})
+	if err == nil && len(rep.Errors) == 0 {
+		return
+	}
+	if h.n.logger != nil {
+		n := 0
+		if rep != nil {
+			n = len(rep.Errors)
+		}
+		h.n.logger.WarnContext(ctx, "newsletter: emails left in the queue for the next SendNotices", "failed", n, "error", err)
+	}
 }

@@ -32,7 +32,8 @@ func newWeb(t *testing.T, opts ...newsletter.HandlerOption) *web {
 	t.Helper()
 	e := newEnv(t)
 	ctx := context.Background()
-	for _, l := range []crm.List{{Name: "lettre", Title: "La lettre"}, {Name: "alertes", Title: "Alertes expulsions", DoubleOptIn: true}} {
+	for _, l := range []crm.List{{Name: "lettre", Title: "La lettre", Public: true},
+		{Name: "alertes", Title: "Alertes expulsions", DoubleOptIn: true, Public: true}} {
 		if err := e.db.CreateList(ctx, &l); err != nil {
 			t.Fatal(err)
 		}
@@ -379,7 +380,7 @@ func TestWebhooks(t *testing.T) {
 func TestOneConfirmationEmailForSeveralLists(t *testing.T) {
 	w := newWeb(t)
 	ctx := context.Background()
-	if err := w.db.CreateList(ctx, &crm.List{Name: "communiques", Title: "Communiqués", DoubleOptIn: true}); err != nil {
+	if err := w.db.CreateList(ctx, &crm.List{Name: "communiques", Title: "Communiqués", DoubleOptIn: true, Public: true}); err != nil {
 		t.Fatal(err)
 	}
 	form := url.Values{"email": {"two@example.org"}, "lists": {"alertes", "communiques"}, "consent": {"oui"}}

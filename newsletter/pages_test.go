@@ -173,7 +173,7 @@ func TestMalformedSignedTokens(t *testing.T) {
 func TestConfirmationEmailThrottle(t *testing.T) {
 	w := newWeb(t)
 	ctx := context.Background()
-	if err := w.db.CreateList(ctx, &crm.List{Name: "communiques", Title: "Communiqués", DoubleOptIn: true}); err != nil {
+	if err := w.db.CreateList(ctx, &crm.List{Name: "communiques", Title: "Communiqués", DoubleOptIn: true, Public: true}); err != nil {
 		t.Fatal(err)
 	}
 	signup := func(lists ...string) int {
@@ -212,7 +212,7 @@ func TestConfirmationEmailThrottle(t *testing.T) {
 	many := make([]string, newsletter.MaxSignupLists+1)
 	for i := range many {
 		many[i] = "liste-" + strconv.Itoa(i)
-		if err := w.db.CreateList(context.Background(), &crm.List{Name: many[i]}); err != nil {
+		if err := w.db.CreateList(context.Background(), &crm.List{Name: many[i], Public: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

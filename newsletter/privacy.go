@@ -86,6 +86,10 @@ type ForgetReport struct {
 	// answers as it did or sends it then. The address stays in that
 	// batch's stored payload until then.
 	MayHaveBeenMailed []string `json:"may_have_been_mailed,omitempty"`
+	// NoticesMayHaveGone counts the person's confirmation or welcome
+	// emails that were being handed to the provider when they were
+	// erased: they may have gone out, and are never sent again.
+	NoticesMayHaveGone int `json:"notices_may_have_gone,omitempty"`
 }
 
 // Forget erases a supporter as crm.Forget does, and also the address in
@@ -194,6 +198,22 @@ func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, e
 			}
 			// Otherwise the batch was resolved meanwhile: its payload is
 			// empty already.
+		}
+		// Their queued emails (confirmations, welcomes) are dropped: one
+		// whose message was stored may have been handed to the provider,
+		// so it is never sent again (uncertain) and counted in the report.
+		inFlight, err := tx.NewSelect().Table("newsletter_notices").
+			Where("supporter_id = ? AND status = ? AND payload <> ''", id, noticeInFlight).Count(ctx)
+		if err != nil {
+			return err
+		}
+		rep.NoticesMayHaveGone = int(inFlight)
+		if _, err := tx.NewUpdate().Table("newsletter_notices").
+			Set("status = CASE WHEN payload <> '' THEN ? ELSE ? END", noticeUncertain, noticeSkipped).
+			Set("error = 'erased'").Set("payload = ''").Set("owner = ''").Set("claimed_until = NULL").
+			Set("finished_at = ?", n.clock()).
+			Where("supporter_id = ? AND status IN (?, ?)", id, noticePending, noticeInFlight).Exec(ctx); err != nil {
+			return err
 		}
 		var cs []struct {
 			ID      int64  `bun:"id"`

@@ -120,7 +120,7 @@ func ptr[T any](v T) *T { return &v }
 func TestErasedAddressComesBackOnlyWithConsent(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	if err := e.db.CreateList(ctx, &crm.List{Name: "lettre"}); err != nil {
+	if err := e.db.CreateList(ctx, &crm.List{Name: "lettre", Public: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.db.CreateSupporter(ctx, &crm.Supporter{Email: "gone@example.org"}); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,8 +25,9 @@ type SignupRequest struct {
 	// ConsentText is the consent text the form showed, as the server
 	// knows it: never a text a client posted, which could be anything
 	// (the handler records only texts registered with WithConsentTexts).
-	// "" records the package's own text for each list (see
-	// DefaultConsentText).
+	// What is recorded for each list is the list's own text in the
+	// signup's language (crm.List.ConsentTextFor), else this one, else
+	// the package's own text (DefaultConsentText).
 	ConsentText string
 	IP          string // recorded only if the caller chooses to pass it
 	UserAgent   string
@@ -35,6 +35,12 @@ type SignupRequest struct {
 	// emails to one supporter, whatever lists are asked; 0 means
 	// DefaultConfirmationInterval.
 	ConfirmationInterval time.Duration
+	// AllowPrivateLists lets Lists name private lists (crm.List.Public
+	// false), for an embedder's own code that knows the person belongs
+	// there. Without it a private list is refused exactly as a list that
+	// does not exist, so that a public form tells nobody it exists; the
+	// handler never sets it.
+	AllowPrivateLists bool
 }
 
 // MaxSignupLists is the most distinct lists one signup may name: a form
@@ -58,30 +64,38 @@ type SignupResult struct {
 	// one went to this supporter less than the interval ago; the lists
 	// stay pending, and a signup after the interval sends the email.
 	ConfirmationDeferred bool
+	// ConfirmationSent says the confirmation email was handed to the
+	// sender. Without a sender, or when it failed for a while, it waits in
+	// the queue for the next SendNotices.
+	ConfirmationSent bool
+	// NoticeError is why an email of the signup (confirmation, welcome)
+	// could not be sent at once; it stays queued when it may still go.
+	NoticeError error
 }
 
 // DefaultConsentText is the consent text recorded for a signup to a list
-// when the caller gives none, in the supporter's language (fr or en).
+// when neither the list (crm.List.ConsentTextFor) nor the caller gives
+// one, in the signup's language (fr or en).
 func DefaultConsentText(language, listTitle string) string {
 	return fmt.Sprintf(texts[pageLanguage(language, "")].ConsentDefault, listTitle)
 }
 
 // Signup records a signup from a form: it creates the supporter if the
 // address is new (an existing record is left as it is), subscribes them to
-// single opt-in lists, and for double opt-in lists (or anyone who left a
-// list before, or whose mail bounced) leaves the subscription pending and
-// sends a confirmation email through sender, at most one per supporter
-// per r.ConfirmationInterval. Repeated list names count once. It returns
-// a *crm.ValidationError for a bad address, an unknown list or too many
-// lists.
+// single opt-in lists (queuing each list's welcome email, if it has one),
+// and for double opt-in lists (or anyone who left a list before, or whose
+// mail bounced) leaves the subscription pending and queues a confirmation
+// email, at most one per supporter per r.ConfirmationInterval. Repeated
+// list names count once. It returns a *crm.ValidationError for a bad
+// address, an unknown list (or a private one, unless r.AllowPrivateLists)
+// or too many lists.
 //
 // What it records (the supporter, the subscriptions with their consent
-// events, the claim of a confirmation email) is one transaction: on an
-// error, nothing of it is kept. The confirmation email is sent after it
-// commits, since a transaction must not wait on the network: when the
-// email fails, Signup returns the error and forgets the claim, so that a
-// new signup sends it at once, and the lists stay pending, as they would
-// if the email were lost on its way.
+// events, the emails it queues) is one transaction: on an error, nothing
+// of it is kept. The emails are sent after it commits, through sender
+// (a transaction must not wait on the network); with a nil sender, or
+// when sending fails for a while, they wait in the queue for the next
+// SendNotices, and the result says so.
 func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender, from string) (*SignupResult, error) {
 	email, err := crm.NormalizeEmail(r.Email)
 	if err != nil {
@@ -105,13 +119,13 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		return nil, &crm.ValidationError{Field: "lists", Reason: "choose at least one list"}
 	}
 	// Lists are looked up before the transaction, so a form naming a
-	// list that does not exist takes no write lock; they are never
-	// deleted, and Subscribe reads them again.
+	// list that does not exist takes no write lock; Subscribe reads them
+	// again, and finds no list deleted in between.
 	var lists []*crm.List
 	for _, name := range names {
 		l, err := n.db.GetList(ctx, name)
-		if errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrInvalid) {
-			return nil, &crm.ValidationError{Field: "lists", Value: name, Reason: "no such list"}
+		if errors.Is(err, crm.ErrNotFound) || errors.Is(err, crm.ErrInvalid) || err == nil && !l.Public && !r.AllowPrivateLists {
+			return nil, noSuchList(name)
 		}
 		if err != nil {
 			return nil, err
@@ -129,6 +143,7 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		s         *crm.Supporter
 		toConfirm []*crm.List
 		claimed   bool
+		notices   []int64 // queued in the transaction, sent after it
 	)
 	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
 		erased, err := tx.IsErased(ctx, email)
@@ -168,11 +183,9 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 		if err != nil {
 			return err
 		}
+		lang := signupLanguage(r.Language, s.Language)
 		for _, l := range lists {
-			consent := crm.Consent{Source: crm.SourceWeb, Text: r.ConsentText, IP: r.IP, UserAgent: r.UserAgent}
-			if consent.Text == "" {
-				consent.Text = DefaultConsentText(s.Language, l.Title)
-			}
+			consent := crm.Consent{Source: crm.SourceWeb, Text: signupConsentText(l, lang, r.ConsentText), IP: r.IP, UserAgent: r.UserAgent}
 			i := slices.IndexFunc(subs, func(sub crm.Subscription) bool { return sub.ListID == l.ID })
 			var status crm.SubscriptionStatus
 			if i >= 0 {
@@ -186,11 +199,20 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 			// before gives fresh consent by confirming.
 			direct := !l.DoubleOptIn && status != crm.StatusUnsubscribed && s.EmailStatus == crm.EmailOK && !erased
 			if _, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: l.Name, Consent: consent,
-				Confirmed: direct, RequireConfirmation: !direct}); err != nil {
+				Confirmed: direct, RequireConfirmation: !direct}); errors.Is(err, crm.ErrNotFound) {
+				return noSuchList(l.Name) // deleted since it was looked up
+			} else if err != nil {
 				return err
 			}
 			if direct {
 				res.Subscribed = append(res.Subscribed, l.Name)
+				id, err := queueWelcome(ctx, tx, s.ID, l.ID, n.clock())
+				if id != 0 {
+					notices = append(notices, id)
+				}
+				if err != nil {
+					return err
+				}
 				continue
 			}
 			toConfirm = append(toConfirm, l)
@@ -200,24 +222,62 @@ func (n *Newsletter) Signup(ctx context.Context, r SignupRequest, sender Sender,
 			return nil
 		}
 		claimed, err = n.claimConfirmation(ctx, dbutil.Tx(tx), s.ID, interval)
+		if err != nil || !claimed {
+			return err
+		}
+		ids := make([]int64, len(toConfirm))
+		for i, l := range toConfirm {
+			ids[i] = l.ID
+		}
+		id, err := queueNotice(ctx, dbutil.Tx(tx), NoticeConfirm, s.ID, ids, n.clock())
+		notices = append(notices, id)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(toConfirm) == 0 {
-		return res, nil
+	res.ConfirmationDeferred = len(toConfirm) > 0 && !claimed
+	if len(notices) == 0 || sender == nil {
+		return res, nil // queued for the next SendNotices
 	}
-	if !claimed {
-		res.ConfirmationDeferred = true
-		return res, nil
+	rep, err := n.SendNotices(ctx, sender, NoticeOptions{From: from, IDs: notices})
+	if err != nil {
+		return res, err
 	}
-	// One email, with one link per list to confirm.
-	if err := n.sendConfirmation(ctx, s, toConfirm, sender, from); err != nil {
-		n.releaseConfirmation(context.WithoutCancel(ctx), s.ID) // even if the client went away
-		return nil, err
+	res.ConfirmationSent = rep.Confirmations > 0
+	if len(rep.Errors) > 0 {
+		res.NoticeError = errors.New(strings.Join(rep.Errors, "; "))
 	}
 	return res, nil
+}
+
+// noSuchList is the refusal of a list a signup may not name: one that
+// does not exist, or a private one, with the same words.
+func noSuchList(name string) error {
+	return &crm.ValidationError{Field: "lists", Value: name, Reason: "no such list"}
+}
+
+// signupLanguage is the language of a signup's page: the one it posted,
+// else the supporter's.
+func signupLanguage(posted, supporter string) string {
+	if _, ok := texts[posted]; ok {
+		return posted
+	}
+	return pageLanguage(supporter, "")
+}
+
+// signupConsentText is what a signup to l records as the consent the
+// person gave: the list's own text in the signup's language, else the
+// text the caller vouches for (SignupRequest.ConsentText), else the
+// package's own.
+func signupConsentText(l *crm.List, lang, registered string) string {
+	if t := l.ConsentTextFor(lang); t != "" {
+		return t
+	}
+	if registered != "" {
+		return registered
+	}
+	return DefaultConsentText(lang, l.TitleFor(lang))
 }
 
 // claimConfirmation records, in the signup's transaction, that a
@@ -256,34 +316,6 @@ type confirmationSent struct {
 func (n *Newsletter) ConfirmURL(supporterID, listID int64) string {
 	return n.link("/confirm", Token{Purpose: PurposeConfirm, SupporterID: supporterID, ListID: listID,
 		Expires: n.clock().Add(ConfirmTokenLifetime)})
-}
-
-func (n *Newsletter) sendConfirmation(ctx context.Context, s *crm.Supporter, lists []*crm.List, sender Sender, from string) error {
-	if sender == nil || from == "" {
-		return errors.New("confirmation email: no sender or from address configured")
-	}
-	lang := pageLanguage(s.Language, "")
-	t := texts[lang]
-	links := make([]confirmLink, len(lists))
-	titles := make([]string, len(lists))
-	for i, l := range lists {
-		links[i] = confirmLink{Title: l.Title, URL: n.ConfirmURL(s.ID, l.ID)}
-		titles[i] = l.Title
-	}
-	html, text, err := confirmationBody(lang, links)
-	if err != nil {
-		return err
-	}
-	m := Message{From: from, To: s.Email, Subject: fmt.Sprintf(t.ConfirmSubject, strings.Join(titles, ", ")), HTML: html, Text: text}
-	key := "confirm-" + strconv.FormatInt(s.ID, 10) + "-" + strconv.FormatInt(lists[0].ID, 10) + "-" + strconv.FormatInt(n.clock().Unix(), 10)
-	results, _, err := n.deliver(ctx, sender, key, []Message{m}, SendOptions{MaxRetries: 3})
-	if err != nil {
-		return fmt.Errorf("confirmation email: %w", err)
-	}
-	if results[0].Error != "" {
-		return fmt.Errorf("confirmation email refused: %s", results[0].Error)
-	}
-	return nil
 }
 
 // ErrNothingToConfirm means a valid confirmation link found no pending
@@ -329,8 +361,9 @@ func (n *Newsletter) CheckConfirmToken(ctx context.Context, token string) (*crm.
 // supporter erased since, and ErrNothingToConfirm, with the list and the
 // supporter, when there is nothing to confirm. An erasure of the address
 // is lifted (a confirmed link is fresh consent) and audited only when
-// there was one, and an address marked bounced or complained is marked
-// fine again (the link proves the mailbox works): all in one transaction.
+// there was one, an address marked bounced or complained is marked fine
+// again (the link proves the mailbox works), and the list's welcome email
+// is queued (see SendNotices): all in one transaction.
 func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Consent) (*crm.List, *crm.Supporter, error) {
 	s, l, err := n.confirmTargets(ctx, token)
 	if err != nil {
@@ -338,10 +371,17 @@ func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Conse
 	}
 	c.Source = crm.SourceWeb
 	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
-		if _, err := tx.Confirm(ctx, s.ID, l.Name, c); err != nil {
+		res, err := tx.Confirm(ctx, s.ID, l.Name, c)
+		if err != nil {
 			return err
 		}
-		_, err := tx.SetEmailStatus(ctx, s.ID, crm.EmailOK, c)
+		if res.Changed {
+			// Confirmed now, not by a click a moment before: welcome once.
+			if _, err := queueWelcome(ctx, tx, s.ID, l.ID, n.clock()); err != nil {
+				return err
+			}
+		}
+		_, err = tx.SetEmailStatus(ctx, s.ID, crm.EmailOK, c)
 		return err
 	})
 	if errors.Is(err, crm.ErrNotFound) {
@@ -363,7 +403,12 @@ func (n *Newsletter) confirmTargets(ctx context.Context, token string) (*crm.Sup
 	if t.ListID == 0 {
 		return nil, nil, ErrTokenInvalid
 	}
-	return n.tokenTargets(ctx, t)
+	s, l, err := n.tokenTargets(ctx, t)
+	if err == nil && !l.DeletedAt.IsZero() {
+		// Confirm works by name, which a new list may have taken.
+		return nil, nil, fmt.Errorf("list %s was deleted: %w", l.Name, crm.ErrNotFound)
+	}
+	return s, l, err
 }
 
 // UnsubscribeToken unsubscribes the supporter an unsubscribe link names
@@ -382,6 +427,11 @@ func (n *Newsletter) UnsubscribeToken(ctx context.Context, token string, c crm.C
 	name := ""
 	if l != nil {
 		name = l.Name
+	}
+	if l != nil && !l.DeletedAt.IsZero() {
+		// Its subscriptions ended when it was deleted; by name, Unsubscribe
+		// would find a new list that took the name.
+		return l, s, nil
 	}
 	c.Source = crm.SourceWeb
 	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
@@ -402,7 +452,8 @@ func (n *Newsletter) UnsubscribeToken(ctx context.Context, token string, c crm.C
 }
 
 // tokenTargets loads the supporter and list a verified token names; the
-// list is nil when the token has none. A supporter who was erased is
+// list is nil when the token has none, and may be a deleted list (its
+// DeletedAt set): act on it by id, or not at all, never by its name. A supporter who was erased is
 // ErrSupporterErased: their row stays (the consent history points to it),
 // but nothing may be shown or changed through their old links.
 func (n *Newsletter) tokenTargets(ctx context.Context, t Token) (*crm.Supporter, *crm.List, error) {
@@ -437,13 +488,15 @@ func (n *Newsletter) tokenSupporter(ctx context.Context, t Token) (*crm.Supporte
 // Preferences is what the preference page shows and changes.
 type Preferences struct {
 	Supporter *crm.Supporter
-	Lists     []*crm.List
-	Status    map[string]crm.SubscriptionStatus // by list name
+	Lists     []*crm.List                       // the lists the page offers (see PreferencesFor)
+	Status    map[string]crm.SubscriptionStatus // by list name, for those lists
 	Interests []crm.Interest
 }
 
 // PreferencesFor returns the preferences of the supporter a preference
-// link names.
+// link names. Its Lists are the public lists and the private ones the
+// person is subscribed or pending to, so that they can leave them; a
+// private list is never shown to anyone else.
 func (n *Newsletter) PreferencesFor(ctx context.Context, token string) (*Preferences, error) {
 	t, err := n.signer.Verify(token, PurposePreferences, n.clock())
 	if err != nil {
@@ -457,15 +510,26 @@ func (n *Newsletter) PreferencesFor(ctx context.Context, token string) (*Prefere
 		return nil, err
 	}
 	p := &Preferences{Supporter: s, Status: map[string]crm.SubscriptionStatus{}}
-	if p.Lists, err = n.db.Lists(ctx); err != nil {
+	lists, err := n.db.Lists(ctx)
+	if err != nil {
 		return nil, err
 	}
 	subs, err := n.db.Subscriptions(ctx, s.ID)
 	if err != nil {
 		return nil, err
 	}
+	status := map[int64]crm.SubscriptionStatus{} // by id: a deleted list's name may be a live one's
 	for _, sub := range subs {
-		p.Status[sub.List] = sub.Status
+		status[sub.ListID] = sub.Status
+	}
+	for _, l := range lists {
+		st := status[l.ID]
+		if l.Public || st == crm.StatusSubscribed || st == crm.StatusPending {
+			p.Lists = append(p.Lists, l)
+			if st != "" {
+				p.Status[l.Name] = st
+			}
+		}
 	}
 	if p.Interests, err = n.db.Interests(ctx); err != nil {
 		return nil, err
@@ -482,7 +546,9 @@ type PreferenceChange struct {
 
 // UpdatePreferences applies a preference form for the supporter the link
 // names. The link proves the person reads that mailbox, so lists they
-// tick are subscribed at once. It is all or nothing for anything the
+// tick are subscribed at once. Only the lists PreferencesFor offers can
+// be named: a private list the person is not on is refused as unknown,
+// as a list that does not exist is. It is all or nothing for anything the
 // person sent: every list, interest and the language are checked before
 // anything is written, and a bad one is a *crm.ValidationError naming the
 // field with nothing changed. The changes are one transaction: an error
@@ -498,7 +564,7 @@ func (n *Newsletter) updatePreferences(ctx context.Context, token string, ch Pre
 	}
 	for _, name := range ch.Lists {
 		if !slices.ContainsFunc(p.Lists, func(l *crm.List) bool { return l.Name == name }) {
-			return &crm.ValidationError{Field: "lists", Value: name, Reason: "no such list"}
+			return noSuchList(name)
 		}
 	}
 	for _, name := range ch.Interests {
@@ -545,8 +611,14 @@ func (n *Newsletter) updatePreferences(ctx context.Context, token string, ch Pre
 			st := p.Status[l.Name]
 			switch {
 			case want && st != crm.StatusSubscribed:
-				if _, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: id, List: l.Name, Consent: c, Confirmed: true}); err != nil {
+				res, err := tx.Subscribe(ctx, crm.SubscribeRequest{SupporterID: id, List: l.Name, Consent: c, Confirmed: true})
+				if err != nil {
 					return err
+				}
+				if res.Changed && res.Status == crm.StatusSubscribed {
+					if _, err := queueWelcome(ctx, tx, id, l.ID, n.clock()); err != nil {
+						return err
+					}
 				}
 			case !want && (st == crm.StatusSubscribed || st == crm.StatusPending):
 				if _, err := tx.Unsubscribe(ctx, id, l.Name, c); err != nil {

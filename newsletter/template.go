@@ -36,6 +36,14 @@ type Recipient struct {
 	// address (see crm.Settings), shown in the footer when set.
 	Association   string
 	PostalAddress string
+	// List is the title of the list, in the recipient's language, in a
+	// list's own welcome and confirmation emails ("" in campaigns).
+	List string
+	// ConfirmURL is the link that confirms the subscription, in a list's
+	// own confirmation email; ConfirmLinks has one per list when a
+	// signup asked for several.
+	ConfirmURL   string
+	ConfirmLinks []ConfirmLink
 }
 
 // Attr returns the value of a free attribute, or "".
@@ -85,6 +93,11 @@ func TemplateLanguage(filename string) string {
 // returned as a *TemplateError naming the line of the source and, for a
 // field that does not exist, the fields that do.
 func ParseTemplate(lang, source string) (*Template, error) {
+	return parseTemplate(lang, source, footerFor(lang))
+}
+
+// parseTemplate parses a template whose layout ends with the footer f.
+func parseTemplate(lang, source string, f footer) (*Template, error) {
 	body, meta, err := frontMatter(source)
 	if err != nil {
 		return nil, err
@@ -121,13 +134,13 @@ func ParseTemplate(lang, source string) (*Template, error) {
 		return s
 	}
 	content := out.String()
-	layout := unmask(layoutHTML(lang, content))
+	layout := unmask(layoutHTML(f, content))
 	t.htmlSize = len(layout)
 	if t.html, err = htmltemplate.New("html").Funcs(templateFuncs).Option("missingkey=error").Parse(layout); err != nil {
 		return nil, fmt.Errorf("template: %w", err)
 	}
 	text := markdownText([]byte(masked))
-	if t.text, err = texttemplate.New("text").Funcs(templateFuncs).Option("missingkey=error").Parse(unmask(text) + layoutText(lang)); err != nil {
+	if t.text, err = texttemplate.New("text").Funcs(templateFuncs).Option("missingkey=error").Parse(unmask(text) + layoutText(f)); err != nil {
 		return nil, fmt.Errorf("template: %w", err)
 	}
 	return t, nil
@@ -180,8 +193,8 @@ func (t *Template) Render(r Recipient) (Rendered, error) {
 	b.Grow(t.htmlSize + 1024)
 	if err := t.html.Execute(&b, htmlData{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, City: r.City,
 		Language: r.Language, Attributes: r.Attributes, UnsubscribeURL: r.UnsubscribeURL, PreferencesURL: r.PreferencesURL,
-		Association: r.Association, AddressLines: lines(r.PostalAddress),
-		Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
+		Association: r.Association, AddressLines: lines(r.PostalAddress), List: r.List, ConfirmURL: r.ConfirmURL,
+		ConfirmLinks: r.ConfirmLinks, Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
 		return Rendered{}, err
 	}
 	out.HTML = b.String()
@@ -203,6 +216,9 @@ type htmlData struct {
 	PreferencesURL string
 	Association    string
 	AddressLines   []string
+	List           string
+	ConfirmURL     string
+	ConfirmLinks   []ConfirmLink
 	Preheader      string
 	Subject        string
 	Lang           string
@@ -255,23 +271,45 @@ func frontMatter(src string) (body string, meta map[string]string, err error) {
 	return body, meta, nil
 }
 
-// footer texts, in the supporter's language.
-var footers = map[string]struct{ why, unsubscribe, preferences string }{
+// footer is the end of an email's layout: why the person gets it, and
+// the links to leave (none in a confirmation email: nobody is on the list
+// yet).
+type footer struct{ why, unsubscribe, preferences string }
+
+// footers of list emails, in the supporter's language.
+var footers = map[string]footer{
 	"fr": {"Vous recevez ce message parce que vous vous êtes inscrit·e à notre liste.", "Se désinscrire", "Gérer mes préférences"},
 	"en": {"You receive this message because you subscribed to our list.", "Unsubscribe", "Manage my preferences"},
 }
 
-func footerFor(lang string) struct{ why, unsubscribe, preferences string } {
+// confirmFooters end confirmation emails.
+var confirmFooters = map[string]footer{
+	"fr": {why: "Vous recevez ce message parce que cette adresse a été inscrite sur notre site. Sans confirmation, vous ne recevrez rien."},
+	"en": {why: "You receive this message because this address was signed up on our site. Without a confirmation, you will receive nothing."},
+}
+
+func footerFor(lang string) footer {
 	if f, ok := footers[lang]; ok {
 		return f
 	}
 	return footers["fr"]
 }
 
+func confirmFooterFor(lang string) footer {
+	if f, ok := confirmFooters[lang]; ok {
+		return f
+	}
+	return confirmFooters["fr"]
+}
+
 // layoutHTML wraps the content in a simple responsive email layout with a
 // hidden preheader and a visible unsubscribe link.
-func layoutHTML(lang, content string) string {
-	f := footerFor(lang)
+func layoutHTML(f footer, content string) string {
+	links := ""
+	if f.unsubscribe != "" {
+		links = `<p><a href="{{.UnsubscribeURL}}">` + f.unsubscribe + `</a> · <a href="{{.PreferencesURL}}">` + f.preferences + `</a></p>
+`
+	}
 	return `<!DOCTYPE html>
 <html lang="{{.Lang}}">
 <head>
@@ -296,16 +334,17 @@ img { max-width: 100%; height: auto; }
 <div class="footer">
 {{if or .Association .AddressLines}}<p>{{.Association}}{{range .AddressLines}}<br>{{.}}{{end}}</p>{{end}}
 <p>` + f.why + `</p>
-<p><a href="{{.UnsubscribeURL}}">` + f.unsubscribe + `</a> · <a href="{{.PreferencesURL}}">` + f.preferences + `</a></p>
-</div>
+` + links + `</div>
 </div>
 </body>
 </html>
 `
 }
 
-func layoutText(lang string) string {
-	f := footerFor(lang)
-	return "\n\n-- \n{{with .Association}}{{.}}\n{{end}}{{with .PostalAddress}}{{.}}\n{{end}}" + f.why + "\n" +
-		f.unsubscribe + ": {{.UnsubscribeURL}}\n" + f.preferences + ": {{.PreferencesURL}}\n"
+func layoutText(f footer) string {
+	out := "\n\n-- \n{{with .Association}}{{.}}\n{{end}}{{with .PostalAddress}}{{.}}\n{{end}}" + f.why + "\n"
+	if f.unsubscribe != "" {
+		out += f.unsubscribe + ": {{.UnsubscribeURL}}\n" + f.preferences + ": {{.PreferencesURL}}\n"
+	}
+	return out
 }

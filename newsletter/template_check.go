@@ -43,7 +43,9 @@ const templateFields = `FirstName, LastName, Email, City, Language, Attr "key", 
 
 var knownFields = map[string]bool{"FirstName": true, "LastName": true, "Email": true, "City": true, "Language": true,
 	"Attr": true, "Attributes": true, "UnsubscribeURL": true, "PreferencesURL": true, "Association": true,
-	"PostalAddress": true}
+	"PostalAddress": true, "List": true, "ConfirmURL": true, "ConfirmLinks": true,
+	// inside {{range .ConfirmLinks}}
+	"Title": true, "URL": true}
 
 // likelyFields are the names people write for the fields, in French and
 // English, folded.

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/newsletter"
 	"github.com/assocrm/assocrm/crm/sheet"
 )
 
@@ -41,6 +42,7 @@ func importCommand() *cli.Command {
 					&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, generic, mailchimp, helloasso, listmonk or googleforms"},
 					&cli.StringFlag{Name: "list", Usage: "subscribe the imported people to this list (needs --consent)"},
 					&cli.StringFlag{Name: "consent", Usage: "what the people agreed to, recorded as proof"},
+					&cli.BoolFlag{Name: "welcome", Usage: "queue the list's welcome email for each person newly subscribed to --list (crm send --due or crm serve sends them)"},
 					&cli.StringSliceFlag{Name: "tag", Usage: "add this tag to every imported supporter (repeatable)"},
 					&cli.BoolFlag{Name: "overwrite", Usage: "let non-empty values of the file replace stored ones"},
 					&cli.BoolFlag{Name: "ignore-unknown", Usage: "drop unknown columns instead of keeping them as attributes"},
@@ -199,6 +201,13 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 	if c.IsSet("list") && !c.IsSet("consent") {
 		return usagef("import supporters: --list needs --consent TEXT (what the people agreed to)")
 	}
+	var n *newsletter.Newsletter
+	if c.Bool("welcome") {
+		var err error
+		if n, err = welcomeList(c, db); err != nil {
+			return err
+		}
+	}
 	in, err := openImport(c)
 	if err != nil {
 		return err
@@ -239,7 +248,41 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 	if rep.StoppedAt != "" {
 		fmt.Fprintf(c.App.Writer, "stopped at %s\nonly the rows before that line were imported (--until-error)\n", rep.StoppedAt)
 	}
+	switch {
+	case n == nil:
+	case rep.DryRun:
+		fmt.Fprintf(c.App.Writer, "welcome emails: %d would be queued\n", rep.Subscribed)
+	default:
+		ids, err := n.WelcomeImported(c.Context, rep.ImportID)
+		if err != nil {
+			return fmt.Errorf("the import is done, but its welcome emails: %w (queue them again with the same command)", err)
+		}
+		fmt.Fprintf(c.App.Writer, "welcome emails queued: %d (crm send --due, or crm serve, sends them)\n", len(ids))
+	}
 	return nil
+}
+
+// welcomeList checks, before an import --welcome reads anything, that its
+// list has a welcome email to send.
+func welcomeList(c *cli.Context, db *crm.DB) (*newsletter.Newsletter, error) {
+	list := c.String("list")
+	if list == "" {
+		return nil, usagef("import supporters: --welcome needs --list (the list whose welcome email to send)")
+	}
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := n.ListTemplates(c.Context, list)
+	if err != nil {
+		return nil, explainFlag("list", err)
+	}
+	for _, t := range ts {
+		if t.Kind == newsletter.NoticeWelcome {
+			return n, nil
+		}
+	}
+	return nil, usagef("import supporters --welcome: list %s has no welcome email (crm lists edit %s --welcome default, or --welcome fr=FILE)", list, list)
 }
 
 func recoverImports(c *cli.Context, db *crm.DB) error {

@@ -126,8 +126,8 @@ func TestCommandsEndToEnd(t *testing.T) {
 	if want := "month,currency,count,donors,total\n2026-01,EUR,1,1,25.50\n2026-02,EUR,1,1,10.00\n"; out != want {
 		t.Errorf("donations report:\n%s\nwant\n%s", out, want)
 	}
-	if out := mustRun(t, db, "lists", "list", "--format", "csv"); !strings.Contains(out, "alertes,Alertes expulsions,alerts,true,0") ||
-		!strings.Contains(out, "lettre,lettre,newsletter,false,1") {
+	if out := mustRun(t, db, "lists", "list", "--format", "csv"); !strings.Contains(out, "alertes,Alertes expulsions,alerts,public,double,0") ||
+		!strings.Contains(out, "lettre,lettre,newsletter,public,single,1") {
 		t.Errorf("lists list:\n%s", out)
 	}
 	if out := mustRun(t, db, "interests", "list", "--format", "csv"); !strings.Contains(out, "cuisine,Cuisine,Cooking") {

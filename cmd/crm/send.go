@@ -691,8 +691,18 @@ func sendDue(c *cli.Context, n *newsletter.Newsletter) error {
 	if err != nil {
 		return err
 	}
+	// The queued confirmations and welcomes first: people are waiting
+	// for them.
+	nrep, err := n.SendNotices(c.Context, rs, newsletter.NoticeOptions{})
+	if err != nil {
+		return err
+	}
+	nerr := printNotices(c, nrep)
 	reports, err := n.SendDue(c.Context, rs, c.Duration("max-late"), newsletter.SendOptions{})
-	return printDue(c.App.Writer, c.App.ErrWriter, reports, err, c.Duration("max-late"))
+	if err := printDue(c.App.Writer, c.App.ErrWriter, reports, err, c.Duration("max-late")); err != nil {
+		return err
+	}
+	return nerr
 }
 
 // printDue says what SendDue did; it returns the first failure.

@@ -120,6 +120,12 @@ func serve(c *cli.Context, db *crm.DB) error {
 		defer close(scheduled)
 		sendScheduled(schedCtx, c, n, sender, logger)
 	}()
+	queued := make(chan struct{})
+	defer func() { stopScheduled(); <-queued }()
+	go func() {
+		defer close(queued)
+		sendQueuedNotices(schedCtx, n, sender, from, logger)
+	}()
 	select {
 	case err := <-done:
 		return err

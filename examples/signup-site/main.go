@@ -54,8 +54,8 @@ func senderFor(outbox string) newsletter.Sender {
 // and the newsletter pages under /newsletter/.
 func newSite(ctx context.Context, db *crm.DB, publicURL string, sender newsletter.Sender) (http.Handler, error) {
 	for _, l := range []crm.List{
-		{Name: "lettre", Title: "La lettre mensuelle"},
-		{Name: "alertes", Title: "Alertes expulsions", Kind: crm.KindAlerts, DoubleOptIn: true},
+		{Name: "lettre", Title: "La lettre mensuelle", Public: true},
+		{Name: "alertes", Title: "Alertes expulsions", Kind: crm.KindAlerts, DoubleOptIn: true, Public: true},
 	} {
 		if _, err := db.GetList(ctx, l.Name); err != nil {
 			if err := db.CreateList(ctx, &l); err != nil {
