@@ -59,7 +59,7 @@ var formTextsByLang = map[string]formTexts{
 		CheckMailbox:   "Vérifiez votre boîte mail : un e-mail contient le lien qui confirme votre inscription à : %s. Sans ce clic, vous ne recevrez rien.",
 		CheckNote:      "Rien n'arrive ? Regardez dans les indésirables. Une adresse reçoit au plus un e-mail de confirmation toutes les %d minutes, et aucun pour une liste où elle est déjà inscrite.",
 		ErrorEmail:     "Cette adresse e-mail n'est pas valable : vérifiez-la.",
-		ErrorLists:     "Cochez au moins une liste.",
+		ErrorLists:     "Cochez au moins une des listes ci-dessous.",
 		ErrorOther:     "Une valeur du formulaire n'est pas acceptée (champ « %s »).",
 	},
 	"en": {
@@ -80,7 +80,7 @@ var formTextsByLang = map[string]formTexts{
 		CheckMailbox:   "Check your mailbox: an email holds the link that confirms your subscription to: %s. Without that click, you will receive nothing.",
 		CheckNote:      "Nothing there? Look in your spam folder. An address gets at most one confirmation email every %d minutes, and none for a list it is already subscribed to.",
 		ErrorEmail:     "This email address is not valid: please check it.",
-		ErrorLists:     "Tick at least one list.",
+		ErrorLists:     "Tick at least one of the lists below.",
 		ErrorOther:     "A value of the form was not accepted (field “%s”).",
 	},
 }

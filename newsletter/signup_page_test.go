@@ -251,9 +251,9 @@ func TestSignupFormShownAgain(t *testing.T) {
 		want []string
 	}{
 		{"fr", url.Values{"email": {"lea@example.org"}, "first_name": {"Léa"}, "interests": {"terrain"}},
-			[]string{"Cochez au moins une liste.", `value="lea@example.org"`, `value="Léa"`, `value="terrain" checked>`, `<fieldset aria-invalid="true">`}},
+			[]string{"Cochez au moins une des listes ci-dessous.", `value="lea@example.org"`, `value="Léa"`, `value="terrain" checked>`, `<fieldset aria-invalid="true">`}},
 		{"en", url.Values{"email": {"lea@example.org"}},
-			[]string{"Tick at least one list.", `value="lea@example.org"`}},
+			[]string{"Tick at least one of the lists below.", `value="lea@example.org"`}},
 		{"fr", url.Values{"email": {"pas une adresse"}, "lists": {"urgences"}},
 			[]string{"Cette adresse e-mail n&#39;est pas valable", `value="pas une adresse"`, `aria-invalid="true"`, `value="urgences" checked>`}},
 		{"en", url.Values{"email": {"nope"}, "lists": {"info"}},
@@ -272,11 +272,16 @@ func TestSignupFormShownAgain(t *testing.T) {
 		}
 		assertNoPrivateList(t, "the form shown again", body)
 	}
-	// A private list posted is refused or ignored; either way no page
-	// names it.
-	form := url.Values{"email": {"lea@example.org"}, "lists": {"presse"}}
-	_, body := w.do(t, "POST", "/nl/subscribe", form.Encode(), nil)
-	assertNoPrivateList(t, "the answer to a signup naming a private list", body)
+	// A private list posted is refused as an unknown one, and the form
+	// shown again names it nowhere.
+	for _, name := range []string{"presse", "nope"} {
+		form := url.Values{"email": {"lea@example.org"}, "lists": {name}}
+		code, body := w.do(t, "POST", "/nl/subscribe", form.Encode(), nil)
+		if code != 400 || !strings.Contains(body, "Cochez au moins une des listes ci-dessous.") {
+			t.Errorf("a signup to %s: %d\n%s", name, code, body)
+		}
+		assertNoPrivateList(t, "the answer to a signup naming a private list", body)
+	}
 	// JSON callers keep their API.
 	code, body := w.do(t, "POST", "/nl/subscribe", `{"email":"x@example.org"}`, map[string]string{"Content-Type": "application/json"})
 	if code != 400 || !strings.Contains(body, `"error"`) {
