@@ -782,7 +782,7 @@ func (tx *Tx) ImportSubscribed(ctx context.Context, importID int64) ([]int64, er
 		Where("imp.status = ?", importDone).
 		Where("ce.id > imp.consent_mark AND ce.list_id = imp.list_id AND ce.source LIKE 'import:%'").
 		Where("ce.action IN (?, ?) AND sub.status = ?", ActionSubscribe, ActionConfirm, StatusSubscribed).
-		Where("EXISTS (SELECT 1 FROM import_supporters AS x WHERE x.import_id = imp.id " +
+		Where("EXISTS (SELECT 1 FROM import_supporters AS x WHERE x.import_id = imp.id "+
 			"AND ce.supporter_id BETWEEN x.first_id AND x.last_id)").
 		OrderExpr("ce.supporter_id").Scan(ctx, &ids)
 	if err != nil {

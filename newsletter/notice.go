@@ -192,7 +192,7 @@ func (n *Newsletter) SendNotices(ctx context.Context, sender Sender, opts Notice
 			q = q.Where("nn.supporter_id = ?", opts.SupporterID)
 		}
 		if len(opts.IDs) > 0 {
-			q = q.Where("nn.id IN (?)", bun.In(opts.IDs))
+			q = q.Where("nn.id IN (?)", bun.List(opts.IDs))
 		}
 		if err := q.Scan(ctx); err != nil {
 			return rep, fmt.Errorf("notices: %w", err)

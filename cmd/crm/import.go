@@ -15,8 +15,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
-	"github.com/assocrm/assocrm/newsletter"
 	"github.com/assocrm/assocrm/crm/sheet"
+	"github.com/assocrm/assocrm/newsletter"
 )
 
 func importCommand() *cli.Command {
