@@ -88,6 +88,14 @@ func TestBrowserHostedForm(t *testing.T) {
 	if err := db.SetSetting(ctx, "name", "Solidarité Calais"); err != nil {
 		t.Fatal(err)
 	}
+	nl, err := newsletter.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nl.SetListTemplates(ctx, "alertes", newsletter.NoticeWelcome, []newsletter.ListTemplate{
+		{Language: "fr", Source: newsletter.DefaultWelcome("fr")}, {Language: "en", Source: newsletter.DefaultWelcome("en")}}); err != nil {
+		t.Fatal(err)
+	}
 	fake := resendtest.NewServer(resendtest.Options{})
 	defer fake.Close()
 	sender, err := newsletter.NewResendSender(resendtest.APIKey, newsletter.WithBaseURL(fake.BaseURL()), newsletter.WithRateLimit(0))
@@ -217,12 +225,70 @@ func TestBrowserHostedForm(t *testing.T) {
 	if !strings.Contains(text, "Vous êtes inscrit·e à : «\u00a0La lettre mensuelle\u00a0».") || !strings.Contains(text, "Vérifiez votre boîte mail") {
 		t.Errorf("the thank-you page says %q", text)
 	}
-	if emails := fake.Emails(); len(emails) != 1 || !strings.Contains(emails[0].Subject, "Alertes expulsions") {
-		t.Errorf("confirmation emails: %d", len(emails))
+	emails := fake.Emails()
+	if len(emails) != 1 || !strings.Contains(emails[0].Subject, "Alertes expulsions") {
+		t.Fatalf("confirmation emails: %d", len(emails))
 	}
 	s, err := db.GetSupporterByEmail(ctx, "amina@example.org")
 	if err != nil || s.FirstName != "Amina" || len(s.Interests) != 2 {
 		t.Errorf("supporter %+v, %v", s, err)
 	}
+
+	// The confirmation link: a page with a button, and the welcome of the
+	// alerts (the list with one) once the button is pressed.
+	confirm := linkIn(t, emails[0].Text, "/confirm?token=")
+	must(chromedp.Do(browser, desktop, chromedp.Navigate(confirm), chromedp.WaitVisible(chromedp.CSS(`button[type="submit"]`))))
+	check("the confirm page")
+	if len(fake.Emails()) != 1 {
+		t.Fatal("opening the confirmation link sent an email")
+	}
+	must(chromedp.Do(browser, chromedp.Click(chromedp.CSS(`button[type="submit"]`))))
+	for deadline := time.Now().Add(20 * time.Second); len(fake.Emails()) < 2; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no welcome email after the confirmation")
+		}
+	}
+	check("the confirmed page")
+	emails = fake.Emails()
+	if len(emails) != 2 || emails[1].Subject != "Bienvenue : Alertes expulsions" || emails[1].To[0] != "amina@example.org" {
+		t.Fatalf("after the confirmation: %+v", emails[1:])
+	}
+	// Preferences, from the welcome's link: no private list; leave the
+	// letter.
+	must(chromedp.Do(browser, chromedp.Navigate(linkIn(t, emails[1].Text, "/preferences?token=")),
+		chromedp.WaitVisible(chromedp.CSS(`input[value="lettre"]`))))
+	check("the preferences page")
+	shot("preferences-desktop.png")
+	must(chromedp.Do(browser, chromedp.Click(chromedp.CSS(`input[value="lettre"]`)),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`))))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		p, err := db.GetProfile(ctx, "amina@example.org")
+		must(err)
+		states := map[string]crm.SubscriptionStatus{}
+		for _, sub := range p.Subscriptions {
+			states[sub.List] = sub.Status
+		}
+		if states["lettre"] == crm.StatusUnsubscribed && states["alertes"] == crm.StatusSubscribed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after saving the preferences: %v", states)
+		}
+	}
+	if n := len(fake.Emails()); n != 2 {
+		t.Errorf("%d emails in all, want the confirmation and one welcome", n)
+	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// linkIn returns the link of an email's text that contains part.
+func linkIn(t *testing.T, text, part string) string {
+	t.Helper()
+	for _, f := range strings.Fields(text) {
+		if strings.Contains(f, part) {
+			return strings.Trim(f, "<>()")
+		}
+	}
+	t.Fatalf("no %s link in %q", part, text)
+	return ""
 }
