@@ -38,7 +38,12 @@ type ImportOptions struct {
 	// without it they only fill empty fields. Empty cells never erase.
 	Overwrite     bool
 	IgnoreUnknown bool // drop unknown columns instead of keeping them as attributes
-	DryRun        bool // do everything, report, then roll back
+	// CreateInterests creates the interests the file names that do not
+	// exist (name from the cell, labelled as written); without it they
+	// are left out of the person's record and listed in
+	// ImportReport.Warnings.
+	CreateInterests bool
+	DryRun          bool // do everything, report, then roll back
 	// OnReject, if set, is called with every rejected row, in order, with
 	// a copy of its cells. The report keeps only the first
 	// MaxReportedRejections.
@@ -103,8 +108,19 @@ type ImportReport struct {
 	NotResubscribed   int `json:"not_resubscribed"`   // unsubscribed, bounced or complained: left alone
 	Unsubscribed      int `json:"unsubscribed"`       // marked unsubscribed (Mailchimp unsubscribed file)
 	Bounced           int `json:"bounced"`            // marked bounced (Mailchimp cleaned file)
+	// KeptOwnChoices counts the people whose own choices the file went
+	// against: interests or tags they had removed themselves, left out.
+	KeptOwnChoices int `json:"kept_own_choices"`
 
 	Rejections []Rejection `json:"rejections"` // the first MaxReportedRejections
+	// Warned counts what rows held that was left out, the rows being
+	// imported without it (an unknown interest); Warnings lists the
+	// first MaxReportedRejections.
+	Warned   int         `json:"warned"`
+	Warnings []Rejection `json:"warnings"`
+	// InterestsCreated lists the interests the import created
+	// (ImportOptions.CreateInterests).
+	InterestsCreated []string `json:"interests_created,omitempty"`
 
 	// StoppedAt is, with ImportOptions.UntilError, the error that ended
 	// the file early; the rows from its line on were not imported.
@@ -288,7 +304,7 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 		return nil, err
 	}
 	rep := &ImportReport{FileInfo: fileInfo(sr, format), Columns: describeColumns(cols),
-		DryRun: opts.DryRun, Rejections: []Rejection{}}
+		DryRun: opts.DryRun, Rejections: []Rejection{}, Warnings: []Rejection{}}
 	im := &supporterImport{
 		db: db, opts: opts, rep: rep, cols: cols, format: format, tags: extraTags,
 		status: mailchimpStatus(sr.Header(), format), now: db.Now(),
@@ -425,7 +441,13 @@ type supporterImport struct {
 	// own and reads erased).
 	lateErased map[string]bool
 	lateKey    []byte
-	erasedKey  []byte
+	// keptOwn holds the supporters whose own choices the file went
+	// against (see OwnChoice), counted once each.
+	keptOwn map[int64]bool
+	// createdInterests holds the names of interests the import created
+	// or found existing (ImportOptions.CreateInterests).
+	createdInterests map[string]bool
+	erasedKey        []byte
 }
 
 // isErased reports whether an address of the file was erased by Forget.
@@ -441,6 +463,11 @@ type importRow struct {
 	s      Supporter
 	status rowStatus
 	stated bool // the row had a status column value
+	// newInterests are the interests the row names that do not exist,
+	// to be created (ImportOptions.CreateInterests).
+	newInterests []Interest
+	// warnings are what the row holds that the import left out.
+	warnings []Rejection
 	// record is the row's cells, kept only for a row with attributes: a
 	// merge may still reject it (see attributesFit), and the rejects
 	// file needs them.
@@ -486,6 +513,12 @@ func (im *supporterImport) prepare(ctx context.Context, tx bun.IDB) error {
 
 func (im *supporterImport) run(ctx context.Context, sr *sheet.Reader) error {
 	err := eachRow(ctx, sr, &im.rep.Rows, im.reject, im.parse, func(row *importRow) error {
+		for _, w := range row.warnings {
+			im.rep.Warned++
+			if len(im.rep.Warnings) < MaxReportedRejections {
+				im.rep.Warnings = append(im.rep.Warnings, w)
+			}
+		}
 		if row.stated && row.status > im.statusOf[row.s.Email] {
 			im.statusOf[row.s.Email] = row.status // the strongest "stop" of the file wins
 		}
@@ -806,11 +839,23 @@ func (im *supporterImport) parse(rec []string, line int) (*importRow, *Rejection
 	}
 	for _, in := range rawInterests {
 		name, ok := im.interests[headerKey(in)]
-		if !ok {
-			return nil, &Rejection{Line: line, Column: columnHeader(im.cols, fieldInterests), Value: in,
-				Reason: "unknown interest: create it first, or map the column to a tag"}
+		if ok {
+			s.Interests = append(s.Interests, SupporterInterest{Interest: name})
+			continue
 		}
-		s.Interests = append(s.Interests, SupporterInterest{Interest: name})
+		warn := Rejection{Line: line, Column: columnHeader(im.cols, fieldInterests), Value: in}
+		name, err := slug("interest", slugify(in))
+		switch {
+		case err != nil:
+			warn.Reason = "not a possible interest name (" + reason(err) + "): left out"
+		case im.opts.CreateInterests:
+			s.Interests = append(s.Interests, SupporterInterest{Interest: name})
+			row.newInterests = append(row.newInterests, Interest{Name: name, LabelFR: in, LabelEN: in})
+			continue
+		default:
+			warn.Reason = "unknown interest: left out (create it with crm interests add, or import with --create-interests)"
+		}
+		row.warnings = append(row.warnings, warn)
 	}
 	s.Tags = append(s.Tags, im.tags...)
 	lang := s.Language

@@ -692,6 +692,14 @@ func (db *DB) undoImport(ctx context.Context, run *importRun) error {
 			return err
 		}
 	}
+	// Interests it created (--create-interests) that nobody uses now.
+	if err := db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewDelete().Table("interests").Where("import_id = ?", run.ID).
+			Where("NOT EXISTS (SELECT 1 FROM supporter_interests si WHERE si.interest = interests.name)").Exec(ctx)
+		return err
+	}); err != nil {
+		return fmt.Errorf("undo import %d: interests: %w", run.ID, err)
+	}
 	details := run.File
 	if kept > 0 {
 		details += fmt.Sprintf(": %d supporter(s) changed by someone else meanwhile keep the import's changes", kept)

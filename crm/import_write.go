@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -33,6 +34,9 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	if len(im.batch) == 0 {
 		return nil
 	}
+	if err := im.createInterests(ctx, tx); err != nil {
+		return err
+	}
 	prep := newPreparedInserts(im.db, tx)
 	if prep != nil {
 		defer prep.close()
@@ -50,6 +54,16 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 	}
 	if err := loadRelations(ctx, tx, existing); err != nil {
 		return err
+	}
+	var own map[int64]map[string]bool
+	if len(existing) > 0 {
+		ids := make([]int64, len(existing))
+		for i, s := range existing {
+			ids[i] = s.ID
+		}
+		if own, err = ownChoicesOf(ctx, tx, ids); err != nil {
+			return err
+		}
 	}
 	byEmail := make(map[string]*Supporter, len(existing))
 	before := make(map[int64]*Supporter, len(existing))
@@ -82,6 +96,13 @@ func (im *supporterImport) flush(ctx context.Context, tx bun.IDB) error {
 		if ok, rej := attributesFit(ex, row); !ok {
 			im.reject(rej)
 			continue
+		}
+		if dropOwnChoices(&row.s, own[ex.ID]) && !im.keptOwn[ex.ID] {
+			if im.keptOwn == nil {
+				im.keptOwn = map[int64]bool{}
+			}
+			im.keptOwn[ex.ID] = true
+			im.rep.KeptOwnChoices++
 		}
 		rowChanged := mergeSupporter(ex, &row.s, im.opts.Overwrite)
 		seen := im.seenBefore(ex.ID)
@@ -522,5 +543,62 @@ func (im *supporterImport) dropLateErased(ctx context.Context, tx bun.IDB) error
 	}
 	clear(im.batch[len(kept):])
 	im.batch = kept
+	return nil
+}
+
+// importedInterest is an interest an import creates, marked with its run
+// so that undoing the import deletes it if nobody uses it.
+type importedInterest struct {
+	bun.BaseModel `bun:"table:interests"`
+
+	Name      string    `bun:"name,pk"`
+	LabelFR   string    `bun:"label_fr"`
+	LabelEN   string    `bun:"label_en"`
+	CreatedAt time.Time `bun:"created_at"`
+	ImportID  int64     `bun:"import_id,nullzero"`
+}
+
+// createInterests creates the interests the batch's rows name that do not
+// exist yet (ImportOptions.CreateInterests), before their supporters'
+// interests are written.
+func (im *supporterImport) createInterests(ctx context.Context, tx bun.IDB) error {
+	var want []importedInterest
+	for _, row := range im.batch {
+		for _, in := range row.newInterests {
+			if im.createdInterests[in.Name] || slices.ContainsFunc(want, func(w importedInterest) bool { return w.Name == in.Name }) {
+				continue
+			}
+			want = append(want, importedInterest{Name: in.Name, LabelFR: in.LabelFR, LabelEN: in.LabelEN,
+				CreatedAt: im.now, ImportID: im.runID})
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	names := make([]string, len(want))
+	for i, w := range want {
+		names[i] = w.Name
+	}
+	var have []string
+	if err := tx.NewSelect().Table("interests").Column("name").Where("name IN (?)", bun.List(names)).
+		Scan(ctx, &have); err != nil {
+		return fmt.Errorf("import: interests: %w", err)
+	}
+	if im.createdInterests == nil {
+		im.createdInterests = map[string]bool{}
+	}
+	want = slices.DeleteFunc(want, func(w importedInterest) bool { return slices.Contains(have, w.Name) })
+	for _, n := range names {
+		im.createdInterests[n] = true
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	if _, err := tx.NewInsert().Model(&want).On("CONFLICT (name) DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("import: create interests: %w", err)
+	}
+	for _, w := range want {
+		im.rep.InterestsCreated = append(im.rep.InterestsCreated, w.Name)
+	}
 	return nil
 }

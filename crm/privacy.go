@@ -125,7 +125,10 @@ type Export struct {
 	ConsentHistory []ConsentEvent  `json:"consent_history"`
 	Donations      []*Donation     `json:"donations"`
 	DonationTotals []DonationTotal `json:"donation_totals"`
-	Extra          map[string]any  `json:"extra,omitempty"`
+	// OwnChoices are the interests and tags the person removed
+	// themselves, which imports leave out.
+	OwnChoices []OwnChoice    `json:"own_choices"`
+	Extra      map[string]any `json:"extra,omitempty"`
 }
 
 // ExportSupporter returns everything held about the supporter with the
@@ -148,6 +151,9 @@ func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error
 		return nil, err
 	}
 	if x.Donations, err = db.ListDonations(ctx, DonationFilter{SupporterID: &id}); err != nil {
+		return nil, err
+	}
+	if x.OwnChoices, err = db.OwnChoices(ctx, id); err != nil {
 		return nil, err
 	}
 	db.auditRead(ctx, "export", id)
@@ -346,7 +352,7 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 				return err
 			}
 		}
-		for _, table := range []string{"supporter_tags", "supporter_attributes", "supporter_interests"} {
+		for _, table := range []string{"supporter_tags", "supporter_attributes", "supporter_interests", "supporter_choices"} {
 			if _, err := tx.NewDelete().TableExpr(table).Where("supporter_id = ?", id).Exec(ctx); err != nil {
 				return fmt.Errorf("forget: %s: %w", table, err)
 			}

@@ -267,6 +267,13 @@ type SupporterUpdate struct {
 	// SetInterests adds the interests or replaces their availability.
 	SetInterests    []SupporterInterest
 	RemoveInterests []string
+
+	// BySupporter, when the person made this change themselves, names
+	// where ("preferences page"): the interests and tags they remove are
+	// remembered as their own choice, which imports never undo, and
+	// those they add back are forgotten (see OwnChoice). Empty for a
+	// change made by the team.
+	BySupporter string
 }
 
 // CreateSupporter normalises s and stores it with its tags, attributes and
@@ -415,7 +422,8 @@ func (tx *Tx) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) 
 	if err != nil {
 		return nil, err
 	}
-	stored := &Supporter{Notes: s.Notes, Attributes: maps.Clone(s.Attributes)}
+	stored := &Supporter{Notes: s.Notes, Attributes: maps.Clone(s.Attributes),
+		Tags: slices.Clone(s.Tags), Interests: slices.Clone(s.Interests)}
 	for _, f := range []struct {
 		dst *string
 		src *string
@@ -469,6 +477,11 @@ func (tx *Tx) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) 
 	}
 	if err := replaceRelations(ctx, tx.tx, s, s.UpdatedAt); err != nil {
 		return nil, err
+	}
+	if u.BySupporter != "" {
+		if err := recordOwnChoices(ctx, tx.tx, id, CleanText(u.BySupporter), stored, s, s.UpdatedAt); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.audit(ctx, "update supporter", id, ""); err != nil {
 		return nil, err

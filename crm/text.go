@@ -143,6 +143,26 @@ func slug(field, s string) (string, error) {
 	return v, nil
 }
 
+// slugify turns a label into a candidate for slug: accents and case
+// folded, every run of other characters than letters and digits one '-'
+// ("Aide (juridique)" → "aide-juridique").
+func slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range fold(CleanText(s)) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
 // NormalizeTag returns the stored form of a tag: cleaned and in lower case.
 // Tags may not hold the separators ',', ';' or '|' that CSV files use
 // between tags.

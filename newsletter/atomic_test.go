@@ -204,6 +204,12 @@ func TestUpdatePreferencesIsAtomic(t *testing.T) {
 	if !strings.Contains(after, " fr ") || !strings.Contains(after, "alertes=subscribed") || !strings.Contains(after, "lettre=unsubscribed") {
 		t.Errorf("after the form: %s", after)
 	}
+	// Unticking terrain was the person's own choice: an import of the
+	// team's sheet will not put it back.
+	own, err := w.db.OwnChoices(ctx, s.ID)
+	if err != nil || len(own) != 1 || own[0].Kind != crm.ChoiceInterest || own[0].Name != "terrain" || own[0].Source != "preferences page" {
+		t.Errorf("own choices after the form = %+v, %v", own, err)
+	}
 }
 
 // A complaint marks the address, unsubscribes it and records the event's

@@ -572,7 +572,7 @@ func (n *Newsletter) updatePreferences(ctx context.Context, token string, ch Pre
 			return &crm.ValidationError{Field: "interests", Value: name, Reason: "unknown interest"}
 		}
 	}
-	u := crm.SupporterUpdate{}
+	u := crm.SupporterUpdate{BySupporter: "preferences page"}
 	if ch.Language != "" {
 		lang, err := crm.NormalizeLanguage(ch.Language)
 		if err != nil {

@@ -46,6 +46,7 @@ func importCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "tag", Usage: "add this tag to every imported supporter (repeatable)"},
 					&cli.BoolFlag{Name: "overwrite", Usage: "let non-empty values of the file replace stored ones"},
 					&cli.BoolFlag{Name: "ignore-unknown", Usage: "drop unknown columns instead of keeping them as attributes"},
+					&cli.BoolFlag{Name: "create-interests", Usage: "create the interests the file names that do not exist (without it, they are left out of the person's record and listed as warnings)"},
 					&cli.BoolFlag{Name: "until-error", Usage: "when a quote is never closed, import the rows before it instead of nothing"},
 				}, readFlags...),
 				Action: withDB(1, 1, importSupporters),
@@ -218,6 +219,7 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 		Map: in.mapping, FileName: in.name, List: c.String("list"), Consent: c.String("consent"),
 		Tags: c.StringSlice("tag"), Overwrite: c.Bool("overwrite"), IgnoreUnknown: c.Bool("ignore-unknown"),
 		DryRun: c.Bool("dry-run"), OnReject: in.onReject(), UntilError: c.Bool("until-error"),
+		CreateInterests: c.Bool("create-interests"),
 	}
 	defer batchGC()()
 	rep, err := db.ImportSupporters(c.Context, in.r, opts)
@@ -244,7 +246,17 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 	if rep.Bounced > 0 {
 		lines = append(lines, [2]string{"marked bounced", strconv.Itoa(rep.Bounced)})
 	}
+	if rep.KeptOwnChoices > 0 {
+		lines = append(lines, [2]string{"kept people's own choices", fmt.Sprintf("%d (interests or tags they removed themselves were not added back)", rep.KeptOwnChoices)})
+	}
+	if len(rep.InterestsCreated) > 0 {
+		lines = append(lines, [2]string{"interests created", strings.Join(rep.InterestsCreated, ", ")})
+	}
+	if rep.Warned > 0 {
+		lines = append(lines, [2]string{"warnings", strconv.Itoa(rep.Warned) + " (imported without what is listed below)"})
+	}
 	printReport(c, lines, rep.Rejections, rep.Rejected, rep.DryRun)
+	printWarnings(c.App.Writer, rep.Warnings, rep.Warned)
 	if rep.StoppedAt != "" {
 		fmt.Fprintf(c.App.Writer, "stopped at %s\nonly the rows before that line were imported (--until-error)\n", rep.StoppedAt)
 	}
@@ -382,6 +394,21 @@ func printReport(c *cli.Context, lines [][2]string, rejections []crm.Rejection, 
 	}
 	if dryRun {
 		fmt.Fprintln(w, "dry run: nothing was written")
+	}
+}
+
+// printWarnings lists the first warnings of an import: what rows held
+// that was left out, the rows being imported without it.
+func printWarnings(w io.Writer, warnings []crm.Rejection, warned int) {
+	const shown = 20
+	for i, r := range warnings {
+		if i == shown {
+			break
+		}
+		fmt.Fprintf(w, "  warning %s\n", r)
+	}
+	if warned > min(shown, len(warnings)) {
+		fmt.Fprintf(w, "  ... and %d more warnings (--output json lists them)\n", warned-min(shown, len(warnings)))
 	}
 }
 

@@ -26,7 +26,7 @@ func TestImportCommands(t *testing.T) {
 	// Flags after the file name, a dry run first: nothing is written.
 	out := mustRun(t, db, "import", "supporters", filepath.Join(testdata, "excel_fr_windows1252.csv"), "--dry-run",
 		"--list", "lettre", "--consent", "Formulaire papier, distribution du 12/01")
-	if !hasCount(out, "created", 2) || !strings.Contains(out, "dry run: nothing was written") {
+	if !hasCount(out, "created", 3) || !strings.Contains(out, "dry run: nothing was written") {
 		t.Errorf("dry run printed:\n%s", out)
 	}
 	if got := mustRun(t, db, "supporters", "count"); got != "0\n" {
@@ -35,10 +35,11 @@ func TestImportCommands(t *testing.T) {
 	out = mustRun(t, db, "import", "supporters", filepath.Join(testdata, "excel_fr_windows1252.csv"),
 		"--list", "lettre", "--consent", "Formulaire papier", "--rejects", rejects, "--tag", "papier")
 	if !strings.Contains(out, "encoding windows-1252") || !strings.Contains(out, `rejected line 6: Courriel "pas-une-adresse": invalid address`) ||
-		!strings.Contains(out, "subscribed to lettre") {
+		!strings.Contains(out, "subscribed to lettre") ||
+		!strings.Contains(out, `warning line 8: Intérêts "astrologie": unknown interest: left out (create it with crm interests add, or import with --create-interests)`) {
 		t.Errorf("import printed:\n%s", out)
 	}
-	if got := mustRun(t, db, "supporters", "count", "--list", "lettre"); got != "2\n" {
+	if got := mustRun(t, db, "supporters", "count", "--list", "lettre"); got != "3\n" {
 		t.Errorf("subscribed after import = %s", got)
 	}
 	b, err := os.ReadFile(rejects)
@@ -46,7 +47,7 @@ func TestImportCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "\ufeffCourriel;Prénom;") || !strings.HasSuffix(lines[0], ";reason") ||
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "\ufeffCourriel;Prénom;") || !strings.HasSuffix(lines[0], ";reason") ||
 		!strings.Contains(lines[1], "pas-une-adresse;Zoé") {
 		t.Errorf("rejects file:\n%s", b)
 	}
@@ -55,8 +56,16 @@ func TestImportCommands(t *testing.T) {
 	fixed := strings.Replace(string(b), "pas-une-adresse", "zoe.martin@example.org", 1)
 	os.WriteFile(rejects, []byte(fixed), 0o600)
 	out = mustRun(t, db, "import", "supporters", rejects)
-	if !hasCount(out, "created", 1) || !hasCount(out, "rejected", 1) {
+	if !hasCount(out, "created", 1) || !hasCount(out, "rejected", 0) {
 		t.Errorf("re-import of fixed rejects:\n%s", out)
+	}
+	// --create-interests makes the unknown interest, and the person has it.
+	out = mustRun(t, db, "import", "supporters", filepath.Join(testdata, "excel_fr_windows1252.csv"), "--create-interests")
+	if !strings.Contains(out, "interests created  astrologie") || strings.Contains(out, "warning") {
+		t.Errorf("import --create-interests printed:\n%s", out)
+	}
+	if out := mustRun(t, db, "supporters", "show", "hélène.dupont@example.org"); !strings.Contains(out, "astrologie") {
+		t.Errorf("hélène after --create-interests:\n%s", out)
 	}
 
 	out = mustRun(t, db, "import", "donations", filepath.Join(testdata, "helloasso_export.csv"))

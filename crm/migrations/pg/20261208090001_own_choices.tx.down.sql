@@ -1,0 +1,3 @@
+ALTER TABLE interests DROP COLUMN import_id;
+--bun:split
+DROP TABLE IF EXISTS supporter_choices;
