@@ -30,11 +30,11 @@ type ListTemplate struct {
 
 // parse parses the template with the footer its kind ends with.
 func (t *ListTemplate) parse() (*Template, error) {
-	f := footerFor(t.Language)
+	f, fields := footerFor(t.Language), welcomeFields
 	if t.Kind == NoticeConfirm {
-		f = confirmFooterFor(t.Language)
+		f, fields = confirmFooterFor(t.Language), confirmFields
 	}
-	tpl, err := parseTemplate(t.Language, t.Source, f)
+	tpl, err := parseTemplate(t.Language, t.Source, f, fields)
 	if err != nil {
 		return nil, err
 	}

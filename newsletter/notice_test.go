@@ -327,3 +327,37 @@ func TestWelcomeImported(t *testing.T) {
 		}
 	}
 }
+
+// A template's mistake lists the fields of its kind: a campaign has no
+// list, a welcome has the list, a confirmation also its links.
+func TestTemplateFieldsByKind(t *testing.T) {
+	w := newWeb(t)
+	ctx := context.Background()
+	const person = `FirstName, LastName, Email, City, Language, Attr "key", UnsubscribeURL, PreferencesURL, Association, PostalAddress`
+	_, err := newsletter.ParseTemplate("fr", "---\nsubject: x\n---\n{{.List}}")
+	if err == nil || !strings.HasSuffix(err.Error(), `unknown field "List"; fields are `+person) {
+		t.Errorf("campaign: %v", err)
+	}
+	for _, tt := range []struct {
+		kind newsletter.NoticeKind
+		want string
+	}{
+		{newsletter.NoticeWelcome, "fields are " + person + ", List"},
+		{newsletter.NoticeConfirm, "fields are " + person + ", List, ConfirmURL, ConfirmLinks"},
+	} {
+		err := w.n.SetListTemplates(ctx, "alertes", tt.kind, []newsletter.ListTemplate{
+			{Language: "fr", Source: "---\nsubject: {{.List}}\n---\n{{.Prenom}} {{.ConfirmURL}}"}})
+		if err == nil || !strings.HasSuffix(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want the fields %q", tt.kind, err, tt.want)
+		}
+	}
+	// What a kind has, it may use.
+	if err := w.n.SetListTemplates(ctx, "alertes", newsletter.NoticeWelcome, []newsletter.ListTemplate{
+		{Language: "fr", Source: "---\nsubject: {{.List}}\n---\n{{.FirstName}} {{.Association}}"}}); err != nil {
+		t.Error(err)
+	}
+	if err := w.n.SetListTemplates(ctx, "alertes", newsletter.NoticeWelcome, []newsletter.ListTemplate{
+		{Language: "fr", Source: "---\nsubject: {{.List}}\n---\n{{.ConfirmURL}}"}}); err == nil {
+		t.Error("a welcome may use ConfirmURL, which it never has")
+	}
+}
