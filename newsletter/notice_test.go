@@ -361,3 +361,36 @@ func TestTemplateFieldsByKind(t *testing.T) {
 		t.Error("a welcome may use ConfirmURL, which it never has")
 	}
 }
+
+// The built-in confirmation email greets the person by their first name
+// when it is known, and names the association when its name is set.
+func TestConfirmationGreetsByName(t *testing.T) {
+	w := newWeb(t)
+	ctx := context.Background()
+	if err := w.db.SetSetting(ctx, "name", "Solidarité Calais"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []newsletter.SignupRequest{
+		{Email: "lea@example.org", FirstName: "Léa", Lists: []string{"alertes"}},
+		{Email: "kim@example.org", Language: "en", Lists: []string{"alertes"}},
+	} {
+		if _, err := w.n.Signup(ctx, r, w.sender(t), from); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emails := w.env.srv.Emails()
+	if len(emails) != 2 {
+		t.Fatalf("%d emails", len(emails))
+	}
+	for i, want := range []string{
+		"Bonjour Léa,\n\nPour recevoir « Alertes expulsions » de Solidarité Calais, confirmez",
+		"Hello,\n\nTo receive “Alertes expulsions” from Solidarité Calais, confirm",
+	} {
+		if !strings.Contains(emails[i].Text, want) {
+			t.Errorf("confirmation %d lacks %q:\n%s", i, want, emails[i].Text)
+		}
+	}
+	if !strings.Contains(emails[0].HTML, "<p>Bonjour Léa,</p>") {
+		t.Errorf("HTML: %s", emails[0].HTML)
+	}
+}
