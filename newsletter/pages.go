@@ -49,6 +49,8 @@ type pageTexts struct {
 	BadRequestBody     string // %s is the field's name
 	GoneTitle          string
 	GoneBody           string
+	ListGoneTitle      string
+	ListGoneBody       string
 	TooManyTitle       string
 	TooManyBody        string
 	ErrorTitle         string
@@ -95,6 +97,8 @@ var texts = map[string]pageTexts{
 		BadRequestBody:     "Une valeur du formulaire n'est pas acceptée (champ « %s »). Rien n'a été enregistré : rechargez la page et réessayez.",
 		GoneTitle:          "Lien inactif",
 		GoneBody:           "Ce lien ne fonctionne plus. Plus aucun message ne sera envoyé à l’adresse à laquelle il était destiné.",
+		ListGoneTitle:      "Liste supprimée",
+		ListGoneBody:       "Cette liste n'existe plus : il n'y a plus rien à confirmer, et rien n'a été enregistré.",
 		TooManyTitle:       "Trop de demandes",
 		TooManyBody:        "Trop de demandes depuis votre connexion. Réessayez dans quelques minutes.",
 		ErrorTitle:         "Erreur",
@@ -139,6 +143,8 @@ var texts = map[string]pageTexts{
 		BadRequestBody:     "A value of the form was not accepted (field “%s”). Nothing was saved: reload the page and try again.",
 		GoneTitle:          "Inactive link",
 		GoneBody:           "This link no longer works. No more messages will be sent to the address it was for.",
+		ListGoneTitle:      "List deleted",
+		ListGoneBody:       "This list no longer exists: there is nothing left to confirm, and nothing was recorded.",
 		TooManyTitle:       "Too many requests",
 		TooManyBody:        "Too many requests from your connection. Try again in a few minutes.",
 		ErrorTitle:         "Error",
