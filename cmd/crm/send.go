@@ -563,11 +563,15 @@ func sendCommand() *cli.Command {
 		Usage:     "send a campaign, exactly once per recipient (run it again to resume)",
 		ArgsUsage: "NAME | --due",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "due", Usage: "send the scheduled campaigns that are due, once (for a cron job)"},
+			&cli.BoolFlag{Name: "due", Usage: "send the queued welcome and confirmation emails, then the scheduled campaigns that are due, once (for a cron job)"},
 			&cli.DurationFlag{Name: "max-late", Value: newsletter.DefaultMaxLate, Usage: "with --due: a campaign due longer ago than this waits for a person"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "count recipients and show the first message; send nothing"},
 			&cli.StringFlag{Name: "test", Usage: "send one copy to this address, subject prefixed [TEST]; record nothing"},
-			&cli.StringFlag{Name: "outbox", Usage: "write every message the send would send now to this folder as .eml files; records nothing"},
+			&cli.StringFlag{Name: "outbox", Usage: "write every message the send would send now to this folder as .eml files; records nothing. " +
+				"With --due: write the queued welcome and confirmation emails there (they count as sent), and send no campaign"},
+			// No EnvVars: CRM_FROM in the environment must not make
+			// "crm send NAME" refuse a --from it was not given.
+			&cli.StringFlag{Name: "from", Usage: "with --due: sender of the queued welcome and confirmation emails (default: CRM_FROM, else the from setting)"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 			publicURLFlag(),
 		},
@@ -576,15 +580,16 @@ func sendCommand() *cli.Command {
 }
 
 // resendSender returns the Resend sender of command, which sends real
-// mail, with the hints of the command line for what the library refuses.
-// The public URL is asked for before the API key.
-func resendSender(n *newsletter.Newsletter, command, mail string) (*newsletter.ResendSender, error) {
+// mail, with the hints of the command line for what the library refuses;
+// instead says what the command can do without the key. The public URL
+// is asked for before the API key.
+func resendSender(n *newsletter.Newsletter, command, mail, instead string) (*newsletter.ResendSender, error) {
 	if err := n.CheckSender((*newsletter.ResendSender)(nil)); errors.Is(err, newsletter.ErrNoPublicURL) {
 		return nil, usagef("%s: --public-url (or CRM_PUBLIC_URL, or crm settings set public-url) is required to send real %s", command, mail)
 	}
 	rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
 	if errors.Is(err, newsletter.ErrNoAPIKey) {
-		return nil, errors.New("RESEND_API_KEY is not set: export your Resend API key (or write to a folder with --outbox)")
+		return nil, fmt.Errorf("RESEND_API_KEY is not set: export your Resend API key (%s)", instead)
 	}
 	return rs, err
 }
@@ -595,7 +600,10 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 		return usagef("send: give --dry-run or --test, not both")
 	}
 	if c.Bool("due") != (name == "") {
-		return usagef("send: give a campaign's NAME, or --due for the scheduled ones")
+		return usagef("send: give a campaign's NAME, or --due for the queued emails and the scheduled campaigns")
+	}
+	if c.IsSet("from") && !c.Bool("due") {
+		return usagef("send %s: --from is for --due; a campaign's sender is changed with crm campaign edit %s --from", name, name)
 	}
 	n, err := openNewsletter(c, db)
 	if err != nil {
@@ -627,7 +635,8 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 		warnNoPublicURL(c, n)
 		sender = &newsletter.Outbox{Dir: dir}
 	} else {
-		rs, err := resendSender(n, "send", "mail: unsubscribe links must work")
+		rs, err := resendSender(n, "send", "mail: unsubscribe links must work",
+			"or write the messages to a folder with --outbox DIR")
 		if err != nil {
 			return err
 		}
@@ -681,23 +690,50 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 	return err
 }
 
-// sendDue sends the scheduled campaigns that are due, through Resend,
-// and says what it did.
+// sendDue sends, through Resend, the queued welcome and confirmation
+// emails, then the scheduled campaigns that are due, and says what it
+// did. With --outbox it writes the queued emails to the folder and leaves
+// the campaigns alone: a campaign written there would be recorded as
+// sent and reach no one.
 func sendDue(c *cli.Context, n *newsletter.Newsletter) error {
-	if c.IsSet("outbox") || c.IsSet("test") || c.Bool("dry-run") {
-		return usagef("send --due sends the due campaigns for real: to look at one, give its NAME with --outbox, --test or --dry-run")
+	if c.IsSet("test") || c.Bool("dry-run") {
+		return usagef("send --due: --test and --dry-run look at one campaign: give its NAME instead of --due")
 	}
-	rs, err := resendSender(n, "send --due", "mail: unsubscribe links must work")
+	from := c.String("from")
+	if from == "" {
+		from = os.Getenv("CRM_FROM")
+	}
+	if from != "" {
+		if _, err := mail.ParseAddress(from); err != nil {
+			return usagef("--from %q: want an address such as \"Asso <news@asso.org>\"", from)
+		}
+	}
+	if dir := c.String("outbox"); dir != "" {
+		warnNoPublicURL(c, n)
+		rep, err := n.SendNotices(c.Context, &newsletter.Outbox{Dir: dir}, newsletter.NoticeOptions{From: from})
+		if err != nil {
+			return err
+		}
+		if rep.Sent+rep.Failed+rep.Uncertain+rep.Waiting == 0 {
+			fmt.Fprintln(c.App.Writer, "no queued welcome or confirmation email")
+		}
+		nerr := printNotices(c, rep, dir)
+		fmt.Fprintln(c.App.Writer, "scheduled campaigns were not sent: with --outbox, --due writes only the queued emails "+
+			"(crm send --due with RESEND_API_KEY sends the campaigns; crm send NAME --outbox DIR writes one to look at)")
+		return nerr
+	}
+	rs, err := resendSender(n, "send --due", "mail: unsubscribe links must work",
+		"or write the queued welcome and confirmation emails to a folder with crm send --due --outbox DIR")
 	if err != nil {
 		return err
 	}
 	// The queued confirmations and welcomes first: people are waiting
 	// for them.
-	nrep, err := n.SendNotices(c.Context, rs, newsletter.NoticeOptions{})
+	nrep, err := n.SendNotices(c.Context, rs, newsletter.NoticeOptions{From: from})
 	if err != nil {
 		return err
 	}
-	nerr := printNotices(c, nrep)
+	nerr := printNotices(c, nrep, "")
 	reports, err := n.SendDue(c.Context, rs, c.Duration("max-late"), newsletter.SendOptions{})
 	if err := printDue(c.App.Writer, c.App.ErrWriter, reports, err, c.Duration("max-late")); err != nil {
 		return err

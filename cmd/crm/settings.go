@@ -11,9 +11,13 @@ import (
 )
 
 func settingsCommand() *cli.Command {
+	width := 0
+	for _, k := range crm.SettingKeys() {
+		width = max(width, len(k.Name))
+	}
 	var keys []string
 	for _, k := range crm.SettingKeys() {
-		keys = append(keys, fmt.Sprintf("  %-15s %s", k.Name, k.Description))
+		keys = append(keys, fmt.Sprintf("  %-*s  %s", width, k.Name, k.Description))
 	}
 	return &cli.Command{
 		Name:        "settings",
