@@ -42,7 +42,7 @@ func importCommand() *cli.Command {
 					&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, generic, mailchimp, helloasso, listmonk or googleforms"},
 					&cli.StringFlag{Name: "list", Usage: "subscribe the imported people to this list (needs --consent)"},
 					&cli.StringFlag{Name: "consent", Usage: "what the people agreed to, recorded as proof"},
-					&cli.BoolFlag{Name: "welcome", Usage: "queue the list's welcome email for each person newly subscribed to --list (crm send --due or crm serve sends them)"},
+					&cli.BoolFlag{Name: "welcome", Usage: "queue the list's welcome email for each person newly subscribed to --list (crm serve, or crm send --due with RESEND_API_KEY or --outbox DIR, sends them)"},
 					&cli.StringSliceFlag{Name: "tag", Usage: "add this tag to every imported supporter (repeatable)"},
 					&cli.BoolFlag{Name: "overwrite", Usage: "let non-empty values of the file replace stored ones"},
 					&cli.BoolFlag{Name: "ignore-unknown", Usage: "drop unknown columns instead of keeping them as attributes"},
@@ -269,7 +269,7 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 		if err != nil {
 			return fmt.Errorf("the import is done, but its welcome emails: %w (queue them again with the same command)", err)
 		}
-		fmt.Fprintf(c.App.Writer, "welcome emails queued: %d (crm send --due, or crm serve, sends them)\n", len(ids))
+		fmt.Fprintf(c.App.Writer, "welcome emails queued: %d (crm serve, or crm send --due with RESEND_API_KEY or --outbox DIR, sends them)\n", len(ids))
 	}
 	return nil
 }

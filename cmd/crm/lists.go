@@ -356,6 +356,10 @@ func subscribe(c *cli.Context, db *crm.DB) error {
 	switch {
 	case c.Bool("resend-confirmation") && out.Status != crm.StatusPending:
 		fmt.Fprintf(w, "nothing to confirm: the person is %s, not pending (--resend-confirmation is for a double opt-in list)\n", out.Status)
+	case out.ConfirmationDeferred && sender == nil:
+		fmt.Fprintf(w, "no new confirmation email: one was queued or sent to this address less than %s ago (--confirmation-interval); "+
+			"one still queued goes with crm serve or crm send --due (with RESEND_API_KEY, or --outbox DIR)\n",
+			c.Duration("confirmation-interval"))
 	case out.ConfirmationDeferred:
 		fmt.Fprintf(w, "no new confirmation email: one was queued or sent to this address less than %s ago (--confirmation-interval)\n",
 			c.Duration("confirmation-interval"))

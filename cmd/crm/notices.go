@@ -58,7 +58,7 @@ func printNotices(c *cli.Context, rep *newsletter.NoticeReport, outbox string) e
 		fmt.Fprintln(c.App.ErrWriter, "error:", e)
 	}
 	if rep.Waiting > 0 {
-		return fmt.Errorf("%d email(s) could not go now and wait in the queue: crm send --due (or crm serve) sends them", rep.Waiting)
+		return fmt.Errorf("%d email(s) could not go now and wait in the queue: crm serve, or crm send --due with RESEND_API_KEY or --outbox DIR, sends them", rep.Waiting)
 	}
 	if rep.Failed+rep.Uncertain > 0 {
 		return fmt.Errorf("%d email(s) failed", rep.Failed+rep.Uncertain)

@@ -22,6 +22,10 @@ func TestSubscribeSendsTheConfirmation(t *testing.T) {
 	if want := "confirmation email queued: no sender now; crm serve or crm send --due (with RESEND_API_KEY, or --outbox DIR) sends it\n"; !strings.HasSuffix(out, want) {
 		t.Errorf("subscribe without a sender printed %q", out)
 	}
+	out = mustRun(t, db, "subscribe", "ana@example.org", "--list", "alertes", "--resend-confirmation")
+	if !strings.Contains(out, "less than 15m0s ago") || !strings.Contains(out, "one still queued goes with crm serve or crm send --due") {
+		t.Errorf("--resend-confirmation at once without a sender printed %q", out)
+	}
 	// The hint works: crm send --due --outbox DIR writes the queued email.
 	out = mustRun(t, db, "send", "--due", "--outbox", outbox)
 	if !strings.Contains(out, "wrote 1 email (1 confirmation) to "+outbox) || !strings.Contains(out, "scheduled campaigns were not sent") {

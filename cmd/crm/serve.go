@@ -163,7 +163,7 @@ func sendScheduled(ctx context.Context, c *cli.Context, n *newsletter.Newsletter
 	if _, ok := sender.(*newsletter.Outbox); ok {
 		// The outbox is for trying the pages: a scheduled campaign sent
 		// there would be recorded as sent, and never reach anyone.
-		fmt.Fprintln(c.App.ErrWriter, "note: with --outbox, scheduled campaigns are not sent (crm send --due sends them)")
+		fmt.Fprintln(c.App.ErrWriter, "note: with --outbox, scheduled campaigns are not sent (crm send --due with RESEND_API_KEY sends them)")
 		return
 	}
 	if n.CheckSender(sender) != nil {
