@@ -3,6 +3,7 @@ package newsletter_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -392,5 +393,47 @@ func TestConfirmationGreetsByName(t *testing.T) {
 	}
 	if !strings.Contains(emails[0].HTML, "<p>Bonjour Léa,</p>") {
 		t.Errorf("HTML: %s", emails[0].HTML)
+	}
+}
+
+// EditListTemplates changes one language and keeps the others in their
+// place; ListEmails says what each language gets.
+func TestEditListTemplates(t *testing.T) {
+	w := newWeb(t)
+	ctx := context.Background()
+	welcomeOn(t, w.n, "lettre")
+	custom := "---\nsubject: Hi {{.List}}\n---\nHello\n"
+	got, err := w.n.EditListTemplates(ctx, "lettre", newsletter.NoticeWelcome, []newsletter.ListTemplate{{Language: "fr", Source: custom}}, nil)
+	if err != nil || len(got) != 2 || got[0].Language != "fr" || got[0].Source != custom || got[1].Source != newsletter.DefaultWelcome("en") {
+		t.Fatalf("replace fr: %+v %v", got, err)
+	}
+	if got, err = w.n.EditListTemplates(ctx, "lettre", newsletter.NoticeWelcome, nil, []string{"fr"}); err != nil ||
+		len(got) != 1 || got[0].Language != "en" {
+		t.Fatalf("remove fr: %+v %v", got, err)
+	}
+	for _, tt := range []struct {
+		set    []newsletter.ListTemplate
+		remove []string
+		want   error
+	}{
+		{nil, []string{"fr"}, crm.ErrNotFound},
+		{[]newsletter.ListTemplate{{Language: "en", Source: custom}}, []string{"en"}, crm.ErrInvalid},
+		{[]newsletter.ListTemplate{{Language: "fr", Source: "no subject"}}, nil, crm.ErrInvalid},
+	} {
+		if _, err := w.n.EditListTemplates(ctx, "lettre", newsletter.NoticeWelcome, tt.set, tt.remove); !errors.Is(err, tt.want) {
+			t.Errorf("set %v remove %v: %v, want %v", tt.set, tt.remove, err, tt.want)
+		}
+	}
+	emails, err := w.n.ListEmails(ctx, "lettre")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, e := range emails {
+		said = append(said, fmt.Sprintf("%s %s %s %s", e.Kind, e.Language, e.Source, e.From))
+	}
+	want := []string{"welcome fr default en", "welcome en default ", "confirm fr default ", "confirm en default "}
+	if strings.Join(said, "|") != strings.Join(want, "|") {
+		t.Errorf("ListEmails = %q, want %q", said, want)
 	}
 }
