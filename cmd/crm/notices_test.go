@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/assocrm/assocrm/crm/crmtest"
 )
 
 // crm subscribe on a double opt-in list sends the confirmation email when
@@ -64,7 +66,7 @@ func TestSubscribeSendsTheConfirmation(t *testing.T) {
 // crm subscribe adds someone it does not know, unless their address was
 // erased; a refused subscription adds no one.
 func TestSubscribeAddsTheSupporter(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "crm.db")
+	db := crmtest.Database(t)
 	mustRun(t, db, "lists", "create", "lettre")
 	if out := mustRun(t, db, "subscribe", "Lea@Example.org", "--list", "lettre"); out != "added Lea@Example.org\nsubscribed\n" {
 		t.Errorf("subscribe of a new address printed %q", out)
@@ -144,7 +146,7 @@ func TestListWelcomeFromTheCommandLine(t *testing.T) {
 // opt-in list says there is nothing to confirm.
 func TestSubscribeWelcomeWithoutSender(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "crm.db")
+	db := crmtest.Database(t)
 	mustRun(t, db, "settings", "set", "from", "Asso <news@asso.example.org>")
 	mustRun(t, db, "lists", "create", "lettre")
 	mustRun(t, db, "lists", "edit", "lettre", "--welcome", "default")
@@ -179,7 +181,7 @@ func TestSubscribeWelcomeWithoutSender(t *testing.T) {
 // is refused; lists show says what is sent in each language.
 func TestListEmailsByLanguage(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "crm.db")
+	db := crmtest.Database(t)
 	mustRun(t, db, "lists", "create", "lettre")
 	mustRun(t, db, "lists", "create", "alertes", "--double-opt-in")
 	en := filepath.Join(dir, "welcome.en.md")
