@@ -116,7 +116,10 @@ func (x *xlsxWriter) write(row []Value) error {
 // the header row, and writes it and the sample.
 func (x *xlsxWriter) start() error {
 	x.started = true
-	for i, c := range x.columns {
+	// Backwards: excelize puts each width set in front of the others,
+	// and Excel wants them in column order.
+	for i := len(x.columns) - 1; i >= 0; i-- {
+		c := x.columns[i]
 		w := float64(utf8.RuneCountInString(c.Name)) * 1.2 // bold
 		w = max(w, kindWidth(c.Kind))
 		for _, row := range x.sample {

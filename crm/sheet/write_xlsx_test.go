@@ -1,9 +1,12 @@
 package sheet_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +30,8 @@ func openXLSX(t *testing.T, b []byte) (*excelize.File, string) {
 // formats; text as text, the formula-like ones marked with Excel's quote
 // prefix and their value unchanged; columns sized to their content.
 func TestWriteXLSX(t *testing.T) {
-	f, sh := openXLSX(t, writeAll(t, sheet.XLSX, testColumns, testRows()))
+	b := writeAll(t, sheet.XLSX, testColumns, testRows())
+	f, sh := openXLSX(t, b)
 
 	rows, err := f.GetRows(sh)
 	if err != nil {
@@ -164,6 +168,31 @@ func TestWriteXLSX(t *testing.T) {
 	if widths["A"] < 40 || widths["F"] > 10 || widths["D"] < 11 || widths["E"] < 17 || widths["C"] < 10 {
 		t.Errorf("widths %v", widths)
 	}
+	// In column order, as Excel wants them (it offers to repair the file
+	// otherwise).
+	xml := sheetXML(t, b)
+	if i, j := strings.Index(xml, `<col min="1"`), strings.Index(xml, `<col min="2"`); i < 0 || j < i {
+		t.Errorf("columns out of order: %s", xml[strings.Index(xml, "<cols>"):strings.Index(xml, "</cols>")])
+	}
+}
+
+// sheetXML is the first worksheet's XML in the workbook b.
+func sheetXML(t *testing.T, b []byte) string {
+	t.Helper()
+	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := z.Open("xl/worksheets/sheet1.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	x, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(x)
 }
 
 // Past the rows sampled for the widths, rows stream in order; a long
