@@ -21,7 +21,7 @@ func NeedsNeutralizing(s string) bool {
 // run as a formula, and unchanged otherwise. It is the one rule every
 // writer of this package applies to text cells (CSV, Excel CSV and the
 // rejects file; the xlsx writer marks the same cells with the workbook's
-// own apostrophe, see NewWriter). Numbers, amounts and dates are not text
+// own apostrophe, see XLSX). Numbers, amounts and dates are not text
 // and are written as they are: -12 in a numeric column stays -12, while
 // "-12" in a text column becomes "'-12".
 func Neutralize(s string) string {

@@ -24,7 +24,10 @@ const (
 	ExcelCSV Format = "excel-csv"
 	// XLSX is an Excel workbook of one sheet: a bold header frozen above
 	// the rows, numbers, amounts (with their currency's format) and dates
-	// as typed cells, and columns as wide as their content.
+	// (shown dd/mm/yyyy) as typed cells, and columns as wide as their
+	// content. A text that begins like a formula keeps its value and gets
+	// Excel's quote prefix, the cell form of the apostrophe a person
+	// types before "=": it is shown as it is and stays text when edited.
 	XLSX Format = "xlsx"
 )
 
@@ -43,9 +46,10 @@ type Column struct {
 
 // Writer writes rows of typed cells as a CSV, Excel CSV or xlsx file.
 // Every text cell that a spreadsheet could take for a formula is
-// neutralised (see Neutralize); numbers, amounts and dates are not text
-// and are written as they are. Nothing is complete until Close returns
-// nil.
+// neutralised: a leading apostrophe in CSV and Excel CSV (see
+// Neutralize), the quote prefix in xlsx. Numbers, amounts and dates are
+// not text and are written as they are. Nothing is complete until Close
+// returns nil, and Close must be called even after an error.
 type Writer struct {
 	csv     *csv.Writer
 	excel   bool // ExcelCSV: French number and date forms
