@@ -87,3 +87,29 @@ func TestEditDonation(t *testing.T) {
 		t.Errorf("jo's audit: %s", s)
 	}
 }
+
+// The street address is read from a sheet's Adresse column (HelloAsso's
+// "Adresse acheteur" too), kept, and erased.
+func TestSupporterAddress(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	rep := importString(t, db, "Email;Nom;Adresse acheteur;Code postal;Ville\nlea@example.org;Martin;5 rue Royale;1000;Bruxelles\n",
+		crm.ImportOptions{})
+	if rep.Created != 1 {
+		t.Fatalf("import: %+v", rep)
+	}
+	s, err := db.GetSupporterByEmail(ctx, "lea@example.org")
+	if err != nil || s.Address != "5 rue Royale" || s.Postcode != "1000" || s.City != "Bruxelles" {
+		t.Fatalf("imported: %+v, %v", s, err)
+	}
+	addr := "  12  rue des Lilas "
+	if s, err = db.UpdateSupporter(ctx, s.ID, crm.SupporterUpdate{Address: &addr}); err != nil || s.Address != "12 rue des Lilas" {
+		t.Errorf("edit address: %+v, %v", s, err)
+	}
+	if err := db.Forget(ctx, "lea@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := db.GetSupporter(ctx, s.ID); err != nil || s.Address != "" {
+		t.Errorf("after erasure: %q, %v", s.Address, err)
+	}
+}
