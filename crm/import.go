@@ -935,6 +935,8 @@ func stringField(s *Supporter, field string) *string {
 		return &s.Phone
 	case fieldOrganisation:
 		return &s.Organisation
+	case fieldAddress:
+		return &s.Address
 	case fieldCity:
 		return &s.City
 	case fieldPostcode:
@@ -1019,7 +1021,7 @@ func mergeSupporter(dst, src *Supporter, overwrite bool) bool {
 	changed := false
 	for _, f := range []struct{ d, s *string }{
 		{&dst.FirstName, &src.FirstName}, {&dst.LastName, &src.LastName}, {&dst.Phone, &src.Phone},
-		{&dst.Organisation, &src.Organisation}, {&dst.City, &src.City}, {&dst.Postcode, &src.Postcode},
+		{&dst.Organisation, &src.Organisation}, {&dst.Address, &src.Address}, {&dst.City, &src.City}, {&dst.Postcode, &src.Postcode},
 		{&dst.Country, &src.Country}, {&dst.Language, &src.Language}, {&dst.Notes, &src.Notes},
 		{&dst.Source, &src.Source},
 	} {

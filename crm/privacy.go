@@ -127,8 +127,10 @@ type Export struct {
 	DonationTotals []DonationTotal `json:"donation_totals"`
 	// OwnChoices are the interests and tags the person removed
 	// themselves, which imports leave out.
-	OwnChoices []OwnChoice    `json:"own_choices"`
-	Extra      map[string]any `json:"extra,omitempty"`
+	OwnChoices []OwnChoice `json:"own_choices"`
+	// Events are the person's answers to events and their attendance.
+	Events *SupporterEvents `json:"events"`
+	Extra  map[string]any   `json:"extra,omitempty"`
 }
 
 // ExportSupporter returns everything held about the supporter with the
@@ -154,6 +156,9 @@ func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error
 		return nil, err
 	}
 	if x.OwnChoices, err = db.OwnChoices(ctx, id); err != nil {
+		return nil, err
+	}
+	if x.Events, err = supporterEvents(ctx, db.bun, id); err != nil {
 		return nil, err
 	}
 	db.auditRead(ctx, "export", id)
@@ -352,7 +357,8 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 				return err
 			}
 		}
-		for _, table := range []string{"supporter_tags", "supporter_attributes", "supporter_interests", "supporter_choices"} {
+		for _, table := range []string{"supporter_tags", "supporter_attributes", "supporter_interests", "supporter_choices",
+			"event_rsvps", "event_rsvp_history", "event_attendance"} {
 			if _, err := tx.NewDelete().TableExpr(table).Where("supporter_id = ?", id).Exec(ctx); err != nil {
 				return fmt.Errorf("forget: %s: %w", table, err)
 			}
@@ -360,7 +366,7 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 		now := db.Now()
 		if _, err := tx.NewUpdate().Table("supporters").
 			Set("email = ?", ErasedAddress(id)).
-			Set("first_name = '', last_name = '', phone = '', organisation = '', city = '', city_key = ''").
+			Set("first_name = '', last_name = '', phone = '', organisation = '', address = '', city = '', city_key = ''").
 			Set("postcode = '', country = '', notes = '', source = '', source_key = ''").
 			Set("email_status = ?", EmailOK).Set("updated_at = ?", now).Set("erased_at = ?", now).
 			Where("id = ?", id).Exec(ctx); err != nil {

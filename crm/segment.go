@@ -18,7 +18,8 @@ import (
 
 // segmentFields are the fields a segment expression may use.
 var segmentFields = []string{"tag", "interest", "list", "city", "postcode", "lang", "country", "source", "email",
-	"attr.KEY", "created", "donation.total", "donation.count", "donation.last", "donation.first", "segment"}
+	"attr.KEY", "created", "donation.total", "donation.count", "donation.last", "donation.first",
+	"event", "event.no", "event.maybe", "attended", "attended.count", "segment"}
 
 // SegmentFields returns the fields a segment expression may use, in a
 // slice of the caller's ("attr.KEY" stands for any attr.NAME).
@@ -412,6 +413,35 @@ func (c *segmentCompiler) term(t *segment.Term) (*segExpr, error) {
 			having: cond}}, nil
 	case "donation.total", "donation.count":
 		return c.donationNumber(t)
+	case "event", "event.no", "event.maybe", "attended":
+		if err := c.requireEquality(t); err != nil {
+			return nil, err
+		}
+		name, err := slug("event", t.Value)
+		if err != nil {
+			return nil, c.errAt(t.At, "%s %q: %s", field, t.Value, reason(err))
+		}
+		if err := c.exists(t, "event", "events", name); err != nil {
+			return nil, err
+		}
+		const ofEvent = " IN (SELECT e.id FROM events e WHERE e.name = ?)"
+		switch field {
+		case "event":
+			// Answered yes and holds a place: not on the waiting list.
+			return member("event_rsvps", "r", segmentCond{sql: "r.event_id" + ofEvent + " AND r.answer = ? AND NOT r.waiting",
+				args: []any{name, AnswerYes}}), nil
+		case "event.no", "event.maybe":
+			answer := AnswerNo
+			if field == "event.maybe" {
+				answer = AnswerMaybe
+			}
+			return member("event_rsvps", "r", segmentCond{sql: "r.event_id" + ofEvent + " AND r.answer = ?",
+				args: []any{name, answer}}), nil
+		}
+		return member("event_attendance", "att", segmentCond{sql: "att.event_id" + ofEvent + " AND att.status = ?",
+			args: []any{name, Attended}}), nil
+	case "attended.count":
+		return c.attendedCount(t)
 	case "segment":
 		return c.saved(t)
 	}
@@ -537,6 +567,26 @@ func (c *segmentCompiler) donationNumber(t *segment.Term) (*segExpr, error) {
 		return (&segExpr{op: "NOT", subs: []*segExpr{donors(negateOp[op]).measure()}}).measure(), nil
 	}
 	return donors(op), nil
+}
+
+// attendedCount compiles attended.count: how many events the supporter
+// attended. Supporters who attended none count as 0, as for
+// donation.count.
+func (c *segmentCompiler) attendedCount(t *segment.Term) (*segExpr, error) {
+	n, err := strconv.ParseInt(t.Value, 10, 64)
+	if err != nil || n < 0 {
+		return nil, c.errAt(t.At, "attended.count %q: want a whole number", t.Value)
+	}
+	op := sqlOp(t.Op)
+	attendees := func(op string) *segExpr {
+		return &segExpr{leaf: segLeaf{table: "event_attendance", alias: "att",
+			where:  segmentCond{sql: "att.status = ?", args: []any{Attended}},
+			having: segmentCond{sql: "COUNT(*) " + op + " ?", args: []any{n}}}}
+	}
+	if zeroMatches(op, n) {
+		return (&segExpr{op: "NOT", subs: []*segExpr{attendees(negateOp[op]).measure()}}).measure(), nil
+	}
+	return attendees(op), nil
 }
 
 // negateOp is the operator true exactly where op is false.

@@ -48,6 +48,9 @@ type NoticeKind string
 const (
 	NoticeConfirm NoticeKind = "confirm" // asks to confirm pending subscriptions
 	NoticeWelcome NoticeKind = "welcome" // welcomes a new subscriber of a list
+	// NoticeEventPlace tells someone on an event's waiting list that a
+	// place freed up and is theirs.
+	NoticeEventPlace NoticeKind = "event-place"
 )
 
 // noticeKeyLifetime is how long the provider remembers an idempotency key.
@@ -75,6 +78,8 @@ type noticeRow struct {
 	Kind        NoticeKind   `bun:"kind"`
 	SupporterID int64        `bun:"supporter_id"`
 	ListIDs     string       `bun:"list_ids"`
+	EventID     int64        `bun:"event_id,nullzero"`
+	Dedupe      string       `bun:"dedupe,nullzero"`
 	Key         string       `bun:"idempotency_key"`
 	Status      noticeStatus `bun:"status"`
 	Payload     string       `bun:"payload"`

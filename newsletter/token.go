@@ -21,6 +21,8 @@ const (
 	PurposeConfirm     Purpose = 1 // confirm a pending subscription (expires)
 	PurposeUnsubscribe Purpose = 2 // leave a list (never expires)
 	PurposePreferences Purpose = 3 // change lists, language, interests (never expires)
+	PurposeRSVP        Purpose = 4 // answer an event (expires after it)
+	PurposeCalendar    Purpose = 5 // read a non-public event's calendar file (expires after it)
 )
 
 // ConfirmTokenLifetime is how long a confirmation link works.
@@ -42,6 +44,9 @@ type Token struct {
 	// none), so that what is done through it is counted in the
 	// campaign's report.
 	CampaignID int64
+	// EventID is the event a PurposeRSVP or PurposeCalendar token is
+	// for (it takes ListID's place in the signed bytes).
+	EventID int64
 }
 
 // tokenVersion lets the format change without accepting old forms by
@@ -79,7 +84,11 @@ func (s *Signer) Sign(t Token) string {
 	}
 	b := append(buf[:0], version, byte(t.Purpose))
 	b = binary.AppendUvarint(b, uint64(t.SupporterID))
-	b = binary.AppendUvarint(b, uint64(t.ListID))
+	if t.Purpose == PurposeRSVP || t.Purpose == PurposeCalendar {
+		b = binary.AppendUvarint(b, uint64(t.EventID))
+	} else {
+		b = binary.AppendUvarint(b, uint64(t.ListID))
+	}
 	var exp uint64
 	if !t.Expires.IsZero() {
 		exp = uint64(t.Expires.Unix())
@@ -134,6 +143,9 @@ func (s *Signer) Verify(text string, purpose Purpose, now time.Time) (Token, err
 		return Token{}, ErrTokenInvalid
 	}
 	t := Token{Purpose: purpose, SupporterID: int64(vals[0]), ListID: int64(vals[1]), CampaignID: int64(all[3])}
+	if purpose == PurposeRSVP || purpose == PurposeCalendar {
+		t.EventID, t.ListID = t.ListID, 0
+	}
 	if vals[2] != 0 {
 		t.Expires = time.Unix(int64(vals[2]), 0).UTC()
 		if !now.Before(t.Expires) {

@@ -27,6 +27,18 @@ func TestTokens(t *testing.T) {
 	if _, err := s.Verify(confirm, newsletter.PurposeConfirm, now.Add(8*24*time.Hour)); !errors.Is(err, newsletter.ErrTokenExpired) {
 		t.Errorf("old confirm token: %v", err)
 	}
+	// An answer link is bound to its person and event, and to its purpose.
+	rsvp := s.Sign(newsletter.Token{Purpose: newsletter.PurposeRSVP, SupporterID: 42, EventID: 9, CampaignID: 3,
+		Expires: now.Add(48 * time.Hour)})
+	if got, err := s.Verify(rsvp, newsletter.PurposeRSVP, now); err != nil || got.SupporterID != 42 || got.EventID != 9 ||
+		got.ListID != 0 || got.CampaignID != 3 {
+		t.Errorf("rsvp token = %+v, %v", got, err)
+	}
+	for _, p := range []newsletter.Purpose{newsletter.PurposeCalendar, newsletter.PurposeUnsubscribe, newsletter.PurposeConfirm} {
+		if _, err := s.Verify(rsvp, p, now); !errors.Is(err, newsletter.ErrTokenInvalid) {
+			t.Errorf("rsvp token for purpose %d: %v", p, err)
+		}
+	}
 	other, _ := newsletter.NewSigner(bytes.Repeat([]byte("x"), 32))
 	bad := []struct {
 		name, token string

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -23,15 +23,15 @@ func interestsCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list the vocabulary",
-				Flags: []cli.Flag{formatFlag()},
+				Flags: outputFlags(),
 				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					ins, err := db.Interests(c.Context)
 					if err != nil {
 						return err
 					}
-					recs := records{header: []string{"name", "label_fr", "label_en"}, json: ins}
+					recs := records{columns: textColumns("name", "label_fr", "label_en"), json: ins}
 					for _, in := range ins {
-						recs.rows = append(recs.rows, []string{in.Name, in.LabelFR, in.LabelEN})
+						recs.rows = append(recs.rows, []sheet.Value{sheet.Text(in.Name), sheet.Text(in.LabelFR), sheet.Text(in.LabelEN)})
 					}
 					return printRecords(c, recs)
 				}),
@@ -153,16 +153,18 @@ func listsCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list the lists, with how many people are subscribed and how many pending (yet to confirm)",
-				Flags: []cli.Flag{formatFlag()},
+				Flags: outputFlags(),
 				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					ls, err := db.Lists(c.Context)
 					if err != nil {
 						return err
 					}
-					recs := records{header: []string{"name", "title", "kind", "visibility", "opt_in", "subscribed", "pending"}, json: ls}
+					recs := records{columns: append(textColumns("name", "title", "kind", "visibility", "opt_in"),
+						sheet.Column{Name: "subscribed", Kind: sheet.KindInteger}, sheet.Column{Name: "pending", Kind: sheet.KindInteger}), json: ls}
 					for _, l := range ls {
-						recs.rows = append(recs.rows, []string{l.Name, l.Title, string(l.Kind), visibility(l), optIn(l),
-							strconv.Itoa(l.Subscribed), strconv.Itoa(l.Pending)})
+						recs.rows = append(recs.rows, []sheet.Value{sheet.Text(l.Name), sheet.Text(l.Title),
+							sheet.Text(string(l.Kind)), sheet.Text(visibility(l)), sheet.Text(optIn(l)), sheet.Int(int64(l.Subscribed)),
+							sheet.Int(int64(l.Pending))})
 					}
 					return printRecords(c, recs)
 				}),
@@ -171,7 +173,7 @@ func listsCommand() *cli.Command {
 				Name:      "show",
 				Usage:     "show a list's setup: titles, texts, visibility, opt-in, counts, and its welcome and confirmation emails",
 				ArgsUsage: "NAME",
-				Flags:     []cli.Flag{formatFlag()},
+				Flags:     outputFlags(),
 				Action:    withReadDB(1, 1, showList),
 			},
 			snippetCommand(),
@@ -442,25 +444,23 @@ func donationsCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list gifts",
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "email", Usage: "only this donor's"},
 					&cli.StringFlag{Name: "since", Usage: "received on or after this date"},
 					&cli.StringFlag{Name: "until", Usage: "received on or before this date"},
 					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
-					formatFlag(),
-				},
+				}, outputFlags()...),
 				Action: withReadDB(0, 0, listDonations),
 			},
 			{
 				Name:  "report",
 				Usage: "sum gifts by month, year, fund or method",
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "by", Value: "month", Usage: "month, year, fund or method"},
 					&cli.StringFlag{Name: "since", Usage: "received on or after this date"},
 					&cli.StringFlag{Name: "until", Usage: "received on or before this date"},
 					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
-					formatFlag(),
-				},
+				}, outputFlags()...),
 				Action: withReadDB(0, 0, reportDonations),
 			},
 		},
@@ -534,11 +534,13 @@ func listDonations(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	recs := records{header: []string{"email", "date", "amount", "currency", "method", "fund", "recurring", "ref"}, json: ds}
+	recs := records{columns: []sheet.Column{{Name: "email"}, {Name: "date", Kind: sheet.KindDate},
+		{Name: "amount", Kind: sheet.KindMoney}, {Name: "currency"}, {Name: "method"}, {Name: "fund"},
+		{Name: "recurring", Kind: sheet.KindBoolean}, {Name: "ref"}}, json: ds}
 	for _, d := range ds {
-		recs.rows = append(recs.rows, []string{d.Email, d.ReceivedAt.Format(time.DateOnly),
-			crm.FormatAmount(d.Amount, d.Currency), d.Currency, string(d.Method), d.Fund,
-			strconv.FormatBool(d.Recurring), d.ExternalRef})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(d.Email), sheet.Date(d.ReceivedAt),
+			sheet.Money(d.Amount, d.Currency), sheet.Text(d.Currency), sheet.Text(string(d.Method)), sheet.Text(d.Fund),
+			sheet.Bool(d.Recurring), sheet.Text(d.ExternalRef)})
 	}
 	return printRecords(c, recs)
 }
@@ -552,10 +554,12 @@ func reportDonations(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	recs := records{header: []string{c.String("by"), "currency", "count", "donors", "total"}, json: rows}
+	recs := records{columns: []sheet.Column{{Name: c.String("by")}, {Name: "currency"},
+		{Name: "count", Kind: sheet.KindInteger}, {Name: "donors", Kind: sheet.KindInteger},
+		{Name: "total", Kind: sheet.KindMoney}}, json: rows}
 	for _, r := range rows {
-		recs.rows = append(recs.rows, []string{r.Key, r.Currency, strconv.Itoa(r.Count),
-			strconv.Itoa(r.Donors), crm.FormatAmount(r.Sum, r.Currency)})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(r.Key), sheet.Text(r.Currency), sheet.Int(int64(r.Count)),
+			sheet.Int(int64(r.Donors)), sheet.Money(r.Sum, r.Currency)})
 	}
 	return printRecords(c, recs)
 }
@@ -692,26 +696,29 @@ func showList(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	recs := records{header: []string{"field", "value"}, json: struct {
+	recs := records{columns: textColumns("field", "value"), json: struct {
 		*crm.List
 		Emails []newsletter.ListEmail `json:"emails"`
 	}{l, emails}}
-	for _, kv := range [][2]string{
-		{"name", l.Name}, {"title", l.Title}, {"title_en", l.TitleEN}, {"kind", string(l.Kind)},
-		{"visibility", visibility(l)}, {"opt_in", optIn(l)},
-		{"description", l.Description}, {"description_en", l.DescriptionEN},
-		{"consent_text", l.ConsentText}, {"consent_text_en", l.ConsentTextEN},
-		{"created_at", l.CreatedAt.In(st.Location()).Format("2006-01-02 15:04")},
-		{"subscribed", strconv.Itoa(l.Subscribed)}, {"pending", strconv.Itoa(l.Pending)},
+	for _, kv := range []struct {
+		field string
+		value sheet.Value
+	}{
+		{"name", sheet.Text(l.Name)}, {"title", sheet.Text(l.Title)}, {"title_en", sheet.Text(l.TitleEN)},
+		{"kind", sheet.Text(string(l.Kind))}, {"visibility", sheet.Text(visibility(l))}, {"opt_in", sheet.Text(optIn(l))},
+		{"description", sheet.Text(l.Description)}, {"description_en", sheet.Text(l.DescriptionEN)},
+		{"consent_text", sheet.Text(l.ConsentText)}, {"consent_text_en", sheet.Text(l.ConsentTextEN)},
+		{"created_at", sheet.DateTime(l.CreatedAt.In(st.Location()), "2006-01-02 15:04 MST")},
+		{"subscribed", sheet.Int(int64(l.Subscribed))}, {"pending", sheet.Int(int64(l.Pending))},
 	} {
-		recs.rows = append(recs.rows, kv[:])
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(kv.field), kv.value})
 	}
 	for _, e := range emails {
 		v := e.Source
 		if e.From != "" {
 			v += " (its " + e.From + " one)"
 		}
-		recs.rows = append(recs.rows, []string{emailFlag(e.Kind) + "_" + e.Language, v})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(emailFlag(e.Kind) + "_" + e.Language), sheet.Text(v)})
 	}
 	return printRecords(c, recs)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -67,7 +68,7 @@ func campaignCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list campaigns",
-				Flags: []cli.Flag{formatFlag()},
+				Flags: outputFlags(),
 				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					n, err := openNewsletter(c, db)
 					if err != nil {
@@ -81,7 +82,10 @@ func campaignCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					recs := records{header: []string{"name", "list", "segment", "status", "recipients", "scheduled_at", "created_at"}, json: cs}
+					recs := records{columns: append(textColumns("name", "list", "segment", "status"),
+						sheet.Column{Name: "recipients", Kind: sheet.KindInteger},
+						sheet.Column{Name: "scheduled_at", Kind: sheet.KindDateTime},
+						sheet.Column{Name: "created_at", Kind: sheet.KindDateTime}), json: cs}
 					for _, cp := range cs {
 						if cp.Status == newsletter.StatusDraft {
 							// As show says: who would receive it now.
@@ -91,17 +95,18 @@ func campaignCommand() *cli.Command {
 							}
 							cp.Recipients = st.Recipients
 						}
-						status, scheduled := string(cp.Status), ""
+						status, scheduled := string(cp.Status), sheet.Value{}
 						if !cp.ScheduledAt.IsZero() {
-							scheduled = cp.ScheduledAt.In(st.Location()).Format("2006-01-02 15:04")
+							scheduled = sheet.DateTime(cp.ScheduledAt.In(st.Location()), "2006-01-02 15:04")
 							if cp.Late(time.Now(), newsletter.DefaultMaxLate) {
 								status = "late: waits for a person"
 							} else if cp.Status == newsletter.StatusDraft {
 								status = "scheduled"
 							}
 						}
-						recs.rows = append(recs.rows, []string{cp.Name, cp.List, cp.Segment, status,
-							strconv.Itoa(cp.Recipients), scheduled, cp.CreatedAt.In(st.Location()).Format("2006-01-02 15:04")})
+						recs.rows = append(recs.rows, []sheet.Value{sheet.Text(cp.Name), sheet.Text(cp.List),
+							sheet.Text(cp.Segment), sheet.Text(status), sheet.Int(int64(cp.Recipients)), scheduled,
+							sheet.DateTime(cp.CreatedAt.In(st.Location()), "2006-01-02 15:04")})
 					}
 					return printRecords(c, recs)
 				}),
@@ -110,8 +115,8 @@ func campaignCommand() *cli.Command {
 				Name:      "show",
 				Usage:     "show a campaign: status, recipients, sent, failed, delivered, bounced, complained, unsubscribed",
 				ArgsUsage: "NAME",
-				Flags: []cli.Flag{formatFlag(),
-					&cli.StringFlag{Name: "chart", Usage: "also draw the campaign's funnel into this `FILE` (.svg or .png)"}},
+				Flags: append(outputFlags(),
+					&cli.StringFlag{Name: "chart", Usage: "also draw the campaign's funnel into this `FILE` (.svg or .png)"}),
 				Action: withReadDB(1, 1, showCampaign),
 			},
 			{
@@ -506,36 +511,41 @@ func showCampaign(c *cli.Context, db *crm.DB) error {
 		return err
 	}
 	cp := st.Campaign
-	recs := records{header: []string{"field", "value"}, json: st}
+	recs := records{columns: textColumns("field", "value"), json: st}
 	settings, err := db.Settings(c.Context)
 	if err != nil {
 		return err
 	}
-	local := func(t time.Time) string {
+	local := func(t time.Time) sheet.Value {
 		if t.IsZero() {
-			return ""
+			return sheet.Value{}
 		}
-		return t.In(settings.Location()).Format("2006-01-02 15:04 MST")
+		return sheet.DateTime(t.In(settings.Location()), "2006-01-02 15:04 MST")
 	}
-	scheduled := local(cp.ScheduledAt)
-	for _, kv := range [][2]string{
-		{"name", cp.Name}, {"list", cp.List}, {"segment", cp.Segment}, {"from", cp.From}, {"reply_to", cp.ReplyTo},
-		{"subject", cp.Subject}, {"status", string(cp.Status)}, {"scheduled_at", scheduled},
+	count := func(n int) sheet.Value { return sheet.Int(int64(n)) }
+	for _, kv := range []struct {
+		field string
+		value sheet.Value
+	}{
+		{"name", sheet.Text(cp.Name)}, {"list", sheet.Text(cp.List)}, {"segment", sheet.Text(cp.Segment)},
+		{"from", sheet.Text(cp.From)}, {"reply_to", sheet.Text(cp.ReplyTo)}, {"subject", sheet.Text(cp.Subject)},
+		{"status", sheet.Text(string(cp.Status))}, {"scheduled_at", local(cp.ScheduledAt)},
 		{"started_at", local(cp.StartedAt)}, {"finished_at", local(cp.FinishedAt)},
-		{"recipients", strconv.Itoa(st.Recipients)},
-		{"pending", strconv.Itoa(st.Pending)}, {"sent", strconv.Itoa(st.Sent)}, {"failed", strconv.Itoa(st.Failed)},
-		{"uncertain", strconv.Itoa(st.Uncertain)}, {"skipped", strconv.Itoa(st.Skipped)},
-		{"delivered", strconv.Itoa(st.Delivered)}, {"delayed", strconv.Itoa(st.Delayed)},
-		{"bounced", strconv.Itoa(st.Bounced)}, {"complained", strconv.Itoa(st.Complained)},
-		{"unsubscribed", strconv.Itoa(st.Unsubscribed)}, {"opened", strconv.Itoa(cp.Opened)},
-		{"clicked", strconv.Itoa(cp.Clicked)}, {"by_language", byLanguage(st.ByLanguage)},
+		{"recipients", count(st.Recipients)},
+		{"pending", count(st.Pending)}, {"sent", count(st.Sent)}, {"failed", count(st.Failed)},
+		{"uncertain", count(st.Uncertain)}, {"skipped", count(st.Skipped)},
+		{"delivered", count(st.Delivered)}, {"delayed", count(st.Delayed)},
+		{"bounced", count(st.Bounced)}, {"complained", count(st.Complained)},
+		{"unsubscribed", count(st.Unsubscribed)}, {"opened", count(cp.Opened)},
+		{"clicked", count(cp.Clicked)}, {"by_language", sheet.Text(byLanguage(st.ByLanguage))},
 	} {
-		if kv[1] != "" {
-			recs.rows = append(recs.rows, kv[:])
+		if !kv.value.IsEmpty() {
+			recs.rows = append(recs.rows, []sheet.Value{sheet.Text(kv.field), kv.value})
 		}
 	}
 	for _, reason := range slices.Sorted(maps.Keys(st.FailedReasons)) {
-		recs.rows = append(recs.rows, []string{"failed_reason", fmt.Sprintf("%d: %s", st.FailedReasons[reason], reason)})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text("failed_reason"),
+			sheet.Text(fmt.Sprintf("%d: %s", st.FailedReasons[reason], reason))})
 	}
 	if chart := c.String("chart"); chart != "" {
 		format := strings.TrimPrefix(strings.ToLower(filepath.Ext(chart)), ".")
@@ -552,7 +562,7 @@ func showCampaign(c *cli.Context, db *crm.DB) error {
 		defer fmt.Fprintf(c.App.ErrWriter, "chart written to %s\n", chart)
 	}
 	for _, t := range cp.Templates {
-		recs.rows = append(recs.rows, []string{"template", t.Language})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text("template"), sheet.Text(t.Language)})
 	}
 	return printRecords(c, recs)
 }
