@@ -183,8 +183,8 @@ func (in *importInput) finish(c *cli.Context, err error, info *crm.FileInfo, rep
 		return true, fmt.Errorf("import %s: %w", in.name, err)
 	}
 	delimiter := info.Delimiter
-	if delimiter == "" { // a workbook: the rejected rows go to a CSV file
-		delimiter = ","
+	if delimiter == "" { // a workbook: the rejected rows go to a CSV file that French Excel opens
+		delimiter = ";"
 	}
 	if err := in.rejects.finish(info.Header, delimiter); err != nil {
 		return true, err
