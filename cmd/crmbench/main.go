@@ -111,7 +111,7 @@ func main() {
 		fmt.Printf("PostgreSQL segment count: %s\n", strings.TrimSpace(r.stdout))
 	}
 	if *only == "sheets" {
-		benchSheets(work, crmBin, *sheetRows)
+		benchSheets(self, work, crmBin, *sheetRows)
 	}
 	if *only == "" || *only == "send" {
 		for _, run := range []struct {
@@ -390,6 +390,9 @@ func runChild(step string, args []string) error {
 		return prepareSend(ctx, args[0], count)
 	case "floor":
 		return importFloor(args[0], args[1])
+	case "sheetfiles":
+		rows, _ := strconv.Atoi(args[1])
+		return writeSheetFiles(args[0], rows)
 	case "send":
 		count, _ := strconv.Atoi(args[2])
 		limit, _ := strconv.Atoi(args[3])

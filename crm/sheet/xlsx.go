@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"math"
 	"path"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -28,10 +31,11 @@ const xlsxMemoryLimit = 64 << 20
 // caches and the calculation chain, which excelize would otherwise load
 // in memory, are left out.
 type xlsxBook struct {
-	f     *excelize.File
-	names []string
-	size  int64
-	cur   *xlsxRows
+	f        *excelize.File
+	names    []string
+	size     int64
+	date1904 bool
+	cur      *xlsxRows
 }
 
 func newXLSX(ra *randomAccess, zr *zip.Reader) (*xlsxBook, error) {
@@ -79,6 +83,9 @@ func newXLSX(ra *randomAccess, zr *zip.Reader) (*xlsxBook, error) {
 		return nil, &CorruptError{Format: FormatXLSX, Err: err}
 	}
 	b := &xlsxBook{f: f, names: f.GetSheetList(), size: ra.size}
+	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
+		b.date1904 = *props.Date1904
+	}
 	if err := normalizeNumberFormats(f); err != nil {
 		f.Close()
 		return nil, &CorruptError{Format: FormatXLSX, Err: err}
@@ -122,7 +129,7 @@ func (b *xlsxBook) openSheet(i int) (rows, string, error) {
 	if err != nil {
 		return nil, "", &CorruptError{Format: FormatXLSX, Err: fmt.Errorf("sheet %q: %w", b.names[i], err)}
 	}
-	b.cur = &xlsxRows{r: r, size: b.size}
+	b.cur = &xlsxRows{r: r, size: b.size, date1904: b.date1904}
 	return b.cur, b.names[i], nil
 }
 
@@ -136,10 +143,11 @@ func (b *xlsxBook) close() error {
 // xlsxRows reads a sheet with excelize's streaming iterator, which
 // applies the number formats normalizeNumberFormats left.
 type xlsxRows struct {
-	r    *excelize.Rows
-	line int
-	size int64
-	done bool
+	r        *excelize.Rows
+	line     int
+	size     int64
+	date1904 bool
+	done     bool
 }
 
 func (x *xlsxRows) next() ([]string, int, error) {
@@ -151,6 +159,11 @@ func (x *xlsxRows) next() ([]string, int, error) {
 		}
 		if filled(cells) == 0 {
 			continue
+		}
+		for i, c := range cells {
+			if strings.HasPrefix(c, dateMarker) {
+				cells[i] = serialText(c, x.date1904)
+			}
 		}
 		return cells, x.line, nil
 	}
@@ -179,16 +192,29 @@ func (x *xlsxRows) close() error { return x.r.Close() }
 // 0000000000 or \0General, a postcode 01000 with 00000) as it shows, and
 // every other number as the plain decimal it holds, not as displayed
 // (15.5, not "15,50 €").
+//
+// excelize's own date formatting costs tens of microseconds a cell, and
+// any format some; so a plain number gets a number format that excelize
+// does not know, for which it returns the value as stored, and a date
+// one that writes the serial number after a marker, which xlsxRows turns
+// into ISO text itself.
 const (
-	isoDate     = "yyyy-mm-dd"
-	isoDateTime = "yyyy-mm-dd hh:mm:ss"
-	isoTime     = "hh:mm:ss"
-	plainFormat = "@" // excelize returns a number as it is for a text-only format
+	isoDate     = "date"
+	isoDateTime = "datetime"
+	isoTime     = "time"
+	plainFormat = "plain"
+
+	dateMarker = "\ue000" // a private-use character: no text has it
 )
 
+var markerFormats = map[string]string{
+	isoDate:     `"` + dateMarker + `D"0.000000`,
+	isoDateTime: `"` + dateMarker + `T"0.000000`,
+	isoTime:     `"` + dateMarker + `H"0.000000`,
+}
+
 // normalizeNumberFormats rewrites the number format of every cell style
-// to one of the above, in the opened workbook's styles (nothing is saved),
-// so that excelize's iterator returns the values crm wants.
+// as above, in the opened workbook's styles (nothing is saved).
 func normalizeNumberFormats(f *excelize.File) error {
 	ss := f.Styles
 	if ss == nil || ss.CellXfs == nil {
@@ -207,6 +233,13 @@ func normalizeNumberFormats(f *excelize.File) error {
 			custom[nf.NumFmtID] = code
 		}
 	}
+	// An id that is neither built in (0 to 81) nor defined by the file.
+	unknown := 163
+	for ; unknown > 100; unknown-- {
+		if _, used := custom[unknown]; !used {
+			break
+		}
+	}
 	targets := make([]string, len(ss.CellXfs.Xf))
 	for i, xf := range ss.CellXfs.Xf {
 		id := 0
@@ -219,12 +252,15 @@ func normalizeNumberFormats(f *excelize.File) error {
 		}
 		targets[i] = cellFormat(code)
 	}
-	ids := map[string]int{}
-	for i, code := range targets {
-		id, ok := ids[code]
+	ids := map[string]int{plainFormat: unknown}
+	for i, target := range targets {
+		id, ok := ids[target]
 		if !ok {
-			c := code
-			style, err := f.NewStyle(&excelize.Style{CustomNumFmt: &c})
+			code := target
+			if m, isDate := markerFormats[target]; isDate {
+				code = m
+			}
+			style, err := f.NewStyle(&excelize.Style{CustomNumFmt: &code})
 			if err != nil {
 				return fmt.Errorf("styles: %w", err)
 			}
@@ -233,11 +269,49 @@ func normalizeNumberFormats(f *excelize.File) error {
 				return errors.New("styles: number format not created")
 			}
 			id = *nf
-			ids[code] = id
+			ids[target] = id
 		}
 		ss.CellXfs.Xf[i].NumFmtID = &id
 	}
 	return nil
+}
+
+// serialText turns what a marker format wrote (the marker, D, T or H, and
+// a serial number) into ISO text: days since 1899-12-30, or 1904-01-01
+// in a workbook of Mac Excel 2008 and before, the fraction being the time
+// of day.
+func serialText(cell string, date1904 bool) string {
+	rest := strings.TrimPrefix(cell, dateMarker)
+	if rest == "" {
+		return cell
+	}
+	kind, num := rest[0], rest[1:]
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v < 0 || v > 2958465 { // past 9999-12-31: Excel shows ####
+		return num
+	}
+	days := math.Floor(v)
+	secs := int(math.Round((v - days) * 86400))
+	if secs == 86400 {
+		days, secs = days+1, 0
+	}
+	base := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+	switch {
+	case date1904:
+		base = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	case days < 61:
+		// Excel counts a 29 February 1900 that was not: serials 1 to 59
+		// start a day later (60 is that day; read as 1 March).
+		base = base.AddDate(0, 0, 1)
+	}
+	t := base.AddDate(0, 0, int(days)).Add(time.Duration(secs) * time.Second)
+	switch kind {
+	case 'D':
+		return t.Format(time.DateOnly)
+	case 'H':
+		return fmt.Sprintf("%02d:%02d:%02d", secs/3600, secs/60%60, secs%60)
+	}
+	return t.Format(time.DateTime)
 }
 
 // builtinFormat returns the format code of a built-in number format, or
