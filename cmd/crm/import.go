@@ -35,8 +35,8 @@ func importCommand() *cli.Command {
 		Name:  "import",
 		Usage: "import supporters or donations from a CSV file or an Excel (.xlsx) or LibreOffice (.ods) workbook",
 		Description: "The file's kind is recognised from its content, whatever its name. In a workbook, the header is\n" +
-			"the first row with two cells or more (a title above it is skipped), dates and formulas are read\n" +
-			"as they show, and the rows reported are the sheet's row numbers.",
+			"the first row with two cells or more (a title above it is skipped), dates read as 2026-12-05,\n" +
+			"formulas as their last computed value, and the lines reported are the sheet's row numbers.",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "supporters",

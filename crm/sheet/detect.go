@@ -171,7 +171,7 @@ func zipKind(ra *randomAccess) (*zip.Reader, string, error) {
 	if err != nil {
 		return nil, "", &CorruptError{Err: err}
 	}
-	var hasTypes, hasWorkbook bool
+	var hasTypes, hasWorkbook, hasContent bool
 	for _, f := range zr.File {
 		switch strings.ToLower(f.Name) {
 		case "mimetype":
@@ -189,10 +189,15 @@ func zipKind(ra *randomAccess) (*zip.Reader, string, error) {
 			hasTypes = true
 		case "xl/workbook.xml":
 			hasWorkbook = true
+		case "content.xml":
+			hasContent = true
 		}
 	}
-	if hasWorkbook || hasTypes {
+	switch {
+	case hasWorkbook || hasTypes:
 		return zr, FormatXLSX, nil
+	case hasContent: // an OpenDocument file without its mimetype entry
+		return zr, FormatODS, nil
 	}
 	return nil, "", &CorruptError{Err: errors.New("a zip archive that holds neither an .xlsx nor an .ods workbook")}
 }

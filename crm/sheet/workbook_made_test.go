@@ -231,3 +231,16 @@ func TestWorkbookHeader(t *testing.T) {
 		t.Errorf("empty workbook: %v, want ErrNoHeader", err)
 	}
 }
+
+// TestODSWithoutMimetype: an OpenDocument zip that lacks its mimetype
+// entry (some tools write none) is still read by its content.xml.
+func TestODSWithoutMimetype(t *testing.T) {
+	data := zipOf(t, "content.xml", `<office:document-content xmlns:office="`+odfOffice+`" xmlns:table="`+odfTable+
+		`" xmlns:text="`+odfText+`"><office:body><office:spreadsheet><table:table table:name="A"><table:table-row>`+
+		cell("", "email")+cell("", "nom")+`</table:table-row><table:table-row>`+cell("", "a@x.org")+`</table:table-row>`+
+		`</table:table></office:spreadsheet></office:body></office:document-content>`)
+	r, rows := readWorkbook(t, bytes.NewReader(data), sheet.Options{})
+	if r.Format() != sheet.FormatODS || len(rows) != 1 || rows[0].rec[0] != "a@x.org" {
+		t.Errorf("format %s rows %v", r.Format(), rows)
+	}
+}
