@@ -10,13 +10,18 @@
 //   - segment: count a three-term segment over the imported database;
 //   - send: send a campaign to the fake Resend API (newsletter/resendtest)
 //     with no rate limit, then with a rate limit, and report emails per
-//     second.
+//     second;
+//   - sheets: the same supporters (100,000 by default) as a CSV, an .xlsx
+//     (written with excelize's StreamWriter) and an .ods (its XML written
+//     here), each imported by crm import into an empty database: time and
+//     peak memory (target: under 100 MB for either workbook).
 //
 // Each measured step runs in a child process, so its peak memory is its
 // own.
 //
 //	go run ./cmd/crmbench                      # everything, 1,000,000 rows, 100,000 recipients
 //	go run ./cmd/crmbench -only send -recipients 20000
+//	go run ./cmd/crmbench -only sheets -sheet-rows 100000
 package main
 
 import (
@@ -56,7 +61,8 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the generated supporters CSV")
 	recipients := flag.Int("recipients", 100_000, "recipients of the send benchmark")
 	rateLimit := flag.Int("rate", 5, "requests per second of the rate-limited send")
-	only := flag.String("only", "", "run one part: import, segment or send")
+	only := flag.String("only", "", "run one part: import, segment, send or sheets (not run by default)")
+	sheetRows := flag.Int("sheet-rows", 100_000, "rows in the generated workbooks of -only sheets")
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed at the end)")
 	child := flag.String("child", "", "internal: run one measured step in this process")
 	pg := flag.String("postgres", os.Getenv(crmtest.PostgresEnv), "PostgreSQL DSN: also measure the import and the segment count there (default $CRM_TEST_POSTGRES)")
@@ -103,6 +109,9 @@ func main() {
 			*rows, r.elapsed.Seconds(), float64(*rows)/r.elapsed.Seconds(), r.peakMB)
 		r = measure(self, "-child", "segment", dsn)
 		fmt.Printf("PostgreSQL segment count: %s\n", strings.TrimSpace(r.stdout))
+	}
+	if *only == "sheets" {
+		benchSheets(self, work, crmBin, *sheetRows)
 	}
 	if *only == "" || *only == "send" {
 		for _, run := range []struct {
@@ -381,6 +390,9 @@ func runChild(step string, args []string) error {
 		return prepareSend(ctx, args[0], count)
 	case "floor":
 		return importFloor(args[0], args[1])
+	case "sheetfiles":
+		rows, _ := strconv.Atoi(args[1])
+		return writeSheetFiles(args[0], rows)
 	case "send":
 		count, _ := strconv.Atoi(args[2])
 		limit, _ := strconv.Atoi(args[3])
