@@ -399,6 +399,13 @@ func (r *Reader) Read() (record []string, line int, err error) {
 		if blank(rec) {
 			continue
 		}
+		// A cell a CSV writer neutralised ('=...) reads back as it was
+		// stored, so an export imports again unchanged (see Neutralize).
+		for i, f := range rec {
+			if len(f) > 1 && f[0] == '\'' {
+				rec[i] = Unneutralize(f)
+			}
+		}
 		return rec, line, nil
 	}
 }
