@@ -81,6 +81,7 @@ func importCommand() *cli.Command {
 // importInput is the opened file, wrapped in a progress bar when standard
 // error is a terminal, and the reject writer.
 type importInput struct {
+	path      string
 	r         io.Reader
 	close     func()
 	rejects   *rejectsFile
@@ -141,7 +142,7 @@ func openImport(c *cli.Context) (*importInput, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &importInput{r: f, name: filepath.Base(path), delimiter: delim, sheet: c.String("sheet"), mapping: mapping}
+	in := &importInput{path: path, r: f, name: filepath.Base(path), delimiter: delim, sheet: c.String("sheet"), mapping: mapping}
 	magic := make([]byte, 4)
 	if n, _ := f.ReadAt(magic, 0); n == 4 && string(magic) == "PK\x03\x04" {
 		in.workbook = true
@@ -186,7 +187,7 @@ func (in *importInput) onReject() func(crm.Rejection) {
 func (in *importInput) finish(c *cli.Context, err error, info *crm.FileInfo, rep any) (done bool, _ error) {
 	if err != nil {
 		in.rejects.discard()
-		return true, fmt.Errorf("import %s: %w", in.name, err)
+		return true, fmt.Errorf("import %s: %w%s", in.name, err, in.otherSheets(err))
 	}
 	delimiter := info.Delimiter
 	if delimiter == "" { // a workbook: the rejected rows go to a CSV file that French Excel opens
@@ -205,6 +206,30 @@ func (in *importInput) finish(c *cli.Context, err error, info *crm.FileInfo, rep
 	fmt.Fprintf(c.App.Writer, "%s: format %s, encoding %s, delimiter %s\n", in.name, info.Format, info.Encoding,
 		showDelimiter(info.Delimiter))
 	return false, nil
+}
+
+// otherSheets is, when a workbook's sheet lacks a column the import
+// needs, a hint naming the workbook's other sheets: the gifts are often
+// on another sheet than the members.
+func (in *importInput) otherSheets(err error) string {
+	var me *crm.MappingError
+	if !errors.As(err, &me) || !me.Missing {
+		return ""
+	}
+	f, ferr := os.Open(in.path)
+	if ferr != nil {
+		return ""
+	}
+	defer f.Close()
+	names, _ := sheet.SheetNames(f)
+	if len(names) < 2 {
+		return ""
+	}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	return fmt.Sprintf("; the workbook has the sheets %s: choose one with --sheet NAME", strings.Join(quoted, ", "))
 }
 
 func parseDelimiter(c *cli.Context) (rune, error) {
@@ -308,6 +333,7 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 	}
 	printReport(c, lines, rep.Rejections, rep.Rejected, rep.DryRun)
 	printWarnings(c.App.Writer, rep.Warnings, rep.Warned)
+	printDryRun(c, rep.DryRun)
 	if rep.StoppedAt != "" {
 		fmt.Fprintf(c.App.Writer, "stopped at %s\nonly the rows before that line were imported (--until-error)\n", rep.StoppedAt)
 	}
@@ -406,6 +432,7 @@ func importDonations(c *cli.Context, db *crm.DB) error {
 		{"already recorded", strconv.Itoa(rep.Duplicates)}, {"skipped (payment not validated)", strconv.Itoa(rep.Skipped)},
 		{"rejected", strconv.Itoa(rep.Rejected)}, {"new supporters", strconv.Itoa(rep.SupportersCreated)},
 	}, rep.Rejections, rep.Rejected, rep.DryRun)
+	printDryRun(c, rep.DryRun)
 	return nil
 }
 
@@ -443,8 +470,12 @@ func printReport(c *cli.Context, lines [][2]string, rejections []crm.Rejection, 
 	if rejected > 0 && c.IsSet("rejects") {
 		fmt.Fprintf(w, "rejected rows written to %s: fix them and import that file again\n", c.String("rejects"))
 	}
+}
+
+// printDryRun ends a dry run's report.
+func printDryRun(c *cli.Context, dryRun bool) {
 	if dryRun {
-		fmt.Fprintln(w, "dry run: nothing was written")
+		fmt.Fprintln(c.App.Writer, "dry run: nothing was written to the database")
 	}
 }
 
@@ -471,6 +502,10 @@ type rejectsFile struct {
 }
 
 func createRejects(path string) (*rejectsFile, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".xlsx", ".xls", ".ods", ".json":
+		return nil, usagef("--rejects %q: the rejected rows are written as a CSV file (that Excel and LibreOffice open): name it .csv", path)
+	}
 	rows, err := sheet.NewRejects(filepath.Dir(path))
 	if err != nil {
 		return nil, err

@@ -127,6 +127,15 @@ func openOutput(c *cli.Context) (*output, error) {
 	default:
 		return nil, usagef("--format %q: want %s", format, outputFormats)
 	}
+	switch ext {
+	case "", ".xlsx", ".csv", ".json", ".txt":
+	default:
+		return nil, usagef("--out %q: crm writes .xlsx workbooks, .csv files (--format csv or excel-csv), .json, "+
+			"or a .txt table: give the file one of those extensions", path)
+	}
+	if ext == ".txt" && format != "table" {
+		return nil, usagef("--out %q: a .txt file holds the table; for --format %s give the file the extension of its format", path, format)
+	}
 	if extFormat != "" && format != extFormat && !(ext == ".csv" && format == "excel-csv") {
 		return nil, usagef("--out %q: a %s file name, but --format %s: give the file the extension of its format", path, ext, format)
 	}

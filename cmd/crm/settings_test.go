@@ -98,7 +98,7 @@ func TestScheduleCommands(t *testing.T) {
 	// campaign to a real send.
 	outbox := filepath.Join(dir, "outbox")
 	if out := mustRun(t, db, "send", "--due", "--outbox", outbox); !strings.Contains(out, "no queued welcome or confirmation email") ||
-		!strings.Contains(out, "scheduled campaigns were not sent") {
+		!strings.Contains(out, "1 scheduled campaign(s) due were not sent") {
 		t.Errorf("send --due --outbox printed %q", out)
 	}
 	if files, _ := os.ReadDir(outbox); len(files) != 0 {

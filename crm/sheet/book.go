@@ -1,6 +1,7 @@
 package sheet
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +67,11 @@ func (e *SheetNotFoundError) Error() string {
 	if len(quoted) == 0 {
 		return fmt.Sprintf("sheet %q: the workbook has no sheet", e.Sheet)
 	}
-	return fmt.Sprintf("sheet %q: the workbook has %s", e.Sheet, strings.Join(quoted, ", "))
+	msg := fmt.Sprintf("sheet %q: the workbook has %s", e.Sheet, strings.Join(quoted, ", "))
+	if _, err := strconv.Atoi(strings.TrimSpace(e.Sheet)); err == nil {
+		msg += fmt.Sprintf(" (by number: 1 to %d)", len(e.Sheets))
+	}
+	return msg
 }
 
 // matchSheet finds the sheet that want names: the exact name, else the
@@ -223,3 +228,23 @@ func (wr *workbookReader) read() ([]string, int, error) {
 }
 
 func (wr *workbookReader) close() error { return wr.book.close() }
+
+// SheetNames returns the names of a workbook's sheets, in order, and nil
+// for CSV text; a workbook that cannot be read returns its error.
+func SheetNames(r io.Reader) ([]string, error) {
+	br := bufio.NewReaderSize(r, sniffBytes)
+	kind := sniffFormat(br)
+	if kind == "" {
+		return nil, nil
+	}
+	// No sheet is named NUL: opening it lists the sheets in its error.
+	sr, err := newWorkbookReader(r, br, kind, "\x00")
+	if err == nil {
+		return nil, sr.Close()
+	}
+	var snf *SheetNotFoundError
+	if errors.As(err, &snf) {
+		return snf.Sheets, nil
+	}
+	return nil, err
+}

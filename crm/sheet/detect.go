@@ -56,6 +56,28 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrCorrupt) true.
 func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 
+// ErrNotText means the input is neither a workbook nor text: binary
+// bytes (a picture, a PDF, a damaged file) that reading as CSV would turn
+// into a nonsense header.
+var ErrNotText = errors.New("neither a workbook (.xlsx, .ods) nor a text file (CSV): is it the right file, or damaged?")
+
+// looksBinary reports whether the start of an input read as UTF-8 or
+// Windows-1252 is binary: more than one byte in twenty a control
+// character that no text file has (random bytes have one in nine; a CSV
+// with a stray NUL pasted in still reads). UTF-16, whose ASCII is half
+// NULs, has its byte order mark or a stated encoding and does not come
+// here.
+func looksBinary(br *bufio.Reader) bool {
+	head, _ := br.Peek(1024)
+	bad := 0
+	for _, c := range head {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1a {
+			bad++
+		}
+	}
+	return bad > 2 && bad > len(head)/20
+}
+
 var (
 	zipMagic = []byte("PK\x03\x04")
 	oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}

@@ -173,6 +173,9 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	if dec == nil && looksBinary(br) {
+		return nil, ErrNotText
+	}
 	sr := &Reader{enc: enc, format: FormatCSV}
 	var t transform.Transformer
 	if dec != nil {
