@@ -129,6 +129,13 @@ func auditCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// Times in the association's time zone: a spreadsheet shows a
+			// date-time's wall clock, without its zone.
+			st, err := db.Settings(c.Context)
+			if err != nil {
+				return err
+			}
+			loc := st.Location()
 			recs := records{columns: []sheet.Column{{Name: "at", Kind: sheet.KindDateTime}, {Name: "channel"},
 				{Name: "action"}, {Name: "supporter_id", Kind: sheet.KindInteger}, {Name: "details"}}, json: entries}
 			for _, e := range entries {
@@ -136,7 +143,7 @@ func auditCommand() *cli.Command {
 				if e.SupporterID != 0 {
 					id = sheet.Int(e.SupporterID)
 				}
-				recs.rows = append(recs.rows, []sheet.Value{sheet.DateTime(e.At, time.RFC3339), sheet.Text(e.Channel),
+				recs.rows = append(recs.rows, []sheet.Value{sheet.DateTime(e.At.In(loc), time.RFC3339), sheet.Text(e.Channel),
 					sheet.Text(e.Action), id, sheet.Text(e.Details)})
 			}
 			return printRecords(c, recs)
@@ -200,9 +207,13 @@ func pruneCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("dry-run") {
+				st, err := db.Settings(c.Context)
+				if err != nil {
+					return err
+				}
 				recs := records{columns: []sheet.Column{{Name: "email"}, {Name: "created_at", Kind: sheet.KindDateTime}}, json: ss}
 				for _, s := range ss {
-					recs.rows = append(recs.rows, []sheet.Value{sheet.Text(s.Email), sheet.DateTime(s.CreatedAt, time.RFC3339)})
+					recs.rows = append(recs.rows, []sheet.Value{sheet.Text(s.Email), sheet.DateTime(s.CreatedAt.In(st.Location()), time.RFC3339)})
 				}
 				return printRecords(c, recs)
 			}
