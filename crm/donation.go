@@ -128,6 +128,21 @@ func addDonation(ctx context.Context, tx bun.IDB, d *Donation, now time.Time) er
 	return nil
 }
 
+// GetDonation returns one gift with its supporter's email, or an error
+// wrapping ErrNotFound.
+func (db *DB) GetDonation(ctx context.Context, id int64) (*Donation, error) {
+	d := new(Donation)
+	err := db.bun.NewSelect().Model(d).ColumnExpr("d.*").ColumnExpr("s.email AS email").
+		Join("LEFT JOIN supporters AS s ON s.id = d.supporter_id").Where("d.id = ?", id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("no donation %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get donation %d: %w", id, err)
+	}
+	return d, nil
+}
+
 // DonationFilter selects donations. Nil fields do not filter; Since is
 // inclusive and Until exclusive.
 type DonationFilter struct {
