@@ -71,18 +71,18 @@ func TestSupportersListXLSX(t *testing.T) {
 			t.Error("header not bold")
 		}
 		for cell, want := range map[string]string{"B2": `=HYPERLINK("http://evil.example","Clic")`, "C2": "@SUM(1)",
-			"D2": "+33 6 12 34 56 78", "E2": `+cmd|' /C calc'!A0`, "G2": "01000"} {
+			"D2": "+33 6 12 34 56 78", "E2": `+cmd|' /C calc'!A0`, "H2": "01000"} {
 			got, _ := f.GetCellValue(sh, cell)
 			ct, _ := f.GetCellType(sh, cell)
 			id, _ := f.GetCellStyle(sh, cell)
 			q := f.Styles.CellXfs.Xf[id].QuotePrefix
-			if got != want || ct != excelize.CellTypeInlineString || (q != nil && *q) != (cell != "G2") {
+			if got != want || ct != excelize.CellTypeInlineString || (q != nil && *q) != (cell != "H2") {
 				t.Errorf("%s = %q (type %v, quote prefix %v), want the text %q", cell, got, ct, q != nil && *q, want)
 			}
 		}
-		raw, _ := f.GetCellValue(sh, "N2", excelize.Options{RawCellValue: true})
+		raw, _ := f.GetCellValue(sh, "O2", excelize.Options{RawCellValue: true})
 		if _, err := strconv.ParseFloat(raw, 64); err != nil {
-			t.Errorf("created_at N2 = %q, want a date-time serial number", raw)
+			t.Errorf("created_at O2 = %q, want a date-time serial number", raw)
 		}
 		os.Remove(path)
 	}
@@ -165,7 +165,7 @@ func TestDonationsReportExcelCSV(t *testing.T) {
 func TestCSVNeutralized(t *testing.T) {
 	db := formatsDB(t)
 	list := mustRun(t, db, "supporters", "list", "--format", "csv", "--segment", "email:amina@example.org")
-	want := `amina@example.org,"'=HYPERLINK(""http://evil.example"",""Clic"")",'@SUM(1),'+33 6 12 34 56 78,'+cmd|' /C calc'!A0,,01000,`
+	want := `amina@example.org,"'=HYPERLINK(""http://evil.example"",""Clic"")",'@SUM(1),'+33 6 12 34 56 78,'+cmd|' /C calc'!A0,,,01000,`
 	if !strings.Contains(list, "\n"+want) {
 		t.Errorf("supporters list --format csv:\n%s\nwant a row starting %s", list, want)
 	}

@@ -87,10 +87,10 @@ func TestCommandsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 3 || recs[0][0] != "email" || recs[1][0] != "amina@example.org" || recs[2][7] != "BE" {
+	if len(recs) != 3 || recs[0][0] != "email" || recs[1][0] != "amina@example.org" || recs[2][8] != "BE" {
 		t.Errorf("csv = %q", recs)
 	}
-	if recs[1][5] != "Boulogne-sur-Mer" || recs[1][9] != "presse;urgent" || recs[1][10] != "terrain" {
+	if recs[1][6] != "Boulogne-sur-Mer" || recs[1][10] != "presse;urgent" || recs[1][11] != "terrain" {
 		t.Errorf("amina's row = %q", recs[1])
 	}
 
