@@ -27,10 +27,10 @@ type DonationImportOptions struct {
 	// Map maps a header to a field: email, first_name, last_name, name,
 	// organisation, address, postcode, city, country, amount, currency,
 	// date, method, fund, reference, recurring, status, notes or ignore.
-	Map map[string]string
-	FileName  string            // recorded as the source of supporters the import creates
-	DryRun    bool
-	OnReject  func(Rejection)
+	Map      map[string]string
+	FileName string // recorded as the source of supporters the import creates
+	DryRun   bool
+	OnReject func(Rejection)
 	// Currency is used for rows without one (default EUR).
 	Currency string
 }
@@ -130,7 +130,7 @@ type donationImport struct {
 	format   ImportFormat
 	currency string
 	now      time.Time
-	seenRows map[string]int // derived references already used in this file
+	seenRows map[string]int  // derived references already used in this file
 	created  map[string]bool // donors the import created
 	kept     map[string]bool // donors counted in AddressesKept
 

@@ -28,7 +28,9 @@ func TestSupporterAddressFlag(t *testing.T) {
 	if i < 0 || recs[0][i+1] != "city" || recs[1][i] != "12 rue des Lilas" || recs[1][i+1] != "Bruxelles" || recs[1][i+2] != "1000" {
 		t.Errorf("csv %q", recs)
 	}
-	var export struct{ Supporter struct{ Address, Country string } }
+	var export struct {
+		Supporter struct{ Address, Country string }
+	}
 	if err := json.Unmarshal([]byte(mustRun(t, db, "supporters", "export", "lea@example.org")), &export); err != nil ||
 		export.Supporter.Address != "12 rue des Lilas" || export.Supporter.Country != "BE" {
 		t.Errorf("export: %+v, %v", export, err)
