@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,12 +89,22 @@ func donationsCommand() *cli.Command {
 			},
 			{
 				Name:  "report",
-				Usage: "sum gifts by month, year, fund or method",
+				Usage: "sum gifts by month, year, fund, method or donor; donors kept and lapsed (--retention); a chart",
+				Description: "--by donor gives each donor's total, count, first and last gift (with --year Y, of that year).\n" +
+					"--retention YEAR sorts donors: retained (gave in YEAR-1 and YEAR), new (first gift in YEAR),\n" +
+					"recovered (gave in YEAR, not YEAR-1, but before), LYBUNT (gave in YEAR-1, not YEAR) and SYBUNT\n" +
+					"(gave before YEAR-1, not since), with what each gave in YEAR, YEAR-1 and before.\n" +
+					"--chart FILE.svg or .png draws the gifts of the last 24 months (to December of --year) and the\n" +
+					"donors of the --retention year (default: the last complete year) for the general assembly.",
 				Flags: append([]cli.Flag{
-					&cli.StringFlag{Name: "by", Value: "month", Usage: "month, year, fund or method"},
+					&cli.StringFlag{Name: "by", Value: "month", Usage: "month, year, fund, method or donor"},
+					&cli.IntFlag{Name: "year", Usage: "only the gifts of this calendar year (instead of --since and --until)"},
+					&cli.IntFlag{Name: "retention", Usage: "compare the donors of this year with those of the year before"},
 					&cli.StringFlag{Name: "since", Usage: "received on or after this date"},
 					&cli.StringFlag{Name: "until", Usage: "received on or before this date"},
 					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
+					&cli.StringFlag{Name: "chart", Usage: "also draw the chart for the general assembly into `FILE`.svg or .png"},
+					&cli.StringFlag{Name: "lang", Value: "fr", Usage: "language of the chart: fr or en"},
 				}, outputFlags()...),
 				Action: withReadDB(0, 0, reportDonations),
 			},
@@ -292,9 +306,45 @@ func listDonations(c *cli.Context, db *crm.DB) error {
 	return printRecords(c, recs)
 }
 func reportDonations(c *cli.Context, db *crm.DB) error {
+	if c.IsSet("year") && (c.IsSet("since") || c.IsSet("until")) {
+		return usagef("donations report: --year is the whole year: give it or --since and --until, not both")
+	}
+	if c.IsSet("retention") {
+		for _, flag := range []string{"by", "year", "since", "until"} {
+			if c.IsSet(flag) {
+				return usagef("donations report: --retention compares whole years and takes no --%s (only --fund, --chart)", flag)
+			}
+		}
+	}
+	if c.IsSet("lang") && !c.IsSet("chart") {
+		return usagef("donations report: --lang is the language of --chart FILE")
+	}
+	for _, flag := range []string{"year", "retention"} {
+		if y := c.Int(flag); c.IsSet(flag) && (y < 1900 || y > 9998) {
+			return usagef("donations report: --%s %d: want a year such as 2026", flag, y)
+		}
+	}
 	f, err := donationFilter(c, db)
 	if err != nil {
 		return err
+	}
+	if c.IsSet("year") {
+		since := time.Date(c.Int("year"), 1, 1, 0, 0, 0, 0, time.UTC)
+		until := since.AddDate(1, 0, 0)
+		f.Since, f.Until = &since, &until
+	}
+	if c.IsSet("chart") {
+		if err := writeDonationChart(c, db, f.Fund); err != nil {
+			return err
+		}
+	}
+	switch by := c.String("by"); {
+	case c.IsSet("retention"):
+		return reportRetention(c, db, f.Fund)
+	case by == "donor":
+		return reportDonors(c, db, f)
+	case !slices.Contains([]crm.ReportGroup{crm.ByMonth, crm.ByYear, crm.ByFund, crm.ByMethod}, crm.ReportGroup(by)):
+		return fmt.Errorf("--by %q: want month, year, fund, method or donor", by)
 	}
 	rows, err := db.DonationReport(c.Context, f, crm.ReportGroup(c.String("by")))
 	if err != nil {
@@ -308,4 +358,109 @@ func reportDonations(c *cli.Context, db *crm.DB) error {
 			sheet.Int(int64(r.Donors)), sheet.Money(r.Sum, r.Currency)})
 	}
 	return printRecords(c, recs)
+}
+
+// reportDonors prints each donor's total, count, first and last gift.
+func reportDonors(c *cli.Context, db *crm.DB, f crm.DonationFilter) error {
+	rows, err := db.DonorReport(c.Context, f)
+	if err != nil {
+		return err
+	}
+	recs := records{columns: []sheet.Column{{Name: "email"}, {Name: "name"}, {Name: "currency"},
+		{Name: "count", Kind: sheet.KindInteger}, {Name: "total", Kind: sheet.KindMoney},
+		{Name: "first", Kind: sheet.KindDate}, {Name: "last", Kind: sheet.KindDate}}, json: rows}
+	for _, r := range rows {
+		name := r.Name()
+		if r.SupporterID == 0 {
+			name = "(erased donors)"
+		}
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(r.Email), sheet.Text(name), sheet.Text(r.Currency),
+			sheet.Int(int64(r.Count)), sheet.Money(r.Sum, r.Currency), sheet.Date(r.First), sheet.Date(r.Last)})
+	}
+	return printRecords(c, recs)
+}
+
+// reportRetention prints the donors of --retention YEAR by category,
+// with what they gave that year, the year before and earlier.
+func reportRetention(c *cli.Context, db *crm.DB, fund *string) error {
+	y := c.Int("retention")
+	rows, err := db.RetentionReport(c.Context, crm.RetentionOptions{Year: y, Fund: fund})
+	if err != nil {
+		return err
+	}
+	who := map[crm.DonorCategory]string{
+		crm.DonorsRetained:  fmt.Sprintf("gave in %d and %d", y-1, y),
+		crm.DonorsNew:       fmt.Sprintf("first gift in %d", y),
+		crm.DonorsRecovered: fmt.Sprintf("gave in %d, not %d, but before", y, y-1),
+		crm.DonorsLYBUNT:    fmt.Sprintf("gave in %d, not %d", y-1, y),
+		crm.DonorsSYBUNT:    fmt.Sprintf("gave before %d, not since", y-1),
+	}
+	recs := records{columns: []sheet.Column{{Name: "category"}, {Name: "currency"}, {Name: "donors", Kind: sheet.KindInteger},
+		{Name: fmt.Sprint(y), Kind: sheet.KindMoney}, {Name: fmt.Sprint(y - 1), Kind: sheet.KindMoney},
+		{Name: fmt.Sprintf("before %d", y-1), Kind: sheet.KindMoney}, {Name: "who"}}, json: rows}
+	for _, r := range rows {
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(string(r.Category)), sheet.Text(r.Currency),
+			sheet.Int(int64(r.Donors)), sheet.Money(r.ThisYear, r.Currency), sheet.Money(r.LastYear, r.Currency),
+			sheet.Money(r.Earlier, r.Currency), sheet.Text(who[r.Category])})
+	}
+	return printRecords(c, recs)
+}
+
+// writeDonationChart draws the chart of --chart FILE.svg or .png: the
+// last 24 months, or those to December of --year, and the donors of
+// --retention, or of the last complete year. The file is written whole
+// or not at all.
+func writeDonationChart(c *cli.Context, db *crm.DB, fund *string) error {
+	path := c.String("chart")
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	if format != "svg" && format != "png" {
+		return usagef("--chart %q: want a .svg or .png file", path)
+	}
+	o := crm.DonationChartOptions{Format: format, Language: c.String("lang"), RetentionYear: c.Int("retention"), Fund: fund}
+	if c.IsSet("year") {
+		o.End = time.Date(c.Int("year"), 12, 1, 0, 0, 0, 0, time.UTC)
+		if o.RetentionYear == 0 {
+			o.RetentionYear = c.Int("year")
+		}
+	}
+	var b bytes.Buffer
+	info, err := db.WriteDonationChart(c.Context, &b, o)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, b.Bytes()); err != nil {
+		return fmt.Errorf("--chart: %w", err)
+	}
+	msg := fmt.Sprintf("chart written to %s (%s to %s, donors of %d, in %s", path, info.First.Format("2006-01"),
+		info.Last.Format("2006-01"), info.RetentionYear, info.Currency)
+	if len(info.LeftOut) > 0 {
+		msg += "; gifts in " + strings.Join(info.LeftOut, ", ") + " are not drawn"
+	}
+	fmt.Fprintln(c.App.ErrWriter, msg+")")
+	return nil
+}
+
+// writeFileAtomic writes b to path under a temporary name beside it,
+// renamed into place once whole.
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// A picture for a meeting, not personal data: readable as other
+		// documents are.
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
@@ -99,5 +103,103 @@ func receipt(t *testing.T, dsn string, donation int64) {
 	}
 	if _, err := bdb.NewRaw("INSERT INTO receipt_donations (receipt_id, donation_id) VALUES (?, ?)", rid, donation).Exec(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// donations report --by donor and --retention, in CSV, Excel CSV and
+// xlsx with typed cells; --chart draws the general assembly's picture.
+func TestDonationsReports(t *testing.T) {
+	db := crmtest.Database(t)
+	for _, email := range []string{"a@example.org", "b@example.org", "c@example.org", "d@example.org"} {
+		mustRun(t, db, "supporters", "add", "--email", email)
+	}
+	mustRun(t, db, "supporters", "edit", "a@example.org", "--first-name", "Amina", "--last-name", "Kaci")
+	for _, g := range [][]string{
+		{"a@example.org", "100", "2024-06-10"}, {"a@example.org", "50", "2025-02-01"},
+		{"b@example.org", "30", "2025-05-01", "hiver"},
+		{"c@example.org", "10", "2023-01-01"}, {"c@example.org", "10", "2025-07-01"},
+		{"d@example.org", "40", "2024-12-31"},
+	} {
+		args := []string{"donations", "add", "--email", g[0], "--amount", g[1], "--date", g[2]}
+		if len(g) > 3 {
+			args = append(args, "--fund", g[3])
+		}
+		mustRun(t, db, args...)
+	}
+
+	got := mustRun(t, db, "donations", "report", "--by", "donor", "--year", "2025", "--format", "csv")
+	want := "email,name,currency,count,total,first,last\n" +
+		"a@example.org,Amina Kaci,EUR,1,50.00,2025-02-01,2025-02-01\n" +
+		"b@example.org,,EUR,1,30.00,2025-05-01,2025-05-01\n" +
+		"c@example.org,,EUR,1,10.00,2025-07-01,2025-07-01\n"
+	if got != want {
+		t.Errorf("--by donor --year 2025:\n%s\nwant\n%s", got, want)
+	}
+	got = mustRun(t, db, "donations", "report", "--retention", "2025", "--format", "csv")
+	want = "category,currency,donors,2025,2024,before 2024,who\n" +
+		"retained,EUR,1,50.00,100.00,0.00,gave in 2024 and 2025\n" +
+		"new,EUR,1,30.00,0.00,0.00,first gift in 2025\n" +
+		"recovered,EUR,1,10.00,0.00,10.00,\"gave in 2025, not 2024, but before\"\n" +
+		"lybunt,EUR,1,0.00,40.00,0.00,\"gave in 2024, not 2025\"\n" +
+		"sybunt,EUR,0,0.00,0.00,0.00,\"gave before 2024, not since\"\n"
+	if got != want {
+		t.Errorf("--retention 2025:\n%s\nwant\n%s", got, want)
+	}
+	if got := mustRun(t, db, "donations", "report", "--retention", "2025", "--fund", "hiver", "--format", "excel-csv"); !strings.Contains(got,
+		"\r\nnew;EUR;1;30,00;0,00;0,00;first gift in 2025\r\n") || !strings.Contains(got, "\r\nretained;EUR;0;0,00;0,00;0,00;") {
+		t.Errorf("--retention 2025 --fund hiver --format excel-csv:\n%q", got)
+	}
+
+	path := filepath.Join(t.TempDir(), "donateurs.xlsx")
+	mustRun(t, db, "donations", "report", "--by", "donor", "--out", path)
+	f, sh := openWorkbook(t, path)
+	rows, _ := f.GetRows(sh)
+	if len(rows) != 5 || rows[1][0] != "a@example.org" {
+		t.Fatalf("rows %q", rows)
+	}
+	if total, _ := f.GetCellValue(sh, "E2", excelize.Options{RawCellValue: true}); total != "150" {
+		t.Errorf("a's total E2 = %q, want the number 150", total)
+	}
+	for _, cell := range []string{"F2", "G2"} {
+		if v, _ := f.GetCellValue(sh, cell, excelize.Options{RawCellValue: true}); v == "" || strings.ContainsAny(v, "-/.") {
+			t.Errorf("date %s = %q, want a whole serial number", cell, v)
+		}
+	}
+	if first, _ := f.GetCellValue(sh, "F2"); first != "10/06/2024" {
+		t.Errorf("a's first gift shown as %q", first)
+	}
+
+	// An erased donor's gifts stay, as one anonymous line.
+	mustRun(t, db, "supporters", "forget", "d@example.org", "--yes")
+	if got := mustRun(t, db, "donations", "report", "--by", "donor", "--format", "csv"); !strings.Contains(got, "\n,(erased donors),EUR,1,40.00,2024-12-31,2024-12-31\n") {
+		t.Errorf("after forget d:\n%s", got)
+	}
+
+	svg := filepath.Join(t.TempDir(), "ag.svg")
+	code, out, errOut := crmRun(t, db, "donations", "report", "--by", "year", "--year", "2025", "--chart", svg, "--lang", "en")
+	if code != 0 || !strings.Contains(out, "2025") || !strings.Contains(errOut, "chart written to "+svg+" (2024-01 to 2025-12, donors of 2025, in EUR)") {
+		t.Fatalf("--chart: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if b, err := os.ReadFile(svg); err != nil || !strings.Contains(string(b), "Gifts received per month, January 2024 to December 2025 (EUR)") {
+		t.Errorf("the chart: %v\n%s", err, b)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--retention", "2025", "--by", "donor"}, 2, "--retention compares whole years and takes no --by"},
+		{[]string{"--year", "2025", "--since", "2025-01-01"}, 2, "--year is the whole year"},
+		{[]string{"--year", "25"}, 2, "--year 25: want a year such as 2026"},
+		{[]string{"--lang", "en"}, 2, "--lang is the language of --chart FILE"},
+		{[]string{"--chart", "ag.gif"}, 2, `--chart "ag.gif": want a .svg or .png file`},
+		{[]string{"--chart", filepath.Join(t.TempDir(), "x.svg"), "--lang", "de"}, 1, `--lang "de": want fr or en`},
+		{[]string{"--by", "week"}, 1, `--by "week": want month, year, fund, method or donor`},
+	} {
+		code, _, errOut := crmRun(t, db, append([]string{"donations", "report"}, tt.args...)...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("report %v: exit %d, %s; want %d and %q", tt.args, code, errOut, tt.code, tt.want)
+		}
 	}
 }
