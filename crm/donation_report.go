@@ -54,7 +54,7 @@ func (db *DB) DonationReport(ctx context.Context, f DonationFilter, by ReportGro
 	}
 	var out []ReportRow
 	q := db.bun.NewSelect().TableExpr("donations AS d").
-		ColumnExpr(key+" AS key").ColumnExpr("d.currency AS currency").
+		ColumnExpr(key + " AS key").ColumnExpr("d.currency AS currency").
 		ColumnExpr("COUNT(*) AS count, COUNT(DISTINCT d.supporter_id) AS donors, SUM(d.amount) AS sum").
 		GroupExpr(key).GroupExpr("d.currency")
 	applyDonationFilter(q, f)
