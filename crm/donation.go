@@ -128,6 +128,21 @@ func addDonation(ctx context.Context, tx bun.IDB, d *Donation, now time.Time) er
 	return nil
 }
 
+// GetDonation returns one gift with its supporter's email, or an error
+// wrapping ErrNotFound.
+func (db *DB) GetDonation(ctx context.Context, id int64) (*Donation, error) {
+	d := new(Donation)
+	err := db.bun.NewSelect().Model(d).ColumnExpr("d.*").ColumnExpr("s.email AS email").
+		Join("LEFT JOIN supporters AS s ON s.id = d.supporter_id").Where("d.id = ?", id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("no donation %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get donation %d: %w", id, err)
+	}
+	return d, nil
+}
+
 // DonationFilter selects donations. Nil fields do not filter; Since is
 // inclusive and Until exclusive.
 type DonationFilter struct {
@@ -200,77 +215,6 @@ func (db *DB) DonationTotals(ctx context.Context, supporterID int64) ([]Donation
 	for i, r := range rows {
 		out[i] = DonationTotal{Currency: r.Currency, Count: r.Count, Sum: r.Sum, First: r.First.UTC(), Last: r.Last.UTC()}
 	}
-	return out, nil
-}
-
-// ReportGroup is how DonationReport groups gifts.
-type ReportGroup string
-
-// Report groupings.
-const (
-	ByMonth  ReportGroup = "month"
-	ByYear   ReportGroup = "year"
-	ByFund   ReportGroup = "fund"
-	ByMethod ReportGroup = "method"
-)
-
-// ReportRow is one line of a donation report.
-type ReportRow struct {
-	Key      string `json:"key"` // "2026-01", "2026", the fund or the method
-	Currency string `json:"currency"`
-	Count    int    `json:"count"`
-	Donors   int    `json:"donors"`
-	Sum      int64  `json:"sum"` // minor units
-}
-
-// DonationReport sums the donations matching f by month, year, fund or
-// method, one row per key and currency, ordered by key. Months and years
-// are taken in UTC.
-func (db *DB) DonationReport(ctx context.Context, f DonationFilter, by ReportGroup) ([]ReportRow, error) {
-	var key func(d *Donation) string
-	switch by {
-	case ByMonth:
-		key = func(d *Donation) string { return d.ReceivedAt.UTC().Format("2006-01") }
-	case ByYear:
-		key = func(d *Donation) string { return d.ReceivedAt.UTC().Format("2006") }
-	case ByFund:
-		key = func(d *Donation) string { return d.Fund }
-	case ByMethod:
-		key = func(d *Donation) string { return string(d.Method) }
-	default:
-		return nil, invalid("by", string(by), "want month, year, fund or method")
-	}
-	f.Offset, f.Limit = 0, 0
-	ds, err := db.ListDonations(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	type k struct{ key, cur string }
-	rows := map[k]*ReportRow{}
-	donors := map[k]map[int64]bool{}
-	for _, d := range ds {
-		kk := k{key(d), d.Currency}
-		r := rows[kk]
-		if r == nil {
-			r = &ReportRow{Key: kk.key, Currency: kk.cur}
-			rows[kk] = r
-			donors[kk] = map[int64]bool{}
-		}
-		r.Count++
-		r.Sum += d.Amount
-		donors[kk][d.SupporterID] = true
-	}
-	out := make([]ReportRow, 0, len(rows))
-	for kk, r := range rows {
-		r.Donors = len(donors[kk])
-		out = append(out, *r)
-	}
-	slices.SortFunc(out, func(a, b ReportRow) int {
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Currency, b.Currency)
-	})
 	return out, nil
 }
 

@@ -132,6 +132,14 @@ var donationSynonyms = func() map[string]string {
 	add(fieldLastName, "nom", "last name", "nom payeur", "nom donateur")
 	add(fieldName, "name", "full name", "nom complet")
 	add(fieldOrganisation, "raison sociale", "société", "organisation", "company")
+	// The payer's postal address, which a tax receipt needs: HelloAsso's
+	// payment and membership exports carry it.
+	add(fieldAddress, "adresse", "address", "adresse postale", "street", "street address", "adresse acheteur",
+		"adresse payeur", "adresse donateur")
+	add(fieldPostcode, "code postal", "postcode", "post code", "postal code", "zip", "zip code", "cp",
+		"code postal acheteur", "code postal payeur", "code postal donateur")
+	add(fieldCity, "ville", "city", "commune", "town", "ville acheteur", "ville payeur", "ville donateur")
+	add(fieldCountry, "pays", "country", "pays acheteur", "pays payeur", "pays donateur")
 	add(fieldAmount, "amount", "montant", "montant tarif", "montant adhésion", "montant du don", "don", "somme")
 	add(fieldCurrency, "currency", "devise", "monnaie")
 	add(fieldDate, "date", "date de la commande", "date du don", "date received", "received", "date de paiement")

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,11 +24,14 @@ type DonationImportOptions struct {
 	Format    ImportFormat // FormatAuto, FormatGeneric or FormatHelloAsso
 	Delimiter rune
 	Encoding  string
-	Sheet     string            // a workbook's sheet: see ImportOptions.Sheet
-	Map       map[string]string // header → field (email, amount, currency, date, method, fund, reference, recurring, status, note)
-	FileName  string            // recorded as the source of supporters the import creates
-	DryRun    bool
-	OnReject  func(Rejection)
+	// Map maps a header to a field: email, first_name, last_name, name,
+	// organisation, address, postcode, city, country, amount, currency,
+	// date, method, fund, reference, recurring, status, notes or ignore.
+	Map      map[string]string
+	Sheet    string // a workbook's sheet: see ImportOptions.Sheet
+	FileName string // recorded as the source of supporters the import creates
+	DryRun   bool
+	OnReject func(Rejection)
 	// Currency is used for rows without one (default EUR).
 	Currency string
 }
@@ -42,6 +47,14 @@ type DonationImportReport struct {
 	Skipped           int `json:"skipped"`            // payments not validated (HelloAsso "En attente", refused...)
 	Rejected          int `json:"rejected"`           // rows with a bad value
 	SupportersCreated int `json:"supporters_created"` // donors who were not supporters yet
+	// AddressesCompleted counts the donors who were supporters already
+	// and whose empty address fields (street, postcode, city, country)
+	// the file filled in.
+	AddressesCompleted int `json:"addresses_completed"`
+	// AddressesKept counts the donors whose record holds another postal
+	// address than a row of the file: nothing of that row's address was
+	// taken, so no address is overwritten or pieced together from two.
+	AddressesKept int `json:"addresses_kept"`
 
 	Rejections []Rejection `json:"rejections"` // the first MaxReportedRejections
 }
@@ -94,7 +107,7 @@ func (db *DB) ImportDonations(ctx context.Context, r io.Reader, opts DonationImp
 	}
 	rep := &DonationImportReport{FileInfo: fileInfo(sr, format), DryRun: opts.DryRun, Rejections: []Rejection{}}
 	im := &donationImport{db: db, opts: opts, rep: rep, cols: cols, format: format, currency: cur,
-		now: db.Now(), seenRows: map[string]int{}}
+		now: db.Now(), seenRows: map[string]int{}, created: map[string]bool{}, kept: map[string]bool{}}
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := im.run(ctx, tx, sr); err != nil {
 			return err
@@ -102,8 +115,8 @@ func (db *DB) ImportDonations(ctx context.Context, r io.Reader, opts DonationImp
 		if opts.DryRun {
 			return errDryRun
 		}
-		return db.audit(ctx, tx, "import donations", 0, fmt.Sprintf("%s: %d rows, %d recorded, %d rejected",
-			opts.FileName, rep.Rows, rep.Created, rep.Rejected))
+		return db.audit(ctx, tx, "import donations", 0, fmt.Sprintf("%s: %d rows, %d recorded, %d rejected, %d addresses completed",
+			opts.FileName, rep.Rows, rep.Created, rep.Rejected, rep.AddressesCompleted))
 	})
 	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
@@ -120,7 +133,9 @@ type donationImport struct {
 	format   ImportFormat
 	currency string
 	now      time.Time
-	seenRows map[string]int // derived references already used in this file
+	seenRows map[string]int  // derived references already used in this file
+	created  map[string]bool // donors the import created
+	kept     map[string]bool // donors counted in AddressesKept
 
 	pending *donationRow // the HelloAsso order being gathered
 	batch   []*donationRow
@@ -130,9 +145,7 @@ type donationRow struct {
 	line   int
 	d      Donation
 	email  string
-	first  string
-	last   string
-	org    string
+	donor  Supporter // as the row describes the donor, normalised
 	status string
 }
 
@@ -204,9 +217,20 @@ func (im *donationImport) parse(rec []string, line int) (*donationRow, *Rejectio
 	if row.email, err = NormalizeEmail(vals[fieldEmail]); err != nil {
 		return nil, bad(fieldEmail, err)
 	}
-	row.first, row.last, row.org = vals[fieldFirstName], vals[fieldLastName], vals[fieldOrganisation]
-	if n := vals[fieldName]; n != "" && row.first == "" && row.last == "" {
-		row.first, row.last, _ = strings.Cut(n, " ")
+	row.donor = Supporter{Email: row.email, FirstName: vals[fieldFirstName], LastName: vals[fieldLastName],
+		Organisation: vals[fieldOrganisation], Address: vals[fieldAddress], Postcode: vals[fieldPostcode],
+		City: vals[fieldCity], Country: vals[fieldCountry], Source: im.supporterSource()}
+	if n := vals[fieldName]; n != "" && row.donor.FirstName == "" && row.donor.LastName == "" {
+		row.donor.FirstName, row.donor.LastName, _ = strings.Cut(n, " ")
+	}
+	// A name or an address too long to keep rejects the row, naming its
+	// column, rather than failing the whole import when the donor is
+	// created.
+	var ve *ValidationError
+	if err := row.donor.Normalize(); errors.As(err, &ve) {
+		return nil, bad(ve.Field, err)
+	} else if err != nil {
+		return nil, bad(fieldEmail, err)
 	}
 	row.status = headerKey(vals[fieldStatus])
 	d.Currency = im.currency
@@ -275,8 +299,9 @@ func parseMethod(v string) (DonationMethod, error) {
 	return "", invalid("method", v, "unknown payment method (cash, cheque, transfer, card, helloasso, other)")
 }
 
-// flush finds or creates the donors of the batch and records the gifts,
-// skipping those already recorded.
+// flush finds or creates the donors of the batch, completes the postal
+// addresses of those that exist (see completeAddress) and records the
+// gifts, skipping those already recorded.
 func (im *donationImport) flush(ctx context.Context, tx bun.IDB) error {
 	if len(im.batch) == 0 {
 		return nil
@@ -286,36 +311,47 @@ func (im *donationImport) flush(ctx context.Context, tx bun.IDB) error {
 	for _, row := range im.batch {
 		emails = append(emails, row.email)
 	}
-	idOf, err := supporterIDs(ctx, tx, emails)
+	donors, err := donorAddresses(ctx, tx, emails)
 	if err != nil {
 		return err
 	}
 	var news []*Supporter
+	newByEmail := map[string]*Supporter{}
+	changed := map[int64]*Supporter{}
 	for _, row := range im.batch {
-		if _, ok := idOf[row.email]; ok {
+		if s := donors[row.email]; s != nil {
+			if im.completeAddress(s, &row.donor) && !im.created[s.Email] {
+				changed[s.ID] = s
+			}
 			continue
 		}
-		s := &Supporter{Email: row.email, FirstName: row.first, LastName: row.last, Organisation: row.org,
-			Source: im.supporterSource()}
-		if err := s.Normalize(); err != nil {
-			return err
+		if s := newByEmail[row.email]; s != nil {
+			im.completeAddress(s, &row.donor)
+			continue
 		}
+		s := row.donor // a copy: later rows complete it
 		s.CreatedAt, s.UpdatedAt = im.now, im.now
-		idOf[row.email] = 0
-		news = append(news, s)
+		newByEmail[row.email] = &s
+		news = append(news, &s)
 	}
 	if len(news) > 0 {
 		if _, err := tx.NewInsert().Model(&news).Returning("NULL").Exec(ctx); err != nil {
 			return fmt.Errorf("import: create donors: %w", err)
 		}
 		im.rep.SupportersCreated += len(news)
-		if idOf, err = supporterIDs(ctx, tx, emails); err != nil {
+		for _, s := range news {
+			im.created[s.Email] = true
+		}
+		if donors, err = donorAddresses(ctx, tx, emails); err != nil {
 			return err
 		}
 	}
+	if err := im.saveAddresses(ctx, tx, changed); err != nil {
+		return err
+	}
 	ds := make([]*Donation, len(im.batch))
 	for i, row := range im.batch {
-		row.d.SupporterID = idOf[row.email]
+		row.d.SupporterID = donors[row.email].ID
 		if err := row.d.Normalize(); err != nil {
 			return fmt.Errorf("import line %d: %w", row.line, err)
 		}
@@ -335,6 +371,61 @@ func (im *donationImport) flush(ctx context.Context, tx bun.IDB) error {
 	return nil
 }
 
+// completeAddress fills the empty fields of the postal address of s
+// (street, postcode, city, country) with those of the row's donor, and
+// reports whether it changed s. Nothing is overwritten; and when a
+// field of s that is filled differs from the row's, the row's address is
+// another one (the donor moved, or a typo) and none of it is taken,
+// since an address pieced together from two would be nobody's: the
+// donor is counted in AddressesKept.
+func (im *donationImport) completeAddress(s, row *Supporter) bool {
+	fields := []struct{ stored, file *string }{
+		{&s.Address, &row.Address}, {&s.Postcode, &row.Postcode}, {&s.City, &row.City}, {&s.Country, &row.Country},
+	}
+	fill := false
+	for _, f := range fields {
+		switch {
+		case *f.file == "":
+		case *f.stored == "":
+			fill = true
+		case fold(*f.stored) != fold(*f.file):
+			if !im.kept[s.Email] {
+				im.kept[s.Email] = true
+				im.rep.AddressesKept++
+			}
+			return false
+		}
+	}
+	if !fill {
+		return false
+	}
+	for _, f := range fields {
+		if *f.stored == "" {
+			*f.stored = *f.file
+		}
+	}
+	s.CityKey = fold(s.City)
+	return true
+}
+
+// saveAddresses writes the completed addresses of existing donors, each
+// change audited.
+func (im *donationImport) saveAddresses(ctx context.Context, tx bun.IDB, changed map[int64]*Supporter) error {
+	for _, id := range slices.Sorted(maps.Keys(changed)) {
+		s := changed[id]
+		s.UpdatedAt = im.now
+		if _, err := tx.NewUpdate().Model(s).Column("address", "postcode", "city", "city_key", "country", "updated_at").
+			WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("import: complete the address of supporter %d: %w", id, err)
+		}
+		if err := im.db.audit(ctx, tx, "import donations", id, "address completed from "+im.opts.FileName); err != nil {
+			return err
+		}
+	}
+	im.rep.AddressesCompleted += len(changed)
+	return nil
+}
+
 func (im *donationImport) supporterSource() string {
 	if im.format == FormatHelloAsso {
 		return "helloasso"
@@ -342,20 +433,17 @@ func (im *donationImport) supporterSource() string {
 	return ImportSource(im.opts.FileName)
 }
 
-// supporterIDs maps the given addresses to supporter ids, for those that
-// exist.
-func supporterIDs(ctx context.Context, tx bun.IDB, emails []string) (map[string]int64, error) {
-	var rows []struct {
-		ID    int64
-		Email string
-	}
-	if err := tx.NewSelect().Table("supporters").Column("id", "email").
-		Where("email IN (?)", bun.List(emails)).Scan(ctx, &rows); err != nil {
+// donorAddresses returns the supporters with the given email addresses
+// (those that exist), by address, with their id and postal address only.
+func donorAddresses(ctx context.Context, tx bun.IDB, emails []string) (map[string]*Supporter, error) {
+	var rows []*Supporter
+	if err := tx.NewSelect().Model(&rows).Column("id", "email", "address", "postcode", "city", "country").
+		Where("email IN (?)", bun.List(emails)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("find supporters: %w", err)
 	}
-	out := make(map[string]int64, len(rows))
-	for _, r := range rows {
-		out[r.Email] = r.ID
+	out := make(map[string]*Supporter, len(rows))
+	for _, s := range rows {
+		out[s.Email] = s
 	}
 	return out, nil
 }

@@ -71,18 +71,18 @@ func TestSupportersListXLSX(t *testing.T) {
 			t.Error("header not bold")
 		}
 		for cell, want := range map[string]string{"B2": `=HYPERLINK("http://evil.example","Clic")`, "C2": "@SUM(1)",
-			"D2": "+33 6 12 34 56 78", "E2": `+cmd|' /C calc'!A0`, "G2": "01000"} {
+			"D2": "+33 6 12 34 56 78", "E2": `+cmd|' /C calc'!A0`, "H2": "01000"} {
 			got, _ := f.GetCellValue(sh, cell)
 			ct, _ := f.GetCellType(sh, cell)
 			id, _ := f.GetCellStyle(sh, cell)
 			q := f.Styles.CellXfs.Xf[id].QuotePrefix
-			if got != want || ct != excelize.CellTypeInlineString || (q != nil && *q) != (cell != "G2") {
+			if got != want || ct != excelize.CellTypeInlineString || (q != nil && *q) != (cell != "H2") {
 				t.Errorf("%s = %q (type %v, quote prefix %v), want the text %q", cell, got, ct, q != nil && *q, want)
 			}
 		}
-		raw, _ := f.GetCellValue(sh, "N2", excelize.Options{RawCellValue: true})
+		raw, _ := f.GetCellValue(sh, "O2", excelize.Options{RawCellValue: true})
 		if _, err := strconv.ParseFloat(raw, 64); err != nil {
-			t.Errorf("created_at N2 = %q, want a date-time serial number", raw)
+			t.Errorf("created_at O2 = %q, want a date-time serial number", raw)
 		}
 		os.Remove(path)
 	}
@@ -99,31 +99,34 @@ func TestDonationsXLSX(t *testing.T) {
 	mustRun(t, db, "donations", "list", "--out", path)
 	f, sh := openWorkbook(t, path)
 	rows, _ := f.GetRows(sh)
-	if len(rows) != 4 || !slices.Equal(rows[0], []string{"email", "date", "amount", "currency", "method", "fund", "recurring", "ref"}) {
+	if len(rows) != 4 || !slices.Equal(rows[0], []string{"id", "email", "date", "amount", "currency", "method", "fund", "recurring", "ref"}) {
 		t.Fatalf("rows %q", rows)
+	}
+	if id, _ := f.GetCellValue(sh, "A2", excelize.Options{RawCellValue: true}); id != "1" {
+		t.Errorf("id A2 = %q, want the number 1", id)
 	}
 	for r := 2; r <= 4; r++ {
 		row := strconv.Itoa(r)
-		amount, _ := f.GetCellValue(sh, "C"+row, excelize.Options{RawCellValue: true})
-		date, _ := f.GetCellValue(sh, "B"+row, excelize.Options{RawCellValue: true})
+		amount, _ := f.GetCellValue(sh, "D"+row, excelize.Options{RawCellValue: true})
+		date, _ := f.GetCellValue(sh, "C"+row, excelize.Options{RawCellValue: true})
 		if _, err := strconv.ParseFloat(amount, 64); err != nil {
-			t.Errorf("amount C%s = %q, want a number", row, amount)
+			t.Errorf("amount D%s = %q, want a number", row, amount)
 		}
 		if _, err := strconv.Atoi(date); err != nil {
-			t.Errorf("date B%s = %q, want a whole serial number", row, date)
+			t.Errorf("date C%s = %q, want a whole serial number", row, date)
 		}
 	}
-	if got, _ := f.GetCellValue(sh, "B2"); got != "05/01/2026" {
+	if got, _ := f.GetCellValue(sh, "C2"); got != "05/01/2026" {
 		t.Errorf("first date shown as %q", got)
 	}
-	if got, _ := f.GetCellValue(sh, "C3"); got != "1,234.56 €" {
+	if got, _ := f.GetCellValue(sh, "D3"); got != "1,234.56 €" {
 		t.Errorf("1234.56 EUR shown as %q", got)
 	}
-	if got, _ := f.GetCellValue(sh, "C4"); got != `300 ¥` {
+	if got, _ := f.GetCellValue(sh, "D4"); got != `300 ¥` {
 		t.Errorf("300 JPY shown as %q", got)
 	}
-	if ct, _ := f.GetCellType(sh, "G3"); ct != excelize.CellTypeBool {
-		t.Errorf("recurring G3: type %v, want a boolean", ct)
+	if ct, _ := f.GetCellType(sh, "H3"); ct != excelize.CellTypeBool {
+		t.Errorf("recurring H3: type %v, want a boolean", ct)
 	}
 
 	mustRun(t, db, "donations", "report", "--by", "month", "--format", "xlsx", "--out", path)
@@ -145,7 +148,7 @@ func TestDonationsReportExcelCSV(t *testing.T) {
 		t.Errorf("excel-csv:\n%q\nwant\n%q", got, want)
 	}
 	got = mustRun(t, db, "donations", "list", "--format", "excel-csv")
-	if !strings.Contains(got, "\r\njo@example.org;2026-01-20;1234,56;EUR;card;;VRAI;\r\n") {
+	if !strings.Contains(got, "\r\n2;jo@example.org;2026-01-20;1234,56;EUR;card;;VRAI;\r\n") {
 		t.Errorf("donations list excel-csv:\n%q", got)
 	}
 	// --out dons.csv keeps the format asked for.
@@ -162,7 +165,7 @@ func TestDonationsReportExcelCSV(t *testing.T) {
 func TestCSVNeutralized(t *testing.T) {
 	db := formatsDB(t)
 	list := mustRun(t, db, "supporters", "list", "--format", "csv", "--segment", "email:amina@example.org")
-	want := `amina@example.org,"'=HYPERLINK(""http://evil.example"",""Clic"")",'@SUM(1),'+33 6 12 34 56 78,'+cmd|' /C calc'!A0,,01000,`
+	want := `amina@example.org,"'=HYPERLINK(""http://evil.example"",""Clic"")",'@SUM(1),'+33 6 12 34 56 78,'+cmd|' /C calc'!A0,,,01000,`
 	if !strings.Contains(list, "\n"+want) {
 		t.Errorf("supporters list --format csv:\n%s\nwant a row starting %s", list, want)
 	}

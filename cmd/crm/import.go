@@ -431,6 +431,8 @@ func importDonations(c *cli.Context, db *crm.DB) error {
 		{"rows read", strconv.Itoa(rep.Rows)}, {"donations recorded", strconv.Itoa(rep.Created)},
 		{"already recorded", strconv.Itoa(rep.Duplicates)}, {"skipped (payment not validated)", strconv.Itoa(rep.Skipped)},
 		{"rejected", strconv.Itoa(rep.Rejected)}, {"new supporters", strconv.Itoa(rep.SupportersCreated)},
+		{"addresses completed", strconv.Itoa(rep.AddressesCompleted)},
+		{"other addresses kept", strconv.Itoa(rep.AddressesKept)},
 	}, rep.Rejections, rep.Rejected, rep.DryRun)
 	printDryRun(c, rep.DryRun)
 	return nil

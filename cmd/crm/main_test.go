@@ -87,10 +87,10 @@ func TestCommandsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 3 || recs[0][0] != "email" || recs[1][0] != "amina@example.org" || recs[2][7] != "BE" {
+	if len(recs) != 3 || recs[0][0] != "email" || recs[1][0] != "amina@example.org" || recs[2][8] != "BE" {
 		t.Errorf("csv = %q", recs)
 	}
-	if recs[1][5] != "Boulogne-sur-Mer" || recs[1][9] != "presse;urgent" || recs[1][10] != "terrain" {
+	if recs[1][6] != "Boulogne-sur-Mer" || recs[1][10] != "presse;urgent" || recs[1][11] != "terrain" {
 		t.Errorf("amina's row = %q", recs[1])
 	}
 
@@ -119,7 +119,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 	}
 
 	out = mustRun(t, db, "donations", "list", "--since", "2026-02-01", "--format", "csv")
-	if want := "email,date,amount,currency,method,fund,recurring,ref\njo@example.org,2026-02-15,10.00,EUR,cash,,true,\n"; out != want {
+	if want := "id,email,date,amount,currency,method,fund,recurring,ref\n2,jo@example.org,2026-02-15,10.00,EUR,cash,,true,\n"; out != want {
 		t.Errorf("donations list --since:\n%s\nwant\n%s", out, want)
 	}
 	out = mustRun(t, db, "donations", "report", "--by", "month", "--format", "csv")
@@ -167,6 +167,13 @@ func TestBadInputLeavesDatabaseUnchanged(t *testing.T) {
 		{[]string{"donations", "add", "--email", "amina@example.org", "--amount", "1", "--method", "cash", "--date", "31/02/2026"}, 1, `--date "31/02/2026"`},
 		{[]string{"donations", "add", "--email", "x@example.org", "--amount", "1", "--method", "cash"}, 1, "--email"},
 		{[]string{"donations", "report", "--by", "week"}, 1, `--by "week"`},
+		{[]string{"donations", "add", "--email", "amina@example.org", "--amount", "1", "--date", "2099-01-01"}, 1, `--date "2099-01-01": in the future`},
+		{[]string{"donations", "edit", "abc", "--amount", "1"}, 2, `donations edit: "abc" is not a donation id`},
+		{[]string{"donations", "edit", "99", "--amount", "1"}, 1, "no donation 99"},
+		{[]string{"donations", "edit", "99"}, 2, "nothing to change"},
+		{[]string{"donations", "edit", "99", "--currency", "JPY"}, 2, "--currency needs --amount"},
+		{[]string{"donations", "delete", "99", "--yes"}, 1, "no donation 99"},
+		{[]string{"donations", "delete"}, 2, "missing argument"},
 		{[]string{"lists", "create", "lettre"}, 1, "already exists"},
 		{[]string{"lists", "create", "x", "--kind", "spam"}, 1, `--kind "spam"`},
 		{[]string{"subscribe", "amina@example.org", "--list", "nope"}, 1, "not found"},

@@ -95,6 +95,7 @@ func supporterFlags(add bool) []cli.Flag {
 		&cli.StringFlag{Name: "last-name"},
 		&cli.StringFlag{Name: "phone"},
 		&cli.StringFlag{Name: "org", Aliases: []string{"organisation"}},
+		&cli.StringFlag{Name: "address", Usage: `street and number, as on an envelope: "5 rue Royale" (needed on a tax receipt)`},
 		&cli.StringFlag{Name: "city"},
 		&cli.StringFlag{Name: "postcode"},
 		&cli.StringFlag{Name: "country", Usage: "ISO code (FR, BE) or name"},
@@ -144,7 +145,7 @@ func addSupporter(c *cli.Context, db *crm.DB) error {
 	}
 	s := &crm.Supporter{
 		Email: c.String("email"), FirstName: c.String("first-name"), LastName: c.String("last-name"),
-		Phone: c.String("phone"), Organisation: c.String("org"), City: c.String("city"),
+		Phone: c.String("phone"), Organisation: c.String("org"), Address: c.String("address"), City: c.String("city"),
 		Postcode: c.String("postcode"), Country: c.String("country"), Language: c.String("lang"),
 		Notes: c.String("note"), Source: c.String("source"), Tags: c.StringSlice("tag"),
 		Interests: interests, Attributes: attrs,
@@ -191,7 +192,7 @@ func editSupporter(c *cli.Context, db *crm.DB) error {
 	}
 	for flag, dst := range map[string]**string{
 		"email": &u.Email, "first-name": &u.FirstName, "last-name": &u.LastName, "phone": &u.Phone,
-		"org": &u.Organisation, "city": &u.City, "postcode": &u.Postcode, "country": &u.Country,
+		"org": &u.Organisation, "address": &u.Address, "city": &u.City, "postcode": &u.Postcode, "country": &u.Country,
 		"lang": &u.Language, "note": &u.Notes, "source": &u.Source,
 	} {
 		if c.IsSet(flag) {
@@ -249,13 +250,13 @@ func supporterFilter(c *cli.Context) crm.SupporterFilter {
 
 // supporterColumns are the columns of a supporters file (csv, excel-csv,
 // xlsx) and of supporters show.
-var supporterColumns = append(textColumns("email", "first_name", "last_name", "phone", "organisation", "city",
+var supporterColumns = append(textColumns("email", "first_name", "last_name", "phone", "organisation", "address", "city",
 	"postcode", "country", "language", "tags", "interests", "email_status", "source"),
 	sheet.Column{Name: "created_at", Kind: sheet.KindDateTime})
 
 func supporterRow(s *crm.Supporter) []sheet.Value {
 	return []sheet.Value{sheet.Text(s.Email), sheet.Text(s.FirstName), sheet.Text(s.LastName), sheet.Text(s.Phone),
-		sheet.Text(s.Organisation), sheet.Text(s.City), sheet.Text(s.Postcode), sheet.Text(s.Country),
+		sheet.Text(s.Organisation), sheet.Text(s.Address), sheet.Text(s.City), sheet.Text(s.Postcode), sheet.Text(s.Country),
 		sheet.Text(s.Language), sheet.Text(strings.Join(s.Tags, ";")), sheet.Text(interestNames(s)),
 		sheet.Text(string(s.EmailStatus)), sheet.Text(s.Source), sheet.DateTime(s.CreatedAt.UTC(), time.RFC3339)}
 }

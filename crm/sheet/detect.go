@@ -71,7 +71,7 @@ func looksBinary(br *bufio.Reader) bool {
 	head, _ := br.Peek(1024)
 	bad := 0
 	for _, c := range head {
-		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1a {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\r' && c != '\f' && c != 0x1a {
 			bad++
 		}
 	}
