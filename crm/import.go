@@ -375,7 +375,7 @@ func parseRowStatus(v string) (rowStatus, error) {
 	case "cleaned", "bounced", "bounce", "hard bounce", "invalid", "rejete", "complained", "spam":
 		return statusCleaned, nil
 	case "subscribed", "active", "actif", "active member", "abonne", "abonnee", "inscrit", "inscrite",
-		"confirmed", "confirme":
+		"confirmed", "confirme", "ok":
 		return statusNone, nil
 	}
 	return statusNone, errUnknownStatus

@@ -113,7 +113,10 @@ var synonyms = func() map[string]string {
 		"comment souhaitez-vous aider", "comment veux-tu aider", "how would you like to help")
 	add(fieldNotes, "notes", "note", "commentaire", "commentaires", "comments", "remarques")
 	add(fieldSource, "source", "origine")
-	add(fieldStatus, "status", "statut", "subscription status", "statut d'abonnement")
+	add(fieldStatus, "status", "statut", "subscription status", "statut d'abonnement",
+		"email_status") // crm's own export: ok, bounced, complained
+	// crm's own export: when a supporter was added is the database's to say.
+	add(fieldIgnore, "created_at", "updated_at")
 	// The reason column of a rejects file, so it can be imported again.
 	add(fieldIgnore, "reason")
 	return m
@@ -260,6 +263,9 @@ func mapColumns(header []string, format ImportFormat, explicit map[string]string
 			c.field = rules.fields[format][k]
 		case ignored[k]:
 			c.field = fieldIgnore
+		case strings.HasPrefix(strings.ToLower(header[i]), attrPrefix) && len(header[i]) > len(attrPrefix):
+			// crm's own export: attr.KEY is the attribute KEY.
+			c.field = attrPrefix + header[i][len(attrPrefix):]
 		case isExtra && syn[rest] != "":
 			c.field = syn[rest]
 		case syn[k] != "":

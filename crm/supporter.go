@@ -740,6 +740,22 @@ func applySupporterFilter(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, 
 	return nil
 }
 
+// AttributeKeys returns the keys of the free attributes the supporters
+// matching f have (Offset and Limit ignored), sorted: the columns an
+// export needs before its first row.
+func (db *DB) AttributeKeys(ctx context.Context, f SupporterFilter) ([]string, error) {
+	ids, err := supporterQuery(ctx, db.bun, f)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	if err := db.bun.NewSelect().Table("supporter_attributes").ColumnExpr("DISTINCT key").
+		Where("supporter_id IN (?)", ids.Column("s.id")).Order("key").Scan(ctx, &keys); err != nil {
+		return nil, fmt.Errorf("attribute keys: %w", err)
+	}
+	return keys, nil
+}
+
 // Attributes returns the free attributes of the given supporters, by id,
 // with one query per 500 ids.
 func (db *DB) Attributes(ctx context.Context, ids []int64) (map[int64]map[string]string, error) {

@@ -273,9 +273,10 @@ func testRoundTrip(t *testing.T, format string) {
 	mustRun(t, db, "interests", "add", "cuisine", "--label-fr", "Cuisine", "--label-en", "Cooking")
 	mustRun(t, db, "supporters", "add", "--email", "amina@example.org", "--first-name", "Amina", "--last-name", "Ben Ali",
 		"--phone", "+33 6 12 34 56 78", "--city", "Calais", "--postcode", "01000", "--tag", "presse", "--tag", "urgent",
-		"--interest", "terrain", "--interest", "cuisine")
+		"--interest", "terrain", "--interest", "cuisine", "--attr", "Cotisation (€)=15.5", "--attr", "note=-12",
+		"--note", "Vient aux distributions\ndu samedi")
 	mustRun(t, db, "supporters", "add", "--email", "jo@example.org", "--first-name", "Hélène", "--org", "-Asso",
-		"--country", "BE", "--lang", "en")
+		"--country", "BE", "--lang", "en", "--attr", "formule==HYPERLINK(\"x\")")
 	ext := map[string]string{"xlsx": ".xlsx", "csv": ".csv", "excel-csv": ".csv"}[format]
 	path := filepath.Join(t.TempDir(), "adherents"+ext)
 	mustRun(t, db, "supporters", "list", "--format", format, "--out", path)
@@ -283,14 +284,19 @@ func testRoundTrip(t *testing.T, format string) {
 	fresh := crmtest.Database(t)
 	mustRun(t, fresh, "interests", "add", "cuisine", "--label-fr", "Cuisine", "--label-en", "Cooking")
 	mustRun(t, fresh, "import", "supporters", path)
-	// The same people: every column but how and when they were added.
+	// The same people, attributes and notes included: every column but
+	// when they were added.
 	same := func(db string) [][]string {
 		recs, err := csv.NewReader(strings.NewReader(mustRun(t, db, "supporters", "list", "--format", "csv"))).ReadAll()
 		if err != nil {
 			t.Fatal(err)
 		}
+		created := slices.Index(recs[0], "created_at")
 		for i, r := range recs {
-			recs[i] = r[:slices.Index(recs[0], "interests")+1]
+			recs[i] = slices.Delete(r, created, created+1)
+		}
+		if !slices.Contains(recs[0], "attr.Cotisation (€)") || !slices.Contains(recs[0], "notes") {
+			t.Fatalf("no attribute or notes column in %q", recs[0])
 		}
 		return recs
 	}

@@ -254,11 +254,31 @@ var supporterColumns = append(textColumns("email", "first_name", "last_name", "p
 	"postcode", "country", "language", "tags", "interests", "email_status", "source"),
 	sheet.Column{Name: "created_at", Kind: sheet.KindDateTime})
 
-func supporterRow(s *crm.Supporter) []sheet.Value {
+func supporterRow(s *crm.Supporter, loc *time.Location) []sheet.Value {
 	return []sheet.Value{sheet.Text(s.Email), sheet.Text(s.FirstName), sheet.Text(s.LastName), sheet.Text(s.Phone),
 		sheet.Text(s.Organisation), sheet.Text(s.Address), sheet.Text(s.City), sheet.Text(s.Postcode), sheet.Text(s.Country),
 		sheet.Text(s.Language), sheet.Text(strings.Join(s.Tags, ";")), sheet.Text(interestNames(s)),
-		sheet.Text(string(s.EmailStatus)), sheet.Text(s.Source), sheet.DateTime(s.CreatedAt.UTC(), time.RFC3339)}
+		sheet.Text(string(s.EmailStatus)), sheet.Text(s.Source), sheet.DateTime(s.CreatedAt.In(loc), time.RFC3339)}
+}
+
+// exportColumns are the columns of a supporters file: supporterColumns,
+// then notes and one attr.KEY column per free attribute key, so that the
+// file imports back whole (crm import reads attr.KEY columns as that
+// attribute).
+func exportColumns(keys []string) []sheet.Column {
+	cols := append(slices.Clone(supporterColumns), sheet.Column{Name: "notes", Kind: sheet.KindText})
+	for _, k := range keys {
+		cols = append(cols, sheet.Column{Name: "attr." + k, Kind: sheet.KindText})
+	}
+	return cols
+}
+
+func exportRow(s *crm.Supporter, loc *time.Location, keys []string) []sheet.Value {
+	row := append(supporterRow(s, loc), sheet.Text(s.Notes))
+	for _, k := range keys {
+		row = append(row, sheet.Text(s.Attributes[k]))
+	}
+	return row
 }
 
 // interestNames is the interests cell of a listing: their names, without
@@ -276,8 +296,7 @@ func listSupporters(c *cli.Context, db *crm.DB) error {
 	f := supporterFilter(c)
 	f.Limit = c.Int("limit")
 	f.Offset = c.Int("offset")
-	rows := db.Supporters(c.Context, f)
-	return writeSupporters(c, rows)
+	return writeSupporters(c, db, f)
 }
 
 // supporterTableHeader and supporterTableRow are the columns of the
@@ -298,15 +317,25 @@ const tableBlock = 1000
 // by blocks of tableBlock rows. A failed write stops the listing and is
 // the error returned, as is the last flush's: a full disk or a closed
 // pipe must not look like a complete listing.
-func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) error {
+func writeSupporters(c *cli.Context, db *crm.DB, f crm.SupporterFilter) error {
 	o, err := openOutput(c)
 	if err != nil {
 		return err
 	}
-	return o.close(c, o.writeSupporterRows(rows))
+	st, err := db.Settings(c.Context)
+	if err != nil {
+		return o.close(c, err)
+	}
+	var keys []string
+	if o.format != "table" && o.format != "json" {
+		if keys, err = db.AttributeKeys(c.Context, f); err != nil {
+			return o.close(c, err)
+		}
+	}
+	return o.close(c, o.writeSupporterRows(db.Supporters(c.Context, f), st.Location(), keys))
 }
 
-func (o *output) writeSupporterRows(rows iter.Seq2[*crm.Supporter, error]) (err error) {
+func (o *output) writeSupporterRows(rows iter.Seq2[*crm.Supporter, error], loc *time.Location, keys []string) (err error) {
 	w := o.w
 	var sw *sheet.Writer
 	var tw *table
@@ -316,7 +345,7 @@ func (o *output) writeSupporterRows(rows iter.Seq2[*crm.Supporter, error]) (err 
 	case "json":
 		w.WriteString("[")
 	default:
-		if sw, err = o.sheetWriter(supporterColumns); err != nil {
+		if sw, err = o.sheetWriter(exportColumns(keys)); err != nil {
 			return err
 		}
 		defer func() {
@@ -343,7 +372,7 @@ func (o *output) writeSupporterRows(rows iter.Seq2[*crm.Supporter, error]) (err 
 			}
 			continue
 		case sw != nil:
-			if err := sw.Write(supporterRow(s)); err != nil {
+			if err := sw.Write(exportRow(s, loc, keys)); err != nil {
 				return err
 			}
 			continue
@@ -389,7 +418,11 @@ func showSupporter(c *cli.Context, db *crm.DB) error {
 			recs.rows = append(recs.rows, []sheet.Value{sheet.Text(k), v})
 		}
 	}
-	row := supporterRow(s)
+	st, err := db.Settings(c.Context)
+	if err != nil {
+		return err
+	}
+	row := supporterRow(s, st.Location())
 	for i, col := range supporterColumns {
 		add(col.Name, row[i])
 	}
