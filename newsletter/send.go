@@ -130,11 +130,18 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 		return nil, err
 	}
 	defer func() { h.end(ctx, recover()) }()
-	if c, err = n.freeze(ctx, c.Name, opts.dueWithin); err != nil {
+	frozen, err := n.freeze(ctx, c.Name, opts.dueWithin)
+	if err != nil {
+		if errors.Is(err, crm.ErrEventClosed) && !c.ScheduledAt.IsZero() {
+			// An invitation to an event cancelled or started: not
+			// sent, and no longer due.
+			n.setSchedule(context.WithoutCancel(ctx), c.Name, time.Time{})
+		}
 		return nil, err
 	}
+	c = frozen
 	rep.Recipients = c.Recipients
-	tpls, err := parseTemplates(c)
+	tpls, err := n.campaignTemplates(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +206,9 @@ func (n *Newsletter) freeze(ctx context.Context, name string, dueWithin time.Dur
 		}
 		audience, err := n.audience(ctx, tx, c)
 		if err != nil {
+			return err
+		}
+		if err := n.freezeEvent(ctx, crmTx, c, settings); err != nil {
 			return err
 		}
 		langs := make([]string, len(c.Templates))
@@ -786,9 +796,16 @@ func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, delive
 	unsub := n.linkFrom(base, "/unsubscribe", Token{Purpose: PurposeUnsubscribe, SupporterID: s.ID, ListID: c.ListID,
 		CampaignID: c.ID})
 	prefs := n.linkFrom(base, "/preferences", Token{Purpose: PurposePreferences, SupporterID: s.ID})
-	out, err := tpl.Render(Recipient{FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, City: s.City,
+	rc := Recipient{FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, City: s.City,
 		Language: s.Language, Attributes: s.Attributes, UnsubscribeURL: unsub, PreferencesURL: prefs,
-		Association: c.Association, PostalAddress: c.PostalAddress})
+		Association: c.Association, PostalAddress: c.PostalAddress}
+	if ev := c.event; ev != nil {
+		// An invitation: the event, and the person's own answer links,
+		// carrying the campaign so the answers count in its report.
+		n.setEvent(&rc, base, ev.event, ev.fieldsFor(tpl.Language), s.ID, c.ID)
+		rc.CalendarURL = ev.calendar
+	}
+	out, err := tpl.Render(rc)
 	if err != nil {
 		return Message{}, err
 	}
@@ -904,7 +921,7 @@ func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) 
 	if len(first) == 0 {
 		return p, nil
 	}
-	tpls, err := parseTemplates(c)
+	tpls, err := n.campaignTemplates(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -995,7 +1012,7 @@ func (n *Newsletter) Messages(ctx context.Context, name string) iter.Seq2[Messag
 			yield(Message{}, err)
 			return
 		}
-		tpls, err := parseTemplates(c)
+		tpls, err := n.campaignTemplates(ctx, c)
 		if err != nil {
 			yield(Message{}, err)
 			return
@@ -1065,7 +1082,7 @@ func (n *Newsletter) RenderFor(ctx context.Context, name, email, lang string) (*
 	if err != nil {
 		return nil, err
 	}
-	tpls, err := parseTemplates(c)
+	tpls, err := n.campaignTemplates(ctx, c)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,18 @@ type Recipient struct {
 	// signup asked for several.
 	ConfirmURL   string
 	ConfirmLinks []ConfirmLink
+	// Event is the event an invitation, a reminder, a cancellation or a
+	// place freed is about: {{.Event.Title}}, {{.Event.When}},
+	// {{.Event.Place}}, {{.Event.MapURL}} (see EventFields); empty in
+	// other emails.
+	Event EventFields
+	// RSVPYes, RSVPNo and RSVPMaybe are the person's own signed links to
+	// answer the event (see Newsletter.RSVPURL), and CalendarURL the
+	// event's iCalendar file; "" in emails about no event.
+	RSVPYes     string
+	RSVPNo      string
+	RSVPMaybe   string
+	CalendarURL string
 }
 
 // Attr returns the value of a free attribute, or "".
@@ -194,7 +206,8 @@ func (t *Template) Render(r Recipient) (Rendered, error) {
 	if err := t.html.Execute(&b, htmlData{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, City: r.City,
 		Language: r.Language, Attributes: r.Attributes, UnsubscribeURL: r.UnsubscribeURL, PreferencesURL: r.PreferencesURL,
 		Association: r.Association, AddressLines: lines(r.PostalAddress), List: r.List, ConfirmURL: r.ConfirmURL,
-		ConfirmLinks: r.ConfirmLinks, Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
+		ConfirmLinks: r.ConfirmLinks, Event: r.Event, RSVPYes: r.RSVPYes, RSVPNo: r.RSVPNo, RSVPMaybe: r.RSVPMaybe,
+		CalendarURL: r.CalendarURL, Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
 		return Rendered{}, err
 	}
 	out.HTML = b.String()
@@ -219,6 +232,11 @@ type htmlData struct {
 	List           string
 	ConfirmURL     string
 	ConfirmLinks   []ConfirmLink
+	Event          EventFields
+	RSVPYes        string
+	RSVPNo         string
+	RSVPMaybe      string
+	CalendarURL    string
 	Preheader      string
 	Subject        string
 	Lang           string

@@ -44,6 +44,8 @@ const templateFields = `FirstName, LastName, Email, City, Language, Attr "key", 
 var knownFields = map[string]bool{"FirstName": true, "LastName": true, "Email": true, "City": true, "Language": true,
 	"Attr": true, "Attributes": true, "UnsubscribeURL": true, "PreferencesURL": true, "Association": true,
 	"PostalAddress": true, "List": true, "ConfirmURL": true, "ConfirmLinks": true,
+	// in emails about an event
+	"Event": true, "RSVPYes": true, "RSVPNo": true, "RSVPMaybe": true, "CalendarURL": true,
 	// inside {{range .ConfirmLinks}}
 	"Title": true, "URL": true}
 
@@ -104,10 +106,33 @@ func checkSource(src string) error {
 	eachNode(t, func(n parse.Node) bool {
 		if f, ok := n.(*parse.FieldNode); ok {
 			checkField(f.Position(), f.Ident[0])
+			if bad == nil && f.Ident[0] == "Event" && len(f.Ident) > 1 && !eventFieldNames[f.Ident[1]] {
+				bad = &TemplateError{Line: lineOf(f.Position()), Reason: fmt.Sprintf("unknown field %q of .Event; they are %s",
+					f.Ident[1], eventFields)}
+			}
 		}
 		return bad == nil
 	})
 	return bad
+}
+
+// eventFields are the fields of {{.Event}}, as the error lists them.
+const eventFields = "Event.Title, Event.When, Event.Place, Event.MapURL, Event.Description, Event.Name"
+
+var eventFieldNames = map[string]bool{"Title": true, "When": true, "Place": true, "MapURL": true, "Description": true,
+	"Name": true}
+
+// eventFieldsUsed reports whether a template's source uses a field that
+// only an email about an event has.
+func eventFieldsUsed(src string) string {
+	fields, _ := fieldsUsed(src)
+	for _, f := range fields {
+		switch f {
+		case "Event", "RSVPYes", "RSVPNo", "RSVPMaybe", "CalendarURL":
+			return f
+		}
+	}
+	return ""
 }
 
 // fieldsUsed returns the fields a template's source uses (FirstName...)
