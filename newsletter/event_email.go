@@ -58,8 +58,7 @@ const (
 // second one.
 const ReminderInterval = time.Hour
 
-// ErrReminderTooSoon is wrapped (with crm.ErrConflict) by the error of
-// RemindEvent when the last reminder was made less than ReminderInterval
+// ErrReminderTooSoon is wrapped by the error of RemindEvent when the last reminder was made less than ReminderInterval
 // ago and is sent, and no new one was asked for.
 var ErrReminderTooSoon = errors.New("the last reminder is less than an hour old")
 
@@ -676,8 +675,8 @@ func (n *Newsletter) RemindEvent(ctx context.Context, name string, opts Reminder
 				return fmt.Errorf("reminders: %w", err)
 			}
 			if rem.Waiting = int(waiting); rem.Waiting == 0 {
-				return fmt.Errorf("event %s: reminder %d was made %s ago and is sent (ask again to make another): %w: %w",
-					e.Name, rem.Number, now.Sub(rem.CreatedAt).Round(time.Minute), ErrReminderTooSoon, crm.ErrConflict)
+				return fmt.Errorf("event %s: reminder %d, made %s ago, is sent: %w", e.Name, rem.Number,
+					now.Sub(rem.CreatedAt).Round(time.Second), ErrReminderTooSoon)
 			}
 			return nil
 		}
