@@ -130,7 +130,7 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 		return nil, err
 	}
 	defer func() { h.end(ctx, recover()) }()
-	frozen, err := n.freeze(ctx, c.Name, opts.dueWithin)
+	frozen, err := n.freeze(ctx, c.Name, c.Event, opts.dueWithin)
 	if err != nil {
 		if errors.Is(err, crm.ErrEventClosed) && !c.ScheduledAt.IsZero() {
 			// An invitation to an event cancelled or started: not
@@ -184,8 +184,9 @@ func (n *Newsletter) finish(ctx context.Context, c *Campaign, owner string, rep 
 
 // freeze writes one delivery row per recipient, in batches of BatchSize,
 // the first time a campaign is sent, and returns the campaign as it is
-// now.
-func (n *Newsletter) freeze(ctx context.Context, name string, dueWithin time.Duration) (*Campaign, error) {
+// now. event is the name of an invitation's event ("" for other
+// campaigns).
+func (n *Newsletter) freeze(ctx context.Context, name, event string, dueWithin time.Duration) (*Campaign, error) {
 	var c *Campaign
 	settings, err := n.db.Settings(ctx)
 	if err != nil {
@@ -194,6 +195,14 @@ func (n *Newsletter) freeze(ctx context.Context, name string, dueWithin time.Dur
 	err = n.db.RunInTx(ctx, func(crmTx *crm.Tx) error {
 		tx := dbutil.Tx(crmTx)
 		s := sendStore{tx}
+		if event != "" {
+			// The event before the campaign, in the order CancelEvent
+			// takes them (on PostgreSQL, the other order could
+			// deadlock with it).
+			if _, err := crmTx.LockEvent(ctx, event); err != nil {
+				return fmt.Errorf("campaign %s: %w", name, err)
+			}
+		}
 		if err := s.lockCampaign(ctx, name); err != nil {
 			return err
 		}

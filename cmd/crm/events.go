@@ -445,8 +445,16 @@ func showEvent(c *cli.Context, db *crm.DB) error {
 	for i := len(cs) - 1; i >= 0; i-- {
 		if cp := cs[i]; cp.Event == e.Name {
 			inv := eventInvitation{Campaign: cp.Name, Status: string(cp.Status), Recipients: cp.Recipients}
-			if !cp.ScheduledAt.IsZero() && cp.Status == newsletter.StatusDraft {
-				inv.Status = "scheduled " + localTime(cp.ScheduledAt, loc)
+			if cp.Status == newsletter.StatusDraft {
+				// As campaign list says: who would receive it now.
+				st, err := n.CampaignStats(c.Context, cp.Name)
+				if err != nil {
+					return err
+				}
+				inv.Recipients = st.Recipients
+				if !cp.ScheduledAt.IsZero() {
+					inv.Status = "scheduled " + localTime(cp.ScheduledAt, loc)
+				}
 			}
 			d.Invitations = append(d.Invitations, inv)
 		}
@@ -482,8 +490,8 @@ func showEvent(c *cli.Context, db *crm.DB) error {
 		}
 	}
 	for _, inv := range d.Invitations {
-		details.rows = append(details.rows, []string{"invitation", fmt.Sprintf("%s (%s, %d recipients)", inv.Campaign,
-			inv.Status, inv.Recipients)})
+		details.rows = append(details.rows, []string{"invitation", fmt.Sprintf("%s (%s, %s)", inv.Campaign,
+			inv.Status, recipients(inv.Recipients))})
 	}
 	if err := printRecords(c, details); err != nil {
 		return err

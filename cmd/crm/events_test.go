@@ -267,7 +267,8 @@ func TestEventsInviteFromTheCommandLine(t *testing.T) {
 		t.Errorf("invite --at printed %q", out)
 	}
 	show := mustRun(t, db, "events", "show", "expulsion")
-	if !strings.Contains(show, "expulsion-invitation (sent, 2 recipients)") || !strings.Contains(show, "expulsion-invitation-2 (scheduled") {
+	if !strings.Contains(show, "expulsion-invitation (sent, 2 recipients)") || !strings.Contains(show, "expulsion-invitation-2 (scheduled "+day+" 06:00 ") ||
+		!strings.Contains(show, ", 1 recipient)") {
 		t.Errorf("events show lists the invitations:\n%s", show)
 	}
 	if out := mustRun(t, db, "events", "cancel", "expulsion", "--yes", "--public-url", "https://asso.example.org"); !strings.Contains(out, "invitation expulsion-invitation-2 is no longer scheduled") {
