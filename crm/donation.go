@@ -2,6 +2,8 @@ package crm
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -97,6 +99,9 @@ func (db *DB) AddDonation(ctx context.Context, d *Donation) error {
 // AddDonation is DB.AddDonation in the transaction.
 func (tx *Tx) AddDonation(ctx context.Context, d *Donation) error {
 	if err := d.Normalize(); err != nil {
+		return err
+	}
+	if err := tx.notFuture(d.ReceivedAt); err != nil {
 		return err
 	}
 	if err := addDonation(ctx, tx.tx, d, tx.now()); err != nil {
@@ -267,4 +272,139 @@ func (db *DB) DonationReport(ctx context.Context, f DonationFilter, by ReportGro
 		return strings.Compare(a.Currency, b.Currency)
 	})
 	return out, nil
+}
+
+// DonationEdit holds the fields of a gift to change; nil leaves a field
+// as it is.
+type DonationEdit struct {
+	SupporterID *int64 // the gift was someone else's
+	Amount      *int64 // minor units
+	Currency    *string
+	ReceivedAt  *time.Time
+	Method      *DonationMethod
+	Fund        *string
+	Note        *string
+}
+
+// EditDonation corrects a gift. A gift on a live tax receipt cannot
+// change (an error wrapping ErrConflict names the receipt to cancel
+// first); a date in the future, like any bad field, is a
+// *ValidationError. The change is audited for the supporters it
+// concerns. It returns an error wrapping ErrNotFound for an unknown
+// donation or supporter.
+func (db *DB) EditDonation(ctx context.Context, id int64, edit DonationEdit) (*Donation, error) {
+	return runTx(ctx, db, func(tx *Tx) (*Donation, error) { return tx.EditDonation(ctx, id, edit) })
+}
+
+// EditDonation is DB.EditDonation in the transaction.
+func (tx *Tx) EditDonation(ctx context.Context, id int64, edit DonationEdit) (*Donation, error) {
+	d, err := tx.lockDonation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	was := d.SupporterID
+	if edit.SupporterID != nil {
+		d.SupporterID = *edit.SupporterID
+	}
+	if edit.Amount != nil {
+		d.Amount = *edit.Amount
+	}
+	if edit.Currency != nil {
+		d.Currency = *edit.Currency
+	}
+	if edit.ReceivedAt != nil {
+		d.ReceivedAt = *edit.ReceivedAt
+	}
+	if edit.Method != nil {
+		d.Method = *edit.Method
+	}
+	if edit.Fund != nil {
+		d.Fund = *edit.Fund
+	}
+	if edit.Note != nil {
+		d.Note = *edit.Note
+	}
+	if err := d.Normalize(); err != nil {
+		return nil, err
+	}
+	if err := tx.notFuture(d.ReceivedAt); err != nil {
+		return nil, err
+	}
+	if d.SupporterID != was {
+		if _, err := lockLiveSupporter(ctx, tx.tx, d.SupporterID); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tx.tx.NewUpdate().Model(d).WherePK().
+		Column("supporter_id", "amount", "currency", "received_at", "method", "fund", "note").Exec(ctx); err != nil {
+		return nil, fmt.Errorf("edit donation %d: %w", id, err)
+	}
+	details := fmt.Sprintf("donation %d", id)
+	if err := tx.audit(ctx, "edit donation", d.SupporterID, details); err != nil {
+		return nil, err
+	}
+	if d.SupporterID != was {
+		if err := tx.audit(ctx, "edit donation", was, details+": moved to another supporter"); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// DeleteDonation deletes a gift recorded by mistake; as for EditDonation,
+// not one on a live tax receipt. The deletion is audited.
+func (db *DB) DeleteDonation(ctx context.Context, id int64) error {
+	return db.RunInTx(ctx, func(tx *Tx) error { return tx.DeleteDonation(ctx, id) })
+}
+
+// DeleteDonation is DB.DeleteDonation in the transaction.
+func (tx *Tx) DeleteDonation(ctx context.Context, id int64) error {
+	d, err := tx.lockDonation(ctx, id)
+	if err != nil {
+		return err
+	}
+	// Only cancelled receipts can still name it (lockDonation refused a
+	// live one): they keep their number and amount, not the link.
+	if _, err := tx.tx.NewDelete().Table("receipt_donations").Where("donation_id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("delete donation %d: %w", id, err)
+	}
+	if _, err := tx.tx.NewDelete().Model(d).WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("delete donation %d: %w", id, err)
+	}
+	return tx.audit(ctx, "delete donation", d.SupporterID,
+		fmt.Sprintf("donation %d of %s", id, FormatAmount(d.Amount, d.Currency)))
+}
+
+// lockDonation reads a gift for a change, locking its row on PostgreSQL,
+// and refuses one on a live receipt.
+func (tx *Tx) lockDonation(ctx context.Context, id int64) (*Donation, error) {
+	d := new(Donation)
+	q := tx.tx.NewSelect().Model(d).Where("d.id = ?", id)
+	if !tx.db.isSQLite() {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("no donation %d: %w", id, ErrNotFound)
+		}
+		return nil, err
+	}
+	number, err := liveReceiptOf(ctx, tx.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if number != "" {
+		return nil, fmt.Errorf("donation %d is on tax receipt %s: cancel the receipt first (crm receipts cancel %s --reason ...): %w",
+			id, number, number, ErrConflict)
+	}
+	return d, nil
+}
+
+// notFuture refuses a gift dated after today (in UTC, with a day's
+// margin for time zones east of it).
+func (tx *Tx) notFuture(at time.Time) error {
+	if at.After(tx.now().Add(24 * time.Hour)) {
+		return invalid("date", at.Format(time.DateOnly), "in the future")
+	}
+	return nil
 }

@@ -258,7 +258,7 @@ func ExampleDB_SaveSegment() {
 	// city:CALAIS -> 2 <nil>
 	// segment:benevoles OR city:liege -> 2 <nil>
 	// lea@example.org
-	// segment "tag:presse AND colour:blue": at position 16: unknown field "colour" (fields: tag, interest, list, city, postcode, lang, country, source, email, attr.KEY, created, donation.total, donation.count, donation.last, donation.first, segment)
+	// segment "tag:presse AND colour:blue": at position 16: unknown field "colour" (fields: tag, interest, list, city, postcode, lang, country, source, email, attr.KEY, created, donation.total, donation.count, donation.last, donation.first, event, event.no, event.maybe, attended, attended.count, segment)
 }
 
 // Supporters streams the whole base, a thousand at a time, for an export

@@ -24,6 +24,7 @@ type ImportOptions struct {
 	Format    ImportFormat      // "" or FormatAuto recognises the export from its header
 	Delimiter rune              // 0 sniffs , ; TAB or |
 	Encoding  string            // "" detects; see sheet.Options
+	Sheet     string            // a workbook's sheet, by name or 1-based number; "" the first with a non-empty cell
 	Map       map[string]string // header → field, winning over the built-in synonyms
 	// FileName names the file in consent events ("import:<FileName>")
 	// and as the source of new supporters of a generic file.
@@ -84,10 +85,12 @@ func (r Rejection) String() string {
 
 // FileInfo is how an import read its file.
 type FileInfo struct {
-	Format    ImportFormat `json:"format"`
-	Encoding  string       `json:"encoding"`
-	Delimiter string       `json:"delimiter"`
-	Header    []string     `json:"header"`
+	Format     ImportFormat `json:"format"`      // the export recognised from the header
+	FileFormat string       `json:"file_format"` // "csv", "xlsx" or "ods" (sheet.Reader.Format)
+	Sheet      string       `json:"sheet,omitempty"`
+	Encoding   string       `json:"encoding"`  // CSV only
+	Delimiter  string       `json:"delimiter"` // CSV only
+	Header     []string     `json:"header"`
 }
 
 // ImportReport says what an import did.
@@ -132,8 +135,12 @@ type ImportReport struct {
 }
 
 func fileInfo(sr *sheet.Reader, format ImportFormat) FileInfo {
-	return FileInfo{Format: format, Encoding: sr.Encoding(), Delimiter: string(sr.Delimiter()),
+	fi := FileInfo{Format: format, FileFormat: sr.Format(), Sheet: sr.Sheet(), Encoding: sr.Encoding(),
 		Header: append([]string(nil), sr.Header()...)}
+	if d := sr.Delimiter(); d != 0 {
+		fi.Delimiter = string(d)
+	}
+	return fi
 }
 
 // eachRow reads the data rows of sr, counting them in *rows and
@@ -272,7 +279,8 @@ func receive[T any](ch <-chan T, idle func() error) (T, bool, error) {
 // errDryRun rolls back a dry run's transaction.
 var errDryRun = errors.New("dry run")
 
-// ImportSupporters reads a CSV of supporters from r, streaming, and merges
+// ImportSupporters reads supporters from r (CSV, or an .xlsx or .ods
+// workbook: see sheet.NewReader), streaming, and merges
 // it into the database: a row whose address is known completes (or with
 // Overwrite, updates) that supporter, tags and interests are added, and
 // nobody is ever deleted. Rows with a bad value are rejected and reported;
@@ -292,10 +300,11 @@ func (db *DB) ImportSupporters(ctx context.Context, r io.Reader, opts ImportOpti
 	if err != nil {
 		return nil, err
 	}
-	sr, err := sheet.NewReader(r, sheet.Options{Delimiter: opts.Delimiter, Encoding: opts.Encoding})
+	sr, err := sheet.NewReader(r, sheet.Options{Delimiter: opts.Delimiter, Encoding: opts.Encoding, Sheet: opts.Sheet})
 	if err != nil {
 		return nil, err
 	}
+	defer sr.Close()
 	cols, format, err := mapColumns(sr.Header(), opts.Format, opts.Map, opts.IgnoreUnknown, supporterColumns)
 	if err != nil {
 		return nil, err
@@ -935,6 +944,8 @@ func stringField(s *Supporter, field string) *string {
 		return &s.Phone
 	case fieldOrganisation:
 		return &s.Organisation
+	case fieldAddress:
+		return &s.Address
 	case fieldCity:
 		return &s.City
 	case fieldPostcode:
@@ -1019,7 +1030,7 @@ func mergeSupporter(dst, src *Supporter, overwrite bool) bool {
 	changed := false
 	for _, f := range []struct{ d, s *string }{
 		{&dst.FirstName, &src.FirstName}, {&dst.LastName, &src.LastName}, {&dst.Phone, &src.Phone},
-		{&dst.Organisation, &src.Organisation}, {&dst.City, &src.City}, {&dst.Postcode, &src.Postcode},
+		{&dst.Organisation, &src.Organisation}, {&dst.Address, &src.Address}, {&dst.City, &src.City}, {&dst.Postcode, &src.Postcode},
 		{&dst.Country, &src.Country}, {&dst.Language, &src.Language}, {&dst.Notes, &src.Notes},
 		{&dst.Source, &src.Source},
 	} {

@@ -36,6 +36,7 @@ const (
 	fieldName         = "name" // a full name, split into first and last
 	fieldPhone        = "phone"
 	fieldOrganisation = "organisation"
+	fieldAddress      = "address"
 	fieldCity         = "city"
 	fieldPostcode     = "postcode"
 	fieldCountry      = "country"
@@ -60,7 +61,7 @@ const (
 )
 
 var importFields = []string{fieldEmail, fieldFirstName, fieldLastName, fieldName, fieldPhone, fieldOrganisation,
-	fieldCity, fieldPostcode, fieldCountry, fieldLanguage, fieldTags, fieldInterests, fieldNotes, fieldSource,
+	fieldAddress, fieldCity, fieldPostcode, fieldCountry, fieldLanguage, fieldTags, fieldInterests, fieldNotes, fieldSource,
 	fieldAttributes, fieldStatus, fieldIgnore, attrPrefix + "KEY"}
 
 // ImportFields returns the fields a column of a supporter import can be
@@ -100,6 +101,8 @@ var synonyms = func() map[string]string {
 	add(fieldPhone, "téléphone", "tel", "tél", "phone", "phone number", "mobile", "portable", "numéro de téléphone",
 		"numéro de téléphone mobile", "téléphone mobile", "telephone number")
 	add(fieldOrganisation, "organisation", "organization", "company", "société", "raison sociale", "structure")
+	add(fieldAddress, "adresse", "address", "adresse postale", "street", "street address", "rue", "adresse acheteur",
+		"adresse payeur", "champ additionnel: adresse")
 	add(fieldCity, "ville", "city", "commune", "town", "ville acheteur")
 	add(fieldPostcode, "code postal", "postcode", "post code", "postal code", "zip", "zip code", "cp",
 		"code postal acheteur")

@@ -22,6 +22,7 @@ type DonationImportOptions struct {
 	Format    ImportFormat // FormatAuto, FormatGeneric or FormatHelloAsso
 	Delimiter rune
 	Encoding  string
+	Sheet     string            // a workbook's sheet: see ImportOptions.Sheet
 	Map       map[string]string // header → field (email, amount, currency, date, method, fund, reference, recurring, status, note)
 	FileName  string            // recorded as the source of supporters the import creates
 	DryRun    bool
@@ -53,7 +54,8 @@ var parisTime = func() *time.Location {
 	return loc
 }()
 
-// ImportDonations reads a CSV of gifts, streaming: a HelloAsso payment
+// ImportDonations reads gifts from r (CSV, or an .xlsx or .ods workbook:
+// see sheet.NewReader), streaming: a HelloAsso payment
 // export (one row per item, grouped into one donation per order; only
 // validated orders count; dates in Paris time, stored in UTC) or a generic
 // file with email, amount, currency, date, method, fund and reference
@@ -62,10 +64,11 @@ var parisTime = func() *time.Location {
 // derived from the row), so importing the same file again records
 // nothing twice. Fatal errors leave the database as it was.
 func (db *DB) ImportDonations(ctx context.Context, r io.Reader, opts DonationImportOptions) (*DonationImportReport, error) {
-	sr, err := sheet.NewReader(r, sheet.Options{Delimiter: opts.Delimiter, Encoding: opts.Encoding})
+	sr, err := sheet.NewReader(r, sheet.Options{Delimiter: opts.Delimiter, Encoding: opts.Encoding, Sheet: opts.Sheet})
 	if err != nil {
 		return nil, err
 	}
+	defer sr.Close()
 	format := opts.Format
 	if format != "" && format != FormatAuto && format != FormatGeneric && format != FormatHelloAsso {
 		return nil, invalid("format", string(format), "want auto, generic or helloasso")

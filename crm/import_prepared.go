@@ -137,7 +137,7 @@ func sqliteTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.999999-07:00")
 }
 
-var supporterInsertColumns = []string{"id", "email", "first_name", "last_name", "phone", "organisation", "city",
+var supporterInsertColumns = []string{"id", "email", "first_name", "last_name", "phone", "organisation", "address", "city",
 	"city_key", "postcode", "country", "language", "notes", "source", "source_key", "email_status", "created_at",
 	"updated_at"}
 
@@ -145,7 +145,7 @@ var supporterInsertColumns = []string{"id", "email", "first_name", "last_name", 
 func (p *preparedInserts) insertSupporters(ctx context.Context, news []*Supporter) error {
 	args := make([]any, 0, len(news)*len(supporterInsertColumns))
 	for _, s := range news {
-		args = append(args, s.ID, s.Email, s.FirstName, s.LastName, s.Phone, s.Organisation, s.City, s.CityKey,
+		args = append(args, s.ID, s.Email, s.FirstName, s.LastName, s.Phone, s.Organisation, s.Address, s.City, s.CityKey,
 			s.Postcode, s.Country, s.Language, s.Notes, s.Source, s.SourceKey, string(s.EmailStatus),
 			sqliteTime(s.CreatedAt), sqliteTime(s.UpdatedAt))
 	}

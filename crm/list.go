@@ -88,8 +88,10 @@ type List struct {
 	// Only GetListByID returns a deleted list.
 	DeletedAt time.Time `bun:"deleted_at,nullzero" json:"deleted_at,omitzero"`
 
-	// Subscribed counts the list's subscribed members; filled in by Lists.
+	// Subscribed counts the list's subscribed members, Pending those who
+	// have yet to confirm; filled in by Lists.
 	Subscribed int `bun:"subscribed,scanonly" json:"subscribed"`
+	Pending    int `bun:"pending,scanonly" json:"pending"`
 }
 
 // Normalize turns the name into a slug, defaults Title to the name and
@@ -184,7 +186,7 @@ func getList(ctx context.Context, idb bun.IDB, name string) (*List, error) {
 }
 
 // Lists returns every list but the deleted ones, ordered by name, with
-// its subscribed count.
+// its subscribed and pending counts.
 func (db *DB) Lists(ctx context.Context) ([]*List, error) {
 	return lists(ctx, db.bun)
 }
@@ -198,6 +200,7 @@ func lists(ctx context.Context, idb bun.IDB) ([]*List, error) {
 	var out []*List
 	err := idb.NewSelect().Model(&out).ColumnExpr("l.*").
 		ColumnExpr("(SELECT COUNT(*) FROM subscriptions sub WHERE sub.list_id = l.id AND sub.status = ?) AS subscribed", StatusSubscribed).
+		ColumnExpr("(SELECT COUNT(*) FROM subscriptions sub WHERE sub.list_id = l.id AND sub.status = ?) AS pending", StatusPending).
 		Where("l.deleted_at IS NULL").Order("l.name").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list lists: %w", err)

@@ -366,7 +366,7 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 		now := db.Now()
 		if _, err := tx.NewUpdate().Table("supporters").
 			Set("email = ?", ErasedAddress(id)).
-			Set("first_name = '', last_name = '', phone = '', organisation = '', city = '', city_key = ''").
+			Set("first_name = '', last_name = '', phone = '', organisation = '', address = '', city = '', city_key = ''").
 			Set("postcode = '', country = '', notes = '', source = '', source_key = ''").
 			Set("email_status = ?", EmailOK).Set("updated_at = ?", now).Set("erased_at = ?", now).
 			Where("id = ?", id).Exec(ctx); err != nil {

@@ -203,11 +203,20 @@ func checkPublicURL(v string) (string, error) {
 // checkRedirect takes an absolute http or https address without
 // credentials or fragment: the page people land on after a signup.
 func checkRedirect(v string) (string, error) {
+	const want = "want the address of a page of your site, such as https://asso.org/merci"
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" ||
-		strings.ContainsAny(v, " \t\r\n\\") {
-		return "", fmt.Errorf("want the address of a page of your site, such as https://asso.org/merci")
+	switch {
+	case err != nil || strings.ContainsAny(v, " \t\r\n\\"):
+		return "", fmt.Errorf("not a web address (no spaces or backslashes): %s", want)
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", fmt.Errorf("it must start with https:// (or http://): %s", want)
+	case u.Host == "":
+		return "", fmt.Errorf("no site named: %s", want)
+	case u.User != nil:
+		return "", fmt.Errorf("a name or password before @ is refused (it would show in every visitor's address bar): %s", want)
 	}
+	// A #fragment is kept: the signup's outcome goes in the query, before
+	// it (https://asso.org/merci?signup=subscribed#x).
 	return u.String(), nil
 }
 

@@ -45,6 +45,7 @@ type Supporter struct {
 	LastName     string      `bun:"last_name" json:"last_name"`
 	Phone        string      `bun:"phone" json:"phone"`
 	Organisation string      `bun:"organisation" json:"organisation"`
+	Address      string      `bun:"address" json:"address"` // street and number: "5 rue Royale"
 	City         string      `bun:"city" json:"city"`
 	Postcode     string      `bun:"postcode" json:"postcode"`
 	Country      string      `bun:"country" json:"country"`
@@ -132,7 +133,7 @@ func (s *Supporter) normalize(stored *Supporter) error {
 	}{
 		{"first_name", &s.FirstName, 200}, {"last_name", &s.LastName, 200},
 		{"phone", &s.Phone, 50}, {"organisation", &s.Organisation, 200},
-		{"city", &s.City, 200}, {"postcode", &s.Postcode, 20},
+		{"address", &s.Address, 300}, {"city", &s.City, 200}, {"postcode", &s.Postcode, 20},
 		{"source", &s.Source, 200},
 	} {
 		*f.v = CleanText(*f.v)
@@ -253,6 +254,7 @@ type SupporterUpdate struct {
 	LastName     *string
 	Phone        *string
 	Organisation *string
+	Address      *string
 	City         *string
 	Postcode     *string
 	Country      *string
@@ -429,7 +431,7 @@ func (tx *Tx) UpdateSupporter(ctx context.Context, id int64, u SupporterUpdate) 
 		src *string
 	}{
 		{&s.Email, u.Email}, {&s.FirstName, u.FirstName}, {&s.LastName, u.LastName},
-		{&s.Phone, u.Phone}, {&s.Organisation, u.Organisation}, {&s.City, u.City},
+		{&s.Phone, u.Phone}, {&s.Organisation, u.Organisation}, {&s.Address, u.Address}, {&s.City, u.City},
 		{&s.Postcode, u.Postcode}, {&s.Country, u.Country}, {&s.Language, u.Language},
 		{&s.Notes, u.Notes}, {&s.Source, u.Source},
 	} {

@@ -1,7 +1,9 @@
 package crm
 
 import (
+	"math"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -236,8 +238,10 @@ var dateLayouts = []string{
 }
 
 // ParseDate reads a date or date-time written as ISO 8601 (2026-01-31,
-// 2026-01-31 14:05, RFC 3339) or day first as in France and Belgium
-// (31/01/2026, 31/01/2026 14:05). Times without a zone are taken in loc.
+// 2026-01-31 14:05, RFC 3339), day first as in France and Belgium
+// (31/01/2026, 31/01/2026 14:05), or as a spreadsheet serial number
+// (46000, 46000.5: days since 1899-12-30), which a workbook cell holds when
+// it was not formatted as a date. Times without a zone are taken in loc.
 // It returns a *ValidationError (field "date") otherwise.
 func ParseDate(s string, loc *time.Location) (time.Time, error) {
 	v := CleanText(s)
@@ -246,5 +250,29 @@ func ParseDate(s string, loc *time.Location) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
+	if t, ok := spreadsheetDate(v, loc); ok {
+		return t.UTC(), nil
+	}
 	return time.Time{}, invalid("date", s, "not a date such as 2026-01-31 or 31/01/2026")
+}
+
+// spreadsheetDate reads a spreadsheet serial date: days since 1899-12-30
+// (as Excel and LibreOffice count them; Excel's 1900 leap day makes no
+// difference from March 1900 on), the fraction being the time of day, in
+// loc. Only numbers from 10000 to 99999 with an optional fraction are
+// taken (1927-05-18 to 2173-10-14): a smaller number such as 2026 is more
+// likely a year, or anything else, than a date.
+func spreadsheetDate(s string, loc *time.Location) (time.Time, bool) {
+	days, frac, _ := strings.Cut(s, ".")
+	if len(days) != 5 || strings.Trim(days, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 10000 {
+		return time.Time{}, false
+	}
+	whole := math.Floor(f)
+	secs := math.Round((f - whole) * 86400)
+	// Wall-clock arithmetic: a day is a calendar day, whatever the DST.
+	return time.Date(1899, 12, 30+int(whole), 0, 0, int(secs), 0, loc), true
 }

@@ -209,7 +209,11 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 				return nil, &crm.ValidationError{Field: "template", Value: lang, Reason: "two templates for one language"}
 			}
 		}
-		tpl, err := ParseTemplate(lang, ts.Source)
+		if f := eventFieldsUsed(ts.Source); f != "" && event == nil {
+			return nil, &TemplateError{Language: lang, Reason: fmt.Sprintf(
+				"{{.%s}} is for an invitation to an event: give the campaign its event (crm events invite)", f)}
+		}
+		tpl, err := parseCampaignTemplate(lang, ts.Source, event != nil)
 		if te := (*TemplateError)(nil); errors.As(err, &te) {
 			te.Language = lang
 			return nil, te
@@ -234,9 +238,6 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 			}
 			n.setEvent(&sample, n.publicURL, event, NewEventFields(event, lang, st.Location()), 0, 0)
 			sample.CalendarURL = n.calendarLink(n.publicURL, event)
-		} else if f := eventFieldsUsed(ts.Source); f != "" {
-			return nil, &TemplateError{Language: lang, Reason: fmt.Sprintf(
-				"{{.%s}} is for an invitation to an event: give the campaign its event (crm events invite)", f)}
 		}
 		out, err := tpl.Render(sample)
 		if err != nil {

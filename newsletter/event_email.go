@@ -449,7 +449,7 @@ var sampleEvent = EventFields{Name: "exemple", Title: "Distribution", When: "sam
 // parseEventTemplate parses the template of an event's email. A mistake
 // is a *TemplateError naming the language and the line.
 func parseEventTemplate(lang, source string) (*Template, error) {
-	tpl, err := parseTemplate(lang, source, eventFooterFor(lang))
+	tpl, err := parseTemplate(lang, source, eventFooterFor(lang), invitationFields)
 	var te *TemplateError
 	switch {
 	case errors.As(err, &te):

@@ -216,6 +216,8 @@ func (h *handler) tokenError(w http.ResponseWriter, r *http.Request, err error, 
 		h.write(w, http.StatusGone, page{T: t, Title: t.GoneTitle, Message: t.GoneBody})
 	case errors.Is(err, ErrTokenExpired):
 		h.write(w, http.StatusGone, page{T: t, Title: t.ExpiredTitle, Message: t.ExpiredBody})
+	case errors.Is(err, ErrListDeleted):
+		h.write(w, http.StatusGone, page{T: t, Title: t.ListGoneTitle, Message: t.ListGoneBody})
 	case errors.Is(err, ErrNothingToConfirm):
 		h.write(w, http.StatusConflict, page{T: t, Title: t.NothingTitle, Message: t.NothingBody})
 	case errors.Is(err, ErrTokenInvalid), errors.Is(err, crm.ErrNotFound):

@@ -11,9 +11,9 @@ import (
 )
 
 // DeleteList deletes a list as crm.DB.DeleteList does (see there what is
-// kept and when it is refused), and also refuses, with an error wrapping
-// crm.ErrConflict that names them, while a campaign not yet sent uses
-// the list: a draft (scheduled or not) or one whose send has started.
+// kept and when it is refused), and also refuses, with a *ListInUseError
+// (wrapping crm.ErrConflict) that names them, while a campaign not yet
+// sent uses the list: a draft (scheduled or not) or one whose send has started.
 // Campaigns already sent do not hold it back: they are the record of what
 // went out, and keep showing the list's name. opts.Check, if set, is
 // asked too, after the campaigns. It returns how many subscriptions
@@ -51,17 +51,33 @@ func campaignsUsing(ctx context.Context, tx *crm.Tx, l *crm.List) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	var names []string
+	e := &ListInUseError{List: l.Name}
 	for _, c := range cs {
 		state := string(c.Status)
 		if c.Status == StatusDraft && !c.ScheduledAt.IsZero() {
 			state = "scheduled for " + c.ScheduledAt.UTC().Format(time.DateTime) + " UTC"
 		}
-		names = append(names, c.Name+" ("+state+")")
+		e.Campaigns = append(e.Campaigns, c.Name+" ("+state+")")
 	}
-	return fmt.Errorf("list %s is used by %d campaign(s) not yet sent: %s; delete the drafts (or move them to another list) "+
-		"and let the sends finish first: %w", l.Name, len(cs), strings.Join(names, ", "), crm.ErrConflict)
+	return e
 }
+
+// ListInUseError refuses the deletion of a list that campaigns not yet
+// sent use. It wraps crm.ErrConflict; its message does not end with the
+// sentinel's word, as it is shown as it is.
+type ListInUseError struct {
+	List      string
+	Campaigns []string // their names, each with its state: "mars (draft)"
+}
+
+// Error names the list and the campaigns, and what to do.
+func (e *ListInUseError) Error() string {
+	return fmt.Sprintf("list %s is used by %d campaign(s) not yet sent: %s; delete the drafts (or move them to another list) "+
+		"and let the sends finish first", e.List, len(e.Campaigns), strings.Join(e.Campaigns, ", "))
+}
+
+// Unwrap returns crm.ErrConflict.
+func (e *ListInUseError) Unwrap() error { return crm.ErrConflict }
 
 // liveList checks, in the transaction that stores a campaign, that its
 // list is still the one checkSpec found: a list deleted in between is

@@ -37,6 +37,10 @@ func TestDeleteListAndCampaigns(t *testing.T) {
 	if !errors.Is(err, crm.ErrConflict) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "mars") {
 		t.Fatalf("delete a list with campaigns to send:\n%v\nwant %q", err, want)
 	}
+	var inUse *newsletter.ListInUseError
+	if !errors.As(err, &inUse) || len(inUse.Campaigns) != 3 || strings.HasSuffix(err.Error(), crm.ErrConflict.Error()) {
+		t.Errorf("the refusal: %#v, %q (shown as it is, it ends with no sentinel)", inUse, err)
+	}
 	if _, err := e.db.GetList(ctx, "lettre"); err != nil {
 		t.Fatalf("the refused delete deleted: %v", err)
 	}

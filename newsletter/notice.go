@@ -452,7 +452,7 @@ func (n *Newsletter) renderConfirmation(ctx context.Context, m *Message, s *crm.
 		m.Subject, m.HTML, m.Text = out.Subject, out.HTML, out.Text
 		return nil
 	}
-	html, text, err := confirmationBody(lang, links)
+	html, text, err := confirmationBody(lang, s.FirstName, st.Name, links)
 	if err != nil {
 		return err
 	}

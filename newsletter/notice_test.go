@@ -3,6 +3,7 @@ package newsletter_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -325,5 +326,114 @@ func TestWelcomeImported(t *testing.T) {
 		if e.To[0] == "old@example.org" {
 			t.Error("someone already subscribed was welcomed")
 		}
+	}
+}
+
+// A template's mistake lists the fields of its kind: a campaign has no
+// list, a welcome has the list, a confirmation also its links.
+func TestTemplateFieldsByKind(t *testing.T) {
+	w := newWeb(t)
+	ctx := context.Background()
+	const person = `FirstName, LastName, Email, City, Language, Attr "key", UnsubscribeURL, PreferencesURL, Association, PostalAddress`
+	_, err := newsletter.ParseTemplate("fr", "---\nsubject: x\n---\n{{.List}}")
+	if err == nil || !strings.HasSuffix(err.Error(), `unknown field "List"; fields are `+person) {
+		t.Errorf("campaign: %v", err)
+	}
+	for _, tt := range []struct {
+		kind newsletter.NoticeKind
+		want string
+	}{
+		{newsletter.NoticeWelcome, "fields are " + person + ", List"},
+		{newsletter.NoticeConfirm, "fields are " + person + ", List, ConfirmURL, ConfirmLinks"},
+	} {
+		err := w.n.SetListTemplates(ctx, "alertes", tt.kind, []newsletter.ListTemplate{
+			{Language: "fr", Source: "---\nsubject: {{.List}}\n---\n{{.Prenom}} {{.ConfirmURL}}"}})
+		if err == nil || !strings.HasSuffix(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want the fields %q", tt.kind, err, tt.want)
+		}
+	}
+	// What a kind has, it may use.
+	if err := w.n.SetListTemplates(ctx, "alertes", newsletter.NoticeWelcome, []newsletter.ListTemplate{
+		{Language: "fr", Source: "---\nsubject: {{.List}}\n---\n{{.FirstName}} {{.Association}}"}}); err != nil {
+		t.Error(err)
+	}
+	if err := w.n.SetListTemplates(ctx, "alertes", newsletter.NoticeWelcome, []newsletter.ListTemplate{
+		{Language: "fr", Source: "---\nsubject: {{.List}}\n---\n{{.ConfirmURL}}"}}); err == nil {
+		t.Error("a welcome may use ConfirmURL, which it never has")
+	}
+}
+
+// The built-in confirmation email greets the person by their first name
+// when it is known, and names the association when its name is set.
+func TestConfirmationGreetsByName(t *testing.T) {
+	w := newWeb(t)
+	ctx := context.Background()
+	if err := w.db.SetSetting(ctx, "name", "Solidarité Calais"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []newsletter.SignupRequest{
+		{Email: "lea@example.org", FirstName: "Léa", Lists: []string{"alertes"}},
+		{Email: "kim@example.org", Language: "en", Lists: []string{"alertes"}},
+	} {
+		if _, err := w.n.Signup(ctx, r, w.sender(t), from); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emails := w.env.srv.Emails()
+	if len(emails) != 2 {
+		t.Fatalf("%d emails", len(emails))
+	}
+	for i, want := range []string{
+		"Bonjour Léa,\n\nPour recevoir « Alertes expulsions » de Solidarité Calais, confirmez",
+		"Hello,\n\nTo receive “Alertes expulsions” from Solidarité Calais, confirm",
+	} {
+		if !strings.Contains(emails[i].Text, want) {
+			t.Errorf("confirmation %d lacks %q:\n%s", i, want, emails[i].Text)
+		}
+	}
+	if !strings.Contains(emails[0].HTML, "<p>Bonjour Léa,</p>") {
+		t.Errorf("HTML: %s", emails[0].HTML)
+	}
+}
+
+// EditListTemplates changes one language and keeps the others in their
+// place; ListEmails says what each language gets.
+func TestEditListTemplates(t *testing.T) {
+	w := newWeb(t)
+	ctx := context.Background()
+	welcomeOn(t, w.n, "lettre")
+	custom := "---\nsubject: Hi {{.List}}\n---\nHello\n"
+	got, err := w.n.EditListTemplates(ctx, "lettre", newsletter.NoticeWelcome, []newsletter.ListTemplate{{Language: "fr", Source: custom}}, nil)
+	if err != nil || len(got) != 2 || got[0].Language != "fr" || got[0].Source != custom || got[1].Source != newsletter.DefaultWelcome("en") {
+		t.Fatalf("replace fr: %+v %v", got, err)
+	}
+	if got, err = w.n.EditListTemplates(ctx, "lettre", newsletter.NoticeWelcome, nil, []string{"fr"}); err != nil ||
+		len(got) != 1 || got[0].Language != "en" {
+		t.Fatalf("remove fr: %+v %v", got, err)
+	}
+	for _, tt := range []struct {
+		set    []newsletter.ListTemplate
+		remove []string
+		want   error
+	}{
+		{nil, []string{"fr"}, crm.ErrNotFound},
+		{[]newsletter.ListTemplate{{Language: "en", Source: custom}}, []string{"en"}, crm.ErrInvalid},
+		{[]newsletter.ListTemplate{{Language: "fr", Source: "no subject"}}, nil, crm.ErrInvalid},
+	} {
+		if _, err := w.n.EditListTemplates(ctx, "lettre", newsletter.NoticeWelcome, tt.set, tt.remove); !errors.Is(err, tt.want) {
+			t.Errorf("set %v remove %v: %v, want %v", tt.set, tt.remove, err, tt.want)
+		}
+	}
+	emails, err := w.n.ListEmails(ctx, "lettre")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, e := range emails {
+		said = append(said, fmt.Sprintf("%s %s %s %s", e.Kind, e.Language, e.Source, e.From))
+	}
+	want := []string{"welcome fr default en", "welcome en default ", "confirm fr default ", "confirm en default "}
+	if strings.Join(said, "|") != strings.Join(want, "|") {
+		t.Errorf("ListEmails = %q, want %q", said, want)
 	}
 }

@@ -2,6 +2,7 @@ package newsletter
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"strings"
 
@@ -15,7 +16,10 @@ type pageTexts struct {
 	SignupTitle        string
 	SignupDone         string
 	ConfirmSubject     string // %s is the list's title
+	ConfirmHello       string // the greeting without a name; %s is the first name in ConfirmHelloName
+	ConfirmHelloName   string
 	ConfirmIntro       string // %s is the list's title
+	ConfirmIntroFrom   string // %[1]s is the list's title, %[2]s the association's name
 	ConfirmButton      string
 	ConfirmIgnore      string
 	ConfirmTitle       string
@@ -45,6 +49,8 @@ type pageTexts struct {
 	BadRequestBody     string // %s is the field's name
 	GoneTitle          string
 	GoneBody           string
+	ListGoneTitle      string
+	ListGoneBody       string
 	TooManyTitle       string
 	TooManyBody        string
 	ErrorTitle         string
@@ -58,7 +64,10 @@ var texts = map[string]pageTexts{
 		Lang: "fr", SignupTitle: "Merci\u00a0!",
 		SignupDone:         "Si cette adresse peut recevoir nos messages, vous allez recevoir un courriel. Pour certaines listes, il faut cliquer sur le lien de confirmation qu'il contient.",
 		ConfirmSubject:     "Confirmez votre inscription : %s",
-		ConfirmIntro:       "Bonjour, pour recevoir « %s », confirmez votre inscription en ouvrant ce lien :",
+		ConfirmHello:       "Bonjour,",
+		ConfirmHelloName:   "Bonjour %s,",
+		ConfirmIntro:       "Pour recevoir « %s », confirmez votre inscription en ouvrant ce lien :",
+		ConfirmIntroFrom:   "Pour recevoir « %[1]s » de %[2]s, confirmez votre inscription en ouvrant ce lien :",
 		ConfirmButton:      "Je confirme mon inscription",
 		ConfirmIgnore:      "Si vous n'avez rien demandé, ignorez ce message : vous ne recevrez rien.",
 		ConfirmTitle:       "Confirmer mon inscription",
@@ -88,6 +97,8 @@ var texts = map[string]pageTexts{
 		BadRequestBody:     "Une valeur du formulaire n'est pas acceptée (champ « %s »). Rien n'a été enregistré : rechargez la page et réessayez.",
 		GoneTitle:          "Lien inactif",
 		GoneBody:           "Ce lien ne fonctionne plus. Plus aucun message ne sera envoyé à l’adresse à laquelle il était destiné.",
+		ListGoneTitle:      "Liste supprimée",
+		ListGoneBody:       "Cette liste n'existe plus : il n'y a plus rien à confirmer, et rien n'a été enregistré.",
 		TooManyTitle:       "Trop de demandes",
 		TooManyBody:        "Trop de demandes depuis votre connexion. Réessayez dans quelques minutes.",
 		ErrorTitle:         "Erreur",
@@ -99,7 +110,10 @@ var texts = map[string]pageTexts{
 		Lang: "en", SignupTitle: "Thank you!",
 		SignupDone:         "If this address can receive our messages, you will get an email. For some lists, you need to click the confirmation link in it.",
 		ConfirmSubject:     "Confirm your subscription: %s",
-		ConfirmIntro:       "Hello, to receive “%s”, confirm your subscription by opening this link:",
+		ConfirmHello:       "Hello,",
+		ConfirmHelloName:   "Hello %s,",
+		ConfirmIntro:       "To receive “%s”, confirm your subscription by opening this link:",
+		ConfirmIntroFrom:   "To receive “%[1]s” from %[2]s, confirm your subscription by opening this link:",
 		ConfirmButton:      "I confirm my subscription",
 		ConfirmIgnore:      "If you did not ask for anything, ignore this message: you will receive nothing.",
 		ConfirmTitle:       "Confirm my subscription",
@@ -129,6 +143,8 @@ var texts = map[string]pageTexts{
 		BadRequestBody:     "A value of the form was not accepted (field “%s”). Nothing was saved: reload the page and try again.",
 		GoneTitle:          "Inactive link",
 		GoneBody:           "This link no longer works. No more messages will be sent to the address it was for.",
+		ListGoneTitle:      "List deleted",
+		ListGoneBody:       "This list no longer exists: there is nothing left to confirm, and nothing was recorded.",
 		TooManyTitle:       "Too many requests",
 		TooManyBody:        "Too many requests from your connection. Try again in a few minutes.",
 		ErrorTitle:         "Error",
@@ -241,6 +257,7 @@ var confirmHTML = template.Must(template.New("confirm").Parse(`<!DOCTYPE html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="margin:0;padding:24px 16px;background:#f4f4f1;font-family:Arial,sans-serif;font-size:16px;line-height:1.5;color:#1d1d1b">
 <div style="max-width:600px;margin:0 auto;background:#fff;padding:24px;border-radius:6px">
+<p>{{.Hello}}</p>
 {{range .Links}}<p>{{.Intro}}</p>
 <p><a href="{{.URL}}" style="display:inline-block;padding:10px 18px;background:#9c2a00;color:#fff;text-decoration:none;border-radius:4px">{{$.Button}}</a></p>
 <p style="font-size:13px;color:#5f5f5a">{{.URL}}</p>
@@ -255,17 +272,28 @@ type confirmLink struct {
 	Intro string
 }
 
-// confirmationBody renders the double opt-in email: one link per list.
-func confirmationBody(lang string, links []confirmLink) (html, text string, err error) {
+// confirmationBody renders the double opt-in email: a greeting, by the
+// first name when it is known, then one link per list, each naming the
+// association when its name is set.
+func confirmationBody(lang, firstName, association string, links []confirmLink) (html, text string, err error) {
 	t := texts[lang]
+	hello := t.ConfirmHello
+	if firstName = strings.TrimSpace(firstName); firstName != "" {
+		hello = fmt.Sprintf(t.ConfirmHelloName, firstName)
+	}
 	var tb strings.Builder
+	tb.WriteString(hello + "\n\n")
 	for i := range links {
-		links[i].Intro = strings.Replace(t.ConfirmIntro, "%s", links[i].Title, 1)
+		if association != "" {
+			links[i].Intro = fmt.Sprintf(t.ConfirmIntroFrom, links[i].Title, association)
+		} else {
+			links[i].Intro = fmt.Sprintf(t.ConfirmIntro, links[i].Title)
+		}
 		tb.WriteString(links[i].Intro + "\n\n" + links[i].URL + "\n\n")
 	}
 	tb.WriteString(t.ConfirmIgnore + "\n")
 	var b bytes.Buffer
-	if err := confirmHTML.Execute(&b, map[string]any{"Lang": lang, "Links": links,
+	if err := confirmHTML.Execute(&b, map[string]any{"Lang": lang, "Hello": hello, "Links": links,
 		"Button": t.ConfirmButton, "Ignore": t.ConfirmIgnore}); err != nil {
 		return "", "", err
 	}

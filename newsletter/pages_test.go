@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -370,5 +371,43 @@ func TestWebhookSecretTrimmedAndRefusalLogged(t *testing.T) {
 	}
 	if s, _ := w.db.GetSupporter(ctx, b.ID); s.EmailStatus != crm.EmailBounced {
 		t.Errorf("status %s", s.EmailStatus)
+	}
+}
+
+// A confirmation link of a list deleted since says so in the person's
+// language, with a 410, and changes nothing, even when a new list took
+// the name.
+func TestConfirmLinkOfADeletedList(t *testing.T) {
+	w := newWeb(t)
+	ctx := context.Background()
+	for _, lang := range []string{"fr", "en"} {
+		form := url.Values{"email": {lang + "@example.org"}, "language": {lang}, "lists": {"alertes"}}
+		if code, _ := w.do(t, "POST", "/nl/subscribe", form.Encode(), nil); code != 200 {
+			t.Fatalf("signup: %d", code)
+		}
+	}
+	emails := w.env.srv.Emails()
+	if len(emails) != 2 {
+		t.Fatalf("%d confirmation emails", len(emails))
+	}
+	if _, err := w.n.DeleteList(ctx, "alertes", crm.DeleteListOptions{EndSubscriptions: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.db.CreateList(ctx, &crm.List{Name: "alertes", DoubleOptIn: true, Public: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"Cette liste n'existe plus", "This list no longer exists"} {
+		s, _ := w.db.GetSupporterByEmail(ctx, []string{"fr", "en"}[i]+"@example.org")
+		before := w.footprint(t, s.ID)
+		link := path(linkRE.FindString(emails[i].Text))
+		for _, method := range []string{"GET", "POST"} {
+			code, body := w.do(t, method, link, "", nil)
+			if code != http.StatusGone || !strings.Contains(html.UnescapeString(body), want) {
+				t.Errorf("%s %s: %d, want 410 and %q:\n%s", method, link, code, want, body)
+			}
+		}
+		if after := w.footprint(t, s.ID); after != before {
+			t.Errorf("the link changed something:\n%s\n%s", before, after)
+		}
 	}
 }

@@ -22,23 +22,45 @@ import (
 // choose their address.
 func WithTrustedProxies(cidrs ...string) HandlerOption {
 	return func(h *handler) error {
-		for _, c := range cidrs {
-			c = strings.TrimSpace(c)
-			p, err := netip.ParsePrefix(c)
-			if err != nil {
-				a, aerr := netip.ParseAddr(c)
-				if aerr != nil {
-					return &crm.ValidationError{Field: "trusted proxy", Value: c, Reason: "want a range such as 127.0.0.1/32 or 10.0.0.0/8, or an address"}
-				}
-				p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-			}
-			if p.Addr().Is4In6() {
-				p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-			}
-			h.trusted = append(h.trusted, p.Masked())
-		}
-		return nil
+		ps, err := ParseTrustedProxies(cidrs...)
+		h.trusted = append(h.trusted, ps...)
+		return err
 	}
+}
+
+// ParseTrustedProxies checks the ranges WithTrustedProxies takes and
+// returns them as prefixes; a program checks its flags with it before it
+// does anything else. A value that is no range or address is a
+// *crm.ValidationError (field "trusted proxy"), and so is a range of
+// every address (0.0.0.0/0, ::/0): see below.
+func ParseTrustedProxies(cidrs ...string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		c = strings.TrimSpace(c)
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			a, aerr := netip.ParseAddr(c)
+			if aerr != nil {
+				return nil, &crm.ValidationError{Field: "trusted proxy", Value: c, Reason: "want a range such as 127.0.0.1/32 or 10.0.0.0/8, or an address"}
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		if p.Bits() == 0 {
+			// Refused rather than warned about: with every address a
+			// proxy, the walk along X-Forwarded-For never meets a client
+			// and ends on its leftmost entry, which the client wrote
+			// itself. Anyone could then choose their address, behind a
+			// real proxy too, so no setup is served by it; a platform
+			// whose proxy addresses are unknown names its private range.
+			return nil, &crm.ValidationError{Field: "trusted proxy", Value: c, Reason: "trusts every address, so anyone could " +
+				"choose the IP address counted and recorded; name your proxy's address or range (127.0.0.1/32, 10.0.0.0/8)"}
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // trustedPeer reports whether a is one of the trusted proxies.

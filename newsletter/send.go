@@ -265,7 +265,7 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 	}
 	out := map[string]*Template{}
 	for _, ts := range c.Templates {
-		t, err := ParseTemplate(ts.Language, ts.Source)
+		t, err := parseCampaignTemplate(ts.Language, ts.Source, c.EventID != 0)
 		if err == nil && c.Subject != "" {
 			err = t.setSubject(c.Subject) // the campaign's subject wins over the front matter's
 		}

@@ -307,7 +307,7 @@ func TestSignupRedirect(t *testing.T) {
 	if resp := post(form); resp.StatusCode != 200 {
 		t.Errorf("no signup-redirect: %d", resp.StatusCode)
 	}
-	if err := w.db.SetSetting(ctx, "signup-redirect", "https://asso.example.org/merci?from=site"); err != nil {
+	if err := w.db.SetSetting(ctx, "signup-redirect", "https://asso.example.org/merci?from=site#top"); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -318,13 +318,13 @@ func TestSignupRedirect(t *testing.T) {
 	} {
 		form := url.Values{"email": {"b@example.org"}, "lists": tt.lists, "thanks": {"site"}}
 		resp := post(form)
-		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://asso.example.org/merci?from=site&signup="+tt.want {
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://asso.example.org/merci?from=site&signup="+tt.want+"#top" {
 			t.Errorf("%v: %d %q", tt.lists, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
 	// A bot's POST (the honeypot filled) goes the same way.
 	bot := url.Values{"email": {"c@example.org"}, "lists": {"info"}, "thanks": {"site"}, "website": {"spam"}}
-	if resp := post(bot); resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "signup=subscribed") {
+	if resp := post(bot); resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "signup=subscribed#top") {
 		t.Errorf("bot: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// The hosted form does not redirect, and a request never names the
@@ -468,10 +468,18 @@ func TestTrustedProxies(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"nope", "10.0.0.0/33", ""} {
+	for _, bad := range []string{"nope", "10.0.0.0/33", "", "0.0.0.0/0", "::/0", "::ffff:0.0.0.0/96"} {
 		if _, err := newsletter.NewHandler(newEnv(t).newsletter(t), newsletter.WithTrustedProxies(bad)); !errors.Is(err, crm.ErrInvalid) {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+	// Every address a proxy would let the client choose its own.
+	if _, err := newsletter.ParseTrustedProxies("127.0.0.1/32", "0.0.0.0/0"); err == nil || !strings.Contains(err.Error(), "anyone could choose") {
+		t.Errorf("0.0.0.0/0: %v", err)
+	}
+	ps, err := newsletter.ParseTrustedProxies("10.1.2.3/8", "::ffff:127.0.0.1")
+	if err != nil || len(ps) != 2 || ps[0].String() != "10.0.0.0/8" || ps[1].String() != "127.0.0.1/32" {
+		t.Errorf("ParseTrustedProxies = %v, %v", ps, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package newsletter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,8 +11,16 @@ import (
 	"github.com/assocrm/assocrm/internal/dbutil"
 )
 
-// SubscribeOptions says which emails Subscribe queues.
+// SubscribeOptions says which emails Subscribe queues, and whom it
+// subscribes when the request names no supporter.
 type SubscribeOptions struct {
+	// NewSupporter, when the request's SupporterID is 0, names the person
+	// by NewSupporter.Email instead: the supporter with that address, else
+	// NewSupporter itself, created in the subscription's transaction (a
+	// subscription refused adds no one). An address erased by Forget is
+	// refused with crm.ErrErased: only fresh consent brings it back (see
+	// crm.Tx.ClearErased).
+	NewSupporter *crm.Supporter
 	// Confirm queues the confirmation email when the subscription is left
 	// pending (a double opt-in list), at most one per supporter per
 	// ConfirmationInterval (default DefaultConfirmationInterval), as a
@@ -30,12 +39,19 @@ type SubscribeOptions struct {
 // SubscribeOutcome says what Subscribe did.
 type SubscribeOutcome struct {
 	crm.SubscribeResult
+	// SupporterID is the person subscribed; Created says Subscribe
+	// created them (see SubscribeOptions.NewSupporter).
+	SupporterID int64
+	Created     bool
 	// ConfirmationQueued says a confirmation email was queued;
 	// ConfirmationDeferred that it was not, one having gone to the person
 	// less than the interval ago.
 	ConfirmationQueued   bool
 	ConfirmationDeferred bool
 	WelcomeQueued        bool
+	// WelcomeSkipped says the subscription became subscribed and the list
+	// has a welcome email, which opts did not ask for.
+	WelcomeSkipped bool
 	// Notices are the queued emails' ids, for SendNotices (NoticeOptions.IDs).
 	Notices []int64
 }
@@ -52,6 +68,21 @@ func (n *Newsletter) Subscribe(ctx context.Context, r crm.SubscribeRequest, opts
 	}
 	err := n.db.RunInTx(ctx, func(tx *crm.Tx) error {
 		*out = SubscribeOutcome{}
+		r := r
+		if r.SupporterID == 0 && opts.NewSupporter != nil {
+			id, err := tx.SupporterID(ctx, opts.NewSupporter.Email)
+			if errors.Is(err, crm.ErrNotFound) {
+				s := *opts.NewSupporter
+				if err := tx.CreateSupporter(ctx, &s); err != nil {
+					return err
+				}
+				id, out.Created = s.ID, true
+			} else if err != nil {
+				return err
+			}
+			r.SupporterID = id
+		}
+		out.SupporterID = r.SupporterID
 		res, err := tx.Subscribe(ctx, r)
 		if err != nil {
 			return err
@@ -79,6 +110,11 @@ func (n *Newsletter) Subscribe(ctx context.Context, r crm.SubscribeRequest, opts
 			if id != 0 {
 				out.WelcomeQueued, out.Notices = true, append(out.Notices, id)
 			}
+			return err
+		case res.Status == crm.StatusSubscribed && res.Changed:
+			has, err := dbutil.Tx(tx).NewSelect().Table("newsletter_list_templates").
+				Where("list_id = ? AND kind = ?", l.ID, NoticeWelcome).Exists(ctx)
+			out.WelcomeSkipped = has
 			return err
 		}
 		return nil

@@ -322,6 +322,11 @@ func (n *Newsletter) ConfirmURL(supporterID, listID int64) string {
 // subscription: the person unsubscribed in between.
 var ErrNothingToConfirm = errors.New("no pending subscription to confirm")
 
+// ErrListDeleted means a genuine confirmation link names a list deleted
+// since: there is nothing left to confirm, and nothing is changed. It
+// wraps crm.ErrNotFound.
+var ErrListDeleted = fmt.Errorf("the list of this link was deleted: %w", crm.ErrNotFound)
+
 // ErrSupporterErased means a genuine link names a supporter who was erased
 // since: every link of theirs is dead, shows nothing and changes nothing.
 var ErrSupporterErased = errors.New("the person this link was for has been erased")
@@ -341,7 +346,9 @@ func erasedLink(err error) error {
 // must not confirm). It returns the errors ConfirmToken returns.
 func (n *Newsletter) CheckConfirmToken(ctx context.Context, token string) (*crm.List, *crm.Supporter, error) {
 	s, l, err := n.confirmTargets(ctx, token)
-	if err != nil {
+	if errors.Is(err, ErrListDeleted) {
+		return l, s, err
+	} else if err != nil {
 		return nil, nil, err
 	}
 	subs, err := n.db.Subscriptions(ctx, s.ID)
@@ -356,17 +363,19 @@ func (n *Newsletter) CheckConfirmToken(ctx context.Context, token string) (*crm.
 }
 
 // ConfirmToken confirms the pending subscription a confirm link names. It
-// returns ErrTokenInvalid or ErrTokenExpired for a bad link (or
-// crm.ErrNotFound for a list deleted since), ErrSupporterErased for a
-// supporter erased since, and ErrNothingToConfirm, with the list and the
-// supporter, when there is nothing to confirm. An erasure of the address
+// returns ErrTokenInvalid or ErrTokenExpired for a bad link,
+// ErrSupporterErased for a supporter erased since, and, with the list
+// and the supporter, ErrListDeleted for a list deleted since and
+// ErrNothingToConfirm when there is nothing to confirm. An erasure of the address
 // is lifted (a confirmed link is fresh consent) and audited only when
 // there was one, an address marked bounced or complained is marked fine
 // again (the link proves the mailbox works), and the list's welcome email
 // is queued (see SendNotices): all in one transaction.
 func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Consent) (*crm.List, *crm.Supporter, error) {
 	s, l, err := n.confirmTargets(ctx, token)
-	if err != nil {
+	if errors.Is(err, ErrListDeleted) {
+		return l, s, err
+	} else if err != nil {
 		return nil, nil, err
 	}
 	c.Source = crm.SourceWeb
@@ -394,7 +403,8 @@ func (n *Newsletter) ConfirmToken(ctx context.Context, token string, c crm.Conse
 
 // confirmTargets verifies a confirm link; one naming no list is refused
 // as invalid (the package never signs one, but a signed token is no proof
-// it is well formed).
+// it is well formed), and one whose list was deleted is ErrListDeleted,
+// returned with the supporter and the list.
 func (n *Newsletter) confirmTargets(ctx context.Context, token string) (*crm.Supporter, *crm.List, error) {
 	t, err := n.signer.Verify(token, PurposeConfirm, n.clock())
 	if err != nil {
@@ -405,8 +415,9 @@ func (n *Newsletter) confirmTargets(ctx context.Context, token string) (*crm.Sup
 	}
 	s, l, err := n.tokenTargets(ctx, t)
 	if err == nil && !l.DeletedAt.IsZero() {
-		// Confirm works by name, which a new list may have taken.
-		return nil, nil, fmt.Errorf("list %s was deleted: %w", l.Name, crm.ErrNotFound)
+		// Confirm works by name, which a new list may have taken: it is
+		// never called for a deleted list.
+		return s, l, fmt.Errorf("list %s: %w", l.Name, ErrListDeleted)
 	}
 	return s, l, err
 }

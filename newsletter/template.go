@@ -21,7 +21,10 @@ import (
 
 // Recipient is what a template sees of the person it is rendered for:
 // {{.FirstName}}, {{.LastName}}, {{.Email}}, {{.City}}, {{.Attr "key"}},
-// {{.UnsubscribeURL}} and {{.PreferencesURL}}. In the HTML part every
+// {{.UnsubscribeURL}}, {{.PreferencesURL}}, {{.Association}} and
+// {{.PostalAddress}}; a list's own emails also have {{.List}}, and its
+// confirmation {{.ConfirmURL}} and {{.ConfirmLinks}}. A template using a
+// field its kind lacks is refused when parsed. In the HTML part every
 // value is escaped for where it stands.
 type Recipient struct {
 	FirstName      string
@@ -71,7 +74,8 @@ type Template struct {
 	preheader *texttemplate.Template
 	html      *htmltemplate.Template
 	text      *texttemplate.Template
-	htmlSize  int // length of the HTML layout's source, to size the output
+	htmlSize  int      // length of the HTML layout's source, to size the output
+	fields    fieldSet // what it may use (a subject set later too)
 }
 
 // Rendered is one message's content.
@@ -105,19 +109,29 @@ func TemplateLanguage(filename string) string {
 // returned as a *TemplateError naming the line of the source and, for a
 // field that does not exist, the fields that do.
 func ParseTemplate(lang, source string) (*Template, error) {
-	return parseTemplate(lang, source, footerFor(lang))
+	return parseTemplate(lang, source, footerFor(lang), campaignFields)
 }
 
-// parseTemplate parses a template whose layout ends with the footer f.
-func parseTemplate(lang, source string, f footer) (*Template, error) {
+// parseCampaignTemplate parses a campaign's template; an invitation's may
+// also use the event's fields and answer links.
+func parseCampaignTemplate(lang, source string, invitation bool) (*Template, error) {
+	if invitation {
+		return parseTemplate(lang, source, footerFor(lang), invitationFields)
+	}
+	return ParseTemplate(lang, source)
+}
+
+// parseTemplate parses a template whose layout ends with the footer f and
+// which may use the fields given.
+func parseTemplate(lang, source string, f footer, fields fieldSet) (*Template, error) {
 	body, meta, err := frontMatter(source)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSource(source); err != nil {
+	if err := checkSource(source, fields); err != nil {
 		return nil, err
 	}
-	t := &Template{Language: lang, Source: source}
+	t := &Template{Language: lang, Source: source, fields: fields}
 	if t.subject, err = texttemplate.New("subject").Funcs(templateFuncs).Option("missingkey=error").Parse(meta["subject"]); err != nil {
 		return nil, fmt.Errorf("subject: %w", err)
 	}
@@ -162,7 +176,7 @@ func parseTemplate(lang, source string, f footer) (*Template, error) {
 // template like it (the campaign's own subject). A mistake is a
 // *TemplateError.
 func (t *Template) setSubject(subject string) error {
-	if err := checkSource(subject); err != nil {
+	if err := checkSource(subject, t.fields); err != nil {
 		var te *TemplateError
 		if errors.As(err, &te) {
 			te.Line, te.Reason = 0, "subject: "+te.Reason

@@ -37,17 +37,72 @@ func (e *TemplateError) Error() string {
 // Unwrap returns crm.ErrInvalid.
 func (e *TemplateError) Unwrap() error { return crm.ErrInvalid }
 
-// templateFields are the fields a template may use, as the error lists
-// them.
-const templateFields = `FirstName, LastName, Email, City, Language, Attr "key", UnsubscribeURL, PreferencesURL`
+// fieldSet is what one kind of template may use: the fields its
+// recipient has a value for, named as errors list them.
+type fieldSet struct {
+	known map[string]bool
+	shown string
+}
 
-var knownFields = map[string]bool{"FirstName": true, "LastName": true, "Email": true, "City": true, "Language": true,
-	"Attr": true, "Attributes": true, "UnsubscribeURL": true, "PreferencesURL": true, "Association": true,
-	"PostalAddress": true, "List": true, "ConfirmURL": true, "ConfirmLinks": true,
-	// in emails about an event
-	"Event": true, "RSVPYes": true, "RSVPNo": true, "RSVPMaybe": true, "CalendarURL": true,
-	// inside {{range .ConfirmLinks}}
-	"Title": true, "URL": true}
+// newFieldSet makes a set of the fields listed in shown (`Name, Attr
+// "key", ...`) and the hidden ones, accepted but not advertised.
+func newFieldSet(shown string, hidden ...string) fieldSet {
+	fs := fieldSet{known: map[string]bool{}, shown: shown}
+	for _, f := range strings.Split(shown, ", ") {
+		name, _, _ := strings.Cut(f, " ")
+		fs.known[name] = true
+	}
+	for _, f := range hidden {
+		fs.known[f] = true
+	}
+	return fs
+}
+
+// with returns the set with more fields, shown after fs's.
+func (fs fieldSet) with(shown string, hidden ...string) fieldSet {
+	return newFieldSet(fs.shown+", "+shown, append(hidden, keys(fs.known)...)...)
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+var (
+	// campaignFields are a campaign's: the person and the sender.
+	campaignFields = newFieldSet(`FirstName, LastName, Email, City, Language, Attr "key", UnsubscribeURL, PreferencesURL, `+
+		`Association, PostalAddress`, "Attributes")
+	// welcomeFields are a list's welcome email's: a campaign's and the
+	// list's title.
+	welcomeFields = campaignFields.with("List")
+	// confirmFields are a list's confirmation email's: a welcome's and
+	// the links ({{range .ConfirmLinks}}{{.Title}} {{.URL}}{{end}}).
+	confirmFields = welcomeFields.with("ConfirmURL, ConfirmLinks", "Title", "URL")
+	// invitationFields are an invitation's, and any email about an
+	// event's: a campaign's, the event and the person's answer links.
+	invitationFields = campaignFields.with(eventFields+", RSVPYes, RSVPNo, RSVPMaybe, CalendarURL", "Event")
+)
+
+// eventFields are the fields of {{.Event}}, as errors list them.
+const eventFields = "Event.Title, Event.When, Event.Place, Event.MapURL, Event.Description, Event.Name"
+
+var eventFieldNames = map[string]bool{"Title": true, "When": true, "Place": true, "MapURL": true, "Description": true,
+	"Name": true}
+
+// eventFieldsUsed returns a field a template's source uses that only an
+// email about an event has, or "".
+func eventFieldsUsed(src string) string {
+	fields, _ := fieldsUsed(src)
+	for _, f := range fields {
+		if invitationFields.known[f] && !campaignFields.known[f] {
+			return f
+		}
+	}
+	return ""
+}
 
 // likelyFields are the names people write for the fields, in French and
 // English, folded.
@@ -79,8 +134,8 @@ var errLineRE = regexp.MustCompile(`^template: [^:]*:(\d+):(?:\d+:)? ?(.*)$`)
 
 // checkSource parses the whole source, front matter included, as one Go
 // template, so that its errors name the lines of the file, and checks
-// that it uses only known fields.
-func checkSource(src string) error {
+// that it uses only the fields of its kind.
+func checkSource(src string, fields fieldSet) error {
 	src = strings.TrimPrefix(strings.ReplaceAll(src, "\r\n", "\n"), "\ufeff")
 	t, err := texttemplate.New("source").Funcs(templateFuncs).Parse(src)
 	if err != nil {
@@ -89,17 +144,17 @@ func checkSource(src string) error {
 			fmt.Sscan(m[1], &line)
 			reason = m[2]
 		}
-		return &TemplateError{Line: line, Reason: plainParseError(reason)}
+		return &TemplateError{Line: line, Reason: plainParseError(reason, fields)}
 	}
 	var bad error
 	lineOf := func(pos parse.Pos) int { return strings.Count(src[:min(int(pos), len(src))], "\n") + 1 }
 	checkField := func(pos parse.Pos, name string) {
-		if bad != nil || knownFields[name] {
+		if bad != nil || fields.known[name] {
 			return
 		}
-		reason := fmt.Sprintf("unknown field %q; fields are %s", name, templateFields)
+		reason := fmt.Sprintf("unknown field %q; fields are %s", name, fields.shown)
 		if f, ok := likelyFields[strings.ToLower(crm.CleanText(foldAccents(name)))]; ok {
-			reason = fmt.Sprintf("unknown field %q (did you mean %s?); fields are %s", name, f, templateFields)
+			reason = fmt.Sprintf("unknown field %q (did you mean %s?); fields are %s", name, f, fields.shown)
 		}
 		bad = &TemplateError{Line: lineOf(pos), Reason: reason}
 	}
@@ -114,25 +169,6 @@ func checkSource(src string) error {
 		return bad == nil
 	})
 	return bad
-}
-
-// eventFields are the fields of {{.Event}}, as the error lists them.
-const eventFields = "Event.Title, Event.When, Event.Place, Event.MapURL, Event.Description, Event.Name"
-
-var eventFieldNames = map[string]bool{"Title": true, "When": true, "Place": true, "MapURL": true, "Description": true,
-	"Name": true}
-
-// eventFieldsUsed reports whether a template's source uses a field that
-// only an email about an event has.
-func eventFieldsUsed(src string) string {
-	fields, _ := fieldsUsed(src)
-	for _, f := range fields {
-		switch f {
-		case "Event", "RSVPYes", "RSVPNo", "RSVPMaybe", "CalendarURL":
-			return f
-		}
-	}
-	return ""
 }
 
 // fieldsUsed returns the fields a template's source uses (FirstName...)
@@ -210,7 +246,7 @@ func eachNode(t *texttemplate.Template, visit func(parse.Node) bool) {
 
 // plainParseError says a parse error of text/template in plainer words
 // where it can.
-func plainParseError(reason string) string {
+func plainParseError(reason string, fields fieldSet) string {
 	switch {
 	case strings.Contains(reason, "unclosed action"):
 		return "a {{ is not closed by }}"
@@ -219,7 +255,7 @@ func plainParseError(reason string) string {
 	case strings.Contains(reason, "unexpected EOF"):
 		return "an {{if}}, {{range}} or {{with}} is not closed by {{end}}"
 	case strings.Contains(reason, "function") && strings.Contains(reason, "not defined"):
-		return reason + ` (fields start with a dot: {{.FirstName}}; fields are ` + templateFields + `)`
+		return reason + ` (fields start with a dot: {{.FirstName}}; fields are ` + fields.shown + `)`
 	}
 	return reason
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -33,7 +34,8 @@ func eventsCommand() *cli.Command {
 		Usage:   "actions and events: create, invite, follow the answers, remind, cancel, record attendance",
 		Description: "Times are read and shown in the time zone of the settings (crm settings set time-zone).\n" +
 			"Emails about an event (a place freed, reminders, the cancellation) go through Resend (RESEND_API_KEY)\n" +
-			"or into --outbox DIR at once; without either they wait, and crm send --due or crm serve sends them.",
+			"or into --outbox DIR at once; without either they wait, and crm serve, or crm send --due with\n" +
+			"RESEND_API_KEY or --outbox DIR, sends them.",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "create",
@@ -52,17 +54,18 @@ func eventsCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list the events to come (name, when, kind, answers, places left)",
-				Flags: []cli.Flag{formatFlag(),
-					&cli.BoolFlag{Name: "all", Usage: "also the past and cancelled events"}},
+				Flags: append(outputFlags(),
+					&cli.BoolFlag{Name: "all", Usage: "also the past and cancelled events"}),
 				Action: withReadDB(0, 0, listEvents),
 			},
 			{
-				Name:        "show",
-				Usage:       "show an event: details, answers, places left, and the people coming with their phone, then waiting, then maybe",
-				ArgsUsage:   "NAME",
-				Description: "--format csv prints the people only (one row each, to call or print), json everything.",
-				Flags:       []cli.Flag{formatFlag()},
-				Action:      withReadDB(1, 1, showEvent),
+				Name:      "show",
+				Usage:     "show an event: details, answers, places left, and the people coming with their phone, then waiting, then maybe",
+				ArgsUsage: "NAME",
+				Description: "--format csv, excel-csv and xlsx (and --out) give the people only, one row each, to call or print;\n" +
+					"json gives everything.",
+				Flags:  outputFlags(),
+				Action: withReadDB(1, 1, showEvent),
 			},
 			{
 				Name:      "invite",
@@ -310,7 +313,8 @@ func eventSender(c *cli.Context, db *crm.DB, n *newsletter.Newsletter, command s
 
 // notSentYet says that emails were queued with no sender to send them.
 func notSentYet(c *cli.Context, k int) {
-	fmt.Fprintf(c.App.Writer, "%d email(s) wait: no sender (RESEND_API_KEY, or --outbox DIR); crm send --due or crm serve sends them\n", k)
+	fmt.Fprintf(c.App.Writer, "%d email(s) wait: no sender (RESEND_API_KEY, or --outbox DIR); crm serve, or crm send --due "+
+		"with RESEND_API_KEY or --outbox DIR, sends them\n", k)
 }
 
 // tellPromoted sends the emails of those a change let in from the
@@ -338,7 +342,7 @@ func tellPromoted(c *cli.Context, n *newsletter.Newsletter, sender newsletter.Se
 		total.Waiting += rep.Waiting
 		total.Errors = append(total.Errors, rep.Errors...)
 	}
-	return printNotices(c, total)
+	return printNotices(c, total, c.String("outbox"))
 }
 
 // eventRow is an event with its answers, as list prints it.
@@ -360,8 +364,10 @@ func listEvents(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	recs := records{header: []string{"name", "starts_at", "kind", "public", "status", "yes", "maybe", "no", "waiting",
-		"places_left", "title"}}
+	recs := records{columns: []sheet.Column{{Name: "name"}, {Name: "starts_at", Kind: sheet.KindDateTime}, {Name: "kind"},
+		{Name: "public", Kind: sheet.KindBoolean}, {Name: "status"}, {Name: "yes", Kind: sheet.KindInteger},
+		{Name: "guests", Kind: sheet.KindInteger}, {Name: "maybe", Kind: sheet.KindInteger}, {Name: "no", Kind: sheet.KindInteger},
+		{Name: "waiting", Kind: sheet.KindInteger}, {Name: "places_left", Kind: sheet.KindInteger}, {Name: "title"}}}
 	rows := []eventRow{}
 	for _, e := range es {
 		counts, err := db.CountAnswers(c.Context, e)
@@ -369,9 +375,10 @@ func listEvents(c *cli.Context, db *crm.DB) error {
 			return err
 		}
 		rows = append(rows, eventRow{Event: e, Answers: counts})
-		recs.rows = append(recs.rows, []string{e.Name, localTime(e.StartsAt, loc), string(e.Kind), yesNo(e.Public),
-			string(e.Status), comingCount(counts), strconv.Itoa(counts.Maybe), strconv.Itoa(counts.No),
-			strconv.Itoa(counts.Waiting), placesLeft(counts), e.Title})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(e.Name), localCell(e.StartsAt, loc), sheet.Text(string(e.Kind)),
+			sheet.Bool(e.Public), sheet.Text(string(e.Status)), sheet.Int(int64(counts.Yes)), sheet.Int(int64(counts.Guests)),
+			sheet.Int(int64(counts.Maybe)), sheet.Int(int64(counts.No)), sheet.Int(int64(counts.Waiting)), placesLeft(counts),
+			sheet.Text(e.Title)})
 	}
 	recs.json = rows
 	return printRecords(c, recs)
@@ -392,11 +399,20 @@ func comingCount(k crm.EventCounts) string {
 	return strconv.Itoa(k.Yes)
 }
 
-func placesLeft(k crm.EventCounts) string {
+// placesLeft is the places left, an empty cell without a capacity.
+func placesLeft(k crm.EventCounts) sheet.Value {
 	if k.PlacesLeft < 0 {
-		return ""
+		return sheet.Text("")
 	}
-	return strconv.Itoa(k.PlacesLeft)
+	return sheet.Int(int64(k.PlacesLeft))
+}
+
+// localCell is the time t in loc as a cell, empty for a zero time.
+func localCell(t time.Time, loc *time.Location) sheet.Value {
+	if t.IsZero() {
+		return sheet.Text("")
+	}
+	return sheet.DateTime(t.In(loc), "2006-01-02 15:04 MST")
 }
 
 // eventDetails is what show prints as JSON.
@@ -459,7 +475,8 @@ func showEvent(c *cli.Context, db *crm.DB) error {
 			d.Invitations = append(d.Invitations, inv)
 		}
 	}
-	peopleRecs := records{header: []string{"answer", "guests", "first_name", "last_name", "email", "phone", "attendance"}}
+	peopleRecs := records{columns: []sheet.Column{{Name: "answer"}, {Name: "guests", Kind: sheet.KindInteger},
+		{Name: "first_name"}, {Name: "last_name"}, {Name: "email"}, {Name: "phone"}, {Name: "attendance"}}, json: d}
 	position := 0
 	for _, p := range people {
 		answer := string(p.Answer)
@@ -467,31 +484,32 @@ func showEvent(c *cli.Context, db *crm.DB) error {
 			position++
 			answer = fmt.Sprintf("waiting %d", position)
 		}
-		peopleRecs.rows = append(peopleRecs.rows, []string{answer, strconv.Itoa(p.Guests), p.FirstName, p.LastName,
-			p.Email, p.Phone, p.Attendance})
+		peopleRecs.rows = append(peopleRecs.rows, []sheet.Value{sheet.Text(answer), sheet.Int(int64(p.Guests)),
+			sheet.Text(p.FirstName), sheet.Text(p.LastName), sheet.Text(p.Email), sheet.Text(p.Phone), sheet.Text(p.Attendance)})
 	}
-	switch c.String("format") {
-	case "json":
-		return writeJSON(c.App.Writer, d)
-	case "csv":
+	if c.String("format") != "table" || c.String("out") != "" {
+		// One listing: the people (or, as JSON, everything).
 		return printRecords(c, peopleRecs)
 	}
-	details := records{header: []string{"field", "value"}}
-	for _, kv := range [][2]string{
+	details := records{columns: textColumns("field", "value")}
+	for _, kv := range []struct {
+		field string
+		value string
+	}{
 		{"name", e.Name}, {"title", e.Title}, {"title_en", e.TitleEN}, {"kind", string(e.Kind)},
 		{"status", string(e.Status)}, {"public", yesNo(e.Public)}, {"starts_at", localTime(e.StartsAt, loc)},
 		{"ends_at", localTime(e.EndsAt, loc)}, {"place", e.Place()}, {"description", e.Description},
 		{"capacity", capacity(e.Capacity)}, {"yes", comingCount(counts)}, {"coming", strconv.Itoa(counts.Coming)},
-		{"places_left", placesLeft(counts)}, {"waiting", strconv.Itoa(counts.Waiting)},
+		{"places_left", placesLeft(counts).String()}, {"waiting", strconv.Itoa(counts.Waiting)},
 		{"maybe", strconv.Itoa(counts.Maybe)}, {"no", strconv.Itoa(counts.No)},
 	} {
-		if kv[1] != "" {
-			details.rows = append(details.rows, kv[:])
+		if kv.value != "" {
+			details.rows = append(details.rows, []sheet.Value{sheet.Text(kv.field), sheet.Text(kv.value)})
 		}
 	}
 	for _, inv := range d.Invitations {
-		details.rows = append(details.rows, []string{"invitation", fmt.Sprintf("%s (%s, %s)", inv.Campaign,
-			inv.Status, recipients(inv.Recipients))})
+		details.rows = append(details.rows, []sheet.Value{sheet.Text("invitation"), sheet.Text(fmt.Sprintf("%s (%s, %s)",
+			inv.Campaign, inv.Status, recipients(inv.Recipients)))})
 	}
 	if err := printRecords(c, details); err != nil {
 		return err
@@ -534,7 +552,8 @@ func inviteToEvent(c *cli.Context, db *crm.DB) error {
 		if errors.Is(n.CheckSender((*newsletter.ResendSender)(nil)), newsletter.ErrNoPublicURL) {
 			return usagef("events invite: --public-url (or CRM_PUBLIC_URL, or crm settings set public-url) is required: its answer links must work")
 		}
-	} else if sender, err = resendSender(n, "events invite", "mail: its answer links must work"); err != nil {
+	} else if sender, err = resendSender(n, "events invite", "mail: its answer links must work",
+		"or give --at TIME for crm serve to send it"); err != nil {
 		return err
 	}
 	st, err := db.Settings(c.Context)
@@ -571,7 +590,7 @@ func inviteToEvent(c *cli.Context, db *crm.DB) error {
 			}
 			return err
 		}
-		fmt.Fprintf(w, "invitation %s to %s (%s) will be sent at %s by crm serve or crm send --due "+
+		fmt.Fprintf(w, "invitation %s to %s (%s) will be sent at %s by crm serve, or crm send --due with RESEND_API_KEY "+
 			"(crm campaign unschedule %s to stop it)\n", cp.Name, recipients(stats.Recipients), byLanguage(stats.ByLanguage),
 			localTime(at, st.Location()), cp.Name)
 		return nil
@@ -721,7 +740,7 @@ func remindEvent(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	return printNotices(c, rep)
+	return printNotices(c, rep, c.String("outbox"))
 }
 
 func cancelEvent(c *cli.Context, db *crm.DB) error {
@@ -749,7 +768,7 @@ func cancelEvent(c *cli.Context, db *crm.DB) error {
 		if err != nil {
 			return err
 		}
-		return printNotices(c, rep)
+		return printNotices(c, rep, c.String("outbox"))
 	}
 	tpls, err := readTemplates(c)
 	if err != nil {
@@ -783,7 +802,7 @@ func cancelEvent(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	return printNotices(c, rep)
+	return printNotices(c, rep, c.String("outbox"))
 }
 
 func recordAttendance(c *cli.Context, db *crm.DB) error {

@@ -99,7 +99,7 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 	}
 	mustRun(t, db, "events", "answer", "expulsion", "cy@example.org", "maybe")
 	if out := mustRun(t, db, "events", "list", "--format", "csv"); !strings.Contains(out, "expulsion,"+day+" 07:30") ||
-		!strings.Contains(out, ",action,no,scheduled,1 (+1),1,0,1,0,Expulsion rue des Lilas") {
+		!strings.Contains(out, ",action,false,scheduled,1,1,1,0,1,0,Expulsion rue des Lilas") {
 		t.Errorf("events list:\n%s", out)
 	}
 	show := mustRun(t, db, "events", "show", "expulsion")
@@ -115,6 +115,11 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 	if len(recs) != 4 || recs[1][0] != "yes" || recs[1][5] != "06 11 22 33 44" || recs[2][0] != "waiting 1" || recs[3][0] != "maybe" {
 		t.Errorf("events show --format csv: %q", recs)
 	}
+	xlsx := filepath.Join(dir, "people.xlsx")
+	mustRun(t, db, "events", "show", "expulsion", "--out", xlsx)
+	if b, err := os.ReadFile(xlsx); err != nil || !strings.HasPrefix(string(b), "PK") {
+		t.Errorf("events show --out people.xlsx: %v", err)
+	}
 	var details struct {
 		Answers struct {
 			Coming, Waiting int
@@ -128,7 +133,7 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 
 	// Ana cannot come: Ben is let in, and told at once.
 	out = mustRun(t, db, "events", "answer", "expulsion", "ana@example.org", "no", "--outbox", outbox)
-	if !strings.Contains(out, "1 party(ies) let in from the waiting list") || !strings.Contains(out, "sent 1 email") {
+	if !strings.Contains(out, "1 party(ies) let in from the waiting list") || !strings.Contains(out, "wrote 1 email to ") {
 		t.Errorf("answer no printed %q", out)
 	}
 	if mails := outboxFiles(t, outbox); len(mails) != 1 || !strings.Contains(mails[0], "A place freed up") {
@@ -137,7 +142,7 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 
 	// Reminders: once per reminder.
 	out = mustRun(t, db, "events", "remind", "expulsion", "--outbox", outbox)
-	if !strings.Contains(out, "reminder 1 of expulsion: 2 email(s) queued") || !strings.Contains(out, "sent 2 emails") {
+	if !strings.Contains(out, "reminder 1 of expulsion: 2 email(s) queued") || !strings.Contains(out, "wrote 2 emails to ") {
 		t.Errorf("remind printed %q", out)
 	}
 	if code, _, errOut := crmRun(t, db, "events", "remind", "expulsion", "--outbox", outbox); code != 1 ||
@@ -152,7 +157,7 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 	}
 	// Run again with a sender: reminder 2's emails go, no reminder 3.
 	out = mustRun(t, db, "events", "remind", "expulsion", "--outbox", outbox)
-	if !strings.Contains(out, "reminder 2 of expulsion was made") || !strings.Contains(out, "sent 2 emails") {
+	if !strings.Contains(out, "reminder 2 of expulsion was made") || !strings.Contains(out, "wrote 2 emails to ") {
 		t.Errorf("remind resumed printed %q", out)
 	}
 	mails := outboxFiles(t, outbox)
@@ -169,11 +174,11 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 
 	// Cancellation: once.
 	out = mustRun(t, db, "events", "cancel", "expulsion", "--outbox", outbox, "--yes")
-	if !strings.Contains(out, "cancelled event expulsion: 2 email(s) queued") || !strings.Contains(out, "sent 2 emails") {
+	if !strings.Contains(out, "cancelled event expulsion: 2 email(s) queued") || !strings.Contains(out, "wrote 2 emails to ") {
 		t.Errorf("cancel printed %q", out)
 	}
 	if out := mustRun(t, db, "events", "cancel", "expulsion", "--outbox", outbox); !strings.Contains(out, "already cancelled") ||
-		strings.Contains(out, "sent") {
+		strings.Contains(out, "wrote") {
 		t.Errorf("cancel again printed %q", out)
 	}
 	if mails := outboxFiles(t, outbox); len(mails) != 7 || countContaining(mails, "Ne vous d") != 1 ||

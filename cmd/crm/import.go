@@ -21,8 +21,9 @@ import (
 
 func importCommand() *cli.Command {
 	readFlags := []cli.Flag{
-		&cli.StringFlag{Name: "delimiter", Usage: "field separator: , ; | or tab (default: detected)"},
-		&cli.StringFlag{Name: "encoding", Usage: "utf-8, windows-1252, iso-8859-1, utf-16le or utf-16be (default: detected)"},
+		&cli.StringFlag{Name: "sheet", Usage: "the sheet of an .xlsx or .ods workbook, by name or number (default: the first that is not empty)"},
+		&cli.StringFlag{Name: "delimiter", Usage: "CSV field separator: , ; | or tab (default: detected)"},
+		&cli.StringFlag{Name: "encoding", Usage: "CSV encoding: utf-8, windows-1252, iso-8859-1, utf-16le or utf-16be (default: detected)"},
 		&cli.StringSliceFlag{Name: "map", Usage: `column mapping "HEADER=field" (repeatable), e.g. "Courriel=email"`},
 		&cli.BoolFlag{Name: "dry-run", Usage: "do the whole import and report, then write nothing; " +
 			"unlike an import, it holds the SQLite write lock for its whole length: web signups, unsubscribes " +
@@ -32,7 +33,10 @@ func importCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "import",
-		Usage: "import supporters or donations from a CSV file",
+		Usage: "import supporters or donations from a CSV file or an Excel (.xlsx) or LibreOffice (.ods) workbook",
+		Description: "The file's kind is recognised from its content, whatever its name. In a workbook, the header is\n" +
+			"the first row with two cells or more (a title above it is skipped), dates read as 2026-12-05,\n" +
+			"formulas as their last computed value, and the lines reported are the sheet's row numbers.",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "supporters",
@@ -42,7 +46,7 @@ func importCommand() *cli.Command {
 					&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, generic, mailchimp, helloasso, listmonk or googleforms"},
 					&cli.StringFlag{Name: "list", Usage: "subscribe the imported people to this list (needs --consent)"},
 					&cli.StringFlag{Name: "consent", Usage: "what the people agreed to, recorded as proof"},
-					&cli.BoolFlag{Name: "welcome", Usage: "queue the list's welcome email for each person newly subscribed to --list (crm send --due or crm serve sends them)"},
+					&cli.BoolFlag{Name: "welcome", Usage: "queue the list's welcome email for each person newly subscribed to --list (crm serve, or crm send --due with RESEND_API_KEY or --outbox DIR, sends them)"},
 					&cli.StringSliceFlag{Name: "tag", Usage: "add this tag to every imported supporter (repeatable)"},
 					&cli.BoolFlag{Name: "overwrite", Usage: "let non-empty values of the file replace stored ones"},
 					&cli.BoolFlag{Name: "ignore-unknown", Usage: "drop unknown columns instead of keeping them as attributes"},
@@ -82,7 +86,41 @@ type importInput struct {
 	rejects   *rejectsFile
 	name      string
 	delimiter rune
+	sheet     string
 	mapping   map[string]string
+	workbook  bool // a zip archive: an .xlsx or .ods
+}
+
+// progressFile counts what is read of the file on a progress bar. It is
+// an io.ReaderAt of known size, as the file is, so that a workbook (a zip
+// archive, read at offsets) is read in place rather than copied.
+type progressFile struct {
+	f    *os.File
+	size int64
+	bar  *progressbar.ProgressBar
+	read int64
+}
+
+func (p *progressFile) Read(b []byte) (int, error) {
+	n, err := p.f.Read(b)
+	p.add(n)
+	return n, err
+}
+
+func (p *progressFile) ReadAt(b []byte, off int64) (int, error) {
+	n, err := p.f.ReadAt(b, off)
+	p.add(n)
+	return n, err
+}
+
+// Size is the file's size.
+func (p *progressFile) Size() int64 { return p.size }
+
+// add moves the bar; a zip archive is read partly twice (its directory,
+// then its entries), so the count stops at the size.
+func (p *progressFile) add(n int) {
+	p.read = min(p.read+int64(n), p.size)
+	p.bar.Set64(p.read)
 }
 
 // openImport reads the flags every import shares and opens the file.
@@ -103,7 +141,11 @@ func openImport(c *cli.Context) (*importInput, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &importInput{r: f, name: filepath.Base(path), delimiter: delim, mapping: mapping}
+	in := &importInput{r: f, name: filepath.Base(path), delimiter: delim, sheet: c.String("sheet"), mapping: mapping}
+	magic := make([]byte, 4)
+	if n, _ := f.ReadAt(magic, 0); n == 4 && string(magic) == "PK\x03\x04" {
+		in.workbook = true
+	}
 	c.Context = crm.WithChannel(c.Context, crm.ImportSource(in.name))
 	var bar *progressbar.ProgressBar
 	if errFile, ok := terminal(c.App.ErrWriter); ok {
@@ -111,8 +153,7 @@ func openImport(c *cli.Context) (*importInput, error) {
 			bar = progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(errFile),
 				progressbar.OptionShowBytes(true), progressbar.OptionSetDescription("importing "+in.name),
 				progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
-			pr := progressbar.NewReader(f, bar)
-			in.r = &pr
+			in.r = &progressFile{f: f, size: st.Size(), bar: bar}
 		}
 	}
 	in.close = func() {
@@ -147,11 +188,19 @@ func (in *importInput) finish(c *cli.Context, err error, info *crm.FileInfo, rep
 		in.rejects.discard()
 		return true, fmt.Errorf("import %s: %w", in.name, err)
 	}
-	if err := in.rejects.finish(info.Header, info.Delimiter); err != nil {
+	delimiter := info.Delimiter
+	if delimiter == "" { // a workbook: the rejected rows go to a CSV file that French Excel opens
+		delimiter = ";"
+	}
+	if err := in.rejects.finish(info.Header, delimiter); err != nil {
 		return true, err
 	}
 	if c.String("output") == "json" {
 		return true, writeJSON(c.App.Writer, rep)
+	}
+	if info.FileFormat != sheet.FormatCSV {
+		fmt.Fprintf(c.App.Writer, "%s: %s workbook, sheet %q, format %s\n", in.name, info.FileFormat, info.Sheet, info.Format)
+		return false, nil
 	}
 	fmt.Fprintf(c.App.Writer, "%s: format %s, encoding %s, delimiter %s\n", in.name, info.Format, info.Encoding,
 		showDelimiter(info.Delimiter))
@@ -188,10 +237,12 @@ func parseMap(c *cli.Context) (map[string]string, error) {
 // megabytes alive, so at the default (100) the collector runs every few
 // megabytes, hundreds of times a second, beside the one goroutine that
 // writes. At 300 it runs a third as often, for about 15 MB more at the
-// peak of a 1,000,000-row import (see crmbench in README). It returns the
-// function that puts the setting back.
-func batchGC() func() {
-	if os.Getenv("GOGC") != "" {
+// peak of a 1,000,000-row import (see crmbench in README). A workbook's
+// XML makes several times as much garbage a row: at 300 a 100,000-row
+// .xlsx peaked at 111 MB, at the default 85 MB; so it keeps the default.
+// It returns the function that puts the setting back.
+func batchGC(workbook bool) func() {
+	if os.Getenv("GOGC") != "" || workbook {
 		return func() {}
 	}
 	old := debug.SetGCPercent(300)
@@ -216,12 +267,12 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 	defer in.close()
 	opts := crm.ImportOptions{
 		Format: crm.ImportFormat(c.String("format")), Delimiter: in.delimiter, Encoding: c.String("encoding"),
-		Map: in.mapping, FileName: in.name, List: c.String("list"), Consent: c.String("consent"),
+		Sheet: in.sheet, Map: in.mapping, FileName: in.name, List: c.String("list"), Consent: c.String("consent"),
 		Tags: c.StringSlice("tag"), Overwrite: c.Bool("overwrite"), IgnoreUnknown: c.Bool("ignore-unknown"),
 		DryRun: c.Bool("dry-run"), OnReject: in.onReject(), UntilError: c.Bool("until-error"),
 		CreateInterests: c.Bool("create-interests"),
 	}
-	defer batchGC()()
+	defer batchGC(in.workbook)()
 	rep, err := db.ImportSupporters(c.Context, in.r, opts)
 	var info *crm.FileInfo
 	if rep != nil {
@@ -269,7 +320,7 @@ func importSupporters(c *cli.Context, db *crm.DB) error {
 		if err != nil {
 			return fmt.Errorf("the import is done, but its welcome emails: %w (queue them again with the same command)", err)
 		}
-		fmt.Fprintf(c.App.Writer, "welcome emails queued: %d (crm send --due, or crm serve, sends them)\n", len(ids))
+		fmt.Fprintf(c.App.Writer, "welcome emails queued: %d (crm serve, or crm send --due with RESEND_API_KEY or --outbox DIR, sends them)\n", len(ids))
 	}
 	return nil
 }
@@ -338,10 +389,10 @@ func importDonations(c *cli.Context, db *crm.DB) error {
 	defer in.close()
 	opts := crm.DonationImportOptions{
 		Format: crm.ImportFormat(c.String("format")), Delimiter: in.delimiter, Encoding: c.String("encoding"),
-		Map: in.mapping, FileName: in.name, DryRun: c.Bool("dry-run"), Currency: c.String("currency"),
+		Sheet: in.sheet, Map: in.mapping, FileName: in.name, DryRun: c.Bool("dry-run"), Currency: c.String("currency"),
 		OnReject: in.onReject(),
 	}
-	defer batchGC()()
+	defer batchGC(in.workbook)()
 	rep, err := db.ImportDonations(c.Context, in.r, opts)
 	var info *crm.FileInfo
 	if rep != nil {

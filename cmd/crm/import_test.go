@@ -243,3 +243,39 @@ func TestImportOutputFlagAndRejectsFile(t *testing.T) {
 		t.Errorf("rejects file: %v, %v", st.Mode(), err)
 	}
 }
+
+// TestImportWorkbookCommand: crm import reads the LibreOffice workbooks
+// of crm/sheet/testdata, a sheet chosen by --sheet, and says which; the
+// rows it rejects go to a CSV file with the sheet's header.
+func TestImportWorkbookCommand(t *testing.T) {
+	dir := t.TempDir()
+	db := crmtest.Database(t)
+	books := filepath.Join("..", "..", "crm", "sheet", "testdata")
+	rejects := filepath.Join(dir, "rejects.csv")
+	mustRun(t, db, "interests", "add", "cuisine", "--label-fr", "Cuisine", "--label-en", "Cooking")
+	out := mustRun(t, db, "import", "supporters", filepath.Join(books, "adherents-libreoffice.xlsx"), "--rejects", rejects)
+	if !strings.Contains(out, `adherents-libreoffice.xlsx: xlsx workbook, sheet "Adhérents", format generic`) ||
+		!hasCount(out, "created", 7) || !hasCount(out, "rejected", 2) || !strings.Contains(out, "rejected line 13: Courriel: missing email") {
+		t.Errorf("import printed:\n%s", out)
+	}
+	b, err := os.ReadFile(rejects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 3 ||
+		!strings.HasPrefix(lines[0], "\ufeffNom;Prénom;Courriel;") || !strings.Contains(lines[2], ";pas-une-adresse;") {
+		t.Errorf("rejects file:\n%s", b)
+	}
+	out = mustRun(t, db, "import", "donations", filepath.Join(books, "adherents-libreoffice.ods"), "--sheet", "2")
+	if !strings.Contains(out, `ods workbook, sheet "Dons"`) || !hasCount(out, "donations recorded", 4) {
+		t.Errorf("donations import printed:\n%s", out)
+	}
+	code, _, errOut := crmRun(t, db, "import", "donations", filepath.Join(books, "adherents-libreoffice.fods"), "--sheet", "Donz")
+	if code == 0 || !strings.Contains(errOut, `sheet "Donz": the workbook has "Adhérents", "Dons"`) {
+		t.Errorf("unknown sheet: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = crmRun(t, db, "import", "supporters", filepath.Join("..", "..", "crm", "testdata", "cr_only.csv"), "--sheet", "1")
+	if code == 0 || !strings.Contains(errOut, "CSV") {
+		t.Errorf("--sheet of a CSV file: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -22,15 +23,15 @@ func interestsCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list the vocabulary",
-				Flags: []cli.Flag{formatFlag()},
+				Flags: outputFlags(),
 				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					ins, err := db.Interests(c.Context)
 					if err != nil {
 						return err
 					}
-					recs := records{header: []string{"name", "label_fr", "label_en"}, json: ins}
+					recs := records{columns: textColumns("name", "label_fr", "label_en"), json: ins}
 					for _, in := range ins {
-						recs.rows = append(recs.rows, []string{in.Name, in.LabelFR, in.LabelEN})
+						recs.rows = append(recs.rows, []sheet.Value{sheet.Text(in.Name), sheet.Text(in.LabelFR), sheet.Text(in.LabelEN)})
 					}
 					return printRecords(c, recs)
 				}),
@@ -67,7 +68,7 @@ func listsCommand() *cli.Command {
 				ArgsUsage: "NAME",
 				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "kind", Value: "newsletter", Usage: "newsletter, alerts or press"},
-				}, listFlags()...),
+				}, listFlags(true)...),
 				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
 					e, err := listEdit(c)
 					if err != nil {
@@ -103,11 +104,13 @@ func listsCommand() *cli.Command {
 				Name:      "edit",
 				Usage:     "change a list's titles, descriptions, consent texts, visibility, opt-in or its own emails",
 				ArgsUsage: "NAME",
-				Flags: append(listFlags(),
+				Flags: append(listFlags(false),
 					&cli.StringSliceFlag{Name: "welcome", Usage: "the welcome email sent when someone becomes subscribed: " +
-						"LANG=FILE.md (repeatable; the first goes to other languages), \"default\" for the built-in one in French and English, \"none\" for none"},
+						"LANG=FILE.md sets the one of LANG (fr or en) and keeps the other, LANG=none removes it " +
+						"(repeatable; the first set goes to other languages); \"default\" sets the built-in one in French and English, \"none\" removes all"},
 					&cli.StringSliceFlag{Name: "confirmation", Usage: "the confirmation email of a double opt-in list: " +
-						"LANG=FILE.md with {{.ConfirmURL}} (repeatable), \"default\" for the built-in one"},
+						"LANG=FILE.md with {{.ConfirmURL}} sets the one of LANG (fr or en) and keeps the other, LANG=none removes it " +
+						"(repeatable); \"default\" (or \"none\") goes back to the built-in one"},
 				),
 				Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
 					e, err := listEdit(c)
@@ -149,37 +152,53 @@ func listsCommand() *cli.Command {
 			},
 			{
 				Name:  "list",
-				Usage: "list the lists",
-				Flags: []cli.Flag{formatFlag()},
+				Usage: "list the lists, with how many people are subscribed and how many pending (yet to confirm)",
+				Flags: outputFlags(),
 				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					ls, err := db.Lists(c.Context)
 					if err != nil {
 						return err
 					}
-					recs := records{header: []string{"name", "title", "kind", "visibility", "opt_in", "subscribed"}, json: ls}
+					recs := records{columns: append(textColumns("name", "title", "kind", "visibility", "opt_in"),
+						sheet.Column{Name: "subscribed", Kind: sheet.KindInteger}, sheet.Column{Name: "pending", Kind: sheet.KindInteger}), json: ls}
 					for _, l := range ls {
-						recs.rows = append(recs.rows, []string{l.Name, l.Title, string(l.Kind), visibility(l), optIn(l),
-							strconv.Itoa(l.Subscribed)})
+						recs.rows = append(recs.rows, []sheet.Value{sheet.Text(l.Name), sheet.Text(l.Title),
+							sheet.Text(string(l.Kind)), sheet.Text(visibility(l)), sheet.Text(optIn(l)), sheet.Int(int64(l.Subscribed)),
+							sheet.Int(int64(l.Pending))})
 					}
 					return printRecords(c, recs)
 				}),
+			},
+			{
+				Name:      "show",
+				Usage:     "show a list's setup: titles, texts, visibility, opt-in, counts, and its welcome and confirmation emails",
+				ArgsUsage: "NAME",
+				Flags:     outputFlags(),
+				Action:    withReadDB(1, 1, showList),
 			},
 			snippetCommand(),
 		},
 	}
 }
 
-// listFlags are the flags of lists create and lists edit.
-func listFlags() []cli.Flag {
+// listFlags are the flags of lists create and, without the defaults
+// only a creation has, of lists edit.
+func listFlags(create bool) []cli.Flag {
+	def := func(usage, dflt string) string {
+		if create {
+			return usage + " " + dflt
+		}
+		return usage
+	}
 	return []cli.Flag{
-		&cli.StringFlag{Name: "title", Usage: "title shown to supporters, in French and by default (default: the name)"},
-		&cli.StringFlag{Name: "title-en", Usage: "title shown to English speakers (default: the title)"},
+		&cli.StringFlag{Name: "title", Usage: def("title shown to supporters, in French and by default", "(default: the name)")},
+		&cli.StringFlag{Name: "title-en", Usage: "title shown to English speakers (without one: the title)"},
 		&cli.StringFlag{Name: "description", Usage: "what the list sends and how often, for the signup form"},
 		&cli.StringFlag{Name: "description-en", Usage: "the description in English"},
-		&cli.BoolFlag{Name: "public", Usage: "offered on the signup form and everyone's preferences page (default, but for --kind press)"},
+		&cli.BoolFlag{Name: "public", Usage: def("offered on the signup form and everyone's preferences page", "(default, but for --kind press)")},
 		&cli.BoolFlag{Name: "private", Usage: "on no public page, but the preferences page of the people on it"},
 		&cli.BoolFlag{Name: "double-opt-in", Usage: "new subscribers must confirm by email"},
-		&cli.BoolFlag{Name: "single-opt-in", Usage: "new subscribers are subscribed at once (default)"},
+		&cli.BoolFlag{Name: "single-opt-in", Usage: def("new subscribers are subscribed at once", "(default)")},
 		&cli.StringFlag{Name: "consent-text", Usage: "shown beside the list's checkbox and recorded as proof of consent"},
 		&cli.StringFlag{Name: "consent-text-en", Usage: "the consent text in English"},
 	}
@@ -267,15 +286,18 @@ func deleteList(c *cli.Context, db *crm.DB) error {
 func subscribeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "subscribe",
-		Usage:     "subscribe a supporter to a list, recording their consent",
+		Usage:     "subscribe someone to a list, recording their consent (adding them as a supporter if new)",
 		ArgsUsage: "EMAIL",
-		Description: "On a double opt-in list the person stays pending until they confirm: the confirmation email goes\n" +
-			"through Resend (RESEND_API_KEY) or into --outbox DIR, at most once per address per --confirmation-interval.",
+		Description: "An address not yet known is added as a supporter (source cli); an erased one only with fresh consent\n" +
+			"(crm supporters add --email EMAIL --fresh-consent). On a double opt-in list the person stays pending until\n" +
+			"they confirm: the confirmation email goes through Resend (RESEND_API_KEY) or into --outbox DIR, at most once\n" +
+			"per address per --confirmation-interval. Without either, the email is queued, and crm serve or crm send --due\n" +
+			"(with RESEND_API_KEY, or --outbox DIR) sends it; so is the welcome email of --welcome.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "list", Usage: "list name", Required: true},
 			&cli.StringFlag{Name: "consent", Usage: "what the person agreed to, as they were told"},
 			&cli.BoolFlag{Name: "confirmed", Usage: "consent is already proven: skip the pending state of a double opt-in list"},
-			&cli.BoolFlag{Name: "resend-confirmation", Usage: "send the confirmation email again to someone already pending"},
+			&cli.BoolFlag{Name: "resend-confirmation", Usage: "send the confirmation email again to someone already pending on a double opt-in list"},
 			&cli.BoolFlag{Name: "welcome", Usage: "send the list's welcome email (crm lists edit NAME --welcome) if the person becomes subscribed"},
 			&cli.StringFlag{Name: "outbox", Usage: "write the emails to this folder as .eml files instead of sending them through Resend"},
 			&cli.StringFlag{Name: "from", EnvVars: []string{"CRM_FROM"}, Usage: "sender of the emails (default: the from setting)"},
@@ -287,12 +309,12 @@ func subscribeCommand() *cli.Command {
 	}
 }
 
+// queuedHint is what a command that queued emails without a sender says
+// of how they go: commands that work as written.
+const queuedHint = "no sender now; crm serve or crm send --due (with RESEND_API_KEY, or --outbox DIR) sends it"
+
 func subscribe(c *cli.Context, db *crm.DB) error {
-	email := c.Args().First()
-	id, err := supporterID(c, db, email)
-	if err != nil {
-		return err
-	}
+	email, list := c.Args().First(), c.String("list")
 	n, err := openNewsletter(c, db)
 	if err != nil {
 		return err
@@ -301,28 +323,30 @@ func subscribe(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	if sender == nil && (c.Bool("welcome") || c.Bool("resend-confirmation")) {
-		flag := "--welcome"
-		if c.Bool("resend-confirmation") {
-			flag = "--resend-confirmation"
-		}
-		return usagef("subscribe %s: no email can go: set RESEND_API_KEY, or write it to a folder with --outbox DIR", flag)
-	}
 	var from string
 	if sender != nil {
 		if from, err = fromSetting(c, db, "subscribe", "emails"); err != nil {
 			return err
 		}
 	}
+	// Without a sender the emails are queued all the same: crm serve or
+	// crm send --due sends them.
 	out, err := n.Subscribe(c.Context, crm.SubscribeRequest{
-		SupporterID: id, List: c.String("list"), Confirmed: c.Bool("confirmed"),
-		Consent: crm.Consent{Source: crm.SourceCLI, Text: c.String("consent")},
-	}, newsletter.SubscribeOptions{Confirm: sender != nil, ResendConfirmation: c.Bool("resend-confirmation"),
+		List: list, Confirmed: c.Bool("confirmed"), Consent: crm.Consent{Source: crm.SourceCLI, Text: c.String("consent")},
+	}, newsletter.SubscribeOptions{NewSupporter: &crm.Supporter{Email: email, Source: crm.SourceCLI},
+		Confirm: true, ResendConfirmation: c.Bool("resend-confirmation"),
 		ConfirmationInterval: c.Duration("confirmation-interval"), Welcome: c.Bool("welcome")})
-	if err != nil {
+	if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) && ve.Field == "email" {
+		return usagef("subscribe %q: %s", email, ve.Reason)
+	} else if errors.Is(err, crm.ErrErased) {
+		return fmt.Errorf("subscribe %q: %w (crm supporters add --email %s --fresh-consent, then subscribe)", email, crm.ErrErased, email)
+	} else if err != nil {
 		return err
 	}
 	w := c.App.Writer
+	if out.Created {
+		fmt.Fprintf(w, "added %s\n", email)
+	}
 	switch {
 	case !out.Changed && !out.ConfirmationQueued:
 		fmt.Fprintf(w, "already %s\n", out.Status)
@@ -332,25 +356,40 @@ func subscribe(c *cli.Context, db *crm.DB) error {
 		fmt.Fprintln(w, out.Status)
 	}
 	switch {
-	case out.ConfirmationDeferred:
-		fmt.Fprintf(w, "no confirmation email sent: one went to this address less than %s ago (--confirmation-interval)\n",
+	case c.Bool("resend-confirmation") && out.Status != crm.StatusPending:
+		fmt.Fprintf(w, "nothing to confirm: the person is %s, not pending (--resend-confirmation is for a double opt-in list)\n", out.Status)
+	case out.ConfirmationDeferred && sender == nil:
+		fmt.Fprintf(w, "no new confirmation email: one was queued or sent to this address less than %s ago (--confirmation-interval); "+
+			"one still queued goes with crm serve or crm send --due (with RESEND_API_KEY, or --outbox DIR)\n",
 			c.Duration("confirmation-interval"))
-	case out.Status == crm.StatusPending && sender == nil:
-		fmt.Fprintf(w, "no confirmation email sent: no sender (RESEND_API_KEY, or --outbox DIR); send it with:\n"+
-			"  crm subscribe %s --list %s --resend-confirmation\n", email, c.String("list"))
+	case out.ConfirmationDeferred:
+		fmt.Fprintf(w, "no new confirmation email: one was queued or sent to this address less than %s ago (--confirmation-interval)\n",
+			c.Duration("confirmation-interval"))
 	case out.Status == crm.StatusPending && !out.ConfirmationQueued && !c.Bool("resend-confirmation"):
 		fmt.Fprintln(w, "no confirmation email sent: already pending (--resend-confirmation sends it again)")
 	case c.Bool("welcome") && out.Changed && out.Status == crm.StatusSubscribed && !out.WelcomeQueued:
-		fmt.Fprintf(w, "no welcome email: list %s has none (crm lists edit %s --welcome default)\n", c.String("list"), c.String("list"))
+		fmt.Fprintf(w, "no welcome email: list %s has none (crm lists edit %s --welcome default)\n", list, list)
+	case out.WelcomeSkipped:
+		fmt.Fprintf(w, "no welcome email sent: list %s has one, which goes only with --welcome\n", list)
 	}
-	if len(out.Notices) == 0 {
+	if sender == nil {
+		for _, what := range []struct {
+			queued bool
+			name   string
+		}{{out.ConfirmationQueued, "confirmation"}, {out.WelcomeQueued, "welcome"}} {
+			if what.queued {
+				fmt.Fprintf(w, "%s email queued: %s\n", what.name, queuedHint)
+			}
+		}
 		return nil
 	}
-	rep, err := n.SendNotices(c.Context, sender, newsletter.NoticeOptions{From: from, IDs: out.Notices})
+	// The person's emails queued before (by a subscribe without a
+	// sender, or a signup) go too.
+	rep, err := n.SendNotices(c.Context, sender, newsletter.NoticeOptions{From: from, SupporterID: out.SupporterID})
 	if err != nil {
 		return err
 	}
-	return printNotices(c, rep)
+	return printNotices(c, rep, c.String("outbox"))
 }
 
 func unsubscribeCommand() *cli.Command {
@@ -405,25 +444,23 @@ func donationsCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list gifts",
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "email", Usage: "only this donor's"},
 					&cli.StringFlag{Name: "since", Usage: "received on or after this date"},
 					&cli.StringFlag{Name: "until", Usage: "received on or before this date"},
 					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
-					formatFlag(),
-				},
+				}, outputFlags()...),
 				Action: withReadDB(0, 0, listDonations),
 			},
 			{
 				Name:  "report",
 				Usage: "sum gifts by month, year, fund or method",
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "by", Value: "month", Usage: "month, year, fund or method"},
 					&cli.StringFlag{Name: "since", Usage: "received on or after this date"},
 					&cli.StringFlag{Name: "until", Usage: "received on or before this date"},
 					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
-					formatFlag(),
-				},
+				}, outputFlags()...),
 				Action: withReadDB(0, 0, reportDonations),
 			},
 		},
@@ -497,11 +534,13 @@ func listDonations(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	recs := records{header: []string{"email", "date", "amount", "currency", "method", "fund", "recurring", "ref"}, json: ds}
+	recs := records{columns: []sheet.Column{{Name: "email"}, {Name: "date", Kind: sheet.KindDate},
+		{Name: "amount", Kind: sheet.KindMoney}, {Name: "currency"}, {Name: "method"}, {Name: "fund"},
+		{Name: "recurring", Kind: sheet.KindBoolean}, {Name: "ref"}}, json: ds}
 	for _, d := range ds {
-		recs.rows = append(recs.rows, []string{d.Email, d.ReceivedAt.Format(time.DateOnly),
-			crm.FormatAmount(d.Amount, d.Currency), d.Currency, string(d.Method), d.Fund,
-			strconv.FormatBool(d.Recurring), d.ExternalRef})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(d.Email), sheet.Date(d.ReceivedAt),
+			sheet.Money(d.Amount, d.Currency), sheet.Text(d.Currency), sheet.Text(string(d.Method)), sheet.Text(d.Fund),
+			sheet.Bool(d.Recurring), sheet.Text(d.ExternalRef)})
 	}
 	return printRecords(c, recs)
 }
@@ -515,16 +554,18 @@ func reportDonations(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	recs := records{header: []string{c.String("by"), "currency", "count", "donors", "total"}, json: rows}
+	recs := records{columns: []sheet.Column{{Name: c.String("by")}, {Name: "currency"},
+		{Name: "count", Kind: sheet.KindInteger}, {Name: "donors", Kind: sheet.KindInteger},
+		{Name: "total", Kind: sheet.KindMoney}}, json: rows}
 	for _, r := range rows {
-		recs.rows = append(recs.rows, []string{r.Key, r.Currency, strconv.Itoa(r.Count),
-			strconv.Itoa(r.Donors), crm.FormatAmount(r.Sum, r.Currency)})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(r.Key), sheet.Text(r.Currency), sheet.Int(int64(r.Count)),
+			sheet.Int(int64(r.Donors)), sheet.Money(r.Sum, r.Currency)})
 	}
 	return printRecords(c, recs)
 }
 
-// setListEmails sets the list's own welcome and confirmation emails from
-// --welcome and --confirmation.
+// setListEmails changes the list's own welcome and confirmation emails
+// as --welcome and --confirmation say, one language at a time.
 func setListEmails(c *cli.Context, db *crm.DB) error {
 	n, err := openNewsletter(c, db)
 	if err != nil {
@@ -532,40 +573,23 @@ func setListEmails(c *cli.Context, db *crm.DB) error {
 	}
 	list := c.Args().First()
 	for _, kind := range []newsletter.NoticeKind{newsletter.NoticeWelcome, newsletter.NoticeConfirm} {
-		flag := string(kind)
-		if kind == newsletter.NoticeConfirm {
-			flag = "confirmation"
-		}
+		flag := emailFlag(kind)
 		if !c.IsSet(flag) {
 			continue
 		}
-		vals := c.StringSlice(flag)
-		var tpls []newsletter.ListTemplate
-		switch {
-		case len(vals) == 1 && vals[0] == "none" && kind == newsletter.NoticeWelcome:
-		case len(vals) == 1 && vals[0] == "default" && kind == newsletter.NoticeConfirm:
-		case len(vals) == 1 && vals[0] == "default":
-			for _, lang := range []string{"fr", "en"} {
-				tpls = append(tpls, newsletter.ListTemplate{Language: lang, Source: newsletter.DefaultWelcome(lang)})
-			}
-		default:
-			for _, v := range vals {
-				if v == "none" || v == "default" {
-					return usagef("lists edit --%s %s: give it alone", flag, v)
-				}
-				lang, file := templateFlag(v)
-				b, err := os.ReadFile(file)
-				if err != nil {
-					return usagef("lists edit --%s: %v", flag, err)
-				}
-				tpls = append(tpls, newsletter.ListTemplate{Language: lang, Source: string(b)})
-			}
+		all, set, remove, err := readEmailFlag(c, kind)
+		if err != nil {
+			return err
 		}
-		if err := n.SetListTemplates(c.Context, list, kind, tpls); err != nil {
-			var te *newsletter.TemplateError
-			if errors.As(err, &te) {
-				return usagef("lists edit --%s: %v", flag, err)
-			}
+		var tpls []newsletter.ListTemplate
+		if all != nil {
+			tpls, err = *all, n.SetListTemplates(c.Context, list, kind, *all)
+		} else {
+			tpls, err = n.EditListTemplates(c.Context, list, kind, set, remove)
+		}
+		if te := (*newsletter.TemplateError)(nil); errors.As(err, &te) {
+			return usagef("lists edit --%s: %v", flag, err)
+		} else if err != nil {
 			return err
 		}
 		switch {
@@ -582,4 +606,119 @@ func setListEmails(c *cli.Context, db *crm.DB) error {
 		}
 	}
 	return nil
+}
+
+// emailFlag is the flag of lists edit that sets the kind of email.
+func emailFlag(kind newsletter.NoticeKind) string {
+	if kind == newsletter.NoticeConfirm {
+		return "confirmation"
+	}
+	return string(kind)
+}
+
+// emailLanguages are the languages a list's own emails may be in: those
+// of the pages their links lead to.
+var emailLanguages = []string{"fr", "en"}
+
+// readEmailFlag reads the values of --welcome or --confirmation: "default"
+// or "none" alone replace every language (all), else each LANG=FILE is
+// read into set and each LANG=none goes to remove. A value of another
+// form is a usage error naming the flag.
+func readEmailFlag(c *cli.Context, kind newsletter.NoticeKind) (all *[]newsletter.ListTemplate, set []newsletter.ListTemplate,
+	remove []string, err error) {
+	flag := emailFlag(kind)
+	vals := c.StringSlice(flag)
+	for _, v := range vals {
+		if v != "none" && v != "default" {
+			continue
+		}
+		if len(vals) > 1 {
+			return nil, nil, nil, usagef("lists edit --%s %s: give it alone (it changes every language)", flag, v)
+		}
+		tpls := []newsletter.ListTemplate{}
+		if v == "default" && kind == newsletter.NoticeWelcome {
+			for _, lang := range emailLanguages {
+				tpls = append(tpls, newsletter.ListTemplate{Language: lang, Source: newsletter.DefaultWelcome(lang)})
+			}
+		}
+		return &tpls, nil, nil, nil
+	}
+	for _, v := range vals {
+		lang, file, ok := strings.Cut(v, "=")
+		lang = strings.ToLower(strings.TrimSpace(lang))
+		if !ok || file == "" {
+			return nil, nil, nil, usagef("lists edit --%s %q: want LANG=FILE with LANG fr or en (fr=%s.fr.md), LANG=none, "+
+				"\"default\" or \"none\"", flag, v, flag)
+		}
+		if !slices.Contains(emailLanguages, lang) {
+			return nil, nil, nil, usagef("lists edit --%s %q: language %q: want fr or en, the languages of the pages its links lead to",
+				flag, v, lang)
+		}
+		if file == "none" {
+			remove = append(remove, lang)
+			continue
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, nil, nil, usagef("lists edit --%s: %v", flag, err)
+		}
+		set = append(set, newsletter.ListTemplate{Language: lang, Source: string(b)})
+	}
+	return nil, set, remove, nil
+}
+
+// showList shows a list's setup and which emails it sends in each
+// language.
+func showList(c *cli.Context, db *crm.DB) error {
+	name := c.Args().First()
+	found, err := db.GetList(c.Context, name)
+	if err != nil {
+		return err
+	}
+	ls, err := db.Lists(c.Context) // with the counts
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(ls, func(l *crm.List) bool { return l.ID == found.ID })
+	if i < 0 {
+		return fmt.Errorf("list %q: %w (deleted a moment ago)", name, crm.ErrNotFound)
+	}
+	l := ls[i]
+	n, err := openNewsletter(c, db)
+	if err != nil {
+		return err
+	}
+	emails, err := n.ListEmails(c.Context, name)
+	if err != nil {
+		return err
+	}
+	st, err := db.Settings(c.Context)
+	if err != nil {
+		return err
+	}
+	recs := records{columns: textColumns("field", "value"), json: struct {
+		*crm.List
+		Emails []newsletter.ListEmail `json:"emails"`
+	}{l, emails}}
+	for _, kv := range []struct {
+		field string
+		value sheet.Value
+	}{
+		{"name", sheet.Text(l.Name)}, {"title", sheet.Text(l.Title)}, {"title_en", sheet.Text(l.TitleEN)},
+		{"kind", sheet.Text(string(l.Kind))}, {"visibility", sheet.Text(visibility(l))}, {"opt_in", sheet.Text(optIn(l))},
+		{"description", sheet.Text(l.Description)}, {"description_en", sheet.Text(l.DescriptionEN)},
+		{"consent_text", sheet.Text(l.ConsentText)}, {"consent_text_en", sheet.Text(l.ConsentTextEN)},
+		{"created_at", sheet.DateTime(l.CreatedAt.In(st.Location()), "2006-01-02 15:04 MST")},
+		{"subscribed", sheet.Int(int64(l.Subscribed))}, {"pending", sheet.Int(int64(l.Pending))},
+	} {
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(kv.field), kv.value})
+	}
+	for _, e := range emails {
+		v := e.Source
+		if e.From != "" {
+			v += " (its " + e.From + " one)"
+		}
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(emailFlag(e.Kind) + "_" + e.Language), sheet.Text(v)})
+	}
+	return printRecords(c, recs)
 }

@@ -128,7 +128,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 // setUsageErrors makes every command report a bad flag or a missing
 // required flag as a one-line usage error naming the flag, instead of
 // printing its whole help, and every command that groups others report
-// an unknown one.
+// an unknown one. Their switches' help shows no "(default: false)".
 func setUsageErrors(cmds []*cli.Command) {
 	for _, c := range cmds {
 		c.OnUsageError = onUsageError
@@ -137,6 +137,11 @@ func setUsageErrors(cmds []*cli.Command) {
 		}
 		var required []string
 		for _, f := range c.Flags {
+			if bf, ok := f.(*cli.BoolFlag); ok && !bf.Value {
+				// "(default: false)" says nothing a switch does not; a
+				// flag's own usage says when it is the default.
+				bf.DisableDefaultText = true
+			}
 			if rf, ok := f.(cli.RequiredFlag); ok && rf.IsRequired() {
 				required = append(required, f.Names()[0])
 				setNotRequired(f)

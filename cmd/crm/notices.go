@@ -22,21 +22,32 @@ func noticeSender(c *cli.Context, n *newsletter.Newsletter, command string) (new
 	if os.Getenv("RESEND_API_KEY") == "" {
 		return nil, nil
 	}
-	return resendSender(n, command, "mail: its links must work")
+	return resendSender(n, command, "mail: its links must work", "or write the emails to a folder with --outbox DIR")
 }
 
-// printNotices says what SendNotices did; it returns an error when an
-// email could not go.
-func printNotices(c *cli.Context, rep *newsletter.NoticeReport) error {
+// printNotices says what SendNotices did, through Resend or, when outbox
+// is set, into that folder; it returns an error when an email could not
+// go.
+func printNotices(c *cli.Context, rep *newsletter.NoticeReport, outbox string) error {
 	w := c.App.Writer
 	if rep.Sent > 0 {
 		what := "email"
 		if rep.Sent > 1 {
 			what = "emails"
 		}
-		fmt.Fprintf(w, "sent %d %s", rep.Sent, what)
-		if rep.Confirmations > 0 {
-			fmt.Fprintf(w, " (%d confirmation)", rep.Confirmations)
+		verb := "sent"
+		if outbox != "" {
+			verb = "wrote"
+		}
+		fmt.Fprintf(w, "%s %d %s", verb, rep.Sent, what)
+		switch {
+		case rep.Confirmations == 1:
+			fmt.Fprint(w, " (1 confirmation)")
+		case rep.Confirmations > 1:
+			fmt.Fprintf(w, " (%d confirmations)", rep.Confirmations)
+		}
+		if outbox != "" {
+			fmt.Fprintf(w, " to %s as .eml files", outbox)
 		}
 		fmt.Fprintln(w)
 	}
@@ -47,7 +58,7 @@ func printNotices(c *cli.Context, rep *newsletter.NoticeReport) error {
 		fmt.Fprintln(c.App.ErrWriter, "error:", e)
 	}
 	if rep.Waiting > 0 {
-		return fmt.Errorf("%d email(s) could not go now and wait in the queue: crm send --due (or crm serve) sends them", rep.Waiting)
+		return fmt.Errorf("%d email(s) could not go now and wait in the queue: crm serve, or crm send --due with RESEND_API_KEY or --outbox DIR, sends them", rep.Waiting)
 	}
 	if rep.Failed+rep.Uncertain > 0 {
 		return fmt.Errorf("%d email(s) failed", rep.Failed+rep.Uncertain)

@@ -1,59 +1,197 @@
 package main
 
 import (
-	"encoding/csv"
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
+
+	"github.com/assocrm/assocrm/crm/sheet"
 )
 
-// formatFlag is the --format flag of every command that prints records.
-func formatFlag() cli.Flag {
-	return &cli.StringFlag{Name: "format", Value: "table", Usage: "output format: table, csv or json"}
+// outputFormats are the values of --format, as the help and errors say
+// them.
+const outputFormats = "table, csv, excel-csv, xlsx or json"
+
+// outputFlags are the --format and --out flags of every command that
+// prints records.
+func outputFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "format", Value: "table", Usage: "table, csv, excel-csv (for Excel in French), " +
+			"xlsx (a workbook, with --out) or json; with --out FILE.xlsx, .csv or .json, the extension is enough"},
+		&cli.StringFlag{Name: "out", Usage: "write to `FILE` (whole or not at all, readable by you only) instead of the standard output"},
+	}
 }
 
-// records is what a listing command prints: a header and rows for table
-// and CSV output, and the values themselves for JSON.
+// records is what a listing command prints: typed columns and rows for
+// table, CSV, Excel CSV and xlsx output (a table shows each cell's
+// Value.String), and the values themselves for JSON.
 type records struct {
-	header []string
-	rows   [][]string
-	json   any
+	columns []sheet.Column
+	rows    [][]sheet.Value
+	json    any
 }
 
-// printRecords writes recs to w in the format named by the --format flag.
+// textColumns are columns of text named names.
+func textColumns(names ...string) []sheet.Column {
+	cols := make([]sheet.Column, len(names))
+	for i, n := range names {
+		cols[i] = sheet.Column{Name: n, Kind: sheet.KindText}
+	}
+	return cols
+}
+
+// printRecords writes recs where --out says, in the format named by
+// --format.
 func printRecords(c *cli.Context, recs records) error {
-	w := c.App.Writer
-	switch f := c.String("format"); f {
-	case "table":
-		return writeTable(w, recs.header, recs.rows)
-	case "csv":
-		cw := csv.NewWriter(w)
-		if err := cw.Write(recs.header); err != nil {
-			return err
-		}
-		if err := cw.WriteAll(recs.rows); err != nil {
-			return err
-		}
-		return cw.Error()
-	case "json":
-		return writeJSON(w, recs.json)
-	default:
-		return usagef("--format %q: want table, csv or json", f)
+	o, err := openOutput(c)
+	if err != nil {
+		return err
 	}
+	return o.close(c, o.writeRecords(recs))
 }
 
-func writeTable(w io.Writer, header []string, rows [][]string) error {
-	t := newTable(w, header)
-	for _, r := range rows {
-		t.row(r)
+func (o *output) writeRecords(recs records) error {
+	switch o.format {
+	case "table":
+		t := newTable(o.w, columnNames(recs.columns))
+		for _, r := range recs.rows {
+			t.row(cellTexts(r))
+		}
+		return t.flush()
+	case "json":
+		return writeJSON(o.w, recs.json)
 	}
-	return t.flush()
+	sw, err := o.sheetWriter(recs.columns)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs.rows {
+		if err := sw.Write(r); err != nil {
+			sw.Close()
+			return err
+		}
+	}
+	return sw.Close()
+}
+
+func columnNames(cols []sheet.Column) []string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// cellTexts is a row as a table shows it.
+func cellTexts(row []sheet.Value) []string {
+	out := make([]string, len(row))
+	for i, v := range row {
+		out[i] = v.String()
+	}
+	return out
+}
+
+// output is where a command prints records, and in which format: the
+// standard output, or the file --out names, written under a temporary
+// name beside it and renamed into place once whole, so that a failed or
+// interrupted listing never leaves a truncated file that looks complete.
+type output struct {
+	w      *bufio.Writer
+	format string
+	tmp    *os.File // with --out
+	path   string
+}
+
+// openOutput reads --format and --out. It refuses an unknown format, a
+// format that contradicts --out's extension, and a workbook to a
+// terminal (binary, and useless there).
+func openOutput(c *cli.Context) (*output, error) {
+	format, path := c.String("format"), c.String("out")
+	ext := strings.ToLower(filepath.Ext(path))
+	extFormat := map[string]string{".xlsx": "xlsx", ".csv": "csv", ".json": "json"}[ext]
+	if !c.IsSet("format") && extFormat != "" {
+		format = extFormat
+	}
+	switch format {
+	case "table", "csv", "excel-csv", "xlsx", "json":
+	default:
+		return nil, usagef("--format %q: want %s", format, outputFormats)
+	}
+	if extFormat != "" && format != extFormat && !(ext == ".csv" && format == "excel-csv") {
+		return nil, usagef("--out %q: a %s file name, but --format %s: give the file the extension of its format", path, ext, format)
+	}
+	if path == "" {
+		if _, tty := terminal(stdoutOf(c.App.Writer)); tty && format == "xlsx" {
+			return nil, usagef("--format xlsx: a workbook is not for a terminal: add --out FILE.xlsx (or redirect: > FILE.xlsx)")
+		}
+		return &output{w: bufio.NewWriter(c.App.Writer), format: format}, nil
+	}
+	// CreateTemp makes the file readable and writable by its owner only,
+	// as the database is: a listing holds people's data.
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		err = pe.Err // the temporary name would puzzle
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: %w", path, err)
+	}
+	return &output{w: bufio.NewWriter(tmp), format: format, tmp: tmp, path: path}, nil
+}
+
+// sheetWriter is a sheet.Writer of the output's format (csv, excel-csv
+// or xlsx) with columns.
+func (o *output) sheetWriter(columns []sheet.Column) (*sheet.Writer, error) {
+	return sheet.NewWriter(o.w, sheet.Format(o.format), columns)
+}
+
+// close ends the output after writing, which returned err: what was
+// written goes out, and with --out the file is put in place if err is
+// nil and removed if not. It returns err, or the first error of its own.
+func (o *output) close(c *cli.Context, err error) error {
+	// What was written before an error still goes to the standard output.
+	if ferr := o.w.Flush(); err == nil {
+		err = ferr
+	}
+	if o.tmp == nil {
+		return err
+	}
+	if err != nil {
+		o.tmp.Close()
+		os.Remove(o.tmp.Name())
+		return err
+	}
+	err = o.tmp.Sync()
+	if cerr := o.tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(o.tmp.Name(), o.path)
+	}
+	if err != nil {
+		os.Remove(o.tmp.Name())
+		return fmt.Errorf("--out %s: %w", o.path, err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "written to %s\n", o.path)
+	return nil
+}
+
+// stdoutOf is the file under the standard output of a run (which wraps
+// it in an outputWriter), to ask whether it is a terminal.
+func stdoutOf(w io.Writer) io.Writer {
+	if o, ok := w.(*outputWriter); ok {
+		return o.w
+	}
+	return w
 }
 
 // table writes rows aligned in columns under an upper-case header.

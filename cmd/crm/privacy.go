@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -105,11 +105,10 @@ func auditCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "audit",
 		Usage: "show the audit log: who changed what, and how",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "supporter", Usage: "only entries about this supporter (email)"},
 			&cli.StringFlag{Name: "since", Usage: "only entries on or after this date"},
-			formatFlag(),
-		},
+		}, outputFlags()...),
 		Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 			var f crm.AuditFilter
 			if c.IsSet("supporter") {
@@ -130,13 +129,15 @@ func auditCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			recs := records{header: []string{"at", "channel", "action", "supporter_id", "details"}, json: entries}
+			recs := records{columns: []sheet.Column{{Name: "at", Kind: sheet.KindDateTime}, {Name: "channel"},
+				{Name: "action"}, {Name: "supporter_id", Kind: sheet.KindInteger}, {Name: "details"}}, json: entries}
 			for _, e := range entries {
-				id := ""
+				var id sheet.Value
 				if e.SupporterID != 0 {
-					id = strconv.FormatInt(e.SupporterID, 10)
+					id = sheet.Int(e.SupporterID)
 				}
-				recs.rows = append(recs.rows, []string{e.At.Format(time.RFC3339), e.Channel, e.Action, id, e.Details})
+				recs.rows = append(recs.rows, []sheet.Value{sheet.DateTime(e.At, time.RFC3339), sheet.Text(e.Channel),
+					sheet.Text(e.Action), id, sheet.Text(e.Details)})
 			}
 			return printRecords(c, recs)
 		}),
@@ -180,13 +181,15 @@ func pruneCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "prune",
 		Usage: "erase supporters with no subscription, donation, interest update or consent event for a period",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "inactive", Usage: "period without contact: 3y, 18m, 6w or 90d", Required: true},
 			&cli.BoolFlag{Name: "dry-run", Usage: "list them; erase nothing"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
-			formatFlag(),
-		},
+		}, outputFlags()...),
 		Action: withDB(0, 0, func(c *cli.Context, db *crm.DB) error {
+			if c.IsSet("out") && !c.Bool("dry-run") {
+				return usagef("prune: --out writes the list of --dry-run; add --dry-run")
+			}
 			p, err := crm.ParsePeriod(c.String("inactive"))
 			if err != nil {
 				return explainFlag("inactive", err)
@@ -197,9 +200,9 @@ func pruneCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("dry-run") {
-				recs := records{header: []string{"email", "created_at"}, json: ss}
+				recs := records{columns: []sheet.Column{{Name: "email"}, {Name: "created_at", Kind: sheet.KindDateTime}}, json: ss}
 				for _, s := range ss {
-					recs.rows = append(recs.rows, []string{s.Email, s.CreatedAt.Format(time.RFC3339)})
+					recs.rows = append(recs.rows, []sheet.Value{sheet.Text(s.Email), sheet.DateTime(s.CreatedAt, time.RFC3339)})
 				}
 				return printRecords(c, recs)
 			}

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 )
 
 func segmentsCommand() *cli.Command {
@@ -35,15 +36,15 @@ func segmentsCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list saved segments",
-				Flags: []cli.Flag{formatFlag()},
+				Flags: outputFlags(),
 				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					segs, err := db.Segments(c.Context)
 					if err != nil {
 						return err
 					}
-					recs := records{header: []string{"name", "expression"}, json: segs}
+					recs := records{columns: textColumns("name", "expression"), json: segs}
 					for _, s := range segs {
-						recs.rows = append(recs.rows, []string{s.Name, s.Expression})
+						recs.rows = append(recs.rows, []sheet.Value{sheet.Text(s.Name), sheet.Text(s.Expression)})
 					}
 					return printRecords(c, recs)
 				}),

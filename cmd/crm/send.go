@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 	"github.com/assocrm/assocrm/newsletter"
 )
 
@@ -67,7 +68,7 @@ func campaignCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list campaigns",
-				Flags: []cli.Flag{formatFlag()},
+				Flags: outputFlags(),
 				Action: withReadDB(0, 0, func(c *cli.Context, db *crm.DB) error {
 					n, err := openNewsletter(c, db)
 					if err != nil {
@@ -81,7 +82,10 @@ func campaignCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					recs := records{header: []string{"name", "list", "segment", "status", "recipients", "scheduled_at", "created_at"}, json: cs}
+					recs := records{columns: append(textColumns("name", "list", "segment", "status"),
+						sheet.Column{Name: "recipients", Kind: sheet.KindInteger},
+						sheet.Column{Name: "scheduled_at", Kind: sheet.KindDateTime},
+						sheet.Column{Name: "created_at", Kind: sheet.KindDateTime}), json: cs}
 					for _, cp := range cs {
 						if cp.Status == newsletter.StatusDraft {
 							// As show says: who would receive it now.
@@ -91,17 +95,18 @@ func campaignCommand() *cli.Command {
 							}
 							cp.Recipients = st.Recipients
 						}
-						status, scheduled := string(cp.Status), ""
+						status, scheduled := string(cp.Status), sheet.Value{}
 						if !cp.ScheduledAt.IsZero() {
-							scheduled = cp.ScheduledAt.In(st.Location()).Format("2006-01-02 15:04")
+							scheduled = sheet.DateTime(cp.ScheduledAt.In(st.Location()), "2006-01-02 15:04")
 							if cp.Late(time.Now(), newsletter.DefaultMaxLate) {
 								status = "late: waits for a person"
 							} else if cp.Status == newsletter.StatusDraft {
 								status = "scheduled"
 							}
 						}
-						recs.rows = append(recs.rows, []string{cp.Name, cp.List, cp.Segment, status,
-							strconv.Itoa(cp.Recipients), scheduled, cp.CreatedAt.In(st.Location()).Format("2006-01-02 15:04")})
+						recs.rows = append(recs.rows, []sheet.Value{sheet.Text(cp.Name), sheet.Text(cp.List),
+							sheet.Text(cp.Segment), sheet.Text(status), sheet.Int(int64(cp.Recipients)), scheduled,
+							sheet.DateTime(cp.CreatedAt.In(st.Location()), "2006-01-02 15:04")})
 					}
 					return printRecords(c, recs)
 				}),
@@ -110,8 +115,8 @@ func campaignCommand() *cli.Command {
 				Name:      "show",
 				Usage:     "show a campaign: status, recipients, sent, failed, delivered, bounced, complained, unsubscribed",
 				ArgsUsage: "NAME",
-				Flags: []cli.Flag{formatFlag(),
-					&cli.StringFlag{Name: "chart", Usage: "also draw the campaign's funnel into this `FILE` (.svg or .png)"}},
+				Flags: append(outputFlags(),
+					&cli.StringFlag{Name: "chart", Usage: "also draw the campaign's funnel into this `FILE` (.svg or .png)"}),
 				Action: withReadDB(1, 1, showCampaign),
 			},
 			{
@@ -506,36 +511,41 @@ func showCampaign(c *cli.Context, db *crm.DB) error {
 		return err
 	}
 	cp := st.Campaign
-	recs := records{header: []string{"field", "value"}, json: st}
+	recs := records{columns: textColumns("field", "value"), json: st}
 	settings, err := db.Settings(c.Context)
 	if err != nil {
 		return err
 	}
-	local := func(t time.Time) string {
+	local := func(t time.Time) sheet.Value {
 		if t.IsZero() {
-			return ""
+			return sheet.Value{}
 		}
-		return t.In(settings.Location()).Format("2006-01-02 15:04 MST")
+		return sheet.DateTime(t.In(settings.Location()), "2006-01-02 15:04 MST")
 	}
-	scheduled := local(cp.ScheduledAt)
-	for _, kv := range [][2]string{
-		{"name", cp.Name}, {"list", cp.List}, {"segment", cp.Segment}, {"from", cp.From}, {"reply_to", cp.ReplyTo},
-		{"subject", cp.Subject}, {"status", string(cp.Status)}, {"scheduled_at", scheduled},
+	count := func(n int) sheet.Value { return sheet.Int(int64(n)) }
+	for _, kv := range []struct {
+		field string
+		value sheet.Value
+	}{
+		{"name", sheet.Text(cp.Name)}, {"list", sheet.Text(cp.List)}, {"segment", sheet.Text(cp.Segment)},
+		{"from", sheet.Text(cp.From)}, {"reply_to", sheet.Text(cp.ReplyTo)}, {"subject", sheet.Text(cp.Subject)},
+		{"status", sheet.Text(string(cp.Status))}, {"scheduled_at", local(cp.ScheduledAt)},
 		{"started_at", local(cp.StartedAt)}, {"finished_at", local(cp.FinishedAt)},
-		{"recipients", strconv.Itoa(st.Recipients)},
-		{"pending", strconv.Itoa(st.Pending)}, {"sent", strconv.Itoa(st.Sent)}, {"failed", strconv.Itoa(st.Failed)},
-		{"uncertain", strconv.Itoa(st.Uncertain)}, {"skipped", strconv.Itoa(st.Skipped)},
-		{"delivered", strconv.Itoa(st.Delivered)}, {"delayed", strconv.Itoa(st.Delayed)},
-		{"bounced", strconv.Itoa(st.Bounced)}, {"complained", strconv.Itoa(st.Complained)},
-		{"unsubscribed", strconv.Itoa(st.Unsubscribed)}, {"opened", strconv.Itoa(cp.Opened)},
-		{"clicked", strconv.Itoa(cp.Clicked)}, {"by_language", byLanguage(st.ByLanguage)},
+		{"recipients", count(st.Recipients)},
+		{"pending", count(st.Pending)}, {"sent", count(st.Sent)}, {"failed", count(st.Failed)},
+		{"uncertain", count(st.Uncertain)}, {"skipped", count(st.Skipped)},
+		{"delivered", count(st.Delivered)}, {"delayed", count(st.Delayed)},
+		{"bounced", count(st.Bounced)}, {"complained", count(st.Complained)},
+		{"unsubscribed", count(st.Unsubscribed)}, {"opened", count(cp.Opened)},
+		{"clicked", count(cp.Clicked)}, {"by_language", sheet.Text(byLanguage(st.ByLanguage))},
 	} {
-		if kv[1] != "" {
-			recs.rows = append(recs.rows, kv[:])
+		if !kv.value.IsEmpty() {
+			recs.rows = append(recs.rows, []sheet.Value{sheet.Text(kv.field), kv.value})
 		}
 	}
 	for _, reason := range slices.Sorted(maps.Keys(st.FailedReasons)) {
-		recs.rows = append(recs.rows, []string{"failed_reason", fmt.Sprintf("%d: %s", st.FailedReasons[reason], reason)})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text("failed_reason"),
+			sheet.Text(fmt.Sprintf("%d: %s", st.FailedReasons[reason], reason))})
 	}
 	if chart := c.String("chart"); chart != "" {
 		format := strings.TrimPrefix(strings.ToLower(filepath.Ext(chart)), ".")
@@ -552,7 +562,7 @@ func showCampaign(c *cli.Context, db *crm.DB) error {
 		defer fmt.Fprintf(c.App.ErrWriter, "chart written to %s\n", chart)
 	}
 	for _, t := range cp.Templates {
-		recs.rows = append(recs.rows, []string{"template", t.Language})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text("template"), sheet.Text(t.Language)})
 	}
 	return printRecords(c, recs)
 }
@@ -563,11 +573,15 @@ func sendCommand() *cli.Command {
 		Usage:     "send a campaign, exactly once per recipient (run it again to resume)",
 		ArgsUsage: "NAME | --due",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "due", Usage: "send the scheduled campaigns that are due, once (for a cron job)"},
+			&cli.BoolFlag{Name: "due", Usage: "send the queued welcome and confirmation emails, then the scheduled campaigns that are due, once (for a cron job)"},
 			&cli.DurationFlag{Name: "max-late", Value: newsletter.DefaultMaxLate, Usage: "with --due: a campaign due longer ago than this waits for a person"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "count recipients and show the first message; send nothing"},
 			&cli.StringFlag{Name: "test", Usage: "send one copy to this address, subject prefixed [TEST]; record nothing"},
-			&cli.StringFlag{Name: "outbox", Usage: "write every message the send would send now to this folder as .eml files; records nothing"},
+			&cli.StringFlag{Name: "outbox", Usage: "write every message the send would send now to this folder as .eml files; records nothing. " +
+				"With --due: write the queued welcome and confirmation emails there (they count as sent), and send no campaign"},
+			// No EnvVars: CRM_FROM in the environment must not make
+			// "crm send NAME" refuse a --from it was not given.
+			&cli.StringFlag{Name: "from", Usage: "with --due: sender of the queued welcome and confirmation emails (default: CRM_FROM, else the from setting)"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 			publicURLFlag(),
 		},
@@ -576,15 +590,16 @@ func sendCommand() *cli.Command {
 }
 
 // resendSender returns the Resend sender of command, which sends real
-// mail, with the hints of the command line for what the library refuses.
-// The public URL is asked for before the API key.
-func resendSender(n *newsletter.Newsletter, command, mail string) (*newsletter.ResendSender, error) {
+// mail, with the hints of the command line for what the library refuses;
+// instead says what the command can do without the key. The public URL
+// is asked for before the API key.
+func resendSender(n *newsletter.Newsletter, command, mail, instead string) (*newsletter.ResendSender, error) {
 	if err := n.CheckSender((*newsletter.ResendSender)(nil)); errors.Is(err, newsletter.ErrNoPublicURL) {
 		return nil, usagef("%s: --public-url (or CRM_PUBLIC_URL, or crm settings set public-url) is required to send real %s", command, mail)
 	}
 	rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
 	if errors.Is(err, newsletter.ErrNoAPIKey) {
-		return nil, errors.New("RESEND_API_KEY is not set: export your Resend API key (or write to a folder with --outbox)")
+		return nil, fmt.Errorf("RESEND_API_KEY is not set: export your Resend API key (%s)", instead)
 	}
 	return rs, err
 }
@@ -595,7 +610,10 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 		return usagef("send: give --dry-run or --test, not both")
 	}
 	if c.Bool("due") != (name == "") {
-		return usagef("send: give a campaign's NAME, or --due for the scheduled ones")
+		return usagef("send: give a campaign's NAME, or --due for the queued emails and the scheduled campaigns")
+	}
+	if c.IsSet("from") && !c.Bool("due") {
+		return usagef("send %s: --from is for --due; a campaign's sender is changed with crm campaign edit %s --from", name, name)
 	}
 	n, err := openNewsletter(c, db)
 	if err != nil {
@@ -627,7 +645,8 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 		warnNoPublicURL(c, n)
 		sender = &newsletter.Outbox{Dir: dir}
 	} else {
-		rs, err := resendSender(n, "send", "mail: unsubscribe links must work")
+		rs, err := resendSender(n, "send", "mail: unsubscribe links must work",
+			"or write the messages to a folder with --outbox DIR")
 		if err != nil {
 			return err
 		}
@@ -681,23 +700,50 @@ func sendCampaign(c *cli.Context, db *crm.DB) error {
 	return err
 }
 
-// sendDue sends the scheduled campaigns that are due, through Resend,
-// and says what it did.
+// sendDue sends, through Resend, the queued welcome and confirmation
+// emails, then the scheduled campaigns that are due, and says what it
+// did. With --outbox it writes the queued emails to the folder and leaves
+// the campaigns alone: a campaign written there would be recorded as
+// sent and reach no one.
 func sendDue(c *cli.Context, n *newsletter.Newsletter) error {
-	if c.IsSet("outbox") || c.IsSet("test") || c.Bool("dry-run") {
-		return usagef("send --due sends the due campaigns for real: to look at one, give its NAME with --outbox, --test or --dry-run")
+	if c.IsSet("test") || c.Bool("dry-run") {
+		return usagef("send --due: --test and --dry-run look at one campaign: give its NAME instead of --due")
 	}
-	rs, err := resendSender(n, "send --due", "mail: unsubscribe links must work")
+	from := c.String("from")
+	if from == "" {
+		from = os.Getenv("CRM_FROM")
+	}
+	if from != "" {
+		if _, err := mail.ParseAddress(from); err != nil {
+			return usagef("--from %q: want an address such as \"Asso <news@asso.org>\"", from)
+		}
+	}
+	if dir := c.String("outbox"); dir != "" {
+		warnNoPublicURL(c, n)
+		rep, err := n.SendNotices(c.Context, &newsletter.Outbox{Dir: dir}, newsletter.NoticeOptions{From: from})
+		if err != nil {
+			return err
+		}
+		if rep.Sent+rep.Failed+rep.Uncertain+rep.Waiting == 0 {
+			fmt.Fprintln(c.App.Writer, "no queued welcome or confirmation email")
+		}
+		nerr := printNotices(c, rep, dir)
+		fmt.Fprintln(c.App.Writer, "scheduled campaigns were not sent: with --outbox, --due writes only the queued emails "+
+			"(crm send --due with RESEND_API_KEY sends the campaigns; crm send NAME --outbox DIR writes one to look at)")
+		return nerr
+	}
+	rs, err := resendSender(n, "send --due", "mail: unsubscribe links must work",
+		"or write the queued welcome and confirmation emails to a folder with crm send --due --outbox DIR")
 	if err != nil {
 		return err
 	}
 	// The queued confirmations and welcomes first: people are waiting
 	// for them.
-	nrep, err := n.SendNotices(c.Context, rs, newsletter.NoticeOptions{})
+	nrep, err := n.SendNotices(c.Context, rs, newsletter.NoticeOptions{From: from})
 	if err != nil {
 		return err
 	}
-	nerr := printNotices(c, nrep)
+	nerr := printNotices(c, nrep, "")
 	reports, err := n.SendDue(c.Context, rs, c.Duration("max-late"), newsletter.SendOptions{})
 	if err := printDue(c.App.Writer, c.App.ErrWriter, reports, err, c.Duration("max-late")); err != nil {
 		return err

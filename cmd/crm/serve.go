@@ -24,8 +24,9 @@ func serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "address to listen on"},
 			publicURLFlag(),
-			&cli.StringFlag{Name: "from", EnvVars: []string{"CRM_FROM"}, Usage: `sender of confirmation emails, e.g. "Asso <news@asso.org>" (default: the from setting)`},
-			&cli.StringFlag{Name: "outbox", Usage: "write confirmation emails to this folder instead of sending them through Resend"},
+			&cli.StringFlag{Name: "from", EnvVars: []string{"CRM_FROM"}, Usage: `sender of confirmation and welcome emails, e.g. "Asso <news@asso.org>" (default: the from setting)`},
+			&cli.StringFlag{Name: "outbox", Usage: "write confirmation and welcome emails to this folder as .eml files instead of sending them through Resend " +
+				"(for trying the pages: scheduled campaigns are then not sent)"},
 			&cli.BoolFlag{Name: "record-ip", Usage: "record the IP address and user agent of web signups in the consent history"},
 			&cli.StringSliceFlag{Name: "consent-text", Usage: "a consent text your signup form shows and posts as `consent` (repeatable); " +
 				"a signup posting it records it, any other text is ignored and a standard text per list is recorded"},
@@ -34,14 +35,23 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "confirmation-interval", Value: newsletter.DefaultConfirmationInterval,
 				Usage: "least time between two confirmation emails to one address"},
 			&cli.StringSliceFlag{Name: "trust-proxy", Usage: "a reverse proxy in front of crm serve, as a `CIDR` range or an address " +
-				"(repeatable): only from it are X-Forwarded-For and X-Forwarded-Proto read, for the per-IP limit and recorded IPs"},
+				"(repeatable): only from it are X-Forwarded-For and X-Forwarded-Proto read, for the per-IP limit and recorded IPs; " +
+				"a range of every address (0.0.0.0/0, ::/0) is refused: anyone could then choose their IP"},
 		},
 		Action: withDB(0, 0, serve),
 	}
 }
 
 func serve(c *cli.Context, db *crm.DB) error {
-	from, err := fromSetting(c, db, "serve", "confirmation emails")
+	// The flags are checked before anything is looked up (the Resend key
+	// among them): a mistake in the command line is said first, exit 2.
+	if _, err := newsletter.ParseTrustedProxies(c.StringSlice("trust-proxy")...); err != nil {
+		if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) {
+			return usagef("--trust-proxy %q: %s", ve.Value, ve.Reason)
+		}
+		return err
+	}
+	from, err := fromSetting(c, db, "serve", "confirmation and welcome emails")
 	if err != nil {
 		return err
 	}
@@ -68,7 +78,7 @@ func serve(c *cli.Context, db *crm.DB) error {
 	if dir := c.String("outbox"); dir != "" {
 		sender = &newsletter.Outbox{Dir: dir}
 	} else {
-		rs, err := resendSender(n, "serve", "confirmation emails")
+		rs, err := resendSender(n, "serve", "confirmation and welcome emails", "or try the pages with --outbox DIR")
 		var ue *usageError
 		if errors.As(err, &ue) {
 			return err
@@ -88,9 +98,7 @@ func serve(c *cli.Context, db *crm.DB) error {
 		opts = append(opts, newsletter.WithWebhookSecret(secret))
 	}
 	h, err := newsletter.NewHandler(n, opts...)
-	if ve := (*crm.ValidationError)(nil); errors.As(err, &ve) && ve.Field == "trusted proxy" {
-		return fmt.Errorf("--trust-proxy %q: %s", ve.Value, ve.Reason)
-	} else if err != nil {
+	if err != nil {
 		return explain(c, err)
 	}
 	mux := http.NewServeMux()
@@ -155,7 +163,7 @@ func sendScheduled(ctx context.Context, c *cli.Context, n *newsletter.Newsletter
 	if _, ok := sender.(*newsletter.Outbox); ok {
 		// The outbox is for trying the pages: a scheduled campaign sent
 		// there would be recorded as sent, and never reach anyone.
-		fmt.Fprintln(c.App.ErrWriter, "note: with --outbox, scheduled campaigns are not sent (crm send --due sends them)")
+		fmt.Fprintln(c.App.ErrWriter, "note: with --outbox, scheduled campaigns are not sent (crm send --due with RESEND_API_KEY sends them)")
 		return
 	}
 	if n.CheckSender(sender) != nil {

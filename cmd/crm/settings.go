@@ -8,12 +8,17 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 )
 
 func settingsCommand() *cli.Command {
+	width := 0
+	for _, k := range crm.SettingKeys() {
+		width = max(width, len(k.Name))
+	}
 	var keys []string
 	for _, k := range crm.SettingKeys() {
-		keys = append(keys, fmt.Sprintf("  %-15s %s", k.Name, k.Description))
+		keys = append(keys, fmt.Sprintf("  %-*s  %s", width, k.Name, k.Description))
 	}
 	return &cli.Command{
 		Name:        "settings",
@@ -42,7 +47,7 @@ func settingsCommand() *cli.Command {
 			{
 				Name:   "list",
 				Usage:  "list the settings",
-				Flags:  []cli.Flag{formatFlag()},
+				Flags:  outputFlags(),
 				Action: withReadDB(0, 0, listSettings),
 			},
 		},
@@ -56,13 +61,13 @@ func listSettings(c *cli.Context, db *crm.DB) error {
 	}
 	values := map[string]string{"name": s.Name, "postal-address": s.PostalAddress, "public-url": s.PublicURL,
 		"from": s.From, "reply-to": s.ReplyTo, "time-zone": s.TimeZone, "signup-redirect": s.SignupRedirect}
-	recs := records{header: []string{"key", "value"}, json: s}
+	recs := records{columns: textColumns("key", "value"), json: s}
 	for _, k := range crm.SettingKeys() {
 		v := values[k.Name]
 		if k.Name == "time-zone" && v == "" {
 			v = crm.DefaultTimeZone + " (default)"
 		}
-		recs.rows = append(recs.rows, []string{k.Name, strings.ReplaceAll(v, "\n", ", ")})
+		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(k.Name), sheet.Text(strings.ReplaceAll(v, "\n", ", "))})
 	}
 	return printRecords(c, recs)
 }

@@ -82,8 +82,8 @@ func TestScheduleCommands(t *testing.T) {
 	if out := mustRun(t, db, "campaign", "list", "--format", "csv"); !strings.Contains(out, ",scheduled,") {
 		t.Errorf("campaign list of a scheduled campaign:\n%s", out)
 	}
-	if code, _, errOut := crmRun(t, db, "send", "--due", "--outbox", filepath.Join(dir, "outbox")); code != 2 || !strings.Contains(errOut, "for real") {
-		t.Errorf("--due with --outbox: exit %d, %q", code, errOut)
+	if code, _, errOut := crmRun(t, db, "send", "--due", "--dry-run"); code != 2 || !strings.Contains(errOut, "give its NAME instead of --due") {
+		t.Errorf("--due with --dry-run: exit %d, %q", code, errOut)
 	}
 	srv := resendtest.NewServer(resendtest.Options{})
 	defer srv.Close()
@@ -94,6 +94,16 @@ func TestScheduleCommands(t *testing.T) {
 		t.Errorf("before its time: %q", out)
 	}
 	time.Sleep(2500 * time.Millisecond)
+	// Due now: --outbox writes the queued emails only, and leaves the
+	// campaign to a real send.
+	outbox := filepath.Join(dir, "outbox")
+	if out := mustRun(t, db, "send", "--due", "--outbox", outbox); !strings.Contains(out, "no queued welcome or confirmation email") ||
+		!strings.Contains(out, "scheduled campaigns were not sent") {
+		t.Errorf("send --due --outbox printed %q", out)
+	}
+	if files, _ := os.ReadDir(outbox); len(files) != 0 {
+		t.Errorf("send --due --outbox wrote %d campaign messages", len(files))
+	}
 	for i := range 2 {
 		out := mustRun(t, db, "send", "--due")
 		if i == 0 && !strings.Contains(out, "campaign demain: 11 sent") || i == 1 && !strings.Contains(out, "no scheduled campaign is due") {

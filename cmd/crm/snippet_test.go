@@ -60,10 +60,21 @@ func TestSignupRedirectSetting(t *testing.T) {
 	if out := mustRun(t, db, "settings", "list", "--format", "csv"); !strings.Contains(out, "signup-redirect,https://asso.example.org/merci") {
 		t.Errorf("settings list:\n%s", out)
 	}
-	for _, bad := range []string{"/merci", "javascript:alert(1)", "https://user:pw@asso.example.org/", "https://asso.example.org/#x"} {
-		if code, _, errOut := crmRun(t, db, "settings", "set", "signup-redirect", bad); code != 1 || !strings.Contains(errOut, "https://asso.org/merci") {
-			t.Errorf("%q: exit %d, %q", bad, code, errOut)
+	// Each refusal says why.
+	for _, tt := range []struct{ bad, why string }{
+		{"/merci", "it must start with https://"}, {"javascript:alert(1)", "it must start with https://"},
+		{"https://user:pw@asso.example.org/", "a name or password before @"}, {"https:///merci", "no site named"},
+		{"https://asso.example.org/mer ci", "no spaces"},
+	} {
+		if code, _, errOut := crmRun(t, db, "settings", "set", "signup-redirect", tt.bad); code != 1 ||
+			!strings.Contains(errOut, tt.why) || !strings.Contains(errOut, "https://asso.org/merci") {
+			t.Errorf("%q: exit %d, %q", tt.bad, code, errOut)
 		}
+	}
+	// A #fragment is a part of the page: kept.
+	mustRun(t, db, "settings", "set", "signup-redirect", "https://asso.example.org/merci#x")
+	if out := mustRun(t, db, "settings", "list", "--format", "csv"); !strings.Contains(out, "signup-redirect,https://asso.example.org/merci#x") {
+		t.Errorf("settings list:\n%s", out)
 	}
 }
 
@@ -119,11 +130,22 @@ func TestServeSignupForm(t *testing.T) {
 	}
 }
 
+// A bad --trust-proxy is a usage error (exit 2), said before anything is
+// looked up: before the missing Resend key too. A range of every address
+// is refused, as anyone could then choose their IP.
 func TestServeBadTrustProxy(t *testing.T) {
 	db := crmtest.Database(t)
-	code, _, errOut := crmRun(t, db, "serve", "--addr", freeAddr(t), "--from", "Asso <news@asso.example.org>", "--outbox", t.TempDir(),
-		"--trust-proxy", "10.0.0.0/33")
-	if code == 0 || !strings.Contains(errOut, `--trust-proxy "10.0.0.0/33"`) {
-		t.Errorf("exit %d, %q", code, errOut)
+	t.Setenv("RESEND_API_KEY", "")
+	for _, tt := range []struct{ value, want string }{
+		{"10.0.0.0/33", `--trust-proxy "10.0.0.0/33": want a range`},
+		{"nonsense", `--trust-proxy "nonsense": want a range`},
+		{"0.0.0.0/0", "anyone could choose the IP address"},
+		{"::/0", "anyone could choose the IP address"},
+	} {
+		code, _, errOut := crmRun(t, db, "serve", "--addr", freeAddr(t), "--from", "Asso <news@asso.example.org>",
+			"--public-url", "https://asso.example.org", "--trust-proxy", tt.value)
+		if code != 2 || !strings.Contains(errOut, tt.want) || strings.Contains(errOut, "RESEND_API_KEY") {
+			t.Errorf("--trust-proxy %s: exit %d, %q", tt.value, code, errOut)
+		}
 	}
 }

@@ -1,23 +1,21 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/assocrm/assocrm/crm"
+	"github.com/assocrm/assocrm/crm/sheet"
 )
 
 func supportersCommand() *cli.Command {
@@ -58,7 +56,7 @@ func supportersCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list supporters",
-				Flags: append(filterFlags(), formatFlag(),
+				Flags: append(append(filterFlags(), outputFlags()...),
 					&cli.IntFlag{Name: "limit", Usage: "print at most this many (0: all)"},
 					&cli.IntFlag{Name: "offset", Usage: "skip this many first"}),
 				Action: withReadDB(0, 0, listSupporters),
@@ -83,7 +81,7 @@ func supportersCommand() *cli.Command {
 				Name:      "show",
 				Usage:     "show everything about one supporter",
 				ArgsUsage: "EMAIL",
-				Flags:     []cli.Flag{formatFlag()},
+				Flags:     outputFlags(),
 				Action:    withReadDB(1, 1, showSupporter),
 			},
 		},
@@ -249,13 +247,17 @@ func supporterFilter(c *cli.Context) crm.SupporterFilter {
 	return f
 }
 
-var supporterHeader = []string{"email", "first_name", "last_name", "phone", "organisation", "city",
-	"postcode", "country", "language", "tags", "interests", "email_status", "source", "created_at"}
+// supporterColumns are the columns of a supporters file (csv, excel-csv,
+// xlsx) and of supporters show.
+var supporterColumns = append(textColumns("email", "first_name", "last_name", "phone", "organisation", "city",
+	"postcode", "country", "language", "tags", "interests", "email_status", "source"),
+	sheet.Column{Name: "created_at", Kind: sheet.KindDateTime})
 
-func supporterRow(s *crm.Supporter) []string {
-	return []string{s.Email, s.FirstName, s.LastName, s.Phone, s.Organisation, s.City, s.Postcode,
-		s.Country, s.Language, strings.Join(s.Tags, ";"), interestNames(s),
-		string(s.EmailStatus), s.Source, s.CreatedAt.UTC().Format(time.RFC3339)}
+func supporterRow(s *crm.Supporter) []sheet.Value {
+	return []sheet.Value{sheet.Text(s.Email), sheet.Text(s.FirstName), sheet.Text(s.LastName), sheet.Text(s.Phone),
+		sheet.Text(s.Organisation), sheet.Text(s.City), sheet.Text(s.Postcode), sheet.Text(s.Country),
+		sheet.Text(s.Language), sheet.Text(strings.Join(s.Tags, ";")), sheet.Text(interestNames(s)),
+		sheet.Text(string(s.EmailStatus)), sheet.Text(s.Source), sheet.DateTime(s.CreatedAt.UTC(), time.RFC3339)}
 }
 
 // interestNames is the interests cell of a listing: their names, without
@@ -290,35 +292,39 @@ func supporterTableRow(s *crm.Supporter) []string {
 const tableBlock = 1000
 
 // writeSupporters writes the supporters of rows as they come, so listing
-// or exporting the whole base needs little memory. A table is aligned by
-// blocks of tableBlock rows. A failed write stops the listing and is the
-// error returned, as is the last flush's: a full disk or a closed pipe
-// must not look like a complete listing.
+// or exporting the whole base needs little memory, in every format (an
+// xlsx workbook streams its rows to a temporary file). A table is aligned
+// by blocks of tableBlock rows. A failed write stops the listing and is
+// the error returned, as is the last flush's: a full disk or a closed
+// pipe must not look like a complete listing.
 func writeSupporters(c *cli.Context, rows iter.Seq2[*crm.Supporter, error]) error {
-	w := bufio.NewWriter(c.App.Writer)
-	err := writeSupporterRows(w, c.String("format"), rows)
-	// What was written before an error is still printed.
-	if ferr := w.Flush(); err == nil {
-		err = ferr
+	o, err := openOutput(c)
+	if err != nil {
+		return err
 	}
-	return err
+	return o.close(c, o.writeSupporterRows(rows))
 }
 
-func writeSupporterRows(w *bufio.Writer, format string, rows iter.Seq2[*crm.Supporter, error]) error {
-	var cw *csv.Writer
+func (o *output) writeSupporterRows(rows iter.Seq2[*crm.Supporter, error]) (err error) {
+	w := o.w
+	var sw *sheet.Writer
 	var tw *table
-	switch format {
+	switch o.format {
 	case "table":
 		tw = newTable(w, supporterTableHeader)
-	case "csv":
-		cw = csv.NewWriter(w)
-		if err := cw.Write(supporterHeader); err != nil {
-			return err
-		}
 	case "json":
 		w.WriteString("[")
 	default:
-		return usagef("--format %q: want table, csv or json", format)
+		if sw, err = o.sheetWriter(supporterColumns); err != nil {
+			return err
+		}
+		defer func() {
+			// Close also removes a workbook's temporary files after an
+			// error.
+			if cerr := sw.Close(); err == nil {
+				err = cerr
+			}
+		}()
 	}
 	first := true
 	n := 0
@@ -335,8 +341,8 @@ func writeSupporterRows(w *bufio.Writer, format string, rows iter.Seq2[*crm.Supp
 				}
 			}
 			continue
-		case cw != nil:
-			if err := cw.Write(supporterRow(s)); err != nil {
+		case sw != nil:
+			if err := sw.Write(supporterRow(s)); err != nil {
 				return err
 			}
 			continue
@@ -354,17 +360,16 @@ func writeSupporterRows(w *bufio.Writer, format string, rows iter.Seq2[*crm.Supp
 			return err
 		}
 	}
-	if tw != nil {
+	switch {
+	case tw != nil:
 		return tw.flush()
-	}
-	if cw != nil {
-		cw.Flush()
-		return cw.Error()
+	case sw != nil:
+		return nil
 	}
 	if !first {
 		w.WriteString("\n")
 	}
-	_, err := w.WriteString("]\n")
+	_, err = w.WriteString("]\n")
 	return err
 }
 
@@ -377,30 +382,30 @@ func showSupporter(c *cli.Context, db *crm.DB) error {
 		return err
 	}
 	s := p.Supporter
-	recs := records{header: []string{"field", "value"}, json: p}
-	add := func(k, v string) {
-		if v != "" {
-			recs.rows = append(recs.rows, []string{k, v})
+	recs := records{columns: textColumns("field", "value"), json: p}
+	add := func(k string, v sheet.Value) {
+		if !v.IsEmpty() {
+			recs.rows = append(recs.rows, []sheet.Value{sheet.Text(k), v})
 		}
 	}
 	row := supporterRow(s)
-	for i, h := range supporterHeader {
-		add(h, row[i])
+	for i, col := range supporterColumns {
+		add(col.Name, row[i])
 	}
-	add("id", strconv.FormatInt(s.ID, 10))
-	add("notes", s.Notes)
+	add("id", sheet.Int(s.ID))
+	add("notes", sheet.Text(s.Notes))
 	for _, k := range slices.Sorted(maps.Keys(s.Attributes)) {
-		add("attr."+k, s.Attributes[k])
+		add("attr."+k, sheet.Text(s.Attributes[k]))
 	}
 	for _, in := range s.Interests {
-		add("interest."+in.Interest, cmp.Or(in.Availability, "yes"))
+		add("interest."+in.Interest, sheet.Text(cmp.Or(in.Availability, "yes")))
 	}
 	for _, sub := range p.Subscriptions {
-		add("list."+sub.List, string(sub.Status))
+		add("list."+sub.List, sheet.Text(string(sub.Status)))
 	}
 	for _, t := range p.DonationTotals {
-		add("donations."+t.Currency, fmt.Sprintf("%d gifts, %s %s, %s to %s", t.Count,
-			crm.FormatAmount(t.Sum, t.Currency), t.Currency, t.First.Format(time.DateOnly), t.Last.Format(time.DateOnly)))
+		add("donations."+t.Currency, sheet.Text(fmt.Sprintf("%d gifts, %s %s, %s to %s", t.Count,
+			crm.FormatAmount(t.Sum, t.Currency), t.Currency, t.First.Format(time.DateOnly), t.Last.Format(time.DateOnly))))
 	}
 	return printRecords(c, recs)
 }

@@ -134,3 +134,35 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+// The help says a switch's default only where it means something, and
+// lists edit promises no default of a creation; the settings' keys line
+// up, the longest set apart from its text like the others.
+func TestHelpWording(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "crm.db")
+	create := mustRun(t, db, "lists", "create", "--help")
+	edit := mustRun(t, db, "lists", "edit", "--help")
+	for _, help := range []string{create, edit, mustRun(t, db, "send", "--help"), mustRun(t, db, "subscribe", "--help")} {
+		if strings.Contains(help, "(default: false)") {
+			t.Errorf("help shows (default: false):\n%s", help)
+		}
+	}
+	if !strings.Contains(create, "(default: the name)") || !strings.Contains(create, "at once (default)") {
+		t.Errorf("lists create --help lost its defaults:\n%s", create)
+	}
+	if strings.Contains(edit, "(default") {
+		t.Errorf("lists edit --help speaks of defaults:\n%s", edit)
+	}
+	settings := mustRun(t, db, "settings", "--help")
+	var cols []int
+	for _, line := range strings.Split(settings, "\n") {
+		for _, key := range []string{"name ", "signup-redirect "} {
+			if rest, ok := strings.CutPrefix(strings.TrimLeft(line, " "), key); ok {
+				cols = append(cols, len(line)-len(strings.TrimLeft(rest, " ")))
+			}
+		}
+	}
+	if len(cols) != 2 || cols[0] != cols[1] || !strings.Contains(settings, "signup-redirect  the page") {
+		t.Errorf("the settings' descriptions start at columns %v, the longest key not set apart:\n%s", cols, settings)
+	}
+}

@@ -11,6 +11,10 @@
 //   - send: send a campaign to the fake Resend API (newsletter/resendtest)
 //     with no rate limit, then with a rate limit, and report emails per
 //     second;
+//   - sheets: the same supporters (100,000 by default) as a CSV, an .xlsx
+//     (written with excelize's StreamWriter) and an .ods (its XML written
+//     here), each imported by crm import into an empty database: time and
+//     peak memory (target: under 100 MB for either workbook);
 //   - invite: the urgent call, "crm events invite" to 2,000 volunteers
 //     (interest terrain, on the list alertes) through the real binary,
 //     against the fake API limited to 5 requests per second, timed from
@@ -21,6 +25,7 @@
 //
 //	go run ./cmd/crmbench                      # everything, 1,000,000 rows, 100,000 recipients
 //	go run ./cmd/crmbench -only send -recipients 20000
+//	go run ./cmd/crmbench -only sheets -sheet-rows 100000
 //	go run ./cmd/crmbench -only invite -volunteers 2000
 package main
 
@@ -63,7 +68,8 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the generated supporters CSV")
 	recipients := flag.Int("recipients", 100_000, "recipients of the send benchmark")
 	rateLimit := flag.Int("rate", 5, "requests per second of the rate-limited send")
-	only := flag.String("only", "", "run one part: import, segment, send or invite")
+	only := flag.String("only", "", "run one part: import, segment, send, invite or sheets (not run by default)")
+	sheetRows := flag.Int("sheet-rows", 100_000, "rows in the generated workbooks of -only sheets")
 	volunteers := flag.Int("volunteers", 2000, "volunteers the invite benchmark calls")
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed at the end)")
 	child := flag.String("child", "", "internal: run one measured step in this process")
@@ -111,6 +117,9 @@ func main() {
 			*rows, r.elapsed.Seconds(), float64(*rows)/r.elapsed.Seconds(), r.peakMB)
 		r = measure(self, "-child", "segment", dsn)
 		fmt.Printf("PostgreSQL segment count: %s\n", strings.TrimSpace(r.stdout))
+	}
+	if *only == "sheets" {
+		benchSheets(self, work, crmBin, *sheetRows)
 	}
 	if *only == "" || *only == "invite" {
 		benchInvite(self, work, crmBin, *volunteers, *rateLimit)
@@ -407,6 +416,9 @@ func runChild(step string, args []string) error {
 		return prepareSend(ctx, args[0], count)
 	case "floor":
 		return importFloor(args[0], args[1])
+	case "sheetfiles":
+		rows, _ := strconv.Atoi(args[1])
+		return writeSheetFiles(args[0], rows)
 	case "send":
 		count, _ := strconv.Atoi(args[2])
 		limit, _ := strconv.Atoi(args[3])

@@ -11,9 +11,12 @@ import (
 // a person can fix and import again: the input's header and a "reason"
 // column ("line 12: email: not an email address"), each row padded to the
 // header's width, with the input's delimiter, in UTF-8 with a byte order
-// mark so that Excel reads it as UTF-8. Rows are kept in a temporary
-// file, readable by its owner only, until the header is known to be
-// final: memory does not grow with them.
+// mark so that Excel reads it as UTF-8. Every cell is text as it was
+// read, so each one a spreadsheet could take for a formula is
+// neutralised (see Neutralize): "=HYPERLINK(...)" is written
+// "'=HYPERLINK(...)". Rows are kept in a temporary file, readable by its
+// owner only, until the header is known to be final: memory does not
+// grow with them.
 type Rejects struct {
 	tmp  *os.File
 	rows *csv.Writer
@@ -57,7 +60,7 @@ func (r *Rejects) WriteCSV(w io.Writer, header []string, delimiter rune) error {
 	}
 	out := csv.NewWriter(w)
 	out.Comma = delimiter
-	out.Write(append(append([]string(nil), header...), "reason"))
+	out.Write(neutralizeAll(append(append([]string(nil), header...), "reason")))
 	rd := csv.NewReader(r.tmp)
 	rd.FieldsPerRecord = -1
 	for {
@@ -73,7 +76,7 @@ func (r *Rejects) WriteCSV(w io.Writer, header []string, delimiter rune) error {
 		for len(cells) < len(header) {
 			cells = append(cells, "")
 		}
-		out.Write(append(cells, reason))
+		out.Write(neutralizeAll(append(cells, reason)))
 	}
 	out.Flush()
 	if _, err := r.tmp.Seek(0, io.SeekEnd); err != nil {
@@ -86,4 +89,12 @@ func (r *Rejects) WriteCSV(w io.Writer, header []string, delimiter rune) error {
 func (r *Rejects) Close() error {
 	r.tmp.Close()
 	return os.Remove(r.tmp.Name())
+}
+
+// neutralizeAll neutralises every cell of record in place and returns it.
+func neutralizeAll(record []string) []string {
+	for i, v := range record {
+		record[i] = Neutralize(v)
+	}
+	return record
 }

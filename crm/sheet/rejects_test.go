@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/assocrm/assocrm/crm/sheet"
@@ -55,5 +56,44 @@ func TestRejects(t *testing.T) {
 	}
 	if left, err := os.ReadDir(dir); err != nil || len(left) != 0 {
 		t.Errorf("left behind: %v, %v", left, err)
+	}
+}
+
+// The rejects file neutralises every cell a spreadsheet could take for a
+// formula, header included: they are all text as they were read, even
+// "-12". Unneutralize gives back the cells as they were read.
+func TestRejectsNeutralized(t *testing.T) {
+	r, err := sheet.NewRejects(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	record := []string{`=HYPERLINK("http://evil.example","Clic")`, `+cmd|' /C calc'!A0`, "@SUM(1)", "-12", "\tTAB", "\rCR", "Amina"}
+	r.Add(3, "amount", "must be positive", record)
+	var out bytes.Buffer
+	if err := r.WriteCSV(&out, []string{"=Nom", "b", "c", "Montant", "e", "f", "g"}, ';'); err != nil {
+		t.Fatal(err)
+	}
+	want := "\ufeff'=Nom;b;c;Montant;e;f;g;reason\n" +
+		"\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Clic\"\")\";'+cmd|' /C calc'!A0;'@SUM(1);'-12;'\tTAB;\"'\rCR\";Amina;" +
+		"line 3: amount: must be positive\n"
+	if out.String() != want {
+		t.Errorf("rejects file:\n%q\nwant\n%q", out.String(), want)
+	}
+	rd, err := sheet.NewReader(bytes.NewReader(out.Bytes()), sheet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := rd.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range record {
+		if strings.HasPrefix(v, "\r") {
+			continue // the reader takes a lone CR for an old Mac line end
+		}
+		if got := sheet.Unneutralize(rec[i]); got != v {
+			t.Errorf("cell %d read back and unneutralised: %q, want %q", i, got, v)
+		}
 	}
 }

@@ -1,11 +1,15 @@
-// Package sheet reads the CSV files that associations really have:
-// Excel exports from French Windows (semicolons, Windows-1252), UTF-8 with
-// or without a byte order mark, UTF-16, old Mac line endings, blank lines
-// before the header and rows of uneven length. It streams: memory use does
-// not grow with the file.
+// Package sheet reads the files that associations really have, behind one
+// row reader: CSV as Excel exports it from French Windows (semicolons,
+// Windows-1252), UTF-8 with or without a byte order mark, UTF-16, old Mac
+// line endings, blank lines before the header and rows of uneven length;
+// and Excel (.xlsx) and LibreOffice (.ods, .fods) workbooks, with a title
+// above the header, dates, numbers shown with leading zeros and formulas.
+// The format is recognised from the content, not the file's name. It
+// streams: memory use does not grow with the file.
 package sheet
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"encoding/csv"
@@ -31,6 +35,12 @@ type Options struct {
 	// "utf-16le" or "utf-16be"; "" detects it: a byte order mark decides,
 	// else UTF-8 with any invalid byte read as Windows-1252.
 	Encoding string
+	// Sheet chooses the sheet of a workbook: its name (exact, else
+	// without regard to case and accents) or its 1-based number. "" takes
+	// the first sheet that has a non-empty cell. A CSV file has no sheets:
+	// naming one is an error. Delimiter and Encoding do not apply to
+	// workbooks.
+	Sheet string
 }
 
 var delimiters = []rune{',', ';', '\t', '|'}
@@ -42,7 +52,8 @@ func Delimiters() []rune { return slices.Clone(delimiters) }
 // ErrNoHeader means the input holds no header line: it is empty or blank.
 var ErrNoHeader = errors.New("no header line (the file is empty)")
 
-// Reader reads a header and then records, one at a time.
+// Reader reads a header and then records, one at a time. Close it when
+// done: a workbook may hold temporary files.
 type Reader struct {
 	csv      *csv.Reader
 	header   []string
@@ -50,6 +61,11 @@ type Reader struct {
 	delim    rune
 	fallback *utf8OrWindows1252
 	quotes   *quoteTracker
+
+	format string          // FormatCSV, FormatXLSX or FormatODS
+	sheet  string          // the workbook's sheet being read
+	wb     *workbookReader // nil for CSV
+	ra     *randomAccess   // the workbook's file
 }
 
 // UnterminatedQuoteError means a quoted field was still open at the end
@@ -130,16 +146,34 @@ func (q *quoteTracker) Read(p []byte) (int, error) {
 // delimiter and the encoding.
 const sniffBytes = 64 << 10
 
-// NewReader detects the encoding and the delimiter, skips blank lines and
-// reads the header. It returns ErrNoHeader for an empty input and an
-// error naming the option for a bad Options value.
+// NewReader recognises the format from the first bytes: an .xlsx or .ods
+// workbook (a zip archive), a flat .fods (XML), or else CSV text. For CSV
+// it detects the encoding and the delimiter; for a workbook it chooses the
+// sheet (see Options.Sheet). It skips blank lines and reads the header,
+// which in a workbook is the first row with two non-blank cells or more
+// (a title above it is skipped). A workbook is read from r directly when
+// r is an io.ReaderAt of known size (*os.File, *bytes.Reader,
+// *strings.Reader, or one with a Size() int64 method), else from a copy
+// in a temporary file.
+//
+// It returns ErrNoHeader for an empty input, an error naming the option
+// for a bad Options value, *SheetNotFoundError when Options.Sheet names
+// no sheet, ErrEncrypted for a workbook protected by a password,
+// ErrLegacyExcel for an .xls, and a *CorruptError (errors.Is ErrCorrupt)
+// for a workbook that cannot be read.
 func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	br := bufio.NewReaderSize(r, sniffBytes)
+	if kind := sniffFormat(br); kind != "" {
+		return newWorkbookReader(r, br, kind, opts.Sheet)
+	}
+	if opts.Sheet != "" {
+		return nil, fmt.Errorf("sheet %q: the file is CSV text, which has no sheets", opts.Sheet)
+	}
 	enc, dec, err := chooseEncoding(br, opts.Encoding)
 	if err != nil {
 		return nil, err
 	}
-	sr := &Reader{enc: enc}
+	sr := &Reader{enc: enc, format: FormatCSV}
 	var t transform.Transformer
 	if dec != nil {
 		t = transform.Chain(dec.NewDecoder(), dropNUL{}, crToLF{})
@@ -267,15 +301,72 @@ func bestDelimiter(counts []int) rune {
 	return best
 }
 
+// newWorkbookReader opens a workbook of the kind sniffFormat saw.
+func newWorkbookReader(r io.Reader, br *bufio.Reader, kind, sheet string) (*Reader, error) {
+	ra, err := openRandomAccess(r, br)
+	if err != nil {
+		return nil, err
+	}
+	var b book
+	format := FormatODS
+	switch kind {
+	case "ole":
+		err = oleError(ra)
+	case "fods":
+		b, err = newODS(ra, nil)
+	default:
+		var zr *zip.Reader
+		if zr, format, err = zipKind(ra); err != nil {
+			break
+		}
+		if format == FormatXLSX {
+			b, err = newXLSX(ra, zr)
+		} else {
+			b, err = newODS(ra, zr)
+		}
+	}
+	if err != nil {
+		ra.close()
+		return nil, err
+	}
+	wr, header, name, err := openWorkbook(b, sheet)
+	if err != nil {
+		b.close()
+		ra.close()
+		return nil, err
+	}
+	return &Reader{header: header, format: format, sheet: name, wb: wr, ra: ra}, nil
+}
+
 // Header returns the header cells, with white space folded.
 func (r *Reader) Header() []string { return r.header }
 
-// Delimiter returns the field separator in use.
+// Format returns what the file is: FormatCSV, FormatXLSX or FormatODS
+// (for .ods and .fods).
+func (r *Reader) Format() string { return r.format }
+
+// Sheet returns the name of the workbook's sheet being read; "" for CSV.
+func (r *Reader) Sheet() string { return r.sheet }
+
+// Close releases what the reader holds: a workbook's temporary files. It
+// does not close the io.Reader given to NewReader.
+func (r *Reader) Close() error {
+	if r.wb == nil {
+		return nil
+	}
+	err := r.wb.close()
+	if rerr := r.ra.close(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// Delimiter returns the field separator in use; 0 for a workbook.
 func (r *Reader) Delimiter() rune { return r.delim }
 
-// Encoding returns the name of the encoding the file was read with. For a
-// file without a byte order mark it says "windows-1252" as soon as a byte
-// that is not UTF-8 has been seen.
+// Encoding returns the name of the encoding the file was read with ("" for
+// a workbook). For a file without a byte order mark it says
+// "windows-1252" as soon as a byte that is not UTF-8 has been seen.
 func (r *Reader) Encoding() string {
 	if r.fallback != nil && r.fallback.replaced {
 		return "windows-1252"
@@ -284,10 +375,15 @@ func (r *Reader) Encoding() string {
 }
 
 // Read returns the next record that has at least one non-blank field, and
-// the line it starts on. The slice is reused by the next call. Records may
-// be shorter or longer than the header. A malformed record returns a
-// *csv.ParseError and reading can go on; the end is io.EOF.
+// the line it starts on: in a workbook, the sheet's row number, as Excel
+// and LibreOffice show it. The slice is reused by the next call. Records
+// may be shorter or longer than the header. A malformed record returns an
+// error with its line (a *csv.ParseError for CSV) and reading can go on;
+// an error with line 0 ends the file. The end is io.EOF.
 func (r *Reader) Read() (record []string, line int, err error) {
+	if r.wb != nil {
+		return r.wb.read()
+	}
 	for {
 		rec, err := r.csv.Read()
 		if err != nil {
@@ -307,8 +403,17 @@ func (r *Reader) Read() (record []string, line int, err error) {
 	}
 }
 
-// InputOffset returns how many bytes of decoded text have been consumed.
-func (r *Reader) InputOffset() int64 { return r.csv.InputOffset() }
+// InputOffset tells how far reading has got, growing as records are read:
+// for CSV, the bytes of decoded text consumed; for an .ods, the bytes of
+// the file read (estimated from the unpacked XML read); for an .xlsx,
+// which is unpacked when opened, 0 until the last record, then the file's
+// size.
+func (r *Reader) InputOffset() int64 {
+	if r.wb != nil {
+		return r.wb.rows.offset()
+	}
+	return r.csv.InputOffset()
+}
 
 func blank(rec []string) bool {
 	for _, f := range rec {

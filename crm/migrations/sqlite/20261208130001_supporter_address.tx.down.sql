@@ -1,0 +1,1 @@
+ALTER TABLE supporters DROP COLUMN address;
