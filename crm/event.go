@@ -694,8 +694,25 @@ type EventAnswer struct {
 // maybe, then no; by name within each. answers, if given, keeps only
 // those answers.
 func (db *DB) EventAnswers(ctx context.Context, e *Event, answers ...Answer) ([]EventAnswer, error) {
+	return eventAnswers(ctx, db.bun, e, answers)
+}
+
+// EventAnswers is DB.EventAnswers in the transaction: what an email to
+// those who answered is queued from, in the transaction that queues it.
+func (tx *Tx) EventAnswers(ctx context.Context, e *Event, answers ...Answer) ([]EventAnswer, error) {
+	return eventAnswers(ctx, tx.tx, e, answers)
+}
+
+// LockEvent returns the event with this name for a change made in the
+// transaction (its row locked on PostgreSQL, as AnswerEvent locks it), or
+// an error wrapping ErrNotFound.
+func (tx *Tx) LockEvent(ctx context.Context, name string) (*Event, error) {
+	return tx.lockEvent(ctx, name)
+}
+
+func eventAnswers(ctx context.Context, idb bun.IDB, e *Event, answers []Answer) ([]EventAnswer, error) {
 	var out []EventAnswer
-	q := db.bun.NewSelect().TableExpr("event_rsvps AS r").
+	q := idb.NewSelect().TableExpr("event_rsvps AS r").
 		ColumnExpr("r.*").
 		ColumnExpr("s.email, s.first_name, s.last_name, s.phone, s.language").
 		ColumnExpr("COALESCE(a.status, '') AS attendance").

@@ -70,6 +70,15 @@ type Campaign struct {
 	// message is rendered; nil for a draft.
 	linkBase      *url.URL
 	PostalAddress string `bun:"postal_address" json:"postal_address,omitempty"`
+	// EventID is the event an invitation invites to (0 for a campaign
+	// that is none), Event its name. EventSnapshot is the event as it
+	// was when the send started (see event_email.go).
+	EventID       int64  `bun:"event_id,nullzero" json:"-"`
+	Event         string `bun:"event,scanonly" json:"event,omitempty"`
+	EventSnapshot string `bun:"event_snapshot" json:"-"`
+	// event is what rendering an invitation needs of its event, set by
+	// campaignTemplates.
+	event *invitationEvent
 
 	Templates []TemplateSource `bun:"-" json:"templates"`
 }
@@ -97,6 +106,11 @@ type CampaignSpec struct {
 	// Templates are the language variants; each recipient gets the one of
 	// their language, else the first.
 	Templates []TemplateSource
+	// Event, if set, makes the campaign an invitation to the event of
+	// this name: its templates may use the event's fields and answer
+	// links (see Recipient), and nobody is invited to one event twice.
+	// See CreateInvitation.
+	Event string
 }
 
 // sampleRecipient is who templates are test-rendered for when a campaign
@@ -162,6 +176,20 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 	}
 	c := &Campaign{Name: name, ListID: list.ID, List: list.Name, Segment: spec.Segment, From: crm.CleanText(spec.From),
 		Subject: crm.CleanText(spec.Subject)}
+	var event *crm.Event
+	if spec.Event != "" {
+		if event, err = n.db.GetEvent(ctx, spec.Event); err != nil {
+			return nil, err
+		}
+		if !event.Open(n.clock()) {
+			what := "has started"
+			if event.Status == crm.EventCancelled {
+				what = "was cancelled"
+			}
+			return nil, fmt.Errorf("event %s %s: %w", event.Name, what, crm.ErrEventClosed)
+		}
+		c.EventID, c.Event = event.ID, event.Name
+	}
 	if spec.ReplyTo != "" {
 		if _, err := mail.ParseAddress(spec.ReplyTo); err != nil {
 			return nil, &crm.ValidationError{Field: "reply-to", Value: spec.ReplyTo, Reason: "not an email address"}
@@ -181,7 +209,11 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 				return nil, &crm.ValidationError{Field: "template", Value: lang, Reason: "two templates for one language"}
 			}
 		}
-		tpl, err := ParseTemplate(lang, ts.Source)
+		if f := eventFieldsUsed(ts.Source); f != "" && event == nil {
+			return nil, &TemplateError{Language: lang, Reason: fmt.Sprintf(
+				"{{.%s}} is for an invitation to an event: give the campaign its event (crm events invite)", f)}
+		}
+		tpl, err := parseCampaignTemplate(lang, ts.Source, event != nil)
 		if te := (*TemplateError)(nil); errors.As(err, &te) {
 			te.Language = lang
 			return nil, te
@@ -199,6 +231,14 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 		}
 		sample := sampleRecipient
 		sample.Language, sample.UnsubscribeURL, sample.PreferencesURL = lang, n.UnsubscribeURL(0, list.ID), n.PreferencesURL(0)
+		if event != nil {
+			st, err := n.db.Settings(ctx)
+			if err != nil {
+				return nil, err
+			}
+			n.setEvent(&sample, n.publicURL, event, NewEventFields(event, lang, st.Location()), 0, 0)
+			sample.CalendarURL = n.calendarLink(n.publicURL, event)
+		}
 		out, err := tpl.Render(sample)
 		if err != nil {
 			return nil, &TemplateError{Language: lang, Reason: "rendered for a sample supporter: " + err.Error()}
@@ -223,7 +263,7 @@ func insertTemplates(ctx context.Context, idb bun.IDB, c *Campaign) error {
 // spec returns what c was created from, to edit or copy it.
 func (c *Campaign) spec() CampaignSpec {
 	sp := CampaignSpec{Name: c.Name, List: c.List, Segment: c.Segment, From: c.From, ReplyTo: c.ReplyTo,
-		Subject: c.Subject}
+		Subject: c.Subject, Event: c.Event}
 	for _, t := range c.Templates {
 		sp.Templates = append(sp.Templates, TemplateSource{Language: t.Language, Source: t.Source})
 	}
@@ -410,7 +450,9 @@ func getCampaign(ctx context.Context, idb bun.IDB, name string) (*Campaign, erro
 	}
 	var cs []*Campaign
 	if err := idb.NewSelect().Model(&cs).ColumnExpr("c.*").ColumnExpr("l.name AS list").
-		Join("JOIN lists AS l ON l.id = c.list_id").Where("c.name = ?", slug).Scan(ctx); err != nil {
+		Join("JOIN lists AS l ON l.id = c.list_id").
+		ColumnExpr("COALESCE(ev.name, '') AS event").Join("LEFT JOIN events AS ev ON ev.id = c.event_id").
+		Where("c.name = ?", slug).Scan(ctx); err != nil {
 		return nil, err
 	}
 	if len(cs) == 0 {
@@ -428,7 +470,9 @@ func getCampaign(ctx context.Context, idb bun.IDB, name string) (*Campaign, erro
 func (n *Newsletter) Campaigns(ctx context.Context) ([]*Campaign, error) {
 	var cs []*Campaign
 	err := n.bun.NewSelect().Model(&cs).ColumnExpr("c.*").ColumnExpr("l.name AS list").
-		Join("JOIN lists AS l ON l.id = c.list_id").Order("c.id DESC").Scan(ctx)
+		Join("JOIN lists AS l ON l.id = c.list_id").
+		ColumnExpr("COALESCE(ev.name, '') AS event").Join("LEFT JOIN events AS ev ON ev.id = c.event_id").
+		Order("c.id DESC").Scan(ctx)
 	for _, c := range cs {
 		c.List = crm.ListName(c.List)
 	}
@@ -549,14 +593,19 @@ type recipientRow struct {
 
 // audience selects who the campaign goes to now: the list's subscribed
 // members (for a double opt-in list, those who confirmed) matching the
-// segment, minus anyone whose mail bounces or who complained. The
+// segment, minus anyone whose mail bounces or who complained, and for an
+// invitation anyone another invitation to the event is for. The
 // supporters are "s"; the caller picks the columns.
 func (n *Newsletter) audience(ctx context.Context, idb bun.IDB, c *Campaign) (*bun.SelectQuery, error) {
 	q, err := dbutil.SupporterQuery(ctx, idb, crm.SupporterFilter{List: &c.List, Segment: c.Segment, Mailable: true})
 	if err != nil {
 		return nil, fmt.Errorf("campaign %s: audience: %w", c.Name, err)
 	}
-	return q.Conn(idb), nil
+	q = q.Conn(idb)
+	if c.EventID != 0 {
+		q = invitedElsewhere(q, c)
+	}
+	return q, nil
 }
 
 // variantFor returns the template language a recipient gets.

@@ -261,22 +261,14 @@ const RSVPLinkLifetime = 30 * 24 * time.Hour
 // the answer is recorded on POST only (see the /rsvp handler).
 // campaignID names the invitation that carried it (0 for none).
 func (n *Newsletter) RSVPURL(supporterID int64, e *crm.Event, answer crm.Answer, campaignID int64) string {
-	return n.link("/rsvp", Token{Purpose: PurposeRSVP, SupporterID: supporterID, EventID: e.ID,
-		CampaignID: campaignID, Expires: e.End().Add(RSVPLinkLifetime)}) + "&answer=" + string(answer)
+	return n.rsvpLink(n.publicURL, supporterID, e, answer, campaignID)
 }
 
 // EventCalendarURL returns the link to the event's iCalendar file:
 // /events/NAME.ics for a public event, the same with a signed token for
 // one that is not (its place is for those invited).
 func (n *Newsletter) EventCalendarURL(e *crm.Event) string {
-	u := *n.publicURL
-	u.Path = strings.TrimRight(u.Path, "/") + "/events/" + e.Name + ".ics"
-	u.RawQuery, u.Fragment = "", ""
-	if !e.Public {
-		u.RawQuery = "token=" + n.signer.Sign(Token{Purpose: PurposeCalendar, EventID: e.ID,
-			Expires: e.End().Add(RSVPLinkLifetime)})
-	}
-	return u.String()
+	return n.calendarLink(n.publicURL, e)
 }
 
 // PreferencesURL returns the link to a supporter's preference page.

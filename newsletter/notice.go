@@ -51,6 +51,7 @@ const (
 	// NoticeEventPlace tells someone on an event's waiting list that a
 	// place freed up and is theirs.
 	NoticeEventPlace NoticeKind = "event-place"
+	// NoticeEventReminder and NoticeEventCancel: see event_email.go.
 )
 
 // noticeKeyLifetime is how long the provider remembers an idempotency key.
@@ -144,6 +145,10 @@ type NoticeOptions struct {
 	SupporterID int64
 	// IDs, when set, sends only these notices.
 	IDs []int64
+	// EventID, when set, sends only the notices about this event; with
+	// Occasion too, only those of this occasion ("cancel", "reminder-2").
+	EventID  int64
+	Occasion string
 	// MaxRetries is how often a temporary failure is retried (default 3).
 	MaxRetries int
 }
@@ -161,8 +166,9 @@ type NoticeReport struct {
 	Errors []string `json:"errors,omitempty"`
 }
 
-// SendNotices sends the queued notices (confirmations, welcomes) through
-// sender, each exactly once (see the package's notes on notices above).
+// SendNotices sends the queued notices (confirmations, welcomes, the
+// emails about events) through sender, each exactly once (see the
+// package's notes on notices above).
 // It returns an error only when it cannot go on (the database, no from
 // address); what became of each notice is in the report.
 func (n *Newsletter) SendNotices(ctx context.Context, sender Sender, opts NoticeOptions) (*NoticeReport, error) {
@@ -198,6 +204,12 @@ func (n *Newsletter) SendNotices(ctx context.Context, sender Sender, opts Notice
 		}
 		if len(opts.IDs) > 0 {
 			q = q.Where("nn.id IN (?)", bun.List(opts.IDs))
+		}
+		if opts.EventID != 0 {
+			q = q.Where("nn.event_id = ?", opts.EventID)
+		}
+		if opts.Occasion != "" {
+			q = q.Where("nn.dedupe = ?", opts.Occasion)
 		}
 		if err := q.Scan(ctx); err != nil {
 			return rep, fmt.Errorf("notices: %w", err)
@@ -339,6 +351,15 @@ func (n *Newsletter) renderNotice(ctx context.Context, r *noticeRow, st *crm.Set
 	}
 	if !s.ErasedAt.IsZero() {
 		return nil, "the supporter was erased", nil
+	}
+	switch r.Kind {
+	case NoticeEventPlace, NoticeEventReminder, NoticeEventCancel:
+		m := &Message{From: opts.From, ReplyTo: opts.ReplyTo, To: s.Email}
+		why, err := n.renderEventNotice(ctx, r, s, st, m)
+		if err != nil || why != "" {
+			return nil, why, err
+		}
+		return m, "", nil
 	}
 	subs, err := n.db.Subscriptions(ctx, s.ID)
 	if err != nil {

@@ -130,11 +130,18 @@ func (n *Newsletter) Send(ctx context.Context, name string, sender Sender, opts 
 		return nil, err
 	}
 	defer func() { h.end(ctx, recover()) }()
-	if c, err = n.freeze(ctx, c.Name, opts.dueWithin); err != nil {
+	frozen, err := n.freeze(ctx, c.Name, c.Event, opts.dueWithin)
+	if err != nil {
+		if errors.Is(err, crm.ErrEventClosed) && !c.ScheduledAt.IsZero() {
+			// An invitation to an event cancelled or started: not
+			// sent, and no longer due.
+			n.setSchedule(context.WithoutCancel(ctx), c.Name, time.Time{})
+		}
 		return nil, err
 	}
+	c = frozen
 	rep.Recipients = c.Recipients
-	tpls, err := parseTemplates(c)
+	tpls, err := n.campaignTemplates(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +184,9 @@ func (n *Newsletter) finish(ctx context.Context, c *Campaign, owner string, rep 
 
 // freeze writes one delivery row per recipient, in batches of BatchSize,
 // the first time a campaign is sent, and returns the campaign as it is
-// now.
-func (n *Newsletter) freeze(ctx context.Context, name string, dueWithin time.Duration) (*Campaign, error) {
+// now. event is the name of an invitation's event ("" for other
+// campaigns).
+func (n *Newsletter) freeze(ctx context.Context, name, event string, dueWithin time.Duration) (*Campaign, error) {
 	var c *Campaign
 	settings, err := n.db.Settings(ctx)
 	if err != nil {
@@ -187,6 +195,14 @@ func (n *Newsletter) freeze(ctx context.Context, name string, dueWithin time.Dur
 	err = n.db.RunInTx(ctx, func(crmTx *crm.Tx) error {
 		tx := dbutil.Tx(crmTx)
 		s := sendStore{tx}
+		if event != "" {
+			// The event before the campaign, in the order CancelEvent
+			// takes them (on PostgreSQL, the other order could
+			// deadlock with it).
+			if _, err := crmTx.LockEvent(ctx, event); err != nil {
+				return fmt.Errorf("campaign %s: %w", name, err)
+			}
+		}
 		if err := s.lockCampaign(ctx, name); err != nil {
 			return err
 		}
@@ -199,6 +215,9 @@ func (n *Newsletter) freeze(ctx context.Context, name string, dueWithin time.Dur
 		}
 		audience, err := n.audience(ctx, tx, c)
 		if err != nil {
+			return err
+		}
+		if err := n.freezeEvent(ctx, crmTx, c, settings); err != nil {
 			return err
 		}
 		langs := make([]string, len(c.Templates))
@@ -246,7 +265,7 @@ func parseTemplates(c *Campaign) (map[string]*Template, error) {
 	}
 	out := map[string]*Template{}
 	for _, ts := range c.Templates {
-		t, err := ParseTemplate(ts.Language, ts.Source)
+		t, err := parseCampaignTemplate(ts.Language, ts.Source, c.EventID != 0)
 		if err == nil && c.Subject != "" {
 			err = t.setSubject(c.Subject) // the campaign's subject wins over the front matter's
 		}
@@ -786,9 +805,16 @@ func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, delive
 	unsub := n.linkFrom(base, "/unsubscribe", Token{Purpose: PurposeUnsubscribe, SupporterID: s.ID, ListID: c.ListID,
 		CampaignID: c.ID})
 	prefs := n.linkFrom(base, "/preferences", Token{Purpose: PurposePreferences, SupporterID: s.ID})
-	out, err := tpl.Render(Recipient{FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, City: s.City,
+	rc := Recipient{FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, City: s.City,
 		Language: s.Language, Attributes: s.Attributes, UnsubscribeURL: unsub, PreferencesURL: prefs,
-		Association: c.Association, PostalAddress: c.PostalAddress})
+		Association: c.Association, PostalAddress: c.PostalAddress}
+	if ev := c.event; ev != nil {
+		// An invitation: the event, and the person's own answer links,
+		// carrying the campaign so the answers count in its report.
+		n.setEvent(&rc, base, ev.event, ev.fieldsFor(tpl.Language), s.ID, c.ID)
+		rc.CalendarURL = ev.calendar
+	}
+	out, err := tpl.Render(rc)
 	if err != nil {
 		return Message{}, err
 	}
@@ -904,7 +930,7 @@ func (n *Newsletter) DryRun(ctx context.Context, name string) (*Preview, error) 
 	if len(first) == 0 {
 		return p, nil
 	}
-	tpls, err := parseTemplates(c)
+	tpls, err := n.campaignTemplates(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -995,7 +1021,7 @@ func (n *Newsletter) Messages(ctx context.Context, name string) iter.Seq2[Messag
 			yield(Message{}, err)
 			return
 		}
-		tpls, err := parseTemplates(c)
+		tpls, err := n.campaignTemplates(ctx, c)
 		if err != nil {
 			yield(Message{}, err)
 			return
@@ -1065,7 +1091,7 @@ func (n *Newsletter) RenderFor(ctx context.Context, name, email, lang string) (*
 	if err != nil {
 		return nil, err
 	}
-	tpls, err := parseTemplates(c)
+	tpls, err := n.campaignTemplates(ctx, c)
 	if err != nil {
 		return nil, err
 	}

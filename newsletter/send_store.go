@@ -171,7 +171,7 @@ func (s sendStore) lockCampaign(ctx context.Context, name string) error {
 
 func (s sendStore) startSending(ctx context.Context, c *Campaign) error {
 	_, err := s.db.NewUpdate().Model(c).Column("status", "recipients", "started_at", "association", "postal_address",
-		"public_url").
+		"public_url", "event_snapshot").
 		WherePK().Exec(ctx)
 	return err
 }

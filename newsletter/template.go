@@ -47,6 +47,18 @@ type Recipient struct {
 	// signup asked for several.
 	ConfirmURL   string
 	ConfirmLinks []ConfirmLink
+	// Event is the event an invitation, a reminder, a cancellation or a
+	// place freed is about: {{.Event.Title}}, {{.Event.When}},
+	// {{.Event.Place}}, {{.Event.MapURL}} (see EventFields); empty in
+	// other emails.
+	Event EventFields
+	// RSVPYes, RSVPNo and RSVPMaybe are the person's own signed links to
+	// answer the event (see Newsletter.RSVPURL), and CalendarURL the
+	// event's iCalendar file; "" in emails about no event.
+	RSVPYes     string
+	RSVPNo      string
+	RSVPMaybe   string
+	CalendarURL string
 }
 
 // Attr returns the value of a free attribute, or "".
@@ -62,7 +74,8 @@ type Template struct {
 	preheader *texttemplate.Template
 	html      *htmltemplate.Template
 	text      *texttemplate.Template
-	htmlSize  int // length of the HTML layout's source, to size the output
+	htmlSize  int      // length of the HTML layout's source, to size the output
+	fields    fieldSet // what it may use (a subject set later too)
 }
 
 // Rendered is one message's content.
@@ -99,6 +112,15 @@ func ParseTemplate(lang, source string) (*Template, error) {
 	return parseTemplate(lang, source, footerFor(lang), campaignFields)
 }
 
+// parseCampaignTemplate parses a campaign's template; an invitation's may
+// also use the event's fields and answer links.
+func parseCampaignTemplate(lang, source string, invitation bool) (*Template, error) {
+	if invitation {
+		return parseTemplate(lang, source, footerFor(lang), invitationFields)
+	}
+	return ParseTemplate(lang, source)
+}
+
 // parseTemplate parses a template whose layout ends with the footer f and
 // which may use the fields given.
 func parseTemplate(lang, source string, f footer, fields fieldSet) (*Template, error) {
@@ -109,7 +131,7 @@ func parseTemplate(lang, source string, f footer, fields fieldSet) (*Template, e
 	if err := checkSource(source, fields); err != nil {
 		return nil, err
 	}
-	t := &Template{Language: lang, Source: source}
+	t := &Template{Language: lang, Source: source, fields: fields}
 	if t.subject, err = texttemplate.New("subject").Funcs(templateFuncs).Option("missingkey=error").Parse(meta["subject"]); err != nil {
 		return nil, fmt.Errorf("subject: %w", err)
 	}
@@ -154,7 +176,7 @@ func parseTemplate(lang, source string, f footer, fields fieldSet) (*Template, e
 // template like it (the campaign's own subject). A mistake is a
 // *TemplateError.
 func (t *Template) setSubject(subject string) error {
-	if err := checkSource(subject, campaignFields); err != nil {
+	if err := checkSource(subject, t.fields); err != nil {
 		var te *TemplateError
 		if errors.As(err, &te) {
 			te.Line, te.Reason = 0, "subject: "+te.Reason
@@ -198,7 +220,8 @@ func (t *Template) Render(r Recipient) (Rendered, error) {
 	if err := t.html.Execute(&b, htmlData{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, City: r.City,
 		Language: r.Language, Attributes: r.Attributes, UnsubscribeURL: r.UnsubscribeURL, PreferencesURL: r.PreferencesURL,
 		Association: r.Association, AddressLines: lines(r.PostalAddress), List: r.List, ConfirmURL: r.ConfirmURL,
-		ConfirmLinks: r.ConfirmLinks, Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
+		ConfirmLinks: r.ConfirmLinks, Event: r.Event, RSVPYes: r.RSVPYes, RSVPNo: r.RSVPNo, RSVPMaybe: r.RSVPMaybe,
+		CalendarURL: r.CalendarURL, Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
 		return Rendered{}, err
 	}
 	out.HTML = b.String()
@@ -223,6 +246,11 @@ type htmlData struct {
 	List           string
 	ConfirmURL     string
 	ConfirmLinks   []ConfirmLink
+	Event          EventFields
+	RSVPYes        string
+	RSVPNo         string
+	RSVPMaybe      string
+	CalendarURL    string
 	Preheader      string
 	Subject        string
 	Lang           string

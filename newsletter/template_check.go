@@ -81,7 +81,28 @@ var (
 	// confirmFields are a list's confirmation email's: a welcome's and
 	// the links ({{range .ConfirmLinks}}{{.Title}} {{.URL}}{{end}}).
 	confirmFields = welcomeFields.with("ConfirmURL, ConfirmLinks", "Title", "URL")
+	// invitationFields are an invitation's, and any email about an
+	// event's: a campaign's, the event and the person's answer links.
+	invitationFields = campaignFields.with(eventFields+", RSVPYes, RSVPNo, RSVPMaybe, CalendarURL", "Event")
 )
+
+// eventFields are the fields of {{.Event}}, as errors list them.
+const eventFields = "Event.Title, Event.When, Event.Place, Event.MapURL, Event.Description, Event.Name"
+
+var eventFieldNames = map[string]bool{"Title": true, "When": true, "Place": true, "MapURL": true, "Description": true,
+	"Name": true}
+
+// eventFieldsUsed returns a field a template's source uses that only an
+// email about an event has, or "".
+func eventFieldsUsed(src string) string {
+	fields, _ := fieldsUsed(src)
+	for _, f := range fields {
+		if invitationFields.known[f] && !campaignFields.known[f] {
+			return f
+		}
+	}
+	return ""
+}
 
 // likelyFields are the names people write for the fields, in French and
 // English, folded.
@@ -140,6 +161,10 @@ func checkSource(src string, fields fieldSet) error {
 	eachNode(t, func(n parse.Node) bool {
 		if f, ok := n.(*parse.FieldNode); ok {
 			checkField(f.Position(), f.Ident[0])
+			if bad == nil && f.Ident[0] == "Event" && len(f.Ident) > 1 && !eventFieldNames[f.Ident[1]] {
+				bad = &TemplateError{Line: lineOf(f.Position()), Reason: fmt.Sprintf("unknown field %q of .Event; they are %s",
+					f.Ident[1], eventFields)}
+			}
 		}
 		return bad == nil
 	})

@@ -94,6 +94,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			segmentsCommand(),
 			campaignCommand(),
 			sendCommand(),
+			eventsCommand(),
 			serveCommand(),
 			auditCommand(),
 			backupCommand(),

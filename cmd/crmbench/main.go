@@ -14,7 +14,11 @@
 //   - sheets: the same supporters (100,000 by default) as a CSV, an .xlsx
 //     (written with excelize's StreamWriter) and an .ods (its XML written
 //     here), each imported by crm import into an empty database: time and
-//     peak memory (target: under 100 MB for either workbook).
+//     peak memory (target: under 100 MB for either workbook);
+//   - invite: the urgent call, "crm events invite" to 2,000 volunteers
+//     (interest terrain, on the list alertes) through the real binary,
+//     against the fake API limited to 5 requests per second, timed from
+//     the command's start to the last email the API accepted.
 //
 // Each measured step runs in a child process, so its peak memory is its
 // own.
@@ -22,6 +26,7 @@
 //	go run ./cmd/crmbench                      # everything, 1,000,000 rows, 100,000 recipients
 //	go run ./cmd/crmbench -only send -recipients 20000
 //	go run ./cmd/crmbench -only sheets -sheet-rows 100000
+//	go run ./cmd/crmbench -only invite -volunteers 2000
 package main
 
 import (
@@ -46,7 +51,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/resend/resend-go/v2"
 	"github.com/uptrace/bun/driver/pgdriver"
+	"golang.org/x/time/rate"
 
 	"github.com/assocrm/assocrm/crm"
 	"github.com/assocrm/assocrm/crm/crmtest"
@@ -61,8 +68,9 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the generated supporters CSV")
 	recipients := flag.Int("recipients", 100_000, "recipients of the send benchmark")
 	rateLimit := flag.Int("rate", 5, "requests per second of the rate-limited send")
-	only := flag.String("only", "", "run one part: import, segment, send or sheets (not run by default)")
+	only := flag.String("only", "", "run one part: import, segment, send, invite or sheets (not run by default)")
 	sheetRows := flag.Int("sheet-rows", 100_000, "rows in the generated workbooks of -only sheets")
+	volunteers := flag.Int("volunteers", 2000, "volunteers the invite benchmark calls")
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed at the end)")
 	child := flag.String("child", "", "internal: run one measured step in this process")
 	pg := flag.String("postgres", os.Getenv(crmtest.PostgresEnv), "PostgreSQL DSN: also measure the import and the segment count there (default $CRM_TEST_POSTGRES)")
@@ -112,6 +120,9 @@ func main() {
 	}
 	if *only == "sheets" {
 		benchSheets(self, work, crmBin, *sheetRows)
+	}
+	if *only == "" || *only == "invite" {
+		benchInvite(self, work, crmBin, *volunteers, *rateLimit)
 	}
 	if *only == "" || *only == "send" {
 		for _, run := range []struct {
@@ -168,6 +179,14 @@ func freshSchema(base string) (string, func()) {
 // startFake runs the fake Resend API in its own process, so the sender's
 // memory is measured alone, and returns its address.
 func startFake(self string, limit int) (*exec.Cmd, string) {
+	cmd, url, _ := startFakeOutput(self, limit)
+	return cmd, url
+}
+
+// startFakeOutput is startFake, with what the fake prints after its
+// address: on an interrupt, how many emails it accepted and when the last
+// one was (Unix nanoseconds).
+func startFakeOutput(self string, limit int) (*exec.Cmd, string, io.Reader) {
 	cmd := exec.Command(self, "-child", "fake", strconv.Itoa(limit))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -177,12 +196,12 @@ func startFake(self string, limit int) (*exec.Cmd, string) {
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
-	buf := make([]byte, 256)
-	k, err := out.Read(buf)
+	br := bufio.NewReader(out)
+	line, err := br.ReadString('\n')
 	if err != nil {
 		log.Fatal(err)
 	}
-	return cmd, strings.TrimSpace(string(buf[:k]))
+	return cmd, strings.TrimSpace(line), br
 }
 
 // prepareSend makes a database with count subscribed supporters and a
@@ -341,12 +360,19 @@ type result struct {
 	peakMB  float64
 	cpu     time.Duration
 	stdout  string
+	start   time.Time
 }
 
 // measure runs a command to its end and returns its wall time, peak
 // resident memory and output.
 func measure(bin string, args ...string) result {
-	cmd := exec.Command(bin, args...)
+	return measureCmd(exec.Command(bin, args...))
+}
+
+// measureCmd is measure for a command set up by the caller (its
+// environment).
+func measureCmd(cmd *exec.Cmd) result {
+	bin, args := cmd.Path, cmd.Args[1:]
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	out, err := cmd.Output()
@@ -360,7 +386,7 @@ func measure(bin string, args ...string) result {
 		peak = float64(ru.Maxrss) / 1024 // KiB on Linux
 		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	return result{elapsed: elapsed, peakMB: peak, cpu: cpu, stdout: string(out)}
+	return result{elapsed: elapsed, peakMB: peak, cpu: cpu, stdout: string(out), start: start}
 }
 
 func runChild(step string, args []string) error {
@@ -413,7 +439,16 @@ func runChild(step string, args []string) error {
 		signal.Notify(stop, os.Interrupt)
 		<-stop
 		srv.Close()
+		k, last := srv.Accepted()
+		fmt.Println(k, last.UnixNano())
 		return nil
+	case "single":
+		count, _ := strconv.Atoi(args[1])
+		limit, _ := strconv.Atoi(args[2])
+		return childSingle(ctx, args[0], count, limit)
+	case "prepare-invite":
+		count, _ := strconv.Atoi(args[1])
+		return prepareInvite(ctx, args[0], count)
 	}
 	return fmt.Errorf("unknown step %q", step)
 }
@@ -459,5 +494,140 @@ func childSend(ctx context.Context, path, url string, count, limit int) error {
 	steady := float64(count-newsletter.BatchSize) / time.Since(firstBatch).Seconds()
 	fmt.Printf("%.2f s, %.0f emails/s overall, %.0f emails/s after the first batch", elapsed.Seconds(),
 		float64(count)/elapsed.Seconds(), steady)
+	return nil
+}
+
+// Invitation templates of the invite benchmark: the event, and each
+// volunteer's own answer links.
+const (
+	inviteFR = "---\nsubject: \"Expulsion demain : {{.Event.Title}}, {{.Event.When}}\"\n---\n" +
+		"Bonjour {{.FirstName}},\n\nUne expulsion est annoncée : **{{.Event.Title}}**, {{.Event.When}}, " +
+		"[{{.Event.Place}}]({{.Event.MapURL}}).\n\nPouvez-vous venir ?\n\n" +
+		"[Oui, je viens]({{.RSVPYes}}) · [Non]({{.RSVPNo}}) · [Peut-être]({{.RSVPMaybe}})\n\n[Ajouter à mon agenda]({{.CalendarURL}})\n"
+	inviteEN = "---\nsubject: \"Eviction tomorrow: {{.Event.Title}}, {{.Event.When}}\"\n---\n" +
+		"Hello {{.FirstName}},\n\nAn eviction is announced: **{{.Event.Title}}**, {{.Event.When}}, " +
+		"[{{.Event.Place}}]({{.Event.MapURL}}).\n\nCan you come?\n\n" +
+		"[Yes, I am coming]({{.RSVPYes}}) · [No]({{.RSVPNo}}) · [Maybe]({{.RSVPMaybe}})\n\n[Add to my calendar]({{.CalendarURL}})\n"
+)
+
+// prepareInvite makes a database of 3 x volunteers supporters on the list
+// alertes, one in three with the interest terrain (one in eight of them
+// in English), the eviction tomorrow at 7:30, and the templates beside
+// it.
+func prepareInvite(ctx context.Context, path string, volunteers int) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		os.Remove(p)
+	}
+	db, err := crm.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for k, v := range map[string]string{"from": "Asso <alertes@asso.example.org>", "public-url": "https://asso.example.org"} {
+		if err := db.SetSetting(ctx, k, v); err != nil {
+			return err
+		}
+	}
+	if err := db.CreateList(ctx, &crm.List{Name: "alertes"}); err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("email,first_name,language,postcode,interests\n")
+	for i := range 3 * volunteers {
+		lang, interest := "fr", "hebergement"
+		if i%3 == 0 {
+			interest = "terrain"
+		}
+		if i%24 == 0 {
+			lang = "en"
+		}
+		fmt.Fprintf(&b, "v%06d@example.org,Bénévole %d,%s,62%03d,%s\n", i, i, lang, i%1000, interest)
+	}
+	if _, err := db.ImportSupporters(ctx, strings.NewReader(b.String()), crm.ImportOptions{List: "alertes", Consent: "benchmark"}); err != nil {
+		return err
+	}
+	st, err := db.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	day := time.Now().In(st.Location()).AddDate(0, 0, 1)
+	if err := db.CreateEvent(ctx, &crm.Event{Name: "expulsion", Title: "Expulsion rue des Lilas", TitleEN: "Eviction, rue des Lilas",
+		StartsAt: time.Date(day.Year(), day.Month(), day.Day(), 7, 30, 0, 0, st.Location()), Address: "12 rue des Lilas",
+		City: "Calais", Postcode: "62100", Kind: crm.KindAction}); err != nil {
+		return err
+	}
+	for name, src := range map[string]string{"appel.fr.md": inviteFR, "appel.en.md": inviteEN} {
+		if err := os.WriteFile(filepath.Join(filepath.Dir(path), name), []byte(src), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchInvite times crm events invite to the volunteers against the fake
+// API limited to limit requests per second, from the command's start to
+// the last email the API accepted.
+func benchInvite(self, work, crmBin string, volunteers, limit int) {
+	path := filepath.Join(work, "invite.db")
+	measure(self, "-child", "prepare-invite", path, strconv.Itoa(volunteers))
+	fake, url, fakeOut := startFakeOutput(self, limit)
+	cmd := exec.Command(crmBin, "--db", path, "events", "invite", "expulsion", "--list", "alertes",
+		"--segment", "interest:terrain", "--template", "fr="+filepath.Join(work, "appel.fr.md"),
+		"--template", "en="+filepath.Join(work, "appel.en.md"), "--yes")
+	cmd.Env = append(os.Environ(), "RESEND_API_KEY="+resendtest.APIKey, "RESEND_BASE_URL="+url)
+	r := measureCmd(cmd)
+	fake.Process.Signal(os.Interrupt)
+	var accepted int
+	var lastNano int64
+	if _, err := fmt.Fscan(fakeOut, &accepted, &lastNano); err != nil {
+		log.Fatalf("fake API: %v", err)
+	}
+	fake.Wait()
+	if accepted != volunteers {
+		log.Fatalf("invite: the API accepted %d emails, want %d\n%s", accepted, volunteers, r.stdout)
+	}
+	toLast := time.Unix(0, lastNano).Sub(r.start)
+	// The road not taken: the calendar attached as an .ics file. The
+	// batch endpoint takes no attachment (the fake, as Resend, refuses
+	// it), so each email would be a request of its own: timed for a
+	// sample, and scaled.
+	const sample = 25
+	fake, url = startFake(self, limit)
+	single := measure(self, "-child", "single", url, strconv.Itoa(sample), strconv.Itoa(limit))
+	fake.Process.Signal(os.Interrupt)
+	fake.Wait()
+	perEmail := single.elapsed.Seconds() / sample
+	fmt.Printf("\ninvite %d volunteers (crm events invite, %d requests/s): %.2f s from the command's start to the last "+
+		"accepted email, process %.2f s, peak memory %.1f MB, CPU %.1f s (target: under 10 s, under 100 MB; the rate "+
+		"limit alone allows %.1f s)\n  %s\n", volunteers, limit, toLast.Seconds(), r.elapsed.Seconds(), r.peakMB, r.cpu.Seconds(),
+		float64((volunteers+newsletter.BatchSize-1)/newsletter.BatchSize-1)/float64(limit), strings.TrimSpace(r.stdout))
+	fmt.Printf("  with the calendar attached instead of linked: one request per email (the batch endpoint takes no "+
+		"attachment): %d emails took %.2f s, so %d would take about %.0f s\n", sample, single.elapsed.Seconds(),
+		volunteers, perEmail*float64(volunteers))
+}
+
+// childSingle sends count emails, each with an .ics file attached, one
+// request each, to the fake API at api, within limit requests per second.
+func childSingle(ctx context.Context, api string, count, limit int) error {
+	client := resend.NewClient(resendtest.APIKey)
+	base, err := url.Parse(api)
+	if err != nil {
+		return err
+	}
+	client.BaseURL = base
+	lim := rate.NewLimiter(rate.Limit(limit), 1)
+	ics := []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//crmbench//EN\r\nBEGIN:VEVENT\r\nUID:event-1@asso.example.org\r\n" +
+		"DTSTAMP:20261208T000000Z\r\nDTSTART:20261209T063000Z\r\nSUMMARY:Expulsion\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	for i := range count {
+		if err := lim.Wait(ctx); err != nil {
+			return err
+		}
+		_, err := client.Emails.SendWithContext(ctx, &resend.SendEmailRequest{From: "Asso <alertes@asso.example.org>",
+			To: []string{fmt.Sprintf("v%06d@example.org", i)}, Subject: "Expulsion demain", Text: "Pouvez-vous venir ?",
+			Attachments: []*resend.Attachment{{Content: ics, Filename: "expulsion.ics", ContentType: "text/calendar"}}})
+		if err != nil {
+			return fmt.Errorf("email %d: %w", i, err)
+		}
+	}
 	return nil
 }

@@ -25,14 +25,24 @@ func TestBatchAndIdempotency(t *testing.T) {
 	ctx := context.Background()
 	batch := []*resend.SendEmailRequest{msg("a@example.org"), msg("b@example.org")}
 	opts := &resend.BatchSendEmailOptions{IdempotencyKey: "campaign-1-batch-0"}
+	if k, last := srv.Accepted(); k != 0 || !last.IsZero() {
+		t.Errorf("accepted before any send: %d at %v", k, last)
+	}
 	first, err := c.Batch.SendWithOptions(ctx, batch, opts)
 	if err != nil || len(first.Data) != 2 {
 		t.Fatalf("first send: %+v, %v", first, err)
+	}
+	k, last := srv.Accepted()
+	if k != 2 || last.IsZero() {
+		t.Errorf("accepted after the first send: %d at %v", k, last)
 	}
 	// The same key and payload replays the first answer and sends nothing.
 	again, err := c.Batch.SendWithOptions(ctx, batch, opts)
 	if err != nil || again.Data[0].Id != first.Data[0].Id || len(srv.Emails()) != 2 {
 		t.Fatalf("replay: %+v, %v, %d emails", again, err, len(srv.Emails()))
+	}
+	if k2, last2 := srv.Accepted(); k2 != 2 || !last2.Equal(last) {
+		t.Errorf("accepted after a replay: %d at %v, want 2 at %v", k2, last2, last)
 	}
 	// The same key with another payload is refused with 409.
 	_, err = c.Batch.SendWithOptions(ctx, batch[:1], opts)
