@@ -150,6 +150,11 @@ type visitor struct {
 //	GET  /unsubscribe?token=   a page with one button
 //	POST /unsubscribe?token=   unsubscribe (also the RFC 8058 one-click target)
 //	GET|POST /preferences?token=
+//	GET  /rsvp?token=&answer=  an event and one button giving the answer (RSVPURL)
+//	POST /rsvp                 record the answer (token, answer, guests from the form)
+//	GET  /events               the upcoming public events (?lang=fr|en)
+//	GET  /events.ics           their calendar (iCalendar), the cancelled ones marked
+//	GET  /events/NAME.ics      one event's calendar file (a non-public one with ?token=)
 //	POST /webhooks/resend      bounces, complaints and deliveries (Svix-signed)
 func NewHandler(n *Newsletter, opts ...HandlerOption) (http.Handler, error) {
 	h := &handler{n: n, perMinute: 10, limiters: map[string]*visitor{}, consentTexts: map[string]string{},
@@ -168,6 +173,11 @@ func NewHandler(n *Newsletter, opts ...HandlerOption) (http.Handler, error) {
 	mux.HandleFunc("POST /unsubscribe", h.unsubscribe)
 	mux.HandleFunc("GET /preferences", h.preferences)
 	mux.HandleFunc("POST /preferences", h.preferences)
+	mux.HandleFunc("GET /rsvp", h.rsvpPage) // and HEAD
+	mux.HandleFunc("POST /rsvp", h.rsvp)
+	mux.HandleFunc("GET /events", h.eventsPage)
+	mux.HandleFunc("GET /events.ics", h.eventsFeed)
+	mux.HandleFunc("GET /events/{file}", h.eventFile)
 	mux.HandleFunc("POST /webhooks/resend", h.webhook)
 	h.mux = mux
 	return h, nil
