@@ -18,7 +18,8 @@ import (
 // the public URL), its times in UTC, STATUS:CANCELLED once cancelled, and
 // a SEQUENCE that grows with each change (the seconds from its creation
 // to its last change), so that calendars that imported it replace their
-// copy. A public event links to the public events page. It returns the
+// copy. A public event still scheduled links to its entry on the public
+// events page. It returns the
 // error of the database or of w.
 func (n *Newsletter) WriteEventCalendar(ctx context.Context, w io.Writer, lang string, events ...*crm.Event) error {
 	st, err := n.db.Settings(ctx)
@@ -50,7 +51,7 @@ func (n *Newsletter) WriteEventCalendar(ctx context.Context, w io.Writer, lang s
 		if d := e.DescriptionFor(lang); d != "" {
 			v.SetDescription(calendarText(d))
 		}
-		if e.Public {
+		if e.Public && e.Status == crm.EventScheduled {
 			v.SetURL(n.eventsPageURL(e))
 		}
 		if e.Status == crm.EventCancelled {
@@ -68,12 +69,15 @@ var calendarTexts = map[string]string{"fr": "Événements", "en": "Events"}
 
 // eventSequence is the event's revision number for calendars: it must
 // grow with every change that calendars should take (RFC 5545, 3.8.7.4).
+// It counts whole seconds from the creation to the last change, rounded
+// up so that a change in the first second counts too; it stays within
+// the 32 bits calendars read.
 func eventSequence(e *crm.Event) int {
-	s := e.UpdatedAt.Sub(e.CreatedAt) / time.Second
-	if s < 0 {
+	d := e.UpdatedAt.Sub(e.CreatedAt)
+	if d <= 0 {
 		return 0
 	}
-	return int(min(s, 1<<31-1))
+	return int(min((d+time.Second-1)/time.Second, 1<<31-1))
 }
 
 // calendarText keeps a text's line breaks as iCalendar's \n (the library
