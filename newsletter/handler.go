@@ -101,7 +101,8 @@ func WithRecordIP(on bool) HandlerOption {
 }
 
 // WithSignupRate allows each IP address perMinute signups per minute (default
-// 10); past it the answer is 429.
+// 10), and as many event answers (POST /rsvp, counted apart); past it the
+// answer is 429.
 func WithSignupRate(perMinute int) HandlerOption {
 	return func(h *handler) error {
 		if perMinute < 1 {
@@ -139,7 +140,7 @@ type visitor struct {
 	seen    time.Time
 }
 
-// NewHandler returns the subscription pages and webhook of n as an
+// NewHandler returns the subscription and event pages and the webhook of n as an
 // http.Handler with paths relative to where it is mounted (use
 // http.StripPrefix for a prefix):
 //
