@@ -409,7 +409,7 @@ func (h *handler) rsvpPage(w http.ResponseWriter, r *http.Request) {
 	if v.Notice == "" {
 		if aerr == nil {
 			v.Forms = []answerForm{answerButton(v.ET, st, token, lang, answer)}
-			if answer == crm.AnswerYes && fullFor(st) {
+			if answer == crm.AnswerYes && fullFor(st) && (st.RSVP == nil || st.RSVP.Answer != crm.AnswerYes) {
 				v.Notice = v.ET.FullNotice
 			}
 		} else {

@@ -307,7 +307,9 @@ func TestRSVPFullEventWaitingList(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "you are on the waiting list with 2 guests, in position 2.") {
 		t.Fatalf("the second in line: %d\n%s", code, body)
 	}
-	if _, body := w.page(t, "GET", path(bLink), "", nil); !strings.Contains(body, "vous êtes sur la liste d'attente, en position 1.") {
+	// Opened again: the place in line, and no offer to join the list.
+	if _, body := w.page(t, "GET", path(bLink), "", nil); !strings.Contains(body, "vous êtes sur la liste d'attente, en position 1.") ||
+		strings.Contains(body, "M'inscrire sur la liste d'attente") || strings.Contains(body, "Avec ce bouton") {
 		t.Errorf("the link opened again does not say the place in line:\n%s", body)
 	}
 	// A leaves: B is in, C (a party of 3) still waits, now first.
