@@ -3,6 +3,7 @@ module github.com/assocrm/assocrm
 go 1.26.8
 
 require (
+	github.com/arran4/golang-ical v0.3.4
 	github.com/chromedp/chromedp v0.23.0
 	github.com/k3a/html2text v1.3.0
 	github.com/resend/resend-go/v2 v2.28.0

@@ -744,6 +744,24 @@ func (db *DB) GetRSVP(ctx context.Context, eventID, supporterID int64) (*RSVP, e
 	return r, nil
 }
 
+// WaitingPosition returns the person's place on the event's waiting list,
+// counted from 1 in the order places are offered (see AnswerEvent); 0
+// when they are not on it.
+func (db *DB) WaitingPosition(ctx context.Context, eventID, supporterID int64) (int, error) {
+	r, err := db.GetRSVP(ctx, eventID, supporterID)
+	if err != nil || r == nil || !r.Waiting {
+		return 0, err
+	}
+	ahead, err := db.bun.NewSelect().Table("event_rsvps").
+		Where("event_id = ? AND waiting", eventID).
+		Where("(waiting_since < ? OR (waiting_since = ? AND supporter_id < ?))", r.WaitingSince, r.WaitingSince, supporterID).
+		Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("waiting list: %w", err)
+	}
+	return int(ahead) + 1, nil
+}
+
 // RSVPHistory returns every answer the person gave to the event, oldest
 // first.
 func (db *DB) RSVPHistory(ctx context.Context, eventID, supporterID int64) ([]RSVPChange, error) {

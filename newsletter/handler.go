@@ -101,7 +101,8 @@ func WithRecordIP(on bool) HandlerOption {
 }
 
 // WithSignupRate allows each IP address perMinute signups per minute (default
-// 10); past it the answer is 429.
+// 10), and as many event answers (POST /rsvp, counted apart); past it the
+// answer is 429.
 func WithSignupRate(perMinute int) HandlerOption {
 	return func(h *handler) error {
 		if perMinute < 1 {
@@ -139,7 +140,7 @@ type visitor struct {
 	seen    time.Time
 }
 
-// NewHandler returns the subscription pages and webhook of n as an
+// NewHandler returns the subscription and event pages and the webhook of n as an
 // http.Handler with paths relative to where it is mounted (use
 // http.StripPrefix for a prefix):
 //
@@ -150,6 +151,11 @@ type visitor struct {
 //	GET  /unsubscribe?token=   a page with one button
 //	POST /unsubscribe?token=   unsubscribe (also the RFC 8058 one-click target)
 //	GET|POST /preferences?token=
+//	GET  /rsvp?token=&answer=  an event and one button giving the answer (RSVPURL)
+//	POST /rsvp                 record the answer (token, answer, guests from the form)
+//	GET  /events               the upcoming public events (?lang=fr|en)
+//	GET  /events.ics           their calendar (iCalendar), the cancelled ones marked
+//	GET  /events/NAME.ics      one event's calendar file (a non-public one with ?token=)
 //	POST /webhooks/resend      bounces, complaints and deliveries (Svix-signed)
 func NewHandler(n *Newsletter, opts ...HandlerOption) (http.Handler, error) {
 	h := &handler{n: n, perMinute: 10, limiters: map[string]*visitor{}, consentTexts: map[string]string{},
@@ -168,6 +174,11 @@ func NewHandler(n *Newsletter, opts ...HandlerOption) (http.Handler, error) {
 	mux.HandleFunc("POST /unsubscribe", h.unsubscribe)
 	mux.HandleFunc("GET /preferences", h.preferences)
 	mux.HandleFunc("POST /preferences", h.preferences)
+	mux.HandleFunc("GET /rsvp", h.rsvpPage) // and HEAD
+	mux.HandleFunc("POST /rsvp", h.rsvp)
+	mux.HandleFunc("GET /events", h.eventsPage)
+	mux.HandleFunc("GET /events.ics", h.eventsFeed)
+	mux.HandleFunc("GET /events/{file}", h.eventFile)
 	mux.HandleFunc("POST /webhooks/resend", h.webhook)
 	h.mux = mux
 	return h, nil

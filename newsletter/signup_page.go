@@ -417,6 +417,17 @@ a:focus, button:focus, input:focus { outline: 3px solid #1a5fb4; outline-offset:
 .error { background: #fdecea; border-left: 4px solid #b00020; padding: .5rem 1rem; }
 .note { font-size: .9rem; color: #4a4a46; }
 .hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+h2 { font-size: 1.2rem; line-height: 1.3; margin: 1.25rem 0 .5rem; }
+dl { margin: 0 0 1rem; }
+dt { font-weight: 600; }
+dd { margin: 0 0 .5rem; }
+.text { white-space: pre-line; }
+.status { background: #e6f4e6; border-left: 4px solid #2e7d32; padding: .5rem 1rem; }
+.notice { background: #fff4e5; border-left: 4px solid #9c5700; padding: .5rem 1rem; }
+.answers form { margin: 0 0 .75rem; }
+input[type=number] { font: inherit; width: 6rem; padding: .45rem .5rem; border: 1px solid #767672; border-radius: 4px; }
+button.secondary { background: #fff; color: #8a2500; border: 2px solid #8a2500; }
+article { border-top: 1px solid #c9c9c4; margin-top: 1rem; }
 `
 
 // headData is what the pages' common head shows.

@@ -20,7 +20,7 @@ import (
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
-		Usage: "serve the signup, confirmation, unsubscribe and preference pages and the Resend webhook",
+		Usage: "serve the signup, confirmation, unsubscribe and preference pages, the event pages and calendars, and the Resend webhook",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "address to listen on"},
 			publicURLFlag(),

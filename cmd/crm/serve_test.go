@@ -99,6 +99,18 @@ func TestServe(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("confirm %s: %v %v %s", link, resp, err, b)
 	}
+	// The event pages are served too.
+	for path, want := range map[string]string{"/events": "text/html; charset=utf-8", "/events.ics": "text/calendar; charset=utf-8"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != want || len(b) == 0 {
+			t.Errorf("GET %s: %d %s\n%s", path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	}
 	cancel() // as SIGINT does
 	select {
 	case code := <-done:
