@@ -67,7 +67,7 @@ var ErrReminderTooSoon = errors.New("the last reminder is less than an hour old"
 type EventFields struct {
 	Name        string // the event's name: "expulsion-lilas"
 	Title       string // in the email's language (else the French one)
-	When        string // "samedi 5 décembre 2026 à 7 h 30", "Saturday 5 December 2026, 7:30"
+	When        string // "samedi 5 décembre 2026 à 7 h 30", "Saturday 5 December 2026 at 7:30 am", with the end when set
 	Place       string // "12 rue des Lilas, 62100 Calais"
 	MapURL      string // an OpenStreetMap search of Place; "" without a place
 	Description string
@@ -76,7 +76,10 @@ type EventFields struct {
 // NewEventFields returns the fields of e in lang ("en", else French),
 // its start told in loc.
 func NewEventFields(e *crm.Event, lang string, loc *time.Location) EventFields {
-	f := EventFields{Name: e.Name, Title: e.TitleFor(lang), When: FormatEventTime(e.StartsAt, lang, loc),
+	if loc == nil {
+		loc = time.UTC
+	}
+	f := EventFields{Name: e.Name, Title: e.TitleFor(lang), When: eventWhen(e, loc, lang),
 		Place: e.Place(), Description: e.DescriptionFor(lang)}
 	if f.Place != "" {
 		f.MapURL = "https://www.openstreetmap.org/search?query=" + url.QueryEscape(f.Place)
@@ -90,26 +93,19 @@ var (
 		"octobre", "novembre", "décembre"}
 )
 
-// FormatEventTime tells t in loc as people write it: "samedi 5 décembre
-// 2026 à 7 h 30" (French, the default) or "Saturday 5 December 2026,
-// 7:30" (lang "en").
+// FormatEventTime tells the moment t in loc as people write it: "samedi
+// 5 décembre 2026 à 7 h 30" (French, the default) or "Saturday 5
+// December 2026 at 7:30 am" (lang "en"). An event's fields tell its end
+// too (see NewEventFields).
 func FormatEventTime(t time.Time, lang string, loc *time.Location) string {
 	if loc == nil {
 		loc = time.UTC
 	}
 	t = t.In(loc)
 	if lang == "en" {
-		return fmt.Sprintf("%s %d %s %d, %d:%02d", t.Weekday(), t.Day(), t.Month(), t.Year(), t.Hour(), t.Minute())
+		return eventDay(t, lang) + " at " + eventClock(t, lang)
 	}
-	day := strconv.Itoa(t.Day())
-	if t.Day() == 1 {
-		day = "1er"
-	}
-	hour := fmt.Sprintf("%d h %02d", t.Hour(), t.Minute())
-	if t.Minute() == 0 {
-		hour = fmt.Sprintf("%d h", t.Hour())
-	}
-	return fmt.Sprintf("%s %s %s %d à %s", frenchDays[t.Weekday()], day, frenchMonths[t.Month()-1], t.Year(), hour)
+	return eventDay(t, lang) + " à " + eventClock(t, lang)
 }
 
 // rsvpLink returns the supporter's link to answer the event, from base.

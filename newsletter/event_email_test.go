@@ -140,7 +140,7 @@ func TestInvitationCarriesBoundAnswerLinks(t *testing.T) {
 				t.Errorf("French invitation: %q\n%s", m.Subject, m.Text)
 			}
 		case "ben@example.org":
-			if m.Subject != "Eviction: Eviction in rue des Lilas, Monday 2 March 2026, 7:30" {
+			if m.Subject != "Eviction: Eviction in rue des Lilas, Monday 2 March 2026 at 7:30 am" {
 				t.Errorf("English invitation: %q", m.Subject)
 			}
 		}
@@ -296,11 +296,11 @@ func TestFormatEventTime(t *testing.T) {
 		want   string
 		reason string
 	}{
-		{time.Date(2026, 12, 5, 6, 30, 0, 0, time.UTC), "fr", "samedi 5 décembre 2026 à 7 h 30", "winter time"},
-		{time.Date(2026, 12, 5, 6, 30, 0, 0, time.UTC), "en", "Saturday 5 December 2026, 7:30", ""},
-		{time.Date(2026, 7, 1, 17, 0, 0, 0, time.UTC), "fr", "mercredi 1er juillet 2026 à 19 h", "summer time, the 1st"},
-		{time.Date(2026, 7, 1, 17, 0, 0, 0, time.UTC), "en", "Wednesday 1 July 2026, 19:00", ""},
-		{time.Date(2026, 7, 1, 17, 0, 0, 0, time.UTC), "de", "mercredi 1er juillet 2026 à 19 h", "French by default"},
+		{time.Date(2026, 12, 5, 6, 30, 0, 0, time.UTC), "fr", "samedi 5 décembre 2026 à 7\u00a0h\u00a030", "winter time"},
+		{time.Date(2026, 12, 5, 6, 30, 0, 0, time.UTC), "en", "Saturday 5 December 2026 at 7:30\u00a0am", ""},
+		{time.Date(2026, 7, 1, 17, 0, 0, 0, time.UTC), "fr", "mercredi 1er juillet 2026 à 19\u00a0h", "summer time, the 1st"},
+		{time.Date(2026, 7, 1, 17, 0, 0, 0, time.UTC), "en", "Wednesday 1 July 2026 at 7:00\u00a0pm", ""},
+		{time.Date(2026, 7, 1, 17, 0, 0, 0, time.UTC), "de", "mercredi 1er juillet 2026 à 19\u00a0h", "French by default"},
 	} {
 		if got := newsletter.FormatEventTime(tt.t, tt.lang, paris); got != tt.want {
 			t.Errorf("%s %s (%s): %q, want %q", tt.t, tt.lang, tt.reason, got, tt.want)
@@ -456,7 +456,7 @@ func TestCancellationOnce(t *testing.T) {
 		t.Errorf("%d emails, want the 3 cancellations", n)
 	}
 	for _, m := range e.srv.Emails() {
-		if m.To[0] == "ana@example.org" && !strings.Contains(m.Text, "prévu le lundi 2 mars 2026 à 7 h 30, est annulé") {
+		if m.To[0] == "ana@example.org" && !strings.Contains(m.Text, "prévu le lundi 2 mars 2026 à 7\u00a0h\u00a030, est annulé") {
 			t.Errorf("cancellation: %s", m.Text)
 		}
 	}
@@ -485,7 +485,7 @@ func TestPlaceFreedOnce(t *testing.T) {
 	emails := e.srv.Emails()
 	if len(emails) != 1 || emails[0].To[0] != "ben@example.org" ||
 		emails[0].Subject != "A place freed up: you are in for Eviction in rue des Lilas" ||
-		!strings.Contains(emails[0].Text, "When: Monday 2 March 2026, 7:30") || !rsvpRE.MatchString(emails[0].Text) {
+		!strings.Contains(emails[0].Text, "When: Monday 2 March 2026 at 7:30\u00a0am") || !rsvpRE.MatchString(emails[0].Text) {
 		t.Fatalf("place freed: %+v", emails)
 	}
 	link := rsvpRE.FindStringSubmatch(emails[0].Text)

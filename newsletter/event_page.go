@@ -149,12 +149,6 @@ func otherLanguage(lang string) string {
 	return "en"
 }
 
-var (
-	frenchDays   = [...]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
-	frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-		"septembre", "octobre", "novembre", "décembre"}
-)
-
 // eventDay is a date as people write it: "samedi 1er mars 2026",
 // "Saturday 1 March 2026".
 func eventDay(t time.Time, lang string) string {
