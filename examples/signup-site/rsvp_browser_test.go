@@ -27,9 +27,9 @@ import (
 // violations fail) and saved as a screenshot in $CRM_SCREENSHOTS; then
 // the public events page, in French and English.
 //
-// The email is a hand-made invitation carrying RSVPURL's link, sent
-// through the fake Resend and read back from it: the invitation emails
-// of issue 17 are built elsewhere, and should replace it here.
+// The links come from real invitations (CreateInvitation, sent by the
+// campaign engine through the fake Resend), read back from what the fake
+// received, as a person would click them in their mailbox.
 func TestBrowserRSVP(t *testing.T) {
 	chrome := findChromium()
 	if chrome == "" {
@@ -99,25 +99,47 @@ func TestBrowserRSVP(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	// The invitations, through the fake Resend; the links are read back
-	// from what it received.
-	invite := func(s *crm.Supporter, e *crm.Event) string {
-		t.Helper()
-		yes := n.RSVPURL(s.ID, e, crm.AnswerYes, 0)
-		msg := newsletter.Message{From: "Solidarité Calais <bonjour@asso.example.org>", To: s.Email,
-			Subject: "Appel : " + e.Title,
-			HTML:    `<p>Qui peut venir ?</p><p><a href="` + html.EscapeString(yes) + `">Oui, je viens</a></p>`,
-			Text:    "Qui peut venir ?\n\nOui, je viens : " + yes + "\n"}
-		if _, err := sender.SendBatch(ctx, "invite-"+s.Email+"-"+e.Name, []newsletter.Message{msg}); err != nil {
+	// The invitations: one campaign per event to the list alertes, sent
+	// by the campaign engine through the fake Resend; each person's "yes"
+	// link is read back from the email the fake received.
+	if err := db.CreateList(ctx, &crm.List{Name: "alertes", Title: "Alertes", Kind: crm.KindAlerts}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*crm.Supporter{amina, sam} {
+		if _, err := db.Subscribe(ctx, crm.SubscribeRequest{SupporterID: s.ID, List: "alertes",
+			Consent: crm.Consent{Source: crm.SourceCLI, Text: "test"}}); err != nil {
 			t.Fatal(err)
 		}
-		emails := fake.Emails()
-		last := emails[len(emails)-1]
-		m := regexp.MustCompile(`href="([^"]*/rsvp\?[^"]*)"`).FindStringSubmatch(last.HTML)
-		if m == nil || last.To[0] != s.Email {
-			t.Fatalf("no answer link in the email to %s: %s", s.Email, last.HTML)
+	}
+	const callFR = "---\nsubject: \"Appel : {{.Event.Title}}\"\n---\nQui peut venir, {{.Event.When}} ?\n\n[Oui, je viens]({{.RSVPYes}})\n"
+	const callEN = "---\nsubject: \"Call: {{.Event.Title}}\"\n---\nWho can come, {{.Event.When}}?\n\n[Yes, I'm coming]({{.RSVPYes}})\n"
+	links := map[string]string{} // email + " " + event → the "yes" link
+	for _, e := range []*crm.Event{eviction, meeting} {
+		c, err := n.CreateInvitation(ctx, newsletter.CampaignSpec{Event: e.Name, List: "alertes",
+			From:      "Solidarité Calais <bonjour@asso.example.org>",
+			Templates: []newsletter.TemplateSource{{Language: "fr", Source: callFR}, {Language: "en", Source: callEN}}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return html.UnescapeString(m[1])
+		before := len(fake.Emails())
+		if _, err := n.Send(ctx, c.Name, sender, newsletter.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range fake.Emails()[before:] {
+			link := regexp.MustCompile(`href="([^"]*/rsvp\?[^"]*answer=yes)"`).FindStringSubmatch(m.HTML)
+			if link == nil {
+				t.Fatalf("no answer link in the invitation to %s: %s", m.To[0], m.HTML)
+			}
+			links[m.To[0]+" "+e.Name] = html.UnescapeString(link[1])
+		}
+	}
+	invite := func(s *crm.Supporter, e *crm.Event) string {
+		t.Helper()
+		link, ok := links[s.Email+" "+e.Name]
+		if !ok {
+			t.Fatalf("no invitation to %s for %s", s.Email, e.Name)
+		}
+		return link
 	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
