@@ -117,7 +117,7 @@ func (s *Signer) mac(b []byte) []byte {
 // ErrTokenInvalid for anything tampered, truncated or made for another
 // purpose, and ErrTokenExpired for a genuine token past its time.
 func (s *Signer) Verify(text string, purpose Purpose, now time.Time) (Token, error) {
-	b, err := base64.RawURLEncoding.DecodeString(text)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(text)
 	if err != nil || len(b) < 2+3+macSize || len(b) > 2+4*binary.MaxVarintLen64+macSize {
 		return Token{}, ErrTokenInvalid
 	}

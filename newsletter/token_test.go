@@ -39,6 +39,20 @@ func TestTokens(t *testing.T) {
 			t.Errorf("rsvp token for purpose %d: %v", p, err)
 		}
 	}
+	// Any other last character is another link, even one that only
+	// changes the spare bits base64 leaves in it.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for _, tok := range []string{rsvp, unsub, confirm} {
+		for _, c := range alphabet {
+			if changed := tok[:len(tok)-1] + string(c); changed != tok {
+				for _, p := range []newsletter.Purpose{newsletter.PurposeRSVP, newsletter.PurposeUnsubscribe, newsletter.PurposeConfirm} {
+					if _, err := s.Verify(changed, p, now); err == nil {
+						t.Errorf("%s with its last character changed to %c verifies for purpose %d", tok, c, p)
+					}
+				}
+			}
+		}
+	}
 	other, _ := newsletter.NewSigner(bytes.Repeat([]byte("x"), 32))
 	bad := []struct {
 		name, token string
