@@ -22,10 +22,14 @@ import (
 // people: a "yes" and its guests. A yes that does not fit goes on the
 // waiting list, in the order people asked; when places free up (someone
 // changes their answer, brings fewer guests, or the capacity grows), the
-// waiting list is offered them in that order: the first waiting party is
-// confirmed if it fits, then the next, stopping at the first that does
-// not, so nobody is overtaken by a smaller party. AnswerEvent returns who
-// was confirmed that way so the caller can tell them.
+// waiting list is offered them in that order: each waiting party that
+// fits the places left is confirmed, the first in line first; a party
+// too big for what is left keeps its rank while a smaller one behind it
+// takes the places it could not use (a free place is never left empty
+// while someone waits who fits it). So a new "yes" gets a place only
+// when no one waiting fits it. A party bigger than the capacity itself
+// is refused: it could never come. AnswerEvent returns who was confirmed
+// from the waiting list so the caller can tell them.
 //
 // Answers are one transaction that locks the event (its row on
 // PostgreSQL; SQLite's write lock, taken when the transaction begins): two
@@ -544,6 +548,10 @@ func (tx *Tx) AnswerEvent(ctx context.Context, req RSVPRequest) (*RSVPResult, er
 	}
 	next := RSVP{EventID: e.ID, SupporterID: req.SupporterID, Answer: req.Answer, Guests: req.Guests,
 		Source: CleanText(req.Source), AnsweredAt: now}
+	if req.Answer == AnswerYes && e.Capacity > 0 && 1+req.Guests > e.Capacity {
+		return nil, invalid("guests", fmt.Sprint(req.Guests),
+			fmt.Sprintf("the event has %d place(s) in all: at most %d guest(s)", e.Capacity, e.Capacity-1))
+	}
 	if req.Answer == AnswerYes && e.Capacity > 0 && taken+1+req.Guests > e.Capacity {
 		switch {
 		case cur.Coming():
@@ -599,8 +607,9 @@ func eventRSVPs(ctx context.Context, idb bun.IDB, eventID int64) ([]RSVP, error)
 	return rs, nil
 }
 
-// offerPlaces confirms waiting parties, in the order they asked, while
-// they fit; it stops at the first that does not. The event is locked.
+// offerPlaces confirms the waiting parties that fit the places left, in
+// the order they asked; one that does not fit keeps its rank. The event
+// is locked.
 func (tx *Tx) offerPlaces(ctx context.Context, e *Event) ([]RSVP, error) {
 	rsvps, err := eventRSVPs(ctx, tx.tx, e.ID)
 	if err != nil {
@@ -617,7 +626,7 @@ func (tx *Tx) offerPlaces(ctx context.Context, e *Event) ([]RSVP, error) {
 			continue
 		}
 		if e.Capacity > 0 && taken+1+r.Guests > e.Capacity {
-			break
+			continue
 		}
 		r.Waiting, r.WaitingSince, r.Source = false, time.Time{}, "waiting list"
 		if _, err := tx.tx.NewUpdate().Model(&r).Column("waiting", "waiting_since", "source").WherePK().

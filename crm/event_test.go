@@ -129,21 +129,31 @@ func TestEventCapacityAndWaitingList(t *testing.T) {
 	if err != nil || c != (crm.EventCounts{Yes: 3, Guests: 1, Waiting: 2, Coming: 4, PlacesLeft: 0}) || !c.Full() {
 		t.Errorf("counts = %+v, %v", c, err)
 	}
-	// p0 and a guest leave: 2 places. p2's party of 3 is first and does
-	// not fit, so p4 (1) waits too: nobody is overtaken.
-	if r := answer(t, db, "distribution", ids[0], crm.AnswerNo, 0); len(r.Promoted) != 0 {
-		t.Errorf("promoted %+v past the first in line", r.Promoted)
+	// A party bigger than the event could ever hold is refused.
+	if _, err := db.AnswerEvent(ctx, crm.RSVPRequest{Event: "distribution", SupporterID: ids[5], Answer: crm.AnswerYes,
+		Guests: 4}); !errors.As(err, &ve) || ve.Field != "guests" {
+		t.Errorf("a party of 5 for 4 places: %v", err)
 	}
-	// p1 leaves too: 3 places, p2's party fits, then p4 does not.
-	r := answer(t, db, "distribution", ids[1], crm.AnswerMaybe, 0)
-	if len(r.Promoted) != 1 || r.Promoted[0].SupporterID != ids[2] || r.Promoted[0].Waiting {
-		t.Errorf("promoted = %+v, want p2", r.Promoted)
+	// p0 and a guest leave: 2 places. p2's party of 3, first in line,
+	// does not fit: it keeps its rank, and p4 (1), behind it, takes a
+	// place rather than leave it empty.
+	r := answer(t, db, "distribution", ids[0], crm.AnswerNo, 0)
+	if len(r.Promoted) != 1 || r.Promoted[0].SupporterID != ids[4] {
+		t.Errorf("promoted %+v, want p4", r.Promoted)
 	}
-	// The capacity grows: p4 gets in.
-	capacity := 5
+	// One place is left that nobody waiting fits: a newcomer gets it.
+	if r := answer(t, db, "distribution", ids[5], crm.AnswerYes, 0); r.RSVP.Waiting {
+		t.Errorf("a newcomer for the place no one waiting fits: %+v", r.RSVP)
+	}
+	// p1 leaves: 1 place; p2's party of 3 still does not fit.
+	if r := answer(t, db, "distribution", ids[1], crm.AnswerMaybe, 0); len(r.Promoted) != 0 {
+		t.Errorf("promoted %+v into 1 place", r.Promoted)
+	}
+	// The capacity grows to 6: 3 places, p2's party gets in.
+	capacity := 6
 	_, promoted, err := db.EditEvent(ctx, "distribution", crm.EventEdit{Capacity: &capacity})
-	if err != nil || len(promoted) != 1 || promoted[0].SupporterID != ids[4] {
-		t.Errorf("capacity 5: promoted %+v, %v", promoted, err)
+	if err != nil || len(promoted) != 1 || promoted[0].SupporterID != ids[2] {
+		t.Errorf("capacity 6: promoted %+v, %v", promoted, err)
 	}
 	// The same answer again changes nothing and adds no history.
 	if r := answer(t, db, "distribution", ids[4], crm.AnswerYes, 0); r.Changed {
@@ -158,7 +168,7 @@ func TestEventCapacityAndWaitingList(t *testing.T) {
 		t.Errorf("p4's history = %+v", hist)
 	}
 	as, err := db.EventAnswers(ctx, e)
-	if err != nil || len(as) != 5 || as[0].Email == "" {
+	if err != nil || len(as) != 6 || as[0].Email == "" {
 		t.Fatalf("answers = %+v, %v", as, err)
 	}
 	if !as[0].Coming() || as[len(as)-1].Answer != crm.AnswerNo {

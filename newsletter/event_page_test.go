@@ -288,9 +288,9 @@ func TestRSVPLinksAreSignedAndBound(t *testing.T) {
 func TestRSVPFullEventWaitingList(t *testing.T) {
 	w := newWeb(t, newsletter.WithSignupRate(1000))
 	ctx := context.Background()
-	e := w.addEvent(t, crm.Event{Name: "maraude", Capacity: 2})
+	e := w.addEvent(t, crm.Event{Name: "maraude", Capacity: 3})
 	a, b, c := w.person(t, "a@example.org", "fr"), w.person(t, "b@example.org", "fr"), w.person(t, "c@example.org", "en")
-	if code, _ := w.answer(t, rsvpToken(w.n.RSVPURL(a, e, crm.AnswerYes, 0)), crm.AnswerYes, "1"); code != 200 {
+	if code, _ := w.answer(t, rsvpToken(w.n.RSVPURL(a, e, crm.AnswerYes, 0)), crm.AnswerYes, "2"); code != 200 {
 		t.Fatal(code)
 	}
 	bLink := w.n.RSVPURL(b, e, crm.AnswerYes, 0)
