@@ -149,7 +149,8 @@ var ErrRetention = errors.New("a tax receipt of this donor must be kept 6 years 
 // Check returns an error wrapping ErrInvalid that names every setting a
 // receipt cannot be issued without (see SettingKeys), nil when there is
 // none. The French rate is never assumed: without receipt-rate, issuing
-// is refused.
+// receipts under article 200 is refused (article 238 bis, for
+// companies, states none).
 func (s ReceiptSettings) Check() error {
 	var missing []string
 	need := func(key, v string) {
@@ -177,7 +178,7 @@ func (s ReceiptSettings) Check() error {
 	if len(missing) > 0 {
 		return invalid("receipt settings", "", "not set: "+strings.Join(missing, ", ")+" (crm settings set KEY VALUE)")
 	}
-	if s.Country == ReceiptFR && s.Rate == "" {
+	if s.Country == ReceiptFR && s.Article == "200" && s.Rate == "" {
 		return invalid("receipt-rate", "", "not set: the reduction rate (66, or 75 for free meals, housing or care) is "+
 			"the association's to state and is never assumed: crm settings set receipt-rate 66")
 	}
