@@ -463,6 +463,7 @@ func insertReceipt(ctx context.Context, idb bun.IDB, rc *Receipt) error {
 
 // ReceiptFilter selects receipts; zero fields do not filter.
 type ReceiptFilter struct {
+	ID          int64
 	Year        int
 	SupporterID int64
 	Status      ReceiptStatus
@@ -494,6 +495,9 @@ func getReceipt(ctx context.Context, idb bun.IDB, number string) (*Receipt, erro
 func listReceipts(ctx context.Context, idb bun.IDB, f ReceiptFilter, number string) ([]*Receipt, error) {
 	out := []*Receipt{}
 	q := idb.NewSelect().Model(&out).Order("rc.year", "rc.seq")
+	if f.ID != 0 {
+		q = q.Where("rc.id = ?", f.ID)
+	}
 	if f.Year != 0 {
 		q = q.Where("rc.year = ?", f.Year)
 	}
