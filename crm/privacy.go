@@ -130,7 +130,9 @@ type Export struct {
 	OwnChoices []OwnChoice `json:"own_choices"`
 	// Events are the person's answers to events and their attendance.
 	Events *SupporterEvents `json:"events"`
-	Extra  map[string]any   `json:"extra,omitempty"`
+	// Receipts are the tax receipts issued to the person.
+	Receipts []*Receipt     `json:"receipts"`
+	Extra    map[string]any `json:"extra,omitempty"`
 }
 
 // ExportSupporter returns everything held about the supporter with the
@@ -159,6 +161,9 @@ func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error
 		return nil, err
 	}
 	if x.Events, err = supporterEvents(ctx, db.bun, id); err != nil {
+		return nil, err
+	}
+	if x.Receipts, err = db.ListReceipts(ctx, ReceiptFilter{SupporterID: id}); err != nil {
 		return nil, err
 	}
 	db.auditRead(ctx, "export", id)

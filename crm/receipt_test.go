@@ -336,6 +336,9 @@ func TestForgetReceiptRetention(t *testing.T) {
 	if _, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026}); err != nil {
 		t.Fatal(err)
 	}
+	if x, err := db.ExportSupporter(ctx, "amina@example.org"); err != nil || len(x.Receipts) != 1 || x.Receipts[0].Number != "2026-0001" {
+		t.Errorf("export: %+v %v", x, err)
+	}
 	err := db.Forget(ctx, "amina@example.org")
 	if !errors.Is(err, crm.ErrRetention) || !strings.Contains(err.Error(), "2026-0001") || !strings.Contains(err.Error(), "L102 B") {
 		t.Fatalf("forget within 6 years: %v", err)
