@@ -3,6 +3,7 @@ module github.com/assocrm/assocrm
 go 1.26.8
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/arran4/golang-ical v0.3.4
 	github.com/chromedp/chromedp v0.23.0
 	github.com/k3a/html2text v1.3.0

@@ -130,7 +130,9 @@ type Export struct {
 	OwnChoices []OwnChoice `json:"own_choices"`
 	// Events are the person's answers to events and their attendance.
 	Events *SupporterEvents `json:"events"`
-	Extra  map[string]any   `json:"extra,omitempty"`
+	// Receipts are the tax receipts issued to the person.
+	Receipts []*Receipt     `json:"receipts"`
+	Extra    map[string]any `json:"extra,omitempty"`
 }
 
 // ExportSupporter returns everything held about the supporter with the
@@ -159,6 +161,9 @@ func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error
 		return nil, err
 	}
 	if x.Events, err = supporterEvents(ctx, db.bun, id); err != nil {
+		return nil, err
+	}
+	if x.Receipts, err = db.ListReceipts(ctx, ReceiptFilter{SupporterID: id}); err != nil {
 		return nil, err
 	}
 	db.auditRead(ctx, "export", id)
@@ -313,7 +318,9 @@ func (tx *Tx) clearErased(ctx context.Context, email string) error {
 // reclaims them. It returns an error
 // wrapping ErrNotFound for an unknown address, and one wrapping
 // ErrLogBusy when the erasure was committed but a reader kept the log
-// from being truncated. Packages that keep their
+// from being truncated, and one wrapping ErrRetention, erasing nothing,
+// for a donor with a tax receipt of the last six years (ForgetWith
+// can force it). Packages that keep their
 // own tables about supporters pass an Eraser for them (newsletter.Forget
 // does).
 //
@@ -322,6 +329,27 @@ func (tx *Tx) clearErased(ctx context.Context, email string) error {
 // checkpoint inside a transaction), which is why Tx has no Forget: an
 // erasure commits alone, then the log is truncated.
 func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
+	return db.ForgetWith(ctx, email, ForgetOptions{Erasers: extra})
+}
+
+// ForgetOptions says how ForgetWith erases.
+type ForgetOptions struct {
+	// Force erases a donor who has a tax receipt issued within the
+	// retention period (ReceiptRetention), which is refused otherwise.
+	Force bool
+	// Erasers erase what packages built on crm keep about the person
+	// (see Eraser), in the erasure's transaction.
+	Erasers []Eraser
+}
+
+// ForgetWith is Forget with options. A donor with a tax receipt issued
+// in the last six years (LPF art. L102 B: the association keeps its
+// accounting documents that long) is refused with an error wrapping
+// ErrRetention that names the receipts, unless opts.Force. Whenever the
+// erasure goes ahead, the person's receipts keep their numbers, amounts
+// and gifts, and lose the donor's name, address and email.
+func (db *DB) ForgetWith(ctx context.Context, email string, opts ForgetOptions) error {
+	extra := opts.Erasers
 	e, err := NormalizeEmail(email)
 	if err != nil {
 		return err
@@ -350,6 +378,14 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 		if _, err := lockLiveSupporter(ctx, tx, id); err != nil {
 			return err
 		}
+		now := db.Now()
+		kept, err := receiptsSince(ctx, tx, id, now.AddDate(-ReceiptRetention, 0, 0))
+		if err != nil {
+			return err
+		}
+		if len(kept) > 0 && !opts.Force {
+			return fmt.Errorf("supporter %d: tax receipt %s: %w", id, strings.Join(kept, ", "), ErrRetention)
+		}
 		if db.isSQLite() {
 			// Deleted content is zeroed on this connection too, whoever
 			// opened the database.
@@ -363,7 +399,6 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 				return fmt.Errorf("forget: %s: %w", table, err)
 			}
 		}
-		now := db.Now()
 		if _, err := tx.NewUpdate().Table("supporters").
 			Set("email = ?", ErasedAddress(id)).
 			Set("first_name = '', last_name = '', phone = '', organisation = '', address = '', city = '', city_key = ''").
@@ -396,6 +431,13 @@ func (db *DB) Forget(ctx context.Context, email string, extra ...Eraser) error {
 		if _, err := tx.NewUpdate().Table("subscriptions").Set("status = ?", StatusUnsubscribed).
 			Set("updated_at = ?", now).Where("supporter_id = ?", id).Exec(ctx); err != nil {
 			return err
+		}
+		// A receipt keeps what the accounts need (number, amount, gifts,
+		// issuer), not whom it was for.
+		if _, err := tx.NewUpdate().Table("receipts").
+			Set("donor_name = '', donor_address = '', donor_postcode = '', donor_city = '', donor_country = '', donor_email = ''").
+			Where("supporter_id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("forget: receipts: %w", err)
 		}
 		if _, err := tx.NewUpdate().Table("donations").Set("supporter_id = NULL").Set("note = ''").
 			Where("supporter_id = ?", id).Exec(ctx); err != nil {
@@ -528,8 +570,9 @@ func (db *DB) Check(ctx context.Context) (*CheckResult, error) {
 // InactiveSupporters returns the supporters (without their tags,
 // attributes and interests), ordered by id, created before since who are
 // subscribed to nothing and have had no subscription change, donation,
-// interest update or consent event since then: those a retention policy
-// would erase (newsletter.Prune does).
+// interest update or consent event since then, and have no tax receipt
+// still within its retention period (see ForgetWith): those a retention
+// policy would erase (newsletter.Prune does).
 func (db *DB) InactiveSupporters(ctx context.Context, since time.Time) ([]*Supporter, error) {
 	since = since.UTC()
 	var out []*Supporter
@@ -540,6 +583,8 @@ func (db *DB) InactiveSupporters(ctx context.Context, since time.Time) ([]*Suppo
 		Where("NOT EXISTS (SELECT 1 FROM donations d WHERE d.supporter_id = s.id AND d.received_at >= ?)", since).
 		Where("NOT EXISTS (SELECT 1 FROM supporter_interests i WHERE i.supporter_id = s.id AND i.updated_at >= ?)", since).
 		Where("NOT EXISTS (SELECT 1 FROM consent_events ce WHERE ce.supporter_id = s.id AND ce.created_at >= ?)", since).
+		Where("NOT EXISTS (SELECT 1 FROM receipts rc WHERE rc.supporter_id = s.id AND rc.issued_at >= ?)",
+			db.Now().AddDate(-ReceiptRetention, 0, 0)).
 		Order("s.id").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("inactive supporters: %w", err)

@@ -1,10 +1,15 @@
 package crm
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/mail"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones where the system has no zoneinfo (Windows, slim containers)
@@ -28,6 +33,9 @@ type Settings struct {
 	// page. Only this stored page is ever a redirect's target, never an
 	// address a request names: the form is no open redirect.
 	SignupRedirect string `json:"signup_redirect"`
+	// Receipt is what tax receipts state of the association (the
+	// receipt-... keys); see IssueReceipts.
+	Receipt ReceiptSettings `json:"receipt"`
 }
 
 // DefaultTimeZone is the time zone of an association that set none.
@@ -72,6 +80,41 @@ var settingKeys = []struct {
 		checkTimeZone, func(s *Settings) *string { return &s.TimeZone }},
 	{SettingKey{"signup-redirect", "the page of your site where a signup through the snippet lands (https://asso.org/merci), with ?signup=subscribed|confirm|both; default: the thank-you page of crm serve"},
 		checkRedirect, func(s *Settings) *string { return &s.SignupRedirect }},
+	{SettingKey{"receipt-legal-name", "tax receipts: the association's name as registered (statuts, RNA or BCE)"},
+		checkLine(200), func(s *Settings) *string { return &s.Receipt.LegalName }},
+	{SettingKey{"receipt-address", `tax receipts: the registered office's address ("\n" starts a new line)`},
+		checkText(500), func(s *Settings) *string { return &s.Receipt.Address }},
+	{SettingKey{"receipt-object", "tax receipts: the association's object, as in its statutes"},
+		checkText(1000), func(s *Settings) *string { return &s.Receipt.Object }},
+	{SettingKey{"receipt-rna", "tax receipts: the RNA number (W621001234), France"},
+		checkRNA, func(s *Settings) *string { return &s.Receipt.RNA }},
+	{SettingKey{"receipt-siren", "tax receipts: the SIREN (France, 9 digits) or the enterprise number (Belgium, 10 digits)"},
+		checkCompanyNumber, func(s *Settings) *string { return &s.Receipt.SIREN }},
+	{SettingKey{"receipt-country", "tax receipts: FR (Cerfa 11580*05, or 16216 for companies) or BE (attestation 281.71)"},
+		checkOneOf(ReceiptFR, ReceiptBE), func(s *Settings) *string { return &s.Receipt.Country }},
+	{SettingKey{"receipt-article", "tax receipts, France: the CGI article the gifts fall under: 200 (individuals) or 238bis (companies)"},
+		checkArticle, func(s *Settings) *string { return &s.Receipt.Article }},
+	{SettingKey{"receipt-rate", "tax receipts, France: the reduction rate the association states applies: 66, or 75 (free meals, housing, care); never assumed"},
+		checkOneOf("66", "75"), func(s *Settings) *string { return &s.Receipt.Rate }},
+	{SettingKey{"receipt-approval", "tax receipts, Belgium: the reference of the approval (agrément) that allows the reduction"},
+		checkLine(200), func(s *Settings) *string { return &s.Receipt.Approval }},
+	{SettingKey{"receipt-signer", "tax receipts: the name of the person who signs them"},
+		checkLine(200), func(s *Settings) *string { return &s.Receipt.Signer }},
+	{SettingKey{"receipt-signer-role", "tax receipts: the signer's role (présidente, trésorier)"},
+		checkLine(100), func(s *Settings) *string { return &s.Receipt.SignerRole }},
+	{SettingKey{"receipt-signature", "tax receipts: the path of a PNG or JPEG image of the signature (optional)"},
+		checkSignature, func(s *Settings) *string { return &s.Receipt.SignatureFile }},
+}
+
+// Value returns the value of the setting key (see SettingKeys), "" for
+// one not set or not known.
+func (s *Settings) Value(key string) string {
+	for _, k := range settingKeys {
+		if k.Name == key {
+			return *k.field(s)
+		}
+	}
+	return ""
 }
 
 // SettingKeys returns the keys SetSetting takes, in the order a listing
@@ -190,6 +233,81 @@ func checkText(max int) func(string) (string, error) {
 		}
 		return v, nil
 	}
+}
+
+// checkOneOf takes one of values, in any case.
+func checkOneOf(values ...string) func(string) (string, error) {
+	return func(v string) (string, error) {
+		for _, w := range values {
+			if strings.EqualFold(CleanText(v), w) {
+				return w, nil
+			}
+		}
+		return "", fmt.Errorf("want %s", strings.Join(values, " or "))
+	}
+}
+
+// checkArticle takes "200" or "238 bis", written with or without the
+// space.
+func checkArticle(v string) (string, error) {
+	switch strings.ToLower(strings.ReplaceAll(CleanText(v), " ", "")) {
+	case "200":
+		return "200", nil
+	case "238bis":
+		return "238 bis", nil
+	}
+	return "", fmt.Errorf("want 200 (gifts of individuals, Cerfa 11580) or 238bis (gifts of companies, Cerfa 16216)")
+}
+
+// checkRNA takes an RNA number: W and 9 digits.
+func checkRNA(v string) (string, error) {
+	v = strings.ToUpper(strings.ReplaceAll(CleanText(v), " ", ""))
+	if len(v) != 10 || v[0] != 'W' || !allDigits(v[1:]) {
+		return "", fmt.Errorf("want an RNA number: W and 9 digits, such as W621001234")
+	}
+	return v, nil
+}
+
+// checkCompanyNumber takes a SIREN (9 digits) or a Belgian enterprise
+// number (10 digits, "0123.456.789"), spaces and dots dropped.
+func checkCompanyNumber(v string) (string, error) {
+	d := strings.NewReplacer(" ", "", ".", "", "\u00a0", "").Replace(CleanText(v))
+	d = strings.TrimPrefix(strings.ToUpper(d), "BE")
+	if !allDigits(d) || (len(d) != 9 && len(d) != 10) {
+		return "", fmt.Errorf("want a SIREN (9 digits) or a Belgian enterprise number (10 digits)")
+	}
+	return d, nil
+}
+
+// checkSignature takes the path of a readable PNG or JPEG file, made
+// absolute so that a command run from another folder finds it.
+func checkSignature(v string) (string, error) {
+	path, err := filepath.Abs(v)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read it: %w", errors.Unwrap(err))
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	if _, ok := signatureImageType(head[:n]); !ok {
+		return "", fmt.Errorf("not a PNG or JPEG image")
+	}
+	return path, nil
+}
+
+// signatureImageType tells a PNG or a JPEG by its first bytes.
+func signatureImageType(head []byte) (string, bool) {
+	switch {
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return "PNG", true
+	case bytes.HasPrefix(head, []byte{0xff, 0xd8, 0xff}):
+		return "JPG", true
+	}
+	return "", false
 }
 
 func checkPublicURL(v string) (string, error) {

@@ -80,6 +80,7 @@ type noticeRow struct {
 	SupporterID int64        `bun:"supporter_id"`
 	ListIDs     string       `bun:"list_ids"`
 	EventID     int64        `bun:"event_id,nullzero"`
+	ReceiptID   int64        `bun:"receipt_id,nullzero"`
 	Dedupe      string       `bun:"dedupe,nullzero"`
 	Key         string       `bun:"idempotency_key"`
 	Status      noticeStatus `bun:"status"`
@@ -343,6 +344,9 @@ func (n *Newsletter) sendNotice(ctx context.Context, id int64, sender Sender, ow
 // renderNotice makes a notice's message from what is true now. A notice
 // no longer called for returns the reason to skip it.
 func (n *Newsletter) renderNotice(ctx context.Context, r *noticeRow, st *crm.Settings, opts NoticeOptions) (*Message, string, error) {
+	if r.Kind == NoticeReceipt {
+		return n.renderReceiptNotice(ctx, r, st, opts)
+	}
 	s, err := n.db.GetSupporter(ctx, r.SupporterID)
 	if errors.Is(err, crm.ErrNotFound) {
 		return nil, "the supporter no longer exists", nil

@@ -137,8 +137,16 @@ type ForgetReport struct {
 // Files outside the database (an Outbox folder, backups) are the user's:
 // Forget cannot reach them.
 func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, error) {
+	return n.ForgetWith(ctx, email, crm.ForgetOptions{})
+}
+
+// ForgetWith is Forget with crm's options: with opts.Force, a donor with
+// a tax receipt of the last six years is erased too (see
+// crm.DB.ForgetWith), which is otherwise refused with an error wrapping
+// crm.ErrRetention. opts.Erasers run after newsletter's own.
+func (n *Newsletter) ForgetWith(ctx context.Context, email string, opts crm.ForgetOptions) (*ForgetReport, error) {
 	rep := &ForgetReport{}
-	err := n.db.Forget(ctx, email, func(ctx context.Context, crmTx *crm.Tx, id int64, addr string) error {
+	opts.Erasers = append([]crm.Eraser{func(ctx context.Context, crmTx *crm.Tx, id int64, addr string) error {
 		tx := dbutil.Tx(crmTx) // the deliveries and campaigns are newsletter's tables
 		rep.SupporterID = id
 		if tx.Dialect().Name() == dialect.PG {
@@ -232,7 +240,8 @@ func (n *Newsletter) Forget(ctx context.Context, email string) (*ForgetReport, e
 			}
 		}
 		return nil
-	})
+	}}, opts.Erasers...)
+	err := n.db.ForgetWith(ctx, email, opts)
 	if err != nil && !errors.Is(err, crm.ErrLogBusy) {
 		return nil, err
 	}

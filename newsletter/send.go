@@ -833,12 +833,31 @@ func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, delive
 // retrying temporary failures with backoff, always with the same key and
 // messages. refused is true when it stops on a quota error and every
 // attempt was definitely refused (a quota or a rate limit, never a
-// temporary failure after which the batch may have gone out).
+// temporary failure after which the batch may have gone out). A message
+// with attachments goes alone through the sender's single-email mode
+// (SingleSender), with the same key, retries and guarantees.
 func (n *Newsletter) deliver(ctx context.Context, sender Sender, key string, msgs []Message, opts SendOptions) ([]Result, bool, error) {
 	backoff := 500 * time.Millisecond
 	definite := true
+	send := sender.SendBatch
+	if slices.ContainsFunc(msgs, func(m Message) bool { return len(m.Attachments) > 0 }) {
+		// Attachments go through the single-email endpoint, one message
+		// per request and key: the batch endpoint takes none.
+		single, ok := sender.(SingleSender)
+		if !ok || len(msgs) != 1 {
+			return nil, false, &SendError{Kind: KindPermanent,
+				Err: errors.New("a message with attachments needs a sender with a single-email mode (Resend, an outbox), alone")}
+		}
+		send = func(ctx context.Context, key string, msgs []Message) ([]Result, error) {
+			r, err := single.Send(ctx, key, msgs[0])
+			if err != nil {
+				return nil, err
+			}
+			return []Result{r}, nil
+		}
+	}
 	for attempt := 0; ; attempt++ {
-		results, err := sender.SendBatch(ctx, key, msgs)
+		results, err := send(ctx, key, msgs)
 		if err == nil {
 			if len(results) != len(msgs) {
 				return nil, false, fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))

@@ -50,6 +50,17 @@ type Message struct {
 	// and "delivery" (the delivery's id), so that events map back to the
 	// campaign even for an address that changed since.
 	Tags map[string]string `json:"tags,omitempty"`
+	// Attachments are files sent with the message (a tax receipt's
+	// PDF). Only the single-email endpoint takes them: a message with
+	// attachments goes alone through a SingleSender.
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment is a file attached to a message.
+type Attachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type,omitempty"` // from the file name's extension when empty
+	Content     []byte `json:"content"`                // base64 in JSON
 }
 
 // Result is what became of one message of a batch: sent with the
@@ -64,6 +75,17 @@ type Result struct {
 // within 24 hours, must not send them twice.
 type Sender interface {
 	SendBatch(ctx context.Context, key string, msgs []Message) ([]Result, error)
+}
+
+// SingleSender is a Sender that can also send one message through the
+// provider's single-email endpoint, which, unlike the batch one, takes
+// attachments (Resend's POST /emails). key is the message's idempotency
+// key, with the same promise as SendBatch's. The delivery engine sends a
+// message with attachments this way, alone; a Sender without Send cannot
+// send such a message, and the engine reports it as refused for good.
+type SingleSender interface {
+	Sender
+	Send(ctx context.Context, key string, m Message) (Result, error)
 }
 
 // SendErrorKind classifies a failed batch.
@@ -111,7 +133,7 @@ type ResendSender struct {
 	limiter *rate.Limiter
 }
 
-var _ Sender = (*ResendSender)(nil)
+var _ SingleSender = (*ResendSender)(nil)
 
 // DefaultRateLimit is the requests per second Resend allows by default;
 // the sender adapts to the ratelimit-limit header of every answer.
@@ -281,6 +303,61 @@ func (s *ResendSender) SendBatch(ctx context.Context, key string, msgs []Message
 	return results, nil
 }
 
+// singleEmail is the body of Resend's POST /emails: resend-go's
+// SendEmailRequest, but with attachments in base64, as the API
+// documents them (resend-go writes an array of numbers, some four times
+// the size).
+type singleEmail struct {
+	From        string             `json:"from"`
+	To          []string           `json:"to"`
+	Subject     string             `json:"subject"`
+	ReplyTo     string             `json:"reply_to,omitempty"`
+	HTML        string             `json:"html,omitempty"`
+	Text        string             `json:"text,omitempty"`
+	Headers     map[string]string  `json:"headers,omitempty"`
+	Tags        []resend.Tag       `json:"tags,omitempty"`
+	Attachments []base64Attachment `json:"attachments,omitempty"`
+}
+
+type base64Attachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type,omitempty"`
+	Content     string `json:"content"`
+}
+
+// Send sends one message, attachments included, through Resend's
+// single-email endpoint with the idempotency key. A message the API
+// refuses (422) is a SendError of KindPermanent.
+func (s *ResendSender) Send(ctx context.Context, key string, m Message) (Result, error) {
+	if err := s.limiter.Wait(ctx); err != nil {
+		return Result{}, &SendError{Kind: KindTransient, Err: err}
+	}
+	body := &singleEmail{From: m.From, To: []string{m.To}, ReplyTo: m.ReplyTo, Subject: m.Subject, HTML: m.HTML, Text: m.Text,
+		Headers: m.Headers}
+	for _, k := range slices.Sorted(maps.Keys(m.Tags)) {
+		body.Tags = append(body.Tags, resend.Tag{Name: k, Value: m.Tags[k]})
+	}
+	for _, a := range m.Attachments {
+		body.Attachments = append(body.Attachments, base64Attachment{Filename: a.Filename, ContentType: a.ContentType,
+			Content: base64.StdEncoding.EncodeToString(a.Content)})
+	}
+	ob := &observation{}
+	req, err := s.client.NewRequestWithOptions(context.WithValue(ctx, obsKey{}, ob), http.MethodPost, "emails", body,
+		&resend.SendEmailOptions{IdempotencyKey: key})
+	if err != nil {
+		return Result{}, &SendError{Kind: KindPermanent, Err: err}
+	}
+	var resp resend.SendEmailResponse
+	_, err = s.client.Perform(req, &resp)
+	if ob.limit > 0 && rate.Limit(ob.limit) != s.limiter.Limit() {
+		s.limiter.SetLimit(rate.Limit(ob.limit))
+	}
+	if err != nil {
+		return Result{}, classify(err, ob)
+	}
+	return Result{ID: resp.Id}, nil
+}
+
 func classify(err error, ob *observation) error {
 	var rle *resend.RateLimitError
 	switch {
@@ -332,7 +409,7 @@ type Outbox struct {
 	count int
 }
 
-var _ Sender = (*Outbox)(nil)
+var _ SingleSender = (*Outbox)(nil)
 
 // Written returns how many files the outbox has written.
 func (o *Outbox) Written() int {
@@ -377,8 +454,17 @@ func (o *Outbox) SendBatch(ctx context.Context, key string, msgs []Message) ([]R
 	return results, nil
 }
 
+// Send writes one message to Dir, as SendBatch does.
+func (o *Outbox) Send(ctx context.Context, key string, m Message) (Result, error) {
+	rs, err := o.SendBatch(ctx, key, []Message{m})
+	if err != nil {
+		return Result{}, err
+	}
+	return rs[0], nil
+}
+
 // EML formats a message as an RFC 5322 email with text and HTML
-// alternatives. key makes the Message-ID stable across retries. Header
+// alternatives, and its attachments (multipart/mixed) when it has some. key makes the Message-ID stable across retries. Header
 // lines are folded at 78 characters (never past RFC 5322's 998), and
 // non-ASCII text is written as RFC 2047 encoded words: the subject and
 // the display names in From, To and Reply-To, and any header value with
@@ -396,6 +482,15 @@ func EML(m Message, key string) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
+	contentType := `multipart/alternative; boundary="` + mw.Boundary() + `"`
+	// With attachments, the alternatives are the first part of a
+	// multipart/mixed whose other parts are the files.
+	var mixed *multipart.Writer
+	var mixedBody bytes.Buffer
+	if len(m.Attachments) > 0 {
+		mixed = multipart.NewWriter(&mixedBody)
+		contentType = `multipart/mixed; boundary="` + mixed.Boundary() + `"`
+	}
 	sum := sha256.Sum256([]byte(key + "\x00" + m.To))
 	domain := asciiDomain(from.Address[strings.LastIndexByte(from.Address, '@')+1:])
 	hdr := map[string]string{
@@ -405,7 +500,7 @@ func EML(m Message, key string) ([]byte, error) {
 		"Date":         time.Now().UTC().Format(time.RFC1123Z),
 		"Message-ID":   "<" + hex.EncodeToString(sum[:12]) + "@" + domain + ">",
 		"MIME-Version": "1.0",
-		"Content-Type": `multipart/alternative; boundary="` + mw.Boundary() + `"`,
+		"Content-Type": contentType,
 	}
 	if m.ReplyTo != "" {
 		replyTo, err := mail.ParseAddress(m.ReplyTo)
@@ -444,7 +539,49 @@ func EML(m Message, key string) ([]byte, error) {
 		qp.Close()
 	}
 	mw.Close()
+	if mixed != nil {
+		w, err := mixed.CreatePart(textproto.MIMEHeader{"Content-Type": {`multipart/alternative; boundary="` + mw.Boundary() + `"`}})
+		if err != nil {
+			return nil, err
+		}
+		w.Write(b.Bytes())
+		for _, a := range m.Attachments {
+			if err := writeAttachment(mixed, a); err != nil {
+				return nil, err
+			}
+		}
+		mixed.Close()
+		return append(head.Bytes(), mixedBody.Bytes()...), nil
+	}
 	return append(head.Bytes(), b.Bytes()...), nil
+}
+
+// writeAttachment writes a file as a base64 part of a multipart/mixed
+// message, in lines of 76 characters.
+func writeAttachment(mw *multipart.Writer, a Attachment) error {
+	ctype := a.ContentType
+	if ctype == "" {
+		ctype = mime.TypeByExtension(filepath.Ext(a.Filename))
+	}
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	name := mime.QEncoding.Encode("utf-8", filepath.Base(a.Filename))
+	w, err := mw.CreatePart(textproto.MIMEHeader{
+		"Content-Type":              {mime.FormatMediaType(ctype, map[string]string{"name": name})},
+		"Content-Disposition":       {mime.FormatMediaType("attachment", map[string]string{"filename": name})},
+		"Content-Transfer-Encoding": {"base64"},
+	})
+	if err != nil {
+		return err
+	}
+	enc := base64.StdEncoding.EncodeToString(a.Content)
+	for len(enc) > 76 {
+		io.WriteString(w, enc[:76]+"\r\n")
+		enc = enc[76:]
+	}
+	_, err = io.WriteString(w, enc+"\r\n")
+	return err
 }
 
 // headerLine is the length header lines are folded at, as RFC 5322

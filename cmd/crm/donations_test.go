@@ -52,7 +52,7 @@ func TestDonationsEditDelete(t *testing.T) {
 	}
 
 	// On a live receipt: frozen, with the library's message as is.
-	receipt(t, db, 1)
+	putOnReceipt(t, db, 1)
 	code, _, errOut := crmRun(t, db, "donations", "edit", "1", "--fund", "")
 	if want := "crm: donation 1 is on tax receipt 2026-0001: cancel the receipt first (crm receipts cancel 2026-0001 --reason ...): conflict\n"; code != 1 || errOut != want {
 		t.Errorf("edit of a receipted gift: exit %d, %q; want %q", code, errOut, want)
@@ -83,9 +83,9 @@ func TestDonationsEditDelete(t *testing.T) {
 	}
 }
 
-// receipt puts donation id on a live tax receipt, as crm receipts issue
+// putOnReceipt puts donation id on a live tax receipt, as crm receipts issue
 // would.
-func receipt(t *testing.T, dsn string, donation int64) {
+func putOnReceipt(t *testing.T, dsn string, donation int64) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := crm.Open(ctx, dsn)

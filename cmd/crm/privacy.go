@@ -41,7 +41,9 @@ func forgetSupporterCommand() *cli.Command {
 		Name:      "forget",
 		Usage:     "erase one person (GDPR art. 17); donations stay as anonymous amounts",
 		ArgsUsage: "EMAIL",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
+			&cli.BoolFlag{Name: "force", Usage: "erase a donor with a tax receipt of the last 6 years too (kept by law: LPF art. L102 B); " +
+				"the receipts keep their numbers and amounts, their donor fields are blanked"}},
 		Action: withDB(1, 1, func(c *cli.Context, db *crm.DB) error {
 			email := c.Args().First()
 			if _, err := supporterID(c, db, email); err != nil {
@@ -60,7 +62,11 @@ func forgetSupporterCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := n.Forget(c.Context, email)
+			rep, err := n.ForgetWith(c.Context, email, crm.ForgetOptions{Force: c.Bool("force")})
+			if errors.Is(err, crm.ErrRetention) {
+				return fmt.Errorf("nothing was erased: %w; the association must keep its receipts six years. "+
+					"Add --force to erase the person anyway: their receipts keep their numbers and amounts, without the donor's name and address", err)
+			}
 			if rep == nil {
 				return err // nothing was erased
 			}

@@ -59,11 +59,9 @@ func listSettings(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	values := map[string]string{"name": s.Name, "postal-address": s.PostalAddress, "public-url": s.PublicURL,
-		"from": s.From, "reply-to": s.ReplyTo, "time-zone": s.TimeZone, "signup-redirect": s.SignupRedirect}
 	recs := records{columns: textColumns("key", "value"), json: s}
 	for _, k := range crm.SettingKeys() {
-		v := values[k.Name]
+		v := s.Value(k.Name)
 		if k.Name == "time-zone" && v == "" {
 			v = crm.DefaultTimeZone + " (default)"
 		}

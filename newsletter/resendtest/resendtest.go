@@ -16,6 +16,7 @@ package resendtest
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -50,6 +51,64 @@ type Email struct {
 	Tags           []resend.Tag
 	IdempotencyKey string // of the request that carried it
 	Batch          bool   // sent through /emails/batch
+	// Attachments are the files it carried (only /emails takes them).
+	Attachments []Attachment
+}
+
+// Attachment is one file of an accepted message, its content decoded
+// from the base64 string the API documents (or the array of byte values
+// resend-go writes).
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Content     []byte
+}
+
+// decodeAttachments reads a request's attachments, or says what is
+// wrong with them.
+func decodeAttachments(raw json.RawMessage) ([]Attachment, string) {
+	if empty(raw) {
+		return nil, ""
+	}
+	var in []struct {
+		Filename    string          `json:"filename"`
+		ContentType string          `json:"content_type"`
+		Content     json.RawMessage `json:"content"`
+		Path        string          `json:"path"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, "The `attachments` field must be an array of objects."
+	}
+	out := make([]Attachment, len(in))
+	for i, a := range in {
+		if a.Filename == "" && a.Path == "" {
+			return nil, fmt.Sprintf("attachments[%d]: the `filename` field is missing.", i)
+		}
+		out[i] = Attachment{Filename: a.Filename, ContentType: a.ContentType}
+		var b64 string
+		var bytesArr []byte
+		var ints []int
+		switch {
+		case json.Unmarshal(a.Content, &b64) == nil:
+			b, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				return nil, fmt.Sprintf("attachments[%d]: the `content` field is not base64.", i)
+			}
+			out[i].Content = b
+		case json.Unmarshal(a.Content, &ints) == nil:
+			bytesArr = make([]byte, len(ints))
+			for k, v := range ints {
+				if v < 0 || v > 255 {
+					return nil, fmt.Sprintf("attachments[%d]: the `content` array holds a value that is not a byte.", i)
+				}
+				bytesArr[k] = byte(v)
+			}
+			out[i].Content = bytesArr
+		case a.Path == "":
+			return nil, fmt.Sprintf("attachments[%d]: the `content` or `path` field is missing.", i)
+		}
+	}
+	return out, ""
 }
 
 // Fault is an injected failure of one request.
@@ -417,6 +476,7 @@ func (s *Server) accept(m *request, key string, batch bool) string {
 	if !s.opts.CountOnly {
 		e.From, e.Subject, e.HTML, e.Text = m.From, m.Subject, text(m.Html), text(m.Text)
 		e.ReplyTo, e.Headers, e.Tags = m.ReplyTo, m.Headers, m.Tags
+		e.Attachments, _ = decodeAttachments(m.Attachments)
 	}
 	s.mu.Lock()
 	if k := len(s.emails); k == 0 || len(s.emails[k-1]) == cap(s.emails[k-1]) {
@@ -481,7 +541,11 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if msg := validate(&m); msg != "" {
+	msg := validate(&m)
+	if msg == "" {
+		_, msg = decodeAttachments(m.Attachments)
+	}
+	if msg != "" {
 		store(http.StatusUnprocessableEntity, writeError(w, http.StatusUnprocessableEntity, "validation_error", msg))
 		return
 	}

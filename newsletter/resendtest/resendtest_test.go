@@ -175,3 +175,43 @@ func TestConcurrentIdempotentRequest(t *testing.T) {
 		t.Errorf("%d emails sent", n)
 	}
 }
+
+// Attachments on the single-email endpoint are recorded, whether their
+// content is base64 (as the API documents) or an array of byte values
+// (as resend-go writes it); the batch endpoint refuses them.
+func TestAttachments(t *testing.T) {
+	srv := resendtest.NewServer(resendtest.Options{})
+	defer srv.Close()
+	ctx := context.Background()
+	m := msg("a@example.org")
+	m.Attachments = []*resend.Attachment{{Filename: "2026-0001.pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.3 x")}}
+	if _, err := srv.Client().Emails.SendWithOptions(ctx, m, &resend.SendEmailOptions{IdempotencyKey: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"from":"Asso <news@asso.example.org>","to":["b@example.org"],"subject":"Reçu","text":"Hi",` +
+		`"attachments":[{"filename":"2026-0002.pdf","content":"JVBERi0xLjM="}]}`
+	req, _ := http.NewRequest("POST", srv.URL+"/emails", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+resendtest.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("base64 attachment: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	got := srv.Emails()
+	if len(got) != 2 || len(got[0].Attachments) != 1 || string(got[0].Attachments[0].Content) != "%PDF-1.3 x" ||
+		got[0].Attachments[0].Filename != "2026-0001.pdf" || got[0].Attachments[0].ContentType != "application/pdf" ||
+		string(got[1].Attachments[0].Content) != "%PDF-1.3" || got[1].Attachments[0].Filename != "2026-0002.pdf" {
+		t.Fatalf("recorded: %+v", got)
+	}
+	bad := strings.Replace(body, "JVBERi0xLjM=", "not base64!", 1)
+	req, _ = http.NewRequest("POST", srv.URL+"/emails", strings.NewReader(bad))
+	req.Header.Set("Authorization", "Bearer "+resendtest.APIKey)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 422 {
+		t.Errorf("content not base64: %v %v", resp.Status, err)
+	}
+	res, err := srv.Client().Batch.SendWithOptions(ctx, []*resend.SendEmailRequest{m},
+		&resend.BatchSendEmailOptions{BatchValidation: resend.BatchValidationPermissive})
+	if err != nil || len(res.Errors) != 1 || len(srv.Emails()) != 2 {
+		t.Errorf("batch with an attachment: %+v %v", res, err)
+	}
+}
