@@ -146,7 +146,8 @@ var donationSynonyms = func() map[string]string {
 	add(fieldAmount, "amount", "montant", "montant tarif", "montant adhésion", "montant du don", "don", "somme")
 	add(fieldCurrency, "currency", "devise", "monnaie")
 	add(fieldDate, "date", "date de la commande", "date du don", "date received", "received", "date de paiement")
-	add(fieldMethod, "method", "moyen de paiement", "mode de paiement", "payment method", "méthode")
+	add(fieldMethod, "method", "moyen de paiement", "mode de paiement", "payment method", "méthode", "moyen", "paiement",
+		"mode de règlement", "règlement")
 	add(fieldFund, "fund", "fonds", "campagne", "campaign", "formule", "tarif", "affectation")
 	add(fieldReference, "reference", "référence", "ref", "référence commande", "numéro", "transaction id",
 		"numéro de reçu")

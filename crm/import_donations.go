@@ -39,7 +39,10 @@ type DonationImportOptions struct {
 // DonationImportReport says what ImportDonations did.
 type DonationImportReport struct {
 	FileInfo
-	DryRun bool `json:"dry_run"`
+	// Columns says which field each column fed; "ignore" for those the
+	// import did not recognise (name them with DonationImportOptions.Map).
+	Columns []ColumnUse `json:"columns"`
+	DryRun  bool        `json:"dry_run"`
 
 	Rows              int `json:"rows"`               // data rows read
 	Created           int `json:"created"`            // donations recorded
@@ -105,7 +108,8 @@ func (db *DB) ImportDonations(ctx context.Context, r io.Reader, opts DonationImp
 	if cur, err = NormalizeCurrency(cur); err != nil {
 		return nil, err
 	}
-	rep := &DonationImportReport{FileInfo: fileInfo(sr, format), DryRun: opts.DryRun, Rejections: []Rejection{}}
+	rep := &DonationImportReport{FileInfo: fileInfo(sr, format), Columns: describeColumns(cols), DryRun: opts.DryRun,
+		Rejections: []Rejection{}}
 	im := &donationImport{db: db, opts: opts, rep: rep, cols: cols, format: format, currency: cur,
 		now: db.Now(), seenRows: map[string]int{}, created: map[string]bool{}, kept: map[string]bool{}}
 	err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {

@@ -203,3 +203,20 @@ func TestDonationsReports(t *testing.T) {
 		}
 	}
 }
+
+// A donations file's column the import does not know is named in the
+// report, not dropped silently; "Moyen" is read as the method.
+func TestImportDonationsNamesUnreadColumns(t *testing.T) {
+	db := crmtest.Database(t)
+	path := filepath.Join(t.TempDir(), "dons.csv")
+	if err := os.WriteFile(path, []byte("Email;Montant;Date;Moyen;Commentaire du caissier\na@example.org;10;2026-01-02;chèque;ok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, db, "import", "donations", path)
+	if !strings.Contains(out, `columns not read: "Commentaire du caissier"`) {
+		t.Errorf("import printed:\n%s", out)
+	}
+	if out := mustRun(t, db, "donations", "list", "--format", "csv"); !strings.Contains(out, ",cheque,") {
+		t.Errorf("the Moyen column was not read as the method:\n%s", out)
+	}
+}

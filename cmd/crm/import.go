@@ -434,6 +434,16 @@ func importDonations(c *cli.Context, db *crm.DB) error {
 		{"addresses completed", strconv.Itoa(rep.AddressesCompleted)},
 		{"other addresses kept", strconv.Itoa(rep.AddressesKept)},
 	}, rep.Rejections, rep.Rejected, rep.DryRun)
+	var ignored []string
+	for _, col := range rep.Columns {
+		if col.Field == "ignore" && strings.TrimSpace(col.Header) != "" {
+			ignored = append(ignored, strconv.Quote(col.Header))
+		}
+	}
+	if len(ignored) > 0 {
+		fmt.Fprintf(c.App.Writer, "  columns not read: %s (to read one, name its field: --map \"HEADER=FIELD\", see --help)\n",
+			strings.Join(ignored, ", "))
+	}
 	printDryRun(c, rep.DryRun)
 	return nil
 }
