@@ -13,12 +13,12 @@ import (
 func TestWaitingPosition(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	e := mustEvent(t, db, &crm.Event{Name: "distribution", Capacity: 1})
+	e := mustEvent(t, db, &crm.Event{Name: "distribution", Capacity: 2})
 	var ids []int64
 	for i := range 5 {
 		ids = append(ids, mustSupporter(t, db, &crm.Supporter{Email: fmt.Sprintf("w%d@example.org", i)}).ID)
 	}
-	answer(t, db, "distribution", ids[0], crm.AnswerYes, 0) // the one place
+	answer(t, db, "distribution", ids[0], crm.AnswerYes, 1) // both places
 	answer(t, db, "distribution", ids[1], crm.AnswerMaybe, 0)
 	for _, id := range ids[2:] {
 		answer(t, db, "distribution", id, crm.AnswerYes, 0)

@@ -3,9 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/assocrm/assocrm/crm"
 )
 
 // A wrong command line exits 2, prints nothing on stdout, says on stderr
@@ -162,7 +165,13 @@ func TestHelpWording(t *testing.T) {
 			}
 		}
 	}
-	if len(cols) != 2 || cols[0] != cols[1] || !strings.Contains(settings, "signup-redirect  the page") {
+	longest := ""
+	for _, k := range crm.SettingKeys() {
+		if len(k.Name) > len(longest) {
+			longest = k.Name
+		}
+	}
+	if len(cols) != 2 || cols[0] != cols[1] || !regexp.MustCompile(`\n +`+regexp.QuoteMeta(longest)+`  \S`).MatchString(settings) {
 		t.Errorf("the settings' descriptions start at columns %v, the longest key not set apart:\n%s", cols, settings)
 	}
 }
