@@ -111,9 +111,12 @@ type Event struct {
 	Kind          EventKind   `bun:"kind" json:"kind"`                         // KindAction or KindEvent
 	Public        bool        `bun:"public" json:"public"`                     // on the public events page and feed
 	Status        EventStatus `bun:"status" json:"status"`                     // EventScheduled or EventCancelled
-	CreatedAt     time.Time   `bun:"created_at" json:"created_at"`             //
-	UpdatedAt     time.Time   `bun:"updated_at" json:"updated_at"`             //
-	CancelledAt   time.Time   `bun:"cancelled_at,nullzero" json:"cancelled_at,omitzero"`
+	// Sequence counts the event's changes, for calendars (iCalendar's
+	// SEQUENCE): each EditEvent and the CancelEvent add one.
+	Sequence    int       `bun:"sequence" json:"sequence"`
+	CreatedAt   time.Time `bun:"created_at" json:"created_at"` //
+	UpdatedAt   time.Time `bun:"updated_at" json:"updated_at"` //
+	CancelledAt time.Time `bun:"cancelled_at,nullzero" json:"cancelled_at,omitzero"`
 }
 
 // TitleFor returns the event's title in the language (fr or en).
@@ -255,8 +258,9 @@ type EventEdit struct {
 	Public                                     *bool
 }
 
-// EditEvent changes a scheduled event. When the capacity grows, the
-// waiting list is offered the new places; the result says who got one.
+// EditEvent changes a scheduled event and adds one to its Sequence.
+// When the capacity grows, the waiting list is offered the new places;
+// the result says who got one.
 func (db *DB) EditEvent(ctx context.Context, name string, edit EventEdit) (*Event, []RSVP, error) {
 	var e *Event
 	var promoted []RSVP
@@ -308,6 +312,7 @@ func (tx *Tx) EditEvent(ctx context.Context, name string, edit EventEdit) (*Even
 		return nil, nil, err
 	}
 	e.UpdatedAt = tx.now()
+	e.Sequence++
 	if _, err := tx.tx.NewUpdate().Model(e).WherePK().ExcludeColumn("id", "name", "created_at").Exec(ctx); err != nil {
 		return nil, nil, fmt.Errorf("edit event: %w", err)
 	}
@@ -321,8 +326,9 @@ func (tx *Tx) EditEvent(ctx context.Context, name string, edit EventEdit) (*Even
 	return e, promoted, nil
 }
 
-// CancelEvent marks a scheduled event cancelled; it takes no more answers.
-// It returns an error wrapping ErrEventClosed if it already was.
+// CancelEvent marks a scheduled event cancelled, adding one to its
+// Sequence; it takes no more answers. It returns an error wrapping
+// ErrEventClosed if it already was.
 func (db *DB) CancelEvent(ctx context.Context, name string) (*Event, error) {
 	return runTx(ctx, db, func(tx *Tx) (*Event, error) { return tx.CancelEvent(ctx, name) })
 }
@@ -338,7 +344,8 @@ func (tx *Tx) CancelEvent(ctx context.Context, name string) (*Event, error) {
 	}
 	now := tx.now()
 	e.Status, e.CancelledAt, e.UpdatedAt = EventCancelled, now, now
-	if _, err := tx.tx.NewUpdate().Model(e).Column("status", "cancelled_at", "updated_at").WherePK().Exec(ctx); err != nil {
+	e.Sequence++
+	if _, err := tx.tx.NewUpdate().Model(e).Column("status", "cancelled_at", "updated_at", "sequence").WherePK().Exec(ctx); err != nil {
 		return nil, fmt.Errorf("cancel event: %w", err)
 	}
 	return e, tx.Audit(ctx, "event cancel", "event "+e.Name)

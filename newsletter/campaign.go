@@ -237,7 +237,7 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 				return nil, err
 			}
 			n.setEvent(&sample, n.publicURL, event, NewEventFields(event, lang, st.Location()), 0, 0)
-			sample.CalendarURL = n.calendarLink(n.publicURL, event)
+			sample.CalendarURL = n.calendarLink(n.publicURL, event, lang)
 		}
 		out, err := tpl.Render(sample)
 		if err != nil {

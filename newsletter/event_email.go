@@ -114,15 +114,21 @@ func (n *Newsletter) rsvpLink(base *url.URL, supporterID int64, e *crm.Event, an
 		CampaignID: campaignID, Expires: e.End().Add(RSVPLinkLifetime)}) + "&answer=" + string(answer)
 }
 
-// calendarLink returns the link to the event's iCalendar file, from base.
-func (n *Newsletter) calendarLink(base *url.URL, e *crm.Event) string {
+// calendarLink returns the link to the event's iCalendar file, from base,
+// with its texts in lang (?lang=en; French, the file's default, else).
+func (n *Newsletter) calendarLink(base *url.URL, e *crm.Event, lang string) string {
 	u := *base
 	u.Path = strings.TrimRight(u.Path, "/") + "/events/" + e.Name + ".ics"
 	u.RawQuery, u.Fragment = "", ""
+	q := url.Values{}
 	if !e.Public {
-		u.RawQuery = "token=" + n.signer.Sign(Token{Purpose: PurposeCalendar, EventID: e.ID,
-			Expires: e.End().Add(RSVPLinkLifetime)})
+		q.Set("token", n.signer.Sign(Token{Purpose: PurposeCalendar, EventID: e.ID,
+			Expires: e.End().Add(RSVPLinkLifetime)}))
 	}
+	if lang == "en" {
+		q.Set("lang", "en")
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 
@@ -142,7 +148,7 @@ func (n *Newsletter) setEvent(rc *Recipient, base *url.URL, e *crm.Event, fields
 type invitationEvent struct {
 	event    *crm.Event
 	fields   map[string]EventFields // by language: fr, en
-	calendar string
+	calendar map[string]string      // the calendar link, by language: fr, en
 }
 
 // eventSnapshot is the event as an invitation's send froze it
@@ -159,6 +165,15 @@ func (ie *invitationEvent) fieldsFor(lang string) EventFields {
 		return ie.fields["en"]
 	}
 	return ie.fields["fr"]
+}
+
+// calendarFor returns the link to the event's calendar file in the
+// template's language.
+func (ie *invitationEvent) calendarFor(lang string) string {
+	if lang == "en" {
+		return ie.calendar["en"]
+	}
+	return ie.calendar["fr"]
 }
 
 // loadInvitationEvent sets c.event for an invitation: the event as frozen
@@ -192,8 +207,9 @@ func (n *Newsletter) loadInvitationEvent(ctx context.Context, c *Campaign) error
 	if c.linkBase != nil {
 		base = c.linkBase
 	}
-	c.event = &invitationEvent{event: snap.Event, calendar: n.calendarLink(base, snap.Event), fields: map[string]EventFields{
-		"fr": NewEventFields(snap.Event, "fr", loc), "en": NewEventFields(snap.Event, "en", loc)}}
+	c.event = &invitationEvent{event: snap.Event,
+		calendar: map[string]string{"fr": n.calendarLink(base, snap.Event, "fr"), "en": n.calendarLink(base, snap.Event, "en")},
+		fields:   map[string]EventFields{"fr": NewEventFields(snap.Event, "fr", loc), "en": NewEventFields(snap.Event, "en", loc)}}
 	return nil
 }
 
@@ -573,7 +589,7 @@ func (n *Newsletter) renderEventNotice(ctx context.Context, r *noticeRow, s *crm
 		UnsubscribeURL: n.link("/unsubscribe", Token{Purpose: PurposeUnsubscribe, SupporterID: s.ID}),
 		PreferencesURL: n.PreferencesURL(s.ID)}
 	n.setEvent(&rc, n.publicURL, e, NewEventFields(e, tpl.Language, st.Location()), s.ID, 0)
-	rc.CalendarURL = n.calendarLink(n.publicURL, e)
+	rc.CalendarURL = n.calendarLink(n.publicURL, e, tpl.Language)
 	out, err := tpl.Render(rc)
 	if err != nil {
 		return "", fmt.Errorf("event %s: %s email: %w", e.Name, r.Kind, err)

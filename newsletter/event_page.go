@@ -532,6 +532,7 @@ type eventsView struct {
 	Org       string
 	OtherLang string
 	Events    []eventView
+	Feed      string // the link to the calendar of them all
 }
 
 // eventsPage is GET /events: the upcoming public events, in French or
@@ -552,7 +553,7 @@ func (h *handler) eventsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	et := eventTextsByLang[lang]
 	v := &eventsView{T: texts[lang], ET: et, Org: set.Name, PageTitle: et.EventsTitle,
-		OtherLang: "?" + url.Values{"lang": {otherLanguage(lang)}}.Encode()}
+		OtherLang: "?" + url.Values{"lang": {otherLanguage(lang)}}.Encode(), Feed: "events.ics" + calendarQuery(lang)}
 	if set.Name != "" {
 		v.PageTitle += " · " + set.Name
 	}
@@ -563,14 +564,24 @@ func (h *handler) eventsPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ev := newEventView(e, c, set.Location(), lang)
-		ev.ICS = "events/" + url.PathEscape(e.Name) + ".ics"
+		ev.ICS = "events/" + url.PathEscape(e.Name) + ".ics" + calendarQuery(lang)
 		v.Events = append(v.Events, ev)
 	}
 	h.writeEventPage(w, http.StatusOK, "events", v)
 }
 
+// calendarQuery is what the links to calendars add for lang: ?lang=en in
+// English, nothing in French (their default).
+func calendarQuery(lang string) string {
+	if lang == "en" {
+		return "?lang=en"
+	}
+	return ""
+}
+
 // eventsFeed is GET /events.ics: the upcoming public events, the
-// cancelled ones marked so, for calendars to subscribe to.
+// cancelled ones marked so, for calendars to subscribe to; in French, or
+// in English with ?lang=en (as the event files).
 func (h *handler) eventsFeed(w http.ResponseWriter, r *http.Request) {
 	es, err := h.n.db.Events(r.Context(), crm.EventFilter{From: h.n.clock(), PublicOnly: true})
 	if err != nil {
@@ -608,9 +619,19 @@ func (h *handler) eventFile(w http.ResponseWriter, r *http.Request) {
 	h.writeCalendar(w, r, e.Name+".ics", !e.Public, []*crm.Event{e})
 }
 
+// calendarLanguage is a calendar's language: English with ?lang=en, else
+// French. Not the browser's: a calendar app that subscribed fetches the
+// feed again without the headers of the browser that found it.
+func calendarLanguage(r *http.Request) string {
+	if strings.EqualFold(strings.TrimSpace(r.URL.Query().Get("lang")), "en") {
+		return "en"
+	}
+	return "fr"
+}
+
 func (h *handler) writeCalendar(w http.ResponseWriter, r *http.Request, filename string, private bool, es []*crm.Event) {
 	var b bytes.Buffer
-	if err := h.n.WriteEventCalendar(r.Context(), &b, formLanguage(r), es...); err != nil {
+	if err := h.n.WriteEventCalendar(r.Context(), &b, calendarLanguage(r), es...); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -682,7 +703,7 @@ var eventTemplate = template.Must(template.Must(formTemplate.Clone()).Funcs(temp
 </article>
 {{else}}<p>{{.ET.NoEvents}}</p>
 {{end}}
-<p class="feed"><a href="events.ics">{{.ET.Subscribe}}</a></p>
+<p class="feed"><a href="{{.Feed}}">{{.ET.Subscribe}}</a></p>
 </main>
 </body>
 </html>
