@@ -38,6 +38,7 @@ import (
 // The other emails of an event are notices (see notice.go), queued in
 // the transaction of the change that calls for them and sent once each:
 // NoticeEventPlace when a place freed up (AnswerEvent, EditEvent),
+// NoticeEventChange when the time or place changed (EditEvent),
 // NoticeEventReminder (RemindEvent) and NoticeEventCancel (CancelEvent).
 // Each is rendered when it is first sent, from what is true then: a
 // notice for an erased person, a cancelled event (but the cancellation),
@@ -50,6 +51,10 @@ const (
 	// NoticeEventCancel tells those who answered yes (waiting list
 	// included) or maybe that the event is cancelled.
 	NoticeEventCancel NoticeKind = "event-cancel"
+	// NoticeEventChange tells those who answered yes (waiting list
+	// included) or maybe that the event's time or place changed
+	// (EditEventWith).
+	NoticeEventChange NoticeKind = "event-change"
 )
 
 // ReminderInterval is how long after a reminder RemindEvent makes another
@@ -120,15 +125,15 @@ func (n *Newsletter) calendarLink(base *url.URL, e *crm.Event, lang string) stri
 	u := *base
 	u.Path = strings.TrimRight(u.Path, "/") + "/events/" + e.Name + ".ics"
 	u.RawQuery, u.Fragment = "", ""
-	q := url.Values{}
+	var q []string
 	if !e.Public {
-		q.Set("token", n.signer.Sign(Token{Purpose: PurposeCalendar, EventID: e.ID,
+		q = append(q, "token="+n.signer.Sign(Token{Purpose: PurposeCalendar, EventID: e.ID,
 			Expires: e.End().Add(RSVPLinkLifetime)}))
 	}
 	if lang == "en" {
-		q.Set("lang", "en")
+		q = append(q, "lang=en")
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = strings.Join(q, "&")
 	return u.String()
 }
 
@@ -350,12 +355,16 @@ func eventFooterFor(lang string) footer {
 }
 
 // DefaultEventTemplate returns the package's own email of the kind
-// (NoticeEventPlace, NoticeEventReminder, NoticeEventCancel) in lang
-// ("en", else French), sent when the organiser gives none; a starting
-// point for one's own.
+// (NoticeEventPlace, NoticeEventReminder, NoticeEventCancel,
+// NoticeEventChange) in lang ("en", else French), sent when the organiser
+// gives none; a starting point for one's own.
 func DefaultEventTemplate(kind NoticeKind, lang string) string {
 	en := lang == "en"
 	switch {
+	case kind == NoticeEventChange && en:
+		return defaultChangeEN
+	case kind == NoticeEventChange:
+		return defaultChangeFR
 	case kind == NoticeEventPlace && en:
 		return defaultPlaceEN
 	case kind == NoticeEventPlace:
@@ -411,8 +420,11 @@ Un rappel : **{{.Event.Title}}**.
 
 Quand : {{.Event.When}}{{with .Event.Place}}
 Où : [{{.}}]({{$.Event.MapURL}}){{end}}
-
-Votre réponse a changé ? [Je viens]({{.RSVPYes}}) · [Je ne viens pas]({{.RSVPNo}}) · [Peut-être]({{.RSVPMaybe}})
+{{with .Event.Description}}
+{{.}}
+{{end}}
+Votre réponse : {{if eq .RSVP.Answer "yes"}}oui, vous venez{{if eq .RSVP.Guests 1}} avec 1 personne{{else if .RSVP.Guests}} avec {{.RSVP.Guests}} personnes{{end}}{{else}}peut-être{{end}}.
+Elle a changé ? [Je viens]({{.RSVPYes}}) · [Je ne viens pas]({{.RSVPNo}}) · [Peut-être]({{.RSVPMaybe}})
 
 [Ajouter à mon agenda]({{.CalendarURL}})
 `
@@ -426,8 +438,11 @@ A reminder: **{{.Event.Title}}**.
 
 When: {{.Event.When}}{{with .Event.Place}}
 Where: [{{.}}]({{$.Event.MapURL}}){{end}}
-
-Has your answer changed? [I am coming]({{.RSVPYes}}) · [I am not coming]({{.RSVPNo}}) · [Maybe]({{.RSVPMaybe}})
+{{with .Event.Description}}
+{{.}}
+{{end}}
+Your answer: {{if eq .RSVP.Answer "yes"}}yes, you are coming{{if eq .RSVP.Guests 1}} with 1 guest{{else if .RSVP.Guests}} with {{.RSVP.Guests}} guests{{end}}{{else}}maybe{{end}}.
+Has it changed? [I am coming]({{.RSVPYes}}) · [I am not coming]({{.RSVPNo}}) · [Maybe]({{.RSVPMaybe}})
 
 [Add to my calendar]({{.CalendarURL}})
 `
@@ -437,7 +452,7 @@ subject: "Annulé : {{.Event.Title}}, {{.Event.When}}"
 ---
 Bonjour{{with .FirstName}} {{.}}{{end}},
 
-**{{.Event.Title}}**, prévu le {{.Event.When}}, est annulé. Ne vous déplacez pas.
+L'événement « {{.Event.Title}} », prévu {{.Event.When}}, est annulé. Ne vous déplacez pas.
 
 Merci d'avoir répondu : nous reviendrons vers vous.
 `
@@ -447,9 +462,39 @@ subject: "Cancelled: {{.Event.Title}}, {{.Event.When}}"
 ---
 Hello{{with .FirstName}} {{.}}{{end}},
 
-**{{.Event.Title}}**, planned for {{.Event.When}}, is cancelled. Please do not come.
+The event "{{.Event.Title}}" ({{.Event.When}}) is cancelled. Please do not come.
 
 Thank you for answering: we will be in touch.
+`
+
+const defaultChangeFR = `---
+subject: "Changement {{if and .Change.Time .Change.Place}}d'horaire et de lieu{{else if .Change.Time}}d'horaire{{else}}de lieu{{end}} : {{.Event.Title}}"
+---
+Bonjour{{with .FirstName}} {{.}}{{end}},
+
+L'événement « {{.Event.Title}} » change {{if and .Change.Time .Change.Place}}d'horaire et de lieu{{else if .Change.Time}}d'horaire{{else}}de lieu{{end}}.
+
+{{if .Change.Time}}**Nouvel horaire :** {{.Event.When}} (au lieu de {{.Change.PreviousWhen}}){{else}}Quand : {{.Event.When}}{{end}}
+{{if not .Change.Place}}{{with .Event.Place}}Où : [{{.}}]({{$.Event.MapURL}}){{end}}{{else if .Event.Place}}**Nouveau lieu :** [{{.Event.Place}}]({{.Event.MapURL}}){{with .Change.PreviousPlace}} (au lieu de {{.}}){{end}}{{else}}Le lieu reste à préciser (ce n'est plus {{.Change.PreviousPlace}}).{{end}}
+
+Vous venez toujours ? Dites-le : [je viens]({{.RSVPYes}}) · [je ne viens pas]({{.RSVPNo}}) · [peut-être]({{.RSVPMaybe}})
+
+[Mettre à jour mon agenda]({{.CalendarURL}})
+`
+
+const defaultChangeEN = `---
+subject: "{{if and .Change.Time .Change.Place}}New time and place{{else if .Change.Time}}New time{{else}}New place{{end}}: {{.Event.Title}}"
+---
+Hello{{with .FirstName}} {{.}}{{end}},
+
+The event "{{.Event.Title}}" has {{if and .Change.Time .Change.Place}}a new time and place{{else if .Change.Time}}a new time{{else}}a new place{{end}}.
+
+{{if .Change.Time}}**New time:** {{.Event.When}} (instead of {{.Change.PreviousWhen}}){{else}}When: {{.Event.When}}{{end}}
+{{if not .Change.Place}}{{with .Event.Place}}Where: [{{.}}]({{$.Event.MapURL}}){{end}}{{else if .Event.Place}}**New place:** [{{.Event.Place}}]({{.Event.MapURL}}){{with .Change.PreviousPlace}} (instead of {{.}}){{end}}{{else}}The place is still to be told (it is no longer {{.Change.PreviousPlace}}).{{end}}
+
+Still coming? Tell us: [I am coming]({{.RSVPYes}}) · [I am not coming]({{.RSVPNo}}) · [Maybe]({{.RSVPMaybe}})
+
+[Update my calendar]({{.CalendarURL}})
 `
 
 // sampleEvent is what templates of an event's emails are test-rendered
@@ -461,7 +506,7 @@ var sampleEvent = EventFields{Name: "exemple", Title: "Distribution", When: "sam
 // parseEventTemplate parses the template of an event's email. A mistake
 // is a *TemplateError naming the language and the line.
 func parseEventTemplate(lang, source string) (*Template, error) {
-	tpl, err := parseTemplate(lang, source, eventFooterFor(lang), invitationFields)
+	tpl, err := parseTemplate(lang, source, eventFooterFor(lang), eventNoticeFields)
 	var te *TemplateError
 	switch {
 	case errors.As(err, &te):
@@ -474,6 +519,9 @@ func parseEventTemplate(lang, source string) (*Template, error) {
 	}
 	rc := sampleRecipient
 	rc.Language, rc.Event = lang, sampleEvent
+	rc.RSVP = RSVPFields{Answer: string(crm.AnswerYes), Guests: 1}
+	rc.Change = EventChangeFields{Time: true, Place: true, PreviousWhen: "vendredi 4 décembre 2026 à 7 h 30",
+		PreviousPlace: "Place d'Armes, 62100 Calais"}
 	rc.RSVPYes, rc.RSVPNo, rc.RSVPMaybe = "https://example.org/rsvp?answer=yes", "https://example.org/rsvp?answer=no",
 		"https://example.org/rsvp?answer=maybe"
 	rc.CalendarURL, rc.UnsubscribeURL, rc.PreferencesURL = "https://example.org/events/exemple.ics",
@@ -561,6 +609,10 @@ func (n *Newsletter) renderEventNotice(ctx context.Context, r *noticeRow, s *crm
 	} else if err != nil {
 		return "", err
 	}
+	rsvp, err := n.db.GetRSVP(ctx, e.ID, s.ID)
+	if err != nil {
+		return "", err
+	}
 	if r.Kind != NoticeEventCancel {
 		if e.Status == crm.EventCancelled {
 			return "the event was cancelled", nil
@@ -568,15 +620,13 @@ func (n *Newsletter) renderEventNotice(ctx context.Context, r *noticeRow, s *crm
 		if !n.clock().Before(e.StartsAt) {
 			return "the event has started", nil
 		}
-		rsvp, err := n.db.GetRSVP(ctx, e.ID, s.ID)
-		if err != nil {
-			return "", err
-		}
 		switch {
 		case r.Kind == NoticeEventPlace && !rsvp.Coming():
 			return "the person no longer holds a place (they answered again since)", nil
 		case r.Kind == NoticeEventReminder && !rsvp.Coming() && (rsvp == nil || rsvp.Answer != crm.AnswerMaybe):
 			return "the person is no longer coming (they answered again since)", nil
+		case r.Kind == NoticeEventChange && (rsvp == nil || rsvp.Answer == crm.AnswerNo):
+			return "the person is no longer coming (they answered no since)", nil
 		}
 	}
 	lang := pageLanguage(s.Language, "")
@@ -590,6 +640,15 @@ func (n *Newsletter) renderEventNotice(ctx context.Context, r *noticeRow, s *crm
 		PreferencesURL: n.PreferencesURL(s.ID)}
 	n.setEvent(&rc, n.publicURL, e, NewEventFields(e, tpl.Language, st.Location()), s.ID, 0)
 	rc.CalendarURL = n.calendarLink(n.publicURL, e, tpl.Language)
+	if rsvp != nil {
+		rc.RSVP = RSVPFields{Answer: string(rsvp.Answer), Guests: rsvp.Guests, Waiting: rsvp.Waiting}
+	}
+	if r.Kind == NoticeEventChange {
+		var why string
+		if rc.Change, why, err = n.changeFor(ctx, r, e, st.Location(), tpl.Language); err != nil || why != "" {
+			return why, err
+		}
+	}
 	out, err := tpl.Render(rc)
 	if err != nil {
 		return "", fmt.Errorf("event %s: %s email: %w", e.Name, r.Kind, err)
