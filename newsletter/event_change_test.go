@@ -2,6 +2,7 @@ package newsletter_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,62 @@ func TestEventNoticeWording(t *testing.T) {
 	}
 	if seen != len(want) {
 		t.Errorf("%d of the %d emails", seen, len(want))
+	}
+}
+
+// An invitation's templates must each carry an answer link; and while an
+// invitation to an event is a draft (scheduled or not), no other can be
+// made, however it is made: the error names it and how to remove it.
+func TestInvitationRules(t *testing.T) {
+	ctx := context.Background()
+	e, n, _ := eventEnv(t)
+	noLinks := "---\nsubject: \"{{.Event.Title}}\"\n---\nVenez : {{.Event.When}}, {{.CalendarURL}}\n"
+	spec := newsletter.CampaignSpec{Event: "expulsion-lilas", List: "alertes", From: from,
+		Templates: []newsletter.TemplateSource{{Language: "fr", Source: inviteFR}, {Language: "en", Source: noLinks}}}
+	_, err := n.CreateInvitation(ctx, spec)
+	var te *newsletter.TemplateError
+	if !errors.As(err, &te) || te.Language != "en" || !strings.Contains(te.Reason, "{{.RSVPYes}}, {{.RSVPNo}} or {{.RSVPMaybe}}") {
+		t.Fatalf("an invitation without answer links: %v", err)
+	}
+	spec.Templates = spec.Templates[:1]
+	c1, err := n.CreateInvitation(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.EditCampaign(ctx, c1.Name, newsletter.CampaignEdit{Templates: []newsletter.TemplateSource{{Language: "fr",
+		Source: noLinks}}}); !errors.As(err, &te) || te.Language != "fr" {
+		t.Errorf("an invitation edited to carry no answer link: %v", err)
+	}
+	other := spec
+	other.Name = "appel-2"
+	for what, try := range map[string]func() error{
+		"CreateInvitation": func() error { _, err := n.CreateInvitation(ctx, spec); return err },
+		"CreateCampaign":   func() error { _, err := n.CreateCampaign(ctx, other); return err },
+		"CopyCampaign":     func() error { _, err := n.CopyCampaign(ctx, c1.Name, "copie"); return err },
+	} {
+		err := try()
+		if !errors.Is(err, newsletter.ErrInvitationUnfinished) || !errors.Is(err, crm.ErrConflict) ||
+			!strings.Contains(err.Error(), "invitation expulsion-lilas-invitation to event expulsion-lilas is a draft") ||
+			!strings.Contains(err.Error(), "crm campaign delete expulsion-lilas-invitation") {
+			t.Errorf("%s while a draft invitation waits: %v", what, err)
+		}
+	}
+	if _, err := n.ScheduleCampaign(ctx, c1.Name, e.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.CreateInvitation(ctx, spec); !errors.Is(err, newsletter.ErrInvitationUnfinished) ||
+		!strings.Contains(err.Error(), "is scheduled, not sent yet") {
+		t.Errorf("while an invitation is scheduled: %v", err)
+	}
+	if err := n.DeleteCampaign(ctx, c1.Name); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := n.CreateInvitation(ctx, spec); err != nil || c.Name != "expulsion-lilas-invitation" {
+		t.Errorf("once the draft is deleted: %+v %v", c, err)
+	}
+	// A campaign that is no invitation is not concerned.
+	if _, err := n.CreateCampaign(ctx, newsletter.CampaignSpec{Name: "lettre", List: "alertes", From: from,
+		Templates: []newsletter.TemplateSource{{Language: "fr", Source: "---\nsubject: Lettre\n---\nBonjour\n"}}}); err != nil {
+		t.Errorf("a newsletter beside a draft invitation: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,9 +25,12 @@ import (
 // limits. Its templates see the event ({{.Event.Title}}, {{.Event.When}},
 // {{.Event.Place}}, {{.Event.MapURL}}) and each recipient's own signed
 // answer links ({{.RSVPYes}}, {{.RSVPNo}}, {{.RSVPMaybe}}), bound to the
-// person and the event and carrying the campaign. A person who already
-// has (or is getting) an invitation to the event is left out of the
-// next one: nobody is invited twice to one event.
+// person and the event and carrying the campaign; each template must
+// carry one of those links. A person who already has (or is getting) an
+// invitation to the event is left out of the next one: nobody is invited
+// twice to one event. So that this holds when the next one is counted,
+// none is made while another to the event is a draft (scheduled or not)
+// or being sent.
 //
 // The event's calendar travels as a link, {{.CalendarURL}}, never as an
 // attached .ics file: Resend's batch endpoint, 100 emails per request,
@@ -267,19 +271,50 @@ func invitedElsewhere(q *bun.SelectQuery, c *Campaign) *bun.SelectQuery {
 }
 
 // ErrInvitationUnfinished is wrapped (with crm.ErrConflict) by the error
-// of CreateInvitation while another invitation to the event is being
-// sent: finish it first (Send it again), or a crash could leave people
-// of the first uninvited, and excluded from the second.
-var ErrInvitationUnfinished = errors.New("an invitation to this event is still being sent")
+// of CreateInvitation (and CreateCampaign, CopyCampaign) while another
+// invitation to the event is unfinished: a draft, scheduled or not, or
+// one being sent. Send it (or finish sending it) or delete it first: the
+// audience of an invitation is those no other invitation of the event
+// has gone or is going to, which a draft does not know yet, so two
+// unfinished invitations would both count, and show, the same people.
+var ErrInvitationUnfinished = errors.New("another invitation to this event is not sent yet")
+
+// unfinishedInvitation returns an error wrapping ErrInvitationUnfinished
+// naming an invitation to the event, other than campaign id, that is a
+// draft (scheduled or not) or being sent, with what to do with it; nil
+// when there is none.
+func unfinishedInvitation(ctx context.Context, idb bun.IDB, eventID int64, event string, id int64) error {
+	var others []Campaign
+	if err := idb.NewSelect().Model(&others).Column("name", "status", "scheduled_at").
+		Where("event_id = ? AND id <> ? AND status IN (?, ?)", eventID, id, StatusDraft, StatusSending).
+		Order("id").Limit(1).Scan(ctx); err != nil {
+		return fmt.Errorf("invitations: %w", err)
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	o := others[0]
+	what := "is a draft, not sent"
+	switch {
+	case o.Status == StatusSending:
+		return fmt.Errorf("invitation %s to event %s is being sent, not finished: finish it (crm send %s goes on where it "+
+			"stopped) before another invitation: %w: %w", o.Name, event, o.Name, ErrInvitationUnfinished, crm.ErrConflict)
+	case !o.ScheduledAt.IsZero():
+		what = "is scheduled, not sent yet"
+	}
+	return fmt.Errorf("invitation %s to event %s %s: send it (crm send %s), or delete it (crm campaign delete %s), "+
+		"before another invitation: %w: %w", o.Name, event, what, o.Name, o.Name, ErrInvitationUnfinished, crm.ErrConflict)
+}
 
 // CreateInvitation creates a draft campaign inviting spec.List's
 // subscribers (narrowed by spec.Segment) to the event spec.Event, checked
-// as CreateCampaign does. Its name is spec.Name, or when empty
-// EVENT-invitation, then EVENT-invitation-2 and so on. Send it like any
-// campaign (Send, or ScheduleCampaign). It returns an error wrapping
-// crm.ErrNotFound for an unknown event, crm.ErrEventClosed for one
-// cancelled or started, and ErrInvitationUnfinished while another
-// invitation to it is being sent.
+// as CreateCampaign does: its templates must carry the answer links. Its
+// name is spec.Name, or when empty EVENT-invitation, then
+// EVENT-invitation-2 and so on. Send it like any campaign (Send, or
+// ScheduleCampaign). It returns an error wrapping crm.ErrNotFound for an
+// unknown event, crm.ErrEventClosed for one cancelled or started, and
+// ErrInvitationUnfinished while another invitation to it is a draft or
+// being sent.
 func (n *Newsletter) CreateInvitation(ctx context.Context, spec CampaignSpec) (*Campaign, error) {
 	if strings.TrimSpace(spec.Event) == "" {
 		return nil, &crm.ValidationError{Field: "event", Reason: "an invitation needs an event"}
@@ -288,14 +323,8 @@ func (n *Newsletter) CreateInvitation(ctx context.Context, spec CampaignSpec) (*
 	if err != nil {
 		return nil, err
 	}
-	var sending []string
-	if err := n.bun.NewSelect().Table("newsletter_campaigns").Column("name").
-		Where("event_id = ? AND status = ?", e.ID, StatusSending).Order("id").Scan(ctx, &sending); err != nil {
-		return nil, fmt.Errorf("invitations: %w", err)
-	}
-	if len(sending) > 0 {
-		return nil, fmt.Errorf("invitation %s of event %s is not finished (send it again to finish it): %w: %w",
-			sending[0], e.Name, ErrInvitationUnfinished, crm.ErrConflict)
+	if err := unfinishedInvitation(ctx, n.bun, e.ID, e.Name, 0); err != nil {
+		return nil, err
 	}
 	if spec.Name != "" {
 		return n.CreateCampaign(ctx, spec)
@@ -303,7 +332,7 @@ func (n *Newsletter) CreateInvitation(ctx context.Context, spec CampaignSpec) (*
 	for k := 1; k <= 100; k++ {
 		spec.Name = invitationName(e.Name, k)
 		c, err := n.CreateCampaign(ctx, spec)
-		if errors.Is(err, crm.ErrConflict) {
+		if errors.Is(err, crm.ErrConflict) && !errors.Is(err, ErrInvitationUnfinished) {
 			if _, gerr := n.Campaign(ctx, spec.Name); gerr == nil {
 				continue // the name is taken: the next one
 			}
@@ -311,6 +340,23 @@ func (n *Newsletter) CreateInvitation(ctx context.Context, spec CampaignSpec) (*
 		return c, err
 	}
 	return nil, fmt.Errorf("event %s has 100 invitations: name the next one: %w", e.Name, crm.ErrConflict)
+}
+
+// answerLinks are the fields of an invitation's answer links, of which
+// each of its templates needs one.
+var answerLinks = []string{"RSVPYes", "RSVPNo", "RSVPMaybe"}
+
+// checkAnswerLinks returns a *TemplateError when an invitation's template
+// in lang carries none of the answer links.
+func checkAnswerLinks(lang, src string) error {
+	fields, _ := fieldsUsed(src)
+	for _, f := range fields {
+		if slices.Contains(answerLinks, f) {
+			return nil
+		}
+	}
+	return &TemplateError{Language: lang, Reason: "no answer link: an invitation's email must carry " +
+		"{{.RSVPYes}}, {{.RSVPNo}} or {{.RSVPMaybe}} (each person's own links to answer)"}
 }
 
 // invitationName is the name of the k-th invitation to an event, within
