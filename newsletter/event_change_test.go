@@ -152,9 +152,9 @@ func TestEventNoticeWording(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"ana Rappel": {"Votre réponse : oui, vous venez avec 2 personnes.", desc},
-		"ben Reminder": {"Your answer: maybe.", desc},
-		"ana Annulé": {"L'événement « Expulsion rue des Lilas », prévu lundi 2 mars 2026 à 7\u00a0h\u00a030, est annulé."},
+		"ana Rappel":    {"Votre réponse : oui, vous venez avec 2 personnes.", desc},
+		"ben Reminder":  {"Your answer: maybe.", desc},
+		"ana Annulé":    {"L'événement « Expulsion rue des Lilas », prévu lundi 2 mars 2026 à 7\u00a0h\u00a030, est annulé."},
 		"ben Cancelled": {`The event "Eviction in rue des Lilas" (Monday 2 March 2026 at 7:30` + "\u00a0am) is cancelled."},
 	}
 	seen := 0
