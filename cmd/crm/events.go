@@ -34,7 +34,7 @@ func eventsCommand() *cli.Command {
 		Aliases: []string{"event"},
 		Usage:   "actions and events: create, invite, follow the answers, remind, cancel, record attendance",
 		Description: "Times are read and shown in the time zone of the settings (crm settings set time-zone).\n" +
-			"Emails about an event (a place freed, reminders, the cancellation) go through Resend (RESEND_API_KEY)\n" +
+			"Emails about an event (a place freed, a new time or place, reminders, the cancellation) go through Resend (RESEND_API_KEY)\n" +
 			"or into --outbox DIR at once; without either they wait, and crm serve, or crm send --due with\n" +
 			"RESEND_API_KEY or --outbox DIR, sends them.",
 		Subcommands: []*cli.Command{
