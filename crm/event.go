@@ -115,9 +115,12 @@ type Event struct {
 	Kind          EventKind   `bun:"kind" json:"kind"`                         // KindAction or KindEvent
 	Public        bool        `bun:"public" json:"public"`                     // on the public events page and feed
 	Status        EventStatus `bun:"status" json:"status"`                     // EventScheduled or EventCancelled
-	CreatedAt     time.Time   `bun:"created_at" json:"created_at"`             //
-	UpdatedAt     time.Time   `bun:"updated_at" json:"updated_at"`             //
-	CancelledAt   time.Time   `bun:"cancelled_at,nullzero" json:"cancelled_at,omitzero"`
+	// Sequence counts the event's changes, for calendars (iCalendar's
+	// SEQUENCE): each EditEvent and the CancelEvent add one.
+	Sequence    int       `bun:"sequence" json:"sequence"`
+	CreatedAt   time.Time `bun:"created_at" json:"created_at"` //
+	UpdatedAt   time.Time `bun:"updated_at" json:"updated_at"` //
+	CancelledAt time.Time `bun:"cancelled_at,nullzero" json:"cancelled_at,omitzero"`
 }
 
 // TitleFor returns the event's title in the language (fr or en).
@@ -259,8 +262,9 @@ type EventEdit struct {
 	Public                                     *bool
 }
 
-// EditEvent changes a scheduled event. When the capacity grows, the
-// waiting list is offered the new places; the result says who got one.
+// EditEvent changes a scheduled event and adds one to its Sequence.
+// When the capacity grows, the waiting list is offered the new places;
+// the result says who got one.
 func (db *DB) EditEvent(ctx context.Context, name string, edit EventEdit) (*Event, []RSVP, error) {
 	var e *Event
 	var promoted []RSVP
@@ -312,6 +316,7 @@ func (tx *Tx) EditEvent(ctx context.Context, name string, edit EventEdit) (*Even
 		return nil, nil, err
 	}
 	e.UpdatedAt = tx.now()
+	e.Sequence++
 	if _, err := tx.tx.NewUpdate().Model(e).WherePK().ExcludeColumn("id", "name", "created_at").Exec(ctx); err != nil {
 		return nil, nil, fmt.Errorf("edit event: %w", err)
 	}
@@ -325,8 +330,9 @@ func (tx *Tx) EditEvent(ctx context.Context, name string, edit EventEdit) (*Even
 	return e, promoted, nil
 }
 
-// CancelEvent marks a scheduled event cancelled; it takes no more answers.
-// It returns an error wrapping ErrEventClosed if it already was.
+// CancelEvent marks a scheduled event cancelled, adding one to its
+// Sequence; it takes no more answers. It returns an error wrapping
+// ErrEventClosed if it already was.
 func (db *DB) CancelEvent(ctx context.Context, name string) (*Event, error) {
 	return runTx(ctx, db, func(tx *Tx) (*Event, error) { return tx.CancelEvent(ctx, name) })
 }
@@ -342,7 +348,8 @@ func (tx *Tx) CancelEvent(ctx context.Context, name string) (*Event, error) {
 	}
 	now := tx.now()
 	e.Status, e.CancelledAt, e.UpdatedAt = EventCancelled, now, now
-	if _, err := tx.tx.NewUpdate().Model(e).Column("status", "cancelled_at", "updated_at").WherePK().Exec(ctx); err != nil {
+	e.Sequence++
+	if _, err := tx.tx.NewUpdate().Model(e).Column("status", "cancelled_at", "updated_at", "sequence").WherePK().Exec(ctx); err != nil {
 		return nil, fmt.Errorf("cancel event: %w", err)
 	}
 	return e, tx.Audit(ctx, "event cancel", "event "+e.Name)
@@ -699,9 +706,9 @@ type EventAnswer struct {
 }
 
 // EventAnswers returns the current answers to the event with the people
-// who gave them: those coming first, then the waiting list in order, then
-// maybe, then no; by name within each. answers, if given, keeps only
-// those answers.
+// who gave them: those coming first, then the waiting list in its order,
+// then maybe, then no; by when they answered within each. answers, if
+// given, keeps only those answers.
 func (db *DB) EventAnswers(ctx context.Context, e *Event, answers ...Answer) ([]EventAnswer, error) {
 	return eventAnswers(ctx, db.bun, e, answers)
 }
@@ -729,7 +736,7 @@ func eventAnswers(ctx context.Context, idb bun.IDB, e *Event, answers []Answer) 
 		Join("LEFT JOIN event_attendance AS a ON a.event_id = r.event_id AND a.supporter_id = r.supporter_id").
 		Where("r.event_id = ?", e.ID).
 		OrderExpr("CASE WHEN r.answer = 'yes' AND NOT r.waiting THEN 0 WHEN r.waiting THEN 1 WHEN r.answer = 'maybe' THEN 2 ELSE 3 END").
-		OrderExpr("r.waiting_since, s.last_name, s.first_name, s.email")
+		OrderExpr("CASE WHEN r.waiting THEN r.waiting_since ELSE r.answered_at END, r.supporter_id")
 	if len(answers) > 0 {
 		q = q.Where("r.answer IN (?)", bun.List(answers))
 	}
@@ -737,6 +744,56 @@ func eventAnswers(ctx context.Context, idb bun.IDB, e *Event, answers []Answer) 
 		return nil, fmt.Errorf("event answers: %w", err)
 	}
 	return out, nil
+}
+
+// EventPeople returns, for the organiser, everyone who answered the event
+// or whose attendance was recorded: the answers in EventAnswers' order,
+// then those recorded as attended or no-show without answering (Answer
+// ""), by name.
+func (db *DB) EventPeople(ctx context.Context, e *Event) ([]EventAnswer, error) {
+	out, err := eventAnswers(ctx, db.bun, e, nil)
+	if err != nil {
+		return nil, err
+	}
+	var walkIns []EventAnswer
+	if err := db.bun.NewSelect().TableExpr("event_attendance AS a").
+		ColumnExpr("a.event_id, a.supporter_id, a.status AS attendance").
+		ColumnExpr("s.email, s.first_name, s.last_name, s.phone, s.language").
+		Join("JOIN supporters AS s ON s.id = a.supporter_id").
+		Where("a.event_id = ?", e.ID).
+		Where("NOT EXISTS (SELECT 1 FROM event_rsvps AS r WHERE r.event_id = a.event_id AND r.supporter_id = a.supporter_id)").
+		OrderExpr("s.last_name, s.first_name, s.email").Scan(ctx, &walkIns); err != nil {
+		return nil, fmt.Errorf("event attendance: %w", err)
+	}
+	return append(out, walkIns...), nil
+}
+
+// AttendanceCounts sums up the attendance recorded for an event.
+type AttendanceCounts struct {
+	Attended int `json:"attended"`
+	NoShow   int `json:"no_show"`
+}
+
+// CountAttendance sums up the attendance recorded for the event.
+func (db *DB) CountAttendance(ctx context.Context, e *Event) (AttendanceCounts, error) {
+	var rows []struct {
+		Status string `bun:"status"`
+		N      int    `bun:"n"`
+	}
+	if err := db.bun.NewSelect().Table("event_attendance").ColumnExpr("status, COUNT(*) AS n").
+		Where("event_id = ?", e.ID).Group("status").Scan(ctx, &rows); err != nil {
+		return AttendanceCounts{}, fmt.Errorf("event attendance: %w", err)
+	}
+	var c AttendanceCounts
+	for _, r := range rows {
+		switch r.Status {
+		case Attended:
+			c.Attended = r.N
+		case NoShow:
+			c.NoShow = r.N
+		}
+	}
+	return c, nil
 }
 
 // GetRSVP returns the person's current answer to the event, nil if they
@@ -831,19 +888,41 @@ func (tx *Tx) RecordAttendance(ctx context.Context, event string, supporterIDs [
 }
 
 // SupporterEvents is what a supporter answered and attended, for their
-// export.
+// export and profile; each entry names its event.
 type SupporterEvents struct {
-	Answers    []RSVPChange       `json:"answers"`
-	Attendance []AttendanceRecord `json:"attendance"`
+	Answers    []SupporterAnswer     `json:"answers"`    // every answer given, oldest first
+	Attendance []SupporterAttendance `json:"attendance"` // by event start
+}
+
+// SupporterAnswer is one answer a supporter gave, with its event's name
+// and title.
+type SupporterAnswer struct {
+	RSVPChange
+	Event      string `bun:"event_name" json:"event"`
+	EventTitle string `bun:"event_title" json:"event_title"`
+}
+
+// SupporterAttendance is whether a supporter came to an event, with the
+// event's name and title.
+type SupporterAttendance struct {
+	AttendanceRecord
+	Event      string `bun:"event_name" json:"event"`
+	EventTitle string `bun:"event_title" json:"event_title"`
 }
 
 // supporterEvents returns the supporter's answer history and attendance.
 func supporterEvents(ctx context.Context, idb bun.IDB, id int64) (*SupporterEvents, error) {
-	x := &SupporterEvents{Answers: []RSVPChange{}, Attendance: []AttendanceRecord{}}
-	if err := idb.NewSelect().Model(&x.Answers).Where("supporter_id = ?", id).Order("id").Scan(ctx); err != nil {
+	x := &SupporterEvents{Answers: []SupporterAnswer{}, Attendance: []SupporterAttendance{}}
+	if err := idb.NewSelect().TableExpr("event_rsvp_history AS h").ColumnExpr("h.*").
+		ColumnExpr("ev.name AS event_name, ev.title AS event_title").
+		Join("JOIN events AS ev ON ev.id = h.event_id").
+		Where("h.supporter_id = ?", id).Order("h.id").Scan(ctx, &x.Answers); err != nil {
 		return nil, fmt.Errorf("answers: %w", err)
 	}
-	if err := idb.NewSelect().Model(&x.Attendance).Where("supporter_id = ?", id).Order("event_id").Scan(ctx); err != nil {
+	if err := idb.NewSelect().TableExpr("event_attendance AS att").ColumnExpr("att.*").
+		ColumnExpr("ev.name AS event_name, ev.title AS event_title").
+		Join("JOIN events AS ev ON ev.id = att.event_id").
+		Where("att.supporter_id = ?", id).Order("ev.starts_at", "att.event_id").Scan(ctx, &x.Attendance); err != nil {
 		return nil, fmt.Errorf("attendance: %w", err)
 	}
 	return x, nil

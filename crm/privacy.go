@@ -150,7 +150,8 @@ func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error
 		return nil, err
 	}
 	id := p.Supporter.ID
-	x := &Export{ExportedAt: db.Now(), Supporter: p.Supporter, Subscriptions: p.Subscriptions, DonationTotals: p.DonationTotals}
+	x := &Export{ExportedAt: db.Now(), Supporter: p.Supporter, Subscriptions: p.Subscriptions, DonationTotals: p.DonationTotals,
+		Events: p.Events}
 	if x.ConsentHistory, err = db.ConsentHistory(ctx, id); err != nil {
 		return nil, err
 	}
@@ -158,9 +159,6 @@ func (db *DB) ExportSupporter(ctx context.Context, email string) (*Export, error
 		return nil, err
 	}
 	if x.OwnChoices, err = db.OwnChoices(ctx, id); err != nil {
-		return nil, err
-	}
-	if x.Events, err = supporterEvents(ctx, db.bun, id); err != nil {
 		return nil, err
 	}
 	if x.Receipts, err = db.ListReceipts(ctx, ReceiptFilter{SupporterID: id}); err != nil {

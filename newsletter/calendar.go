@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	ics "github.com/arran4/golang-ical"
 
@@ -16,11 +15,10 @@ import (
 // to w, titles and descriptions in lang (fr or en): one VEVENT per event
 // with a UID that stays the same for the event's life (event-ID@host of
 // the public URL), its times in UTC, STATUS:CANCELLED once cancelled, and
-// a SEQUENCE that grows with each change (the seconds from its creation
-// to its last change), so that calendars that imported it replace their
-// copy. A public event still scheduled links to its entry on the public
-// events page. It returns the
-// error of the database or of w.
+// a SEQUENCE that counts its changes (crm.Event.Sequence: one per edit and
+// one for the cancellation), so that calendars that imported it replace
+// their copy. A public event still scheduled links to its entry on the
+// public events page. It returns the error of the database or of w.
 func (n *Newsletter) WriteEventCalendar(ctx context.Context, w io.Writer, lang string, events ...*crm.Event) error {
 	st, err := n.db.Settings(ctx)
 	if err != nil {
@@ -41,7 +39,7 @@ func (n *Newsletter) WriteEventCalendar(ctx context.Context, w io.Writer, lang s
 		v.SetDtStampTime(e.UpdatedAt)
 		v.SetCreatedTime(e.CreatedAt)
 		v.SetModifiedAt(e.UpdatedAt)
-		v.SetSequence(eventSequence(e))
+		v.SetSequence(e.Sequence)
 		v.SetStartAt(e.StartsAt)
 		v.SetEndAt(e.End())
 		v.SetSummary(calendarText(e.TitleFor(lang)))
@@ -66,19 +64,6 @@ func (n *Newsletter) WriteEventCalendar(ctx context.Context, w io.Writer, lang s
 
 // calendarTexts names the calendar, by language.
 var calendarTexts = map[string]string{"fr": "Événements", "en": "Events"}
-
-// eventSequence is the event's revision number for calendars: it must
-// grow with every change that calendars should take (RFC 5545, 3.8.7.4).
-// It counts whole seconds from the creation to the last change, rounded
-// up so that a change in the first second counts too; it stays within
-// the 32 bits calendars read.
-func eventSequence(e *crm.Event) int {
-	d := e.UpdatedAt.Sub(e.CreatedAt)
-	if d <= 0 {
-		return 0
-	}
-	return int(min((d+time.Second-1)/time.Second, 1<<31-1))
-}
 
 // calendarText keeps a text's line breaks as iCalendar's \n (the library
 // escapes them) and drops carriage returns, which it does not.

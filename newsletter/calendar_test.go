@@ -108,13 +108,14 @@ func TestEventCalendars(t *testing.T) {
 		!strings.Contains(raw, "DTSTART:20260305T073000Z") {
 		t.Errorf("times: %v %v %v (%v %v %v)", start, end, stamp, err1, err2, err3)
 	}
-	// Cancelled a moment after its creation: a later SEQUENCE than 0.
+	// Cancelled: SEQUENCE 1, one change.
 	if evs[1].Id() != "event-"+itoa(cancelled.ID)+"@asso.example.org" || prop(evs[1], ics.ComponentPropertyStatus) != "CANCELLED" ||
-		atoi(prop(evs[1], ics.ComponentPropertySequence)) < 1 || prop(evs[1], ics.ComponentPropertyUrl) != "" {
+		atoi(prop(evs[1], ics.ComponentPropertySequence)) != 1 || prop(evs[1], ics.ComponentPropertyUrl) != "" {
 		t.Errorf("the cancelled event: %s", evs[1].Serialize(nil))
 	}
 	seq := prop(v, ics.ComponentPropertySequence)
-	// In English, and after an edit: the same UID, a larger SEQUENCE.
+	// In English, and after an edit: the same UID, the next SEQUENCE
+	// (an hour later: it counts edits, not seconds).
 	w.clock.Advance(time.Hour)
 	later := eventStart.Add(time.Hour)
 	if _, _, err := w.n.EditEvent(ctx, "distribution", crm.EventEdit{StartsAt: &later, EndsAt: &time.Time{}}); err != nil {
@@ -124,7 +125,7 @@ func TestEventCalendars(t *testing.T) {
 	start, _ = v.GetStartAt()
 	end, _ = v.GetEndAt()
 	if v.Id() != evs[0].Id() || prop(v, ics.ComponentPropertySummary) != "Food distribution" || !start.Equal(later) ||
-		!end.Equal(later.Add(2*time.Hour)) || atoi(prop(v, ics.ComponentPropertySequence)) <= atoi(seq) {
+		!end.Equal(later.Add(2*time.Hour)) || atoi(prop(v, ics.ComponentPropertySequence)) != atoi(seq)+1 {
 		t.Errorf("after the edit: %s (sequence was %s)", v.Serialize(nil), seq)
 	}
 
@@ -217,8 +218,24 @@ func TestEventsPage(t *testing.T) {
 		!strings.Contains(body, "Réunion mensuelle") {
 		t.Errorf("in English: %d\n%s", code, body)
 	}
-	if _, body := w.page(t, "GET", "/nl/events?lang=en", "", nil); !strings.Contains(body, "Our upcoming events") {
-		t.Error("?lang=en does not switch the page to English")
+	if _, body := w.page(t, "GET", "/nl/events?lang=en", "", nil); !strings.Contains(body, "Our upcoming events") ||
+		!strings.Contains(body, `href="events/distribution.ics?lang=en"`) || !strings.Contains(body, `href="events.ics?lang=en"`) {
+		t.Errorf("?lang=en does not switch the page and its calendars to English:\n%s", body)
+	}
+	// Calendars are in English with ?lang=en only: an app that subscribed
+	// fetches them again without the browser's languages.
+	for _, tt := range []struct {
+		path, lang, want string
+	}{
+		{"/nl/events.ics?lang=en", "", "Evening distribution"},
+		{"/nl/events/distribution.ics?lang=en", "", "Evening distribution"},
+		{"/nl/events.ics", "en-GB,en;q=0.9", "Distribution du soir"},
+		{"/nl/events/distribution.ics", "", "Distribution du soir"},
+	} {
+		_, body := w.page(t, "GET", tt.path, "", map[string]string{"Accept-Language": tt.lang})
+		if !strings.Contains(body, "SUMMARY:"+tt.want) {
+			t.Errorf("%s (Accept-Language %q): want %q in\n%s", tt.path, tt.lang, tt.want, body)
+		}
 	}
 	if code, _ := w.do(t, "HEAD", "/nl/events", "", nil); code != 200 {
 		t.Errorf("HEAD /events: %d", code)

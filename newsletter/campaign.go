@@ -119,10 +119,12 @@ var sampleRecipient = Recipient{FirstName: "Camille", LastName: "Exemple", Email
 	City: "Calais", Attributes: map[string]string{}}
 
 // CreateCampaign checks spec (list, segment, addresses, every template
-// parsed and rendered for sampleRecipient, a subject for each language)
-// and stores the campaign as a draft. It returns an error wrapping
-// crm.ErrConflict for a taken name, crm.ErrNotFound for an unknown list,
-// or crm.ErrInvalid naming the field at fault.
+// parsed and rendered for sampleRecipient, a subject for each language;
+// for an invitation, an answer link in each template) and stores the
+// campaign as a draft. It returns an error wrapping crm.ErrConflict for a
+// taken name or, for an invitation, ErrInvitationUnfinished while another
+// to its event is not sent; crm.ErrNotFound for an unknown list, or
+// crm.ErrInvalid naming the field at fault.
 func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Campaign, error) {
 	c, err := n.checkSpec(ctx, spec)
 	if err != nil {
@@ -143,6 +145,16 @@ func (n *Newsletter) CreateCampaign(ctx context.Context, spec CampaignSpec) (*Ca
 		}
 		if taken {
 			return fmt.Errorf("campaign %q already exists: %w", c.Name, crm.ErrConflict)
+		}
+		if c.EventID != 0 {
+			// Locked (on PostgreSQL): two invitations of one event are
+			// created one after the other, the second seeing the first.
+			if _, err := crmTx.LockEvent(ctx, c.Event); err != nil {
+				return err
+			}
+			if err := unfinishedInvitation(ctx, tx, c.EventID, c.Event, 0); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
 			return err
@@ -220,6 +232,11 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 		} else if err != nil {
 			return nil, &TemplateError{Language: lang, Reason: err.Error()}
 		}
+		if event != nil {
+			if err := checkAnswerLinks(lang, ts.Source); err != nil {
+				return nil, err
+			}
+		}
 		if c.Subject != "" {
 			if err := tpl.setSubject(c.Subject); err != nil {
 				var te *TemplateError
@@ -237,7 +254,7 @@ func (n *Newsletter) checkSpec(ctx context.Context, spec CampaignSpec) (*Campaig
 				return nil, err
 			}
 			n.setEvent(&sample, n.publicURL, event, NewEventFields(event, lang, st.Location()), 0, 0)
-			sample.CalendarURL = n.calendarLink(n.publicURL, event)
+			sample.CalendarURL = n.calendarLink(n.publicURL, event, lang)
 		}
 		out, err := tpl.Render(sample)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,9 +25,12 @@ import (
 // limits. Its templates see the event ({{.Event.Title}}, {{.Event.When}},
 // {{.Event.Place}}, {{.Event.MapURL}}) and each recipient's own signed
 // answer links ({{.RSVPYes}}, {{.RSVPNo}}, {{.RSVPMaybe}}), bound to the
-// person and the event and carrying the campaign. A person who already
-// has (or is getting) an invitation to the event is left out of the
-// next one: nobody is invited twice to one event.
+// person and the event and carrying the campaign; each template must
+// carry one of those links. A person who already has (or is getting) an
+// invitation to the event is left out of the next one: nobody is invited
+// twice to one event. So that this holds when the next one is counted,
+// none is made while another to the event is a draft (scheduled or not)
+// or being sent.
 //
 // The event's calendar travels as a link, {{.CalendarURL}}, never as an
 // attached .ics file: Resend's batch endpoint, 100 emails per request,
@@ -38,6 +42,7 @@ import (
 // The other emails of an event are notices (see notice.go), queued in
 // the transaction of the change that calls for them and sent once each:
 // NoticeEventPlace when a place freed up (AnswerEvent, EditEvent),
+// NoticeEventChange when the time or place changed (EditEvent),
 // NoticeEventReminder (RemindEvent) and NoticeEventCancel (CancelEvent).
 // Each is rendered when it is first sent, from what is true then: a
 // notice for an erased person, a cancelled event (but the cancellation),
@@ -50,6 +55,10 @@ const (
 	// NoticeEventCancel tells those who answered yes (waiting list
 	// included) or maybe that the event is cancelled.
 	NoticeEventCancel NoticeKind = "event-cancel"
+	// NoticeEventChange tells those who answered yes (waiting list
+	// included) or maybe that the event's time or place changed
+	// (EditEventWith).
+	NoticeEventChange NoticeKind = "event-change"
 )
 
 // ReminderInterval is how long after a reminder RemindEvent makes another
@@ -114,15 +123,21 @@ func (n *Newsletter) rsvpLink(base *url.URL, supporterID int64, e *crm.Event, an
 		CampaignID: campaignID, Expires: e.End().Add(RSVPLinkLifetime)}) + "&answer=" + string(answer)
 }
 
-// calendarLink returns the link to the event's iCalendar file, from base.
-func (n *Newsletter) calendarLink(base *url.URL, e *crm.Event) string {
+// calendarLink returns the link to the event's iCalendar file, from base,
+// with its texts in lang (?lang=en; French, the file's default, else).
+func (n *Newsletter) calendarLink(base *url.URL, e *crm.Event, lang string) string {
 	u := *base
 	u.Path = strings.TrimRight(u.Path, "/") + "/events/" + e.Name + ".ics"
 	u.RawQuery, u.Fragment = "", ""
+	var q []string
 	if !e.Public {
-		u.RawQuery = "token=" + n.signer.Sign(Token{Purpose: PurposeCalendar, EventID: e.ID,
-			Expires: e.End().Add(RSVPLinkLifetime)})
+		q = append(q, "token="+n.signer.Sign(Token{Purpose: PurposeCalendar, EventID: e.ID,
+			Expires: e.End().Add(RSVPLinkLifetime)}))
 	}
+	if lang == "en" {
+		q = append(q, "lang=en")
+	}
+	u.RawQuery = strings.Join(q, "&")
 	return u.String()
 }
 
@@ -142,7 +157,7 @@ func (n *Newsletter) setEvent(rc *Recipient, base *url.URL, e *crm.Event, fields
 type invitationEvent struct {
 	event    *crm.Event
 	fields   map[string]EventFields // by language: fr, en
-	calendar string
+	calendar map[string]string      // the calendar link, by language: fr, en
 }
 
 // eventSnapshot is the event as an invitation's send froze it
@@ -159,6 +174,15 @@ func (ie *invitationEvent) fieldsFor(lang string) EventFields {
 		return ie.fields["en"]
 	}
 	return ie.fields["fr"]
+}
+
+// calendarFor returns the link to the event's calendar file in the
+// template's language.
+func (ie *invitationEvent) calendarFor(lang string) string {
+	if lang == "en" {
+		return ie.calendar["en"]
+	}
+	return ie.calendar["fr"]
 }
 
 // loadInvitationEvent sets c.event for an invitation: the event as frozen
@@ -192,8 +216,9 @@ func (n *Newsletter) loadInvitationEvent(ctx context.Context, c *Campaign) error
 	if c.linkBase != nil {
 		base = c.linkBase
 	}
-	c.event = &invitationEvent{event: snap.Event, calendar: n.calendarLink(base, snap.Event), fields: map[string]EventFields{
-		"fr": NewEventFields(snap.Event, "fr", loc), "en": NewEventFields(snap.Event, "en", loc)}}
+	c.event = &invitationEvent{event: snap.Event,
+		calendar: map[string]string{"fr": n.calendarLink(base, snap.Event, "fr"), "en": n.calendarLink(base, snap.Event, "en")},
+		fields:   map[string]EventFields{"fr": NewEventFields(snap.Event, "fr", loc), "en": NewEventFields(snap.Event, "en", loc)}}
 	return nil
 }
 
@@ -246,19 +271,50 @@ func invitedElsewhere(q *bun.SelectQuery, c *Campaign) *bun.SelectQuery {
 }
 
 // ErrInvitationUnfinished is wrapped (with crm.ErrConflict) by the error
-// of CreateInvitation while another invitation to the event is being
-// sent: finish it first (Send it again), or a crash could leave people
-// of the first uninvited, and excluded from the second.
-var ErrInvitationUnfinished = errors.New("an invitation to this event is still being sent")
+// of CreateInvitation (and CreateCampaign, CopyCampaign) while another
+// invitation to the event is unfinished: a draft, scheduled or not, or
+// one being sent. Send it (or finish sending it) or delete it first: the
+// audience of an invitation is those no other invitation of the event
+// has gone or is going to, which a draft does not know yet, so two
+// unfinished invitations would both count, and show, the same people.
+var ErrInvitationUnfinished = errors.New("another invitation to this event is not sent yet")
+
+// unfinishedInvitation returns an error wrapping ErrInvitationUnfinished
+// naming an invitation to the event, other than campaign id, that is a
+// draft (scheduled or not) or being sent, with what to do with it; nil
+// when there is none.
+func unfinishedInvitation(ctx context.Context, idb bun.IDB, eventID int64, event string, id int64) error {
+	var others []Campaign
+	if err := idb.NewSelect().Model(&others).Column("name", "status", "scheduled_at").
+		Where("event_id = ? AND id <> ? AND status IN (?, ?)", eventID, id, StatusDraft, StatusSending).
+		Order("id").Limit(1).Scan(ctx); err != nil {
+		return fmt.Errorf("invitations: %w", err)
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	o := others[0]
+	what := "is a draft, not sent"
+	switch {
+	case o.Status == StatusSending:
+		return fmt.Errorf("invitation %s to event %s is being sent, not finished: finish it (crm send %s goes on where it "+
+			"stopped) before another invitation: %w: %w", o.Name, event, o.Name, ErrInvitationUnfinished, crm.ErrConflict)
+	case !o.ScheduledAt.IsZero():
+		what = "is scheduled, not sent yet"
+	}
+	return fmt.Errorf("invitation %s to event %s %s: send it (crm send %s), or delete it (crm campaign delete %s), "+
+		"before another invitation: %w: %w", o.Name, event, what, o.Name, o.Name, ErrInvitationUnfinished, crm.ErrConflict)
+}
 
 // CreateInvitation creates a draft campaign inviting spec.List's
 // subscribers (narrowed by spec.Segment) to the event spec.Event, checked
-// as CreateCampaign does. Its name is spec.Name, or when empty
-// EVENT-invitation, then EVENT-invitation-2 and so on. Send it like any
-// campaign (Send, or ScheduleCampaign). It returns an error wrapping
-// crm.ErrNotFound for an unknown event, crm.ErrEventClosed for one
-// cancelled or started, and ErrInvitationUnfinished while another
-// invitation to it is being sent.
+// as CreateCampaign does: its templates must carry the answer links. Its
+// name is spec.Name, or when empty EVENT-invitation, then
+// EVENT-invitation-2 and so on. Send it like any campaign (Send, or
+// ScheduleCampaign). It returns an error wrapping crm.ErrNotFound for an
+// unknown event, crm.ErrEventClosed for one cancelled or started, and
+// ErrInvitationUnfinished while another invitation to it is a draft or
+// being sent.
 func (n *Newsletter) CreateInvitation(ctx context.Context, spec CampaignSpec) (*Campaign, error) {
 	if strings.TrimSpace(spec.Event) == "" {
 		return nil, &crm.ValidationError{Field: "event", Reason: "an invitation needs an event"}
@@ -267,14 +323,8 @@ func (n *Newsletter) CreateInvitation(ctx context.Context, spec CampaignSpec) (*
 	if err != nil {
 		return nil, err
 	}
-	var sending []string
-	if err := n.bun.NewSelect().Table("newsletter_campaigns").Column("name").
-		Where("event_id = ? AND status = ?", e.ID, StatusSending).Order("id").Scan(ctx, &sending); err != nil {
-		return nil, fmt.Errorf("invitations: %w", err)
-	}
-	if len(sending) > 0 {
-		return nil, fmt.Errorf("invitation %s of event %s is not finished (send it again to finish it): %w: %w",
-			sending[0], e.Name, ErrInvitationUnfinished, crm.ErrConflict)
+	if err := unfinishedInvitation(ctx, n.bun, e.ID, e.Name, 0); err != nil {
+		return nil, err
 	}
 	if spec.Name != "" {
 		return n.CreateCampaign(ctx, spec)
@@ -282,7 +332,7 @@ func (n *Newsletter) CreateInvitation(ctx context.Context, spec CampaignSpec) (*
 	for k := 1; k <= 100; k++ {
 		spec.Name = invitationName(e.Name, k)
 		c, err := n.CreateCampaign(ctx, spec)
-		if errors.Is(err, crm.ErrConflict) {
+		if errors.Is(err, crm.ErrConflict) && !errors.Is(err, ErrInvitationUnfinished) {
 			if _, gerr := n.Campaign(ctx, spec.Name); gerr == nil {
 				continue // the name is taken: the next one
 			}
@@ -290,6 +340,23 @@ func (n *Newsletter) CreateInvitation(ctx context.Context, spec CampaignSpec) (*
 		return c, err
 	}
 	return nil, fmt.Errorf("event %s has 100 invitations: name the next one: %w", e.Name, crm.ErrConflict)
+}
+
+// answerLinks are the fields of an invitation's answer links, of which
+// each of its templates needs one.
+var answerLinks = []string{"RSVPYes", "RSVPNo", "RSVPMaybe"}
+
+// checkAnswerLinks returns a *TemplateError when an invitation's template
+// in lang carries none of the answer links.
+func checkAnswerLinks(lang, src string) error {
+	fields, _ := fieldsUsed(src)
+	for _, f := range fields {
+		if slices.Contains(answerLinks, f) {
+			return nil
+		}
+	}
+	return &TemplateError{Language: lang, Reason: "no answer link: an invitation's email must carry " +
+		"{{.RSVPYes}}, {{.RSVPNo}} or {{.RSVPMaybe}} (each person's own links to answer)"}
 }
 
 // invitationName is the name of the k-th invitation to an event, within
@@ -334,12 +401,16 @@ func eventFooterFor(lang string) footer {
 }
 
 // DefaultEventTemplate returns the package's own email of the kind
-// (NoticeEventPlace, NoticeEventReminder, NoticeEventCancel) in lang
-// ("en", else French), sent when the organiser gives none; a starting
-// point for one's own.
+// (NoticeEventPlace, NoticeEventReminder, NoticeEventCancel,
+// NoticeEventChange) in lang ("en", else French), sent when the organiser
+// gives none; a starting point for one's own.
 func DefaultEventTemplate(kind NoticeKind, lang string) string {
 	en := lang == "en"
 	switch {
+	case kind == NoticeEventChange && en:
+		return defaultChangeEN
+	case kind == NoticeEventChange:
+		return defaultChangeFR
 	case kind == NoticeEventPlace && en:
 		return defaultPlaceEN
 	case kind == NoticeEventPlace:
@@ -395,8 +466,11 @@ Un rappel : **{{.Event.Title}}**.
 
 Quand : {{.Event.When}}{{with .Event.Place}}
 Où : [{{.}}]({{$.Event.MapURL}}){{end}}
-
-Votre réponse a changé ? [Je viens]({{.RSVPYes}}) · [Je ne viens pas]({{.RSVPNo}}) · [Peut-être]({{.RSVPMaybe}})
+{{with .Event.Description}}
+{{.}}
+{{end}}
+Votre réponse : {{if eq .RSVP.Answer "yes"}}oui, vous venez{{if eq .RSVP.Guests 1}} avec 1 personne{{else if .RSVP.Guests}} avec {{.RSVP.Guests}} personnes{{end}}{{else}}peut-être{{end}}.
+Elle a changé ? [Je viens]({{.RSVPYes}}) · [Je ne viens pas]({{.RSVPNo}}) · [Peut-être]({{.RSVPMaybe}})
 
 [Ajouter à mon agenda]({{.CalendarURL}})
 `
@@ -410,8 +484,11 @@ A reminder: **{{.Event.Title}}**.
 
 When: {{.Event.When}}{{with .Event.Place}}
 Where: [{{.}}]({{$.Event.MapURL}}){{end}}
-
-Has your answer changed? [I am coming]({{.RSVPYes}}) · [I am not coming]({{.RSVPNo}}) · [Maybe]({{.RSVPMaybe}})
+{{with .Event.Description}}
+{{.}}
+{{end}}
+Your answer: {{if eq .RSVP.Answer "yes"}}yes, you are coming{{if eq .RSVP.Guests 1}} with 1 guest{{else if .RSVP.Guests}} with {{.RSVP.Guests}} guests{{end}}{{else}}maybe{{end}}.
+Has it changed? [I am coming]({{.RSVPYes}}) · [I am not coming]({{.RSVPNo}}) · [Maybe]({{.RSVPMaybe}})
 
 [Add to my calendar]({{.CalendarURL}})
 `
@@ -421,7 +498,7 @@ subject: "Annulé : {{.Event.Title}}, {{.Event.When}}"
 ---
 Bonjour{{with .FirstName}} {{.}}{{end}},
 
-**{{.Event.Title}}**, prévu le {{.Event.When}}, est annulé. Ne vous déplacez pas.
+L'événement « {{.Event.Title}} », prévu {{.Event.When}}, est annulé. Ne vous déplacez pas.
 
 Merci d'avoir répondu : nous reviendrons vers vous.
 `
@@ -431,9 +508,39 @@ subject: "Cancelled: {{.Event.Title}}, {{.Event.When}}"
 ---
 Hello{{with .FirstName}} {{.}}{{end}},
 
-**{{.Event.Title}}**, planned for {{.Event.When}}, is cancelled. Please do not come.
+The event "{{.Event.Title}}" ({{.Event.When}}) is cancelled. Please do not come.
 
 Thank you for answering: we will be in touch.
+`
+
+const defaultChangeFR = `---
+subject: "Changement {{if and .Change.Time .Change.Place}}d'horaire et de lieu{{else if .Change.Time}}d'horaire{{else}}de lieu{{end}} : {{.Event.Title}}"
+---
+Bonjour{{with .FirstName}} {{.}}{{end}},
+
+L'événement « {{.Event.Title}} » change {{if and .Change.Time .Change.Place}}d'horaire et de lieu{{else if .Change.Time}}d'horaire{{else}}de lieu{{end}}.
+
+{{if .Change.Time}}**Nouvel horaire :** {{.Event.When}} (au lieu de {{.Change.PreviousWhen}}){{else}}Quand : {{.Event.When}}{{end}}
+{{if not .Change.Place}}{{with .Event.Place}}Où : [{{.}}]({{$.Event.MapURL}}){{end}}{{else if .Event.Place}}**Nouveau lieu :** [{{.Event.Place}}]({{.Event.MapURL}}){{with .Change.PreviousPlace}} (au lieu de {{.}}){{end}}{{else}}Le lieu reste à préciser (ce n'est plus {{.Change.PreviousPlace}}).{{end}}
+
+Vous venez toujours ? Dites-le : [je viens]({{.RSVPYes}}) · [je ne viens pas]({{.RSVPNo}}) · [peut-être]({{.RSVPMaybe}})
+
+[Mettre à jour mon agenda]({{.CalendarURL}})
+`
+
+const defaultChangeEN = `---
+subject: "{{if and .Change.Time .Change.Place}}New time and place{{else if .Change.Time}}New time{{else}}New place{{end}}: {{.Event.Title}}"
+---
+Hello{{with .FirstName}} {{.}}{{end}},
+
+The event "{{.Event.Title}}" has {{if and .Change.Time .Change.Place}}a new time and place{{else if .Change.Time}}a new time{{else}}a new place{{end}}.
+
+{{if .Change.Time}}**New time:** {{.Event.When}} (instead of {{.Change.PreviousWhen}}){{else}}When: {{.Event.When}}{{end}}
+{{if not .Change.Place}}{{with .Event.Place}}Where: [{{.}}]({{$.Event.MapURL}}){{end}}{{else if .Event.Place}}**New place:** [{{.Event.Place}}]({{.Event.MapURL}}){{with .Change.PreviousPlace}} (instead of {{.}}){{end}}{{else}}The place is still to be told (it is no longer {{.Change.PreviousPlace}}).{{end}}
+
+Still coming? Tell us: [I am coming]({{.RSVPYes}}) · [I am not coming]({{.RSVPNo}}) · [Maybe]({{.RSVPMaybe}})
+
+[Update my calendar]({{.CalendarURL}})
 `
 
 // sampleEvent is what templates of an event's emails are test-rendered
@@ -445,7 +552,7 @@ var sampleEvent = EventFields{Name: "exemple", Title: "Distribution", When: "sam
 // parseEventTemplate parses the template of an event's email. A mistake
 // is a *TemplateError naming the language and the line.
 func parseEventTemplate(lang, source string) (*Template, error) {
-	tpl, err := parseTemplate(lang, source, eventFooterFor(lang), invitationFields)
+	tpl, err := parseTemplate(lang, source, eventFooterFor(lang), eventNoticeFields)
 	var te *TemplateError
 	switch {
 	case errors.As(err, &te):
@@ -458,6 +565,9 @@ func parseEventTemplate(lang, source string) (*Template, error) {
 	}
 	rc := sampleRecipient
 	rc.Language, rc.Event = lang, sampleEvent
+	rc.RSVP = RSVPFields{Answer: string(crm.AnswerYes), Guests: 1}
+	rc.Change = EventChangeFields{Time: true, Place: true, PreviousWhen: "vendredi 4 décembre 2026 à 7 h 30",
+		PreviousPlace: "Place d'Armes, 62100 Calais"}
 	rc.RSVPYes, rc.RSVPNo, rc.RSVPMaybe = "https://example.org/rsvp?answer=yes", "https://example.org/rsvp?answer=no",
 		"https://example.org/rsvp?answer=maybe"
 	rc.CalendarURL, rc.UnsubscribeURL, rc.PreferencesURL = "https://example.org/events/exemple.ics",
@@ -545,6 +655,10 @@ func (n *Newsletter) renderEventNotice(ctx context.Context, r *noticeRow, s *crm
 	} else if err != nil {
 		return "", err
 	}
+	rsvp, err := n.db.GetRSVP(ctx, e.ID, s.ID)
+	if err != nil {
+		return "", err
+	}
 	if r.Kind != NoticeEventCancel {
 		if e.Status == crm.EventCancelled {
 			return "the event was cancelled", nil
@@ -552,15 +666,13 @@ func (n *Newsletter) renderEventNotice(ctx context.Context, r *noticeRow, s *crm
 		if !n.clock().Before(e.StartsAt) {
 			return "the event has started", nil
 		}
-		rsvp, err := n.db.GetRSVP(ctx, e.ID, s.ID)
-		if err != nil {
-			return "", err
-		}
 		switch {
 		case r.Kind == NoticeEventPlace && !rsvp.Coming():
 			return "the person no longer holds a place (they answered again since)", nil
 		case r.Kind == NoticeEventReminder && !rsvp.Coming() && (rsvp == nil || rsvp.Answer != crm.AnswerMaybe):
 			return "the person is no longer coming (they answered again since)", nil
+		case r.Kind == NoticeEventChange && (rsvp == nil || rsvp.Answer == crm.AnswerNo):
+			return "the person is no longer coming (they answered no since)", nil
 		}
 	}
 	lang := pageLanguage(s.Language, "")
@@ -573,7 +685,16 @@ func (n *Newsletter) renderEventNotice(ctx context.Context, r *noticeRow, s *crm
 		UnsubscribeURL: n.link("/unsubscribe", Token{Purpose: PurposeUnsubscribe, SupporterID: s.ID}),
 		PreferencesURL: n.PreferencesURL(s.ID)}
 	n.setEvent(&rc, n.publicURL, e, NewEventFields(e, tpl.Language, st.Location()), s.ID, 0)
-	rc.CalendarURL = n.calendarLink(n.publicURL, e)
+	rc.CalendarURL = n.calendarLink(n.publicURL, e, tpl.Language)
+	if rsvp != nil {
+		rc.RSVP = RSVPFields{Answer: string(rsvp.Answer), Guests: rsvp.Guests, Waiting: rsvp.Waiting}
+	}
+	if r.Kind == NoticeEventChange {
+		var why string
+		if rc.Change, why, err = n.changeFor(ctx, r, e, st.Location(), tpl.Language); err != nil || why != "" {
+			return why, err
+		}
+	}
 	out, err := tpl.Render(rc)
 	if err != nil {
 		return "", fmt.Errorf("event %s: %s email: %w", e.Name, r.Kind, err)

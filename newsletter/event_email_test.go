@@ -456,7 +456,7 @@ func TestCancellationOnce(t *testing.T) {
 		t.Errorf("%d emails, want the 3 cancellations", n)
 	}
 	for _, m := range e.srv.Emails() {
-		if m.To[0] == "ana@example.org" && !strings.Contains(m.Text, "prévu le lundi 2 mars 2026 à 7\u00a0h\u00a030, est annulé") {
+		if m.To[0] == "ana@example.org" && !strings.Contains(m.Text, "L'événement « Expulsion rue des Lilas », prévu lundi 2 mars 2026 à 7\u00a0h\u00a030, est annulé.") {
 			t.Errorf("cancellation: %s", m.Text)
 		}
 	}

@@ -1,8 +1,11 @@
 package newsletter
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -50,19 +53,187 @@ func (n *Newsletter) AnswerEvent(ctx context.Context, req crm.RSVPRequest) (*crm
 	return res, err
 }
 
-// EditEvent changes an event (crm.Tx.EditEvent) and queues a
-// NoticeEventPlace for each party a larger capacity let in.
+// EditEvent changes an event (crm.Tx.EditEvent) and, in the same
+// transaction, queues a NoticeEventPlace for each party a larger capacity
+// let in, and a NoticeEventChange for each person who answered yes
+// (waiting list included) or maybe when the time or the place changed:
+// EditEventWith with no options.
 func (n *Newsletter) EditEvent(ctx context.Context, name string, edit crm.EventEdit) (*crm.Event, []crm.RSVP, error) {
-	var e *crm.Event
-	var promoted []crm.RSVP
-	err := n.db.RunInTx(ctx, func(tx *crm.Tx) error {
-		var err error
-		if e, promoted, err = tx.EditEvent(ctx, name, edit); err != nil {
+	res, err := n.EditEventWith(ctx, name, edit, EditOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return res.Event, res.Promoted, nil
+}
+
+// EditOptions says how EditEventWith tells people of a change.
+type EditOptions struct {
+	// Quiet queues no NoticeEventChange: nobody is told that the time or
+	// the place changed (those a larger capacity lets in are told all
+	// the same).
+	Quiet bool
+	// Templates are the change's own email, one per language (the first
+	// for other languages); none sends the package's default
+	// (DefaultEventTemplate).
+	Templates []TemplateSource
+}
+
+// EventEdited says what EditEventWith did.
+type EventEdited struct {
+	Event *crm.Event `json:"event"`
+	// Promoted are the parties a larger capacity let in from the waiting
+	// list, each with a NoticeEventPlace queued.
+	Promoted []crm.RSVP `json:"promoted,omitempty"`
+	// TimeChanged and PlaceChanged say whether the start or end, and the
+	// address, city or postcode, changed.
+	TimeChanged  bool `json:"time_changed"`
+	PlaceChanged bool `json:"place_changed"`
+	// Occasion is the dedupe key of the change's notices, "change-N" (N
+	// the event's Sequence after the edit), "" when none were queued;
+	// Notices are their IDs, one per person who answered yes (waiting
+	// list included) or maybe: send them with SendNotices (IDs, or
+	// EventID and Occasion).
+	Occasion string  `json:"occasion,omitempty"`
+	Notices  []int64 `json:"notices"`
+}
+
+// eventChangeRow is the time and place of an event before a change that
+// people were told of.
+type eventChangeRow struct {
+	bun.BaseModel `bun:"table:newsletter_event_changes"`
+
+	EventID   int64     `bun:"event_id,pk"`
+	Sequence  int       `bun:"sequence,pk"`
+	StartsAt  time.Time `bun:"starts_at"`
+	EndsAt    time.Time `bun:"ends_at,nullzero"`
+	Address   string    `bun:"address"`
+	City      string    `bun:"city"`
+	Postcode  string    `bun:"postcode"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// event returns the event with the time and place of the row.
+func (r *eventChangeRow) event(e *crm.Event) *crm.Event {
+	before := *e
+	before.StartsAt, before.EndsAt, before.Address, before.City, before.Postcode = r.StartsAt, r.EndsAt, r.Address,
+		r.City, r.Postcode
+	return &before
+}
+
+// changeOccasion is the dedupe key of the notices of the event's change
+// that made its sequence seq.
+func changeOccasion(seq int) string { return "change-" + strconv.Itoa(seq) }
+
+// EditEventWith changes an event (crm.Tx.EditEvent) and, in the same
+// transaction, queues a NoticeEventPlace for each party a larger capacity
+// let in and, unless opts.Quiet, when the start, the end or the place
+// (address, city, postcode) changed, a NoticeEventChange for each person
+// who answered yes (waiting list included) or maybe, once per person and
+// edit. Each change email tells the time and place true when it goes,
+// and what they were before; a person with several change emails not
+// sent yet gets the last one only. It returns the errors of
+// crm.Tx.EditEvent, and a *TemplateError for a template's mistake, with
+// nothing changed.
+func (n *Newsletter) EditEventWith(ctx context.Context, name string, edit crm.EventEdit, opts EditOptions) (*EventEdited, error) {
+	rows, err := checkEventTemplates(opts.Templates)
+	if err != nil {
+		return nil, err
+	}
+	out := &EventEdited{}
+	err = n.db.RunInTx(ctx, func(tx *crm.Tx) error {
+		*out = EventEdited{}
+		idb := dbutil.Tx(tx)
+		before, err := tx.LockEvent(ctx, name)
+		if err != nil {
 			return err
 		}
-		return queuePlaces(ctx, tx, e.ID, promoted, n.clock())
+		e, promoted, err := tx.EditEvent(ctx, name, edit)
+		if err != nil {
+			return err
+		}
+		now := n.clock()
+		out.Event, out.Promoted = e, promoted
+		if err := queuePlaces(ctx, tx, e.ID, promoted, now); err != nil {
+			return err
+		}
+		out.TimeChanged = !before.StartsAt.Equal(e.StartsAt) || !before.EndsAt.Equal(e.EndsAt)
+		out.PlaceChanged = before.Place() != e.Place()
+		if opts.Quiet || !(out.TimeChanged || out.PlaceChanged) {
+			return nil
+		}
+		out.Occasion = changeOccasion(e.Sequence)
+		if _, err := idb.NewInsert().Model(&eventChangeRow{EventID: e.ID, Sequence: e.Sequence, StartsAt: before.StartsAt,
+			EndsAt: before.EndsAt, Address: before.Address, City: before.City, Postcode: before.Postcode, CreatedAt: now}).
+			Exec(ctx); err != nil {
+			return fmt.Errorf("event %s: change %d: %w", e.Name, e.Sequence, err)
+		}
+		if err := storeEventTemplates(ctx, idb, e.ID, out.Occasion, rows); err != nil {
+			return err
+		}
+		answers, err := tx.EventAnswers(ctx, e, crm.AnswerYes, crm.AnswerMaybe)
+		if err != nil {
+			return err
+		}
+		for _, a := range answers {
+			id, err := queueEventNotice(ctx, idb, NoticeEventChange, a.SupporterID, e.ID, out.Occasion, now)
+			if err != nil {
+				return err
+			}
+			if id != 0 {
+				out.Notices = append(out.Notices, id)
+			}
+		}
+		return tx.Audit(ctx, "event change emails", fmt.Sprintf("event %s: change %d, %d email(s) queued", e.Name,
+			e.Sequence, len(out.Notices)))
 	})
-	return e, promoted, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// changeFor returns what a change notice tells the person: the time and
+// place now, and before the earliest of the changes whose emails they
+// were not sent since the last one they were (what they knew). It
+// returns why to skip the notice instead when a later change email to
+// them is waiting or went (it tells the same, and more), or when the
+// time and place are back to what they knew.
+func (n *Newsletter) changeFor(ctx context.Context, r *noticeRow, e *crm.Event, loc *time.Location, lang string) (EventChangeFields, string, error) {
+	var mine []noticeRow
+	if err := n.bun.NewSelect().Model(&mine).Column("id", "dedupe", "status").
+		Where("event_id = ? AND supporter_id = ? AND kind = ?", r.EventID, r.SupporterID, NoticeEventChange).
+		Order("id").Scan(ctx); err != nil {
+		return EventChangeFields{}, "", fmt.Errorf("change emails: %w", err)
+	}
+	first := "" // the occasion of the first change of the run not sent
+	for _, m := range mine {
+		told := m.Status == noticeSent || m.Status == noticeUncertain
+		switch {
+		case m.ID > r.ID && (told || m.Status == noticePending || m.Status == noticeInFlight):
+			return EventChangeFields{}, "a later change email to the person supersedes it", nil
+		case m.ID > r.ID:
+		case told:
+			first = ""
+		case first == "":
+			first = m.Dedupe
+		}
+	}
+	seq, err := strconv.Atoi(strings.TrimPrefix(cmp.Or(first, r.Dedupe), "change-"))
+	if err != nil {
+		return EventChangeFields{}, "", fmt.Errorf("change email %d: occasion %q", r.ID, r.Dedupe)
+	}
+	var prev eventChangeRow
+	if err := n.bun.NewSelect().Model(&prev).Where("event_id = ? AND sequence = ?", r.EventID, seq).
+		Scan(ctx); err != nil {
+		return EventChangeFields{}, "", fmt.Errorf("event change %d: %w", seq, err)
+	}
+	was := prev.event(e)
+	f := EventChangeFields{Time: !was.StartsAt.Equal(e.StartsAt) || !was.EndsAt.Equal(e.EndsAt),
+		Place: was.Place() != e.Place(), PreviousWhen: eventWhen(was, loc, lang), PreviousPlace: was.Place()}
+	if !f.Time && !f.Place {
+		return f, "the time and place are back to what the person was told", nil
+	}
+	return f, "", nil
 }
 
 func queuePlaces(ctx context.Context, tx *crm.Tx, eventID int64, promoted []crm.RSVP, now time.Time) error {

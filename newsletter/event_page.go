@@ -26,15 +26,28 @@ type eventTexts struct {
 	PlaceLeft           string // one place left
 	PlacesLeft          string // %d places left
 	Full                string
+	CancelledPlaces     string // the places of a cancelled event
 	Yes, No, Maybe      string // the buttons
 	JoinWaiting         string // the yes button of a full event
 	UpdateGuests        string // the yes button of someone already coming
 	Guests              string // the label of the guests field
-	GuestsHint          string // %d: MaxGuests
+	// The bounds of the guests field: GuestsHint %d is MaxGuests (no
+	// capacity, or a full event); GuestsHintLeft %d the most guests that
+	// fit the places left, for someone holding none (GuestsHintLeftNone
+	// when that is 0); GuestsHintHeld the same for someone holding a
+	// place, their own places counted (GuestsHintHeldNone for 0).
+	GuestsHint, GuestsHintLeft, GuestsHintLeftNone string
+	GuestsHintHeld, GuestsHintHeldNone             string
 	// The current answer, on the page a link opens; %s is withGuests.
 	CurrentYes, CurrentWaiting, CurrentMaybe, CurrentNo string
 	// What an answer did; %s is withGuests, %d the place in line.
 	DoneYes, DoneWaiting, DoneMaybe, DoneNo string
+	// On the waiting list while places are left. NoFit: the party (%d
+	// people) does not fit the places left (%d); %d the place in line.
+	// Behind: others wait before them; %s is withGuests, %d the place in
+	// line.
+	CurrentWaitingNoFit, DoneWaitingNoFit   string
+	CurrentWaitingBehind, DoneWaitingBehind string
 	WithGuest, WithGuests                   string // " with 1 guest", " with %d guests"
 	FullNotice                              string
 	Cancelled                               string
@@ -53,18 +66,23 @@ type eventTexts struct {
 var eventTextsByLang = map[string]eventTexts{
 	"fr": {
 		When: "Quand", Where: "Où", Places: "Places",
-		Map:          "voir sur la carte (OpenStreetMap)",
-		PlaceLeft:    "1 place restante",
-		PlacesLeft:   "%d places restantes",
-		Full:         "Complet",
-		Yes:          "Oui, je viens",
-		No:           "Non, je ne viens pas",
-		Maybe:        "Peut-être",
-		JoinWaiting:  "M'inscrire sur la liste d'attente",
-		UpdateGuests: "Changer le nombre de personnes",
-		Guests:       "Personnes qui viennent avec moi",
-		GuestsHint:   "(de 0 à %d)",
-		CurrentYes:   "Votre réponse actuelle : oui, vous venez%s.",
+		Map:                "voir sur la carte (OpenStreetMap)",
+		PlaceLeft:          "1 place restante",
+		PlacesLeft:         "%d places restantes",
+		Full:               "Complet",
+		CancelledPlaces:    "Annulé",
+		Yes:                "Oui, je viens",
+		No:                 "Non, je ne viens pas",
+		Maybe:              "Peut-être",
+		JoinWaiting:        "M'inscrire sur la liste d'attente",
+		UpdateGuests:       "Changer le nombre de personnes",
+		Guests:             "Personnes qui viennent avec moi",
+		GuestsHint:         "(de 0 à %d)",
+		GuestsHintLeft:     "(de 0 à %d pour tenir dans les places restantes ; au-delà, liste d'attente)",
+		GuestsHintLeftNone: "(il ne reste que votre place : avec d'autres personnes, liste d'attente)",
+		GuestsHintHeld:     "(de 0 à %d : les places restantes)",
+		GuestsHintHeldNone: "(il ne reste plus d'autre place)",
+		CurrentYes:         "Votre réponse actuelle : oui, vous venez%s.",
 		CurrentWaiting: "Votre réponse actuelle : oui, mais l'événement est complet : vous êtes sur la liste d'attente%s, " +
 			"en position %d.",
 		CurrentMaybe: "Votre réponse actuelle : peut-être.",
@@ -72,6 +90,14 @@ var eventTextsByLang = map[string]eventTexts{
 		DoneYes:      "C'est noté : vous venez%s. Merci !",
 		DoneWaiting: "L'événement est complet : vous êtes sur la liste d'attente%s, en position %d. " +
 			"Si une place se libère, elle vous sera donnée dans cet ordre et nous vous écrirons.",
+		CurrentWaitingNoFit: "Votre réponse actuelle : oui, mais votre groupe de %d personnes ne tient pas dans les places restantes (%d) : " +
+			"vous êtes sur la liste d'attente, en position %d.",
+		DoneWaitingNoFit: "Votre groupe de %d personnes ne tient pas dans les places restantes (%d) : vous êtes sur la liste d'attente, " +
+			"en position %d. Si des places se libèrent, elles seront données dans cet ordre et nous vous écrirons.",
+		CurrentWaitingBehind: "Votre réponse actuelle : oui ; d'autres personnes attendent une place avant vous : vous êtes sur la liste " +
+			"d'attente%s, en position %d.",
+		DoneWaitingBehind: "D'autres personnes attendent une place avant vous : vous êtes sur la liste d'attente%s, en position %d. " +
+			"Si des places se libèrent, elles seront données dans cet ordre et nous vous écrirons.",
 		DoneMaybe:  "C'est noté : peut-être. Vous pouvez confirmer plus tard avec ce lien.",
 		DoneNo:     "C'est noté : vous ne venez pas. Merci de nous avoir prévenus.",
 		WithGuest:  " avec 1 personne",
@@ -93,24 +119,37 @@ var eventTextsByLang = map[string]eventTexts{
 	},
 	"en": {
 		When: "When", Where: "Where", Places: "Places",
-		Map:            "see on the map (OpenStreetMap)",
-		PlaceLeft:      "1 place left",
-		PlacesLeft:     "%d places left",
-		Full:           "Full",
-		Yes:            "Yes, I'm coming",
-		No:             "No, I can't come",
-		Maybe:          "Maybe",
-		JoinWaiting:    "Put me on the waiting list",
-		UpdateGuests:   "Change the number of people",
-		Guests:         "People coming with me",
-		GuestsHint:     "(0 to %d)",
-		CurrentYes:     "Your current answer: yes, you are coming%s.",
-		CurrentWaiting: "Your current answer: yes, but the event is full: you are on the waiting list%s, in position %d.",
-		CurrentMaybe:   "Your current answer: maybe.",
-		CurrentNo:      "Your current answer: no, you are not coming.",
-		DoneYes:        "Noted: you are coming%s. Thank you!",
+		Map:                "see on the map (OpenStreetMap)",
+		PlaceLeft:          "1 place left",
+		PlacesLeft:         "%d places left",
+		Full:               "Full",
+		CancelledPlaces:    "Cancelled",
+		Yes:                "Yes, I'm coming",
+		No:                 "No, I can't come",
+		Maybe:              "Maybe",
+		JoinWaiting:        "Put me on the waiting list",
+		UpdateGuests:       "Change the number of people",
+		Guests:             "People coming with me",
+		GuestsHint:         "(0 to %d)",
+		GuestsHintLeft:     "(0 to %d to fit the places left; more goes on the waiting list)",
+		GuestsHintLeftNone: "(only your place is left: with others, the waiting list)",
+		GuestsHintHeld:     "(0 to %d: the places left)",
+		GuestsHintHeldNone: "(no other place is left)",
+		CurrentYes:         "Your current answer: yes, you are coming%s.",
+		CurrentWaiting:     "Your current answer: yes, but the event is full: you are on the waiting list%s, in position %d.",
+		CurrentMaybe:       "Your current answer: maybe.",
+		CurrentNo:          "Your current answer: no, you are not coming.",
+		DoneYes:            "Noted: you are coming%s. Thank you!",
 		DoneWaiting: "The event is full: you are on the waiting list%s, in position %d. " +
 			"If a place frees up, places are given in that order and we will write to you.",
+		CurrentWaitingNoFit: "Your current answer: yes, but your party of %d does not fit the places left (%d): " +
+			"you are on the waiting list, in position %d.",
+		DoneWaitingNoFit: "Your party of %d does not fit the places left (%d): you are on the waiting list, in position %d. " +
+			"If places free up, they are given in that order and we will write to you.",
+		CurrentWaitingBehind: "Your current answer: yes; others are waiting for a place before you: you are on the waiting list%s, " +
+			"in position %d.",
+		DoneWaitingBehind: "Others are waiting for a place before you: you are on the waiting list%s, in position %d. " +
+			"If places free up, they are given in that order and we will write to you.",
 		DoneMaybe:  "Noted: maybe. You can confirm later with this link.",
 		DoneNo:     "Noted: you are not coming. Thank you for letting us know.",
 		WithGuest:  " with 1 guest",
@@ -225,6 +264,8 @@ func newEventView(e *crm.Event, c crm.EventCounts, loc *time.Location, lang stri
 	v.MapURL = mapURL(v.Place)
 	switch {
 	case e.Capacity == 0:
+	case e.Status == crm.EventCancelled:
+		v.Places = et.CancelledPlaces
 	case c.PlacesLeft == 0:
 		v.Places = et.Full
 	case c.PlacesLeft == 1:
@@ -237,13 +278,15 @@ func newEventView(e *crm.Event, c crm.EventCounts, loc *time.Location, lang stri
 
 // answerForm is one button of the answer page, with its hidden fields.
 type answerForm struct {
-	Token     string
-	Lang      string
-	Answer    crm.Answer
-	Button    string
-	Guests    bool // the guests field, for yes
-	GuestsVal int
-	Secondary bool
+	Token      string
+	Lang       string
+	Answer     crm.Answer
+	Button     string
+	Guests     bool // the guests field, for yes
+	GuestsVal  int
+	GuestsMax  int    // the field's bound: more could never be let in
+	GuestsHint string // the bound that matters, in words
+	Secondary  bool
 }
 
 // rsvpView is the page an answer link opens, and the page after an
@@ -262,7 +305,6 @@ type rsvpView struct {
 	Error     string
 	Change    bool // the forms are the ways to change an answer
 	Forms     []answerForm
-	MaxGuests int
 }
 
 // withGuests is " with 2 guests", "" for none.
@@ -290,6 +332,10 @@ func answerText(et eventTexts, st *RSVPState, done bool) string {
 		return current
 	}
 	switch {
+	case r.Waiting && st.Counts.PlacesLeft > 0 && 1+r.Guests > st.Counts.PlacesLeft:
+		return fmt.Sprintf(pick(et.CurrentWaitingNoFit, et.DoneWaitingNoFit), 1+r.Guests, st.Counts.PlacesLeft, st.Position)
+	case r.Waiting && st.Counts.PlacesLeft > 0:
+		return fmt.Sprintf(pick(et.CurrentWaitingBehind, et.DoneWaitingBehind), withGuests(et, r.Guests), st.Position)
 	case r.Waiting:
 		return fmt.Sprintf(pick(et.CurrentWaiting, et.DoneWaiting), withGuests(et, r.Guests), st.Position)
 	case r.Answer == crm.AnswerYes:
@@ -312,6 +358,7 @@ func answerButton(et eventTexts, st *RSVPState, token, lang string, answer crm.A
 	switch answer {
 	case crm.AnswerYes:
 		f.Button, f.Guests = et.Yes, true
+		f.GuestsMax, f.GuestsHint = guestsBound(et, st)
 		if st.RSVP != nil && st.RSVP.Answer == crm.AnswerYes {
 			f.Button, f.GuestsVal = et.UpdateGuests, st.RSVP.Guests
 		} else if fullFor(st) {
@@ -323,6 +370,36 @@ func answerButton(et eventTexts, st *RSVPState, token, lang string, answer crm.A
 		f.Button = et.No
 	}
 	return f
+}
+
+// guestsBound returns the most guests the person's yes can bring (the
+// guests field's max) and the bound that matters to them, in words: with
+// a capacity, the guests that fit the places left (their own places
+// counted when they hold some; beyond it, someone holding a place is
+// refused, someone else waits), or for a full event those that could
+// ever fit.
+func guestsBound(et eventTexts, st *RSVPState) (int, string) {
+	c := st.Event.Capacity
+	if c == 0 {
+		return crm.MaxGuests, fmt.Sprintf(et.GuestsHint, crm.MaxGuests)
+	}
+	ever := min(crm.MaxGuests, c-1)
+	left := st.Counts.PlacesLeft
+	if st.RSVP.Coming() {
+		left += 1 + st.RSVP.Guests
+		bound := min(ever, left-1)
+		if bound == 0 {
+			return 0, et.GuestsHintHeldNone
+		}
+		return bound, fmt.Sprintf(et.GuestsHintHeld, bound)
+	}
+	switch {
+	case left <= 0:
+		return ever, fmt.Sprintf(et.GuestsHint, ever)
+	case left == 1:
+		return ever, et.GuestsHintLeftNone
+	}
+	return ever, fmt.Sprintf(et.GuestsHintLeft, min(ever, left-1))
 }
 
 // closedNotice says why an event takes no answers, "" when it does.
@@ -344,7 +421,7 @@ func (h *handler) newRSVPView(ctx context.Context, st *RSVPState, lang string) (
 		return nil, err
 	}
 	et := eventTextsByLang[lang]
-	v := &rsvpView{T: texts[lang], ET: et, Lang: lang, Org: set.Name, MaxGuests: crm.MaxGuests,
+	v := &rsvpView{T: texts[lang], ET: et, Lang: lang, Org: set.Name,
 		Event: newEventView(st.Event, st.Counts, set.Location(), lang)}
 	v.PageTitle = v.Event.Title
 	if set.Name != "" {
@@ -532,6 +609,7 @@ type eventsView struct {
 	Org       string
 	OtherLang string
 	Events    []eventView
+	Feed      string // the link to the calendar of them all
 }
 
 // eventsPage is GET /events: the upcoming public events, in French or
@@ -552,7 +630,7 @@ func (h *handler) eventsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	et := eventTextsByLang[lang]
 	v := &eventsView{T: texts[lang], ET: et, Org: set.Name, PageTitle: et.EventsTitle,
-		OtherLang: "?" + url.Values{"lang": {otherLanguage(lang)}}.Encode()}
+		OtherLang: "?" + url.Values{"lang": {otherLanguage(lang)}}.Encode(), Feed: "events.ics" + calendarQuery(lang)}
 	if set.Name != "" {
 		v.PageTitle += " · " + set.Name
 	}
@@ -563,14 +641,24 @@ func (h *handler) eventsPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ev := newEventView(e, c, set.Location(), lang)
-		ev.ICS = "events/" + url.PathEscape(e.Name) + ".ics"
+		ev.ICS = "events/" + url.PathEscape(e.Name) + ".ics" + calendarQuery(lang)
 		v.Events = append(v.Events, ev)
 	}
 	h.writeEventPage(w, http.StatusOK, "events", v)
 }
 
+// calendarQuery is what the links to calendars add for lang: ?lang=en in
+// English, nothing in French (their default).
+func calendarQuery(lang string) string {
+	if lang == "en" {
+		return "?lang=en"
+	}
+	return ""
+}
+
 // eventsFeed is GET /events.ics: the upcoming public events, the
-// cancelled ones marked so, for calendars to subscribe to.
+// cancelled ones marked so, for calendars to subscribe to; in French, or
+// in English with ?lang=en (as the event files).
 func (h *handler) eventsFeed(w http.ResponseWriter, r *http.Request) {
 	es, err := h.n.db.Events(r.Context(), crm.EventFilter{From: h.n.clock(), PublicOnly: true})
 	if err != nil {
@@ -608,9 +696,19 @@ func (h *handler) eventFile(w http.ResponseWriter, r *http.Request) {
 	h.writeCalendar(w, r, e.Name+".ics", !e.Public, []*crm.Event{e})
 }
 
+// calendarLanguage is a calendar's language: English with ?lang=en, else
+// French. Not the browser's: a calendar app that subscribed fetches the
+// feed again without the headers of the browser that found it.
+func calendarLanguage(r *http.Request) string {
+	if strings.EqualFold(strings.TrimSpace(r.URL.Query().Get("lang")), "en") {
+		return "en"
+	}
+	return "fr"
+}
+
 func (h *handler) writeCalendar(w http.ResponseWriter, r *http.Request, filename string, private bool, es []*crm.Event) {
 	var b bytes.Buffer
-	if err := h.n.WriteEventCalendar(r.Context(), &b, formLanguage(r), es...); err != nil {
+	if err := h.n.WriteEventCalendar(r.Context(), &b, calendarLanguage(r), es...); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -663,8 +761,8 @@ var eventTemplate = template.Must(template.Must(formTemplate.Clone()).Funcs(temp
 {{if .Forms}}<div class="answers">{{if .Change}}<h2>{{.ET.Change}}</h2>{{end}}
 {{range .Forms}}<form method="post" action="rsvp">
 <input type="hidden" name="token" value="{{.Token}}"><input type="hidden" name="lang" value="{{.Lang}}"><input type="hidden" name="answer" value="{{.Answer}}">
-{{if .Guests}}<div class="field"><label for="guests">{{$.ET.Guests}} <span class="note">{{printf $.ET.GuestsHint $.MaxGuests}}</span></label>
-<input id="guests" name="guests" type="number" min="0" max="{{$.MaxGuests}}" inputmode="numeric" value="{{.GuestsVal}}"></div>{{end}}
+{{if .Guests}}<div class="field"><label for="guests">{{$.ET.Guests}} <span class="note">{{.GuestsHint}}</span></label>
+<input id="guests" name="guests" type="number" min="0" max="{{.GuestsMax}}" inputmode="numeric" value="{{.GuestsVal}}"></div>{{end}}
 <button type="submit"{{if .Secondary}} class="secondary"{{end}}>{{.Button}}</button>
 </form>
 {{end}}</div>{{end}}
@@ -682,7 +780,7 @@ var eventTemplate = template.Must(template.Must(formTemplate.Clone()).Funcs(temp
 </article>
 {{else}}<p>{{.ET.NoEvents}}</p>
 {{end}}
-<p class="feed"><a href="events.ics">{{.ET.Subscribe}}</a></p>
+<p class="feed"><a href="{{.Feed}}">{{.ET.Subscribe}}</a></p>
 </main>
 </body>
 </html>

@@ -266,9 +266,10 @@ func (n *Newsletter) RSVPURL(supporterID int64, e *crm.Event, answer crm.Answer,
 
 // EventCalendarURL returns the link to the event's iCalendar file:
 // /events/NAME.ics for a public event, the same with a signed token for
-// one that is not (its place is for those invited).
+// one that is not (its place is for those invited). Its texts are in
+// French; the parameter lang=en added to the link gives them in English.
 func (n *Newsletter) EventCalendarURL(e *crm.Event) string {
-	return n.calendarLink(n.publicURL, e)
+	return n.calendarLink(n.publicURL, e, "fr")
 }
 
 // PreferencesURL returns the link to a supporter's preference page.

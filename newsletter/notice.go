@@ -51,7 +51,8 @@ const (
 	// NoticeEventPlace tells someone on an event's waiting list that a
 	// place freed up and is theirs.
 	NoticeEventPlace NoticeKind = "event-place"
-	// NoticeEventReminder and NoticeEventCancel: see event_email.go.
+	// NoticeEventReminder, NoticeEventCancel and NoticeEventChange: see
+	// event_email.go.
 )
 
 // noticeKeyLifetime is how long the provider remembers an idempotency key.
@@ -357,7 +358,7 @@ func (n *Newsletter) renderNotice(ctx context.Context, r *noticeRow, st *crm.Set
 		return nil, "the supporter was erased", nil
 	}
 	switch r.Kind {
-	case NoticeEventPlace, NoticeEventReminder, NoticeEventCancel:
+	case NoticeEventPlace, NoticeEventReminder, NoticeEventCancel, NoticeEventChange:
 		m := &Message{From: opts.From, ReplyTo: opts.ReplyTo, To: s.Email}
 		why, err := n.renderEventNotice(ctx, r, s, st, m)
 		if err != nil || why != "" {

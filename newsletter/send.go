@@ -812,7 +812,7 @@ func (n *Newsletter) render(c *Campaign, tpl *Template, s *crm.Supporter, delive
 		// An invitation: the event, and the person's own answer links,
 		// carrying the campaign so the answers count in its report.
 		n.setEvent(&rc, base, ev.event, ev.fieldsFor(tpl.Language), s.ID, c.ID)
-		rc.CalendarURL = ev.calendar
+		rc.CalendarURL = ev.calendarFor(tpl.Language)
 	}
 	out, err := tpl.Render(rc)
 	if err != nil {

@@ -59,6 +59,30 @@ type Recipient struct {
 	RSVPNo      string
 	RSVPMaybe   string
 	CalendarURL string
+	// RSVP is the person's current answer, in the emails about an event
+	// sent to those who answered (reminder, cancellation, change, place
+	// freed): {{.RSVP.Answer}}, {{.RSVP.Guests}}, {{.RSVP.Waiting}}.
+	RSVP RSVPFields
+	// Change is what changed, in the email telling of a change of an
+	// event's time or place: {{.Change.Time}}, {{.Change.Place}},
+	// {{.Change.PreviousWhen}}, {{.Change.PreviousPlace}}.
+	Change EventChangeFields
+}
+
+// RSVPFields is a person's answer to an event as a template sees it.
+type RSVPFields struct {
+	Answer  string // "yes", "maybe" or "no"
+	Guests  int    // the people coming with them, with yes
+	Waiting bool   // a yes on the waiting list
+}
+
+// EventChangeFields is what a change of an event's time or place
+// changed, as a template sees it; {{.Event}} holds the time and place now.
+type EventChangeFields struct {
+	Time          bool   // the start or the end changed
+	Place         bool   // the address, city or postcode changed
+	PreviousWhen  string // the time before, told as {{.Event.When}} is
+	PreviousPlace string // the place before ("" for none)
 }
 
 // Attr returns the value of a free attribute, or "".
@@ -221,7 +245,8 @@ func (t *Template) Render(r Recipient) (Rendered, error) {
 		Language: r.Language, Attributes: r.Attributes, UnsubscribeURL: r.UnsubscribeURL, PreferencesURL: r.PreferencesURL,
 		Association: r.Association, AddressLines: lines(r.PostalAddress), List: r.List, ConfirmURL: r.ConfirmURL,
 		ConfirmLinks: r.ConfirmLinks, Event: r.Event, RSVPYes: r.RSVPYes, RSVPNo: r.RSVPNo, RSVPMaybe: r.RSVPMaybe,
-		CalendarURL: r.CalendarURL, Preheader: out.Preheader, Lang: t.Language, Subject: out.Subject}); err != nil {
+		CalendarURL: r.CalendarURL, RSVP: r.RSVP, Change: r.Change, Preheader: out.Preheader, Lang: t.Language,
+		Subject: out.Subject}); err != nil {
 		return Rendered{}, err
 	}
 	out.HTML = b.String()
@@ -251,6 +276,8 @@ type htmlData struct {
 	RSVPNo         string
 	RSVPMaybe      string
 	CalendarURL    string
+	RSVP           RSVPFields
+	Change         EventChangeFields
 	Preheader      string
 	Subject        string
 	Lang           string

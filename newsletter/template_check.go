@@ -84,6 +84,11 @@ var (
 	// invitationFields are an invitation's, and any email about an
 	// event's: a campaign's, the event and the person's answer links.
 	invitationFields = campaignFields.with(eventFields+", RSVPYes, RSVPNo, RSVPMaybe, CalendarURL", "Event")
+	// eventNoticeFields are those of the emails to people who answered
+	// an event (reminder, cancellation, change, place freed): an
+	// invitation's, their answer and what changed.
+	eventNoticeFields = invitationFields.with("RSVP.Answer, RSVP.Guests, RSVP.Waiting, Change.Time, Change.Place, "+
+		"Change.PreviousWhen, Change.PreviousPlace", "RSVP", "Change")
 )
 
 // eventFields are the fields of {{.Event}}, as errors list them.

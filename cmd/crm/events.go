@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,7 @@ func eventsCommand() *cli.Command {
 		Aliases: []string{"event"},
 		Usage:   "actions and events: create, invite, follow the answers, remind, cancel, record attendance",
 		Description: "Times are read and shown in the time zone of the settings (crm settings set time-zone).\n" +
-			"Emails about an event (a place freed, reminders, the cancellation) go through Resend (RESEND_API_KEY)\n" +
+			"Emails about an event (a place freed, a new time or place, reminders, the cancellation) go through Resend (RESEND_API_KEY)\n" +
 			"or into --outbox DIR at once; without either they wait, and crm serve, or crm send --due with\n" +
 			"RESEND_API_KEY or --outbox DIR, sends them.",
 		Subcommands: []*cli.Command{
@@ -46,10 +47,16 @@ func eventsCommand() *cli.Command {
 			},
 			{
 				Name:      "edit",
-				Usage:     "change an event; a larger capacity lets the waiting list in, and tells them",
+				Usage:     "change an event; a new time or place is told to those who answered yes, maybe or wait; a larger capacity lets the waiting list in, and tells them",
 				ArgsUsage: "NAME",
-				Flags:     append(eventFlags(false), outbox, from, publicURLFlag()),
-				Action:    withDB(1, 1, editEvent),
+				Description: "A change of --start, --end, --place, --city or --postcode queues one email to each person who\n" +
+					"answered yes (waiting list included) or maybe, saying the new time or place and what it was, with\n" +
+					"their answer links; --no-notify tells nobody. Several changes not sent yet go as one email, the last.",
+				Flags: append(eventFlags(false), outbox, from, publicURLFlag(),
+					&cli.BoolFlag{Name: "no-notify", Aliases: []string{"quiet"}, Usage: "tell nobody of a new time or place"},
+					&cli.StringSliceFlag{Name: "template", Usage: "[LANG=]FILE, the email telling of a new time or place as a " +
+						"Markdown template per language (repeatable; the first is for other languages; default: the built-in email)"}),
+				Action: withDB(1, 1, editEvent),
 			},
 			{
 				Name:  "list",
@@ -59,10 +66,13 @@ func eventsCommand() *cli.Command {
 				Action: withReadDB(0, 0, listEvents),
 			},
 			{
-				Name:      "show",
-				Usage:     "show an event: details, answers, places left, and the people coming with their phone, then waiting, then maybe",
+				Name: "show",
+				Usage: "show an event: details, answers, places left, attendance, and the people: coming (with their phone), " +
+					"waiting, maybe, no, each in the order they answered",
 				ArgsUsage: "NAME",
-				Description: "--format csv, excel-csv and xlsx (and --out) give the people only, one row each, to call or print;\n" +
+				Description: "--format csv, excel-csv and xlsx (and --out) give the people only, one row each, to call or print:\n" +
+					"answer (yes, maybe, no; empty for someone recorded at the event without answering), waiting (the place\n" +
+					"on the waiting list of a yes that waits), guests, names, email, phone, attendance (attended, no-show).\n" +
 					"json gives everything.",
 				Flags:  outputFlags(),
 				Action: withReadDB(1, 1, showEvent),
@@ -73,8 +83,12 @@ func eventsCommand() *cli.Command {
 				ArgsUsage: "NAME",
 				Description: "Templates may use {{.Event.Title}}, {{.Event.When}}, {{.Event.Place}}, {{.Event.MapURL}},\n" +
 					"{{.RSVPYes}}, {{.RSVPNo}}, {{.RSVPMaybe}} (each person's own answer links) and {{.CalendarURL}}.\n" +
-					"Nobody is invited twice to one event: a second invitation skips those of the first.\n" +
-					"It is sent at once (after a question on a terminal, unless --yes), or at --at by crm serve or crm send --due.",
+					"Each template must carry at least one answer link.\n" +
+					"Nobody is invited twice to one event: a second invitation skips those of the first, and is refused\n" +
+					"while another is a draft, scheduled or being sent (crm send NAME sends it, crm campaign delete NAME removes it).\n" +
+					"It is sent at once (after a question on a terminal, unless --yes), or at --at by crm serve or crm send --due.\n" +
+					"--outbox DIR writes the emails to DIR as .eml files to look at, sends nothing and leaves the invitation\n" +
+					"a draft (or scheduled, with --at): crm send NAME sends it.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "list", Usage: "the list whose subscribers are invited", Required: true},
 					&cli.StringFlag{Name: "segment", Usage: "only subscribers matching this expression, e.g. 'interest:terrain AND postcode:62*'"},
@@ -83,6 +97,8 @@ func eventsCommand() *cli.Command {
 					&cli.StringFlag{Name: "subject", Usage: "subject (default: the templates' subject: lines)"},
 					&cli.StringFlag{Name: "at", Usage: `send it at this time instead of now: "2026-12-05 06:00"`},
 					&cli.StringFlag{Name: "name", Usage: "the invitation's campaign name (default: NAME-invitation, then NAME-invitation-2...)"},
+					&cli.StringFlag{Name: "outbox", Usage: "write the emails to this folder as .eml files instead of sending them; " +
+						"nothing is sent or recorded: the invitation stays a draft (or scheduled)"},
 					yes,
 					publicURLFlag(),
 				},
@@ -187,6 +203,25 @@ func eventTime(c *cli.Context, flag string, loc *time.Location, start time.Time)
 	return t, nil
 }
 
+// checkEventTimes refuses an end that is not after the start, saying
+// both as typed (the flag's value, or the stored time) and in loc: the
+// library would say them in UTC.
+func checkEventTimes(c *cli.Context, loc *time.Location, start, end time.Time) error {
+	if end.IsZero() || end.After(start) {
+		return nil
+	}
+	said := func(flag string, t time.Time) string {
+		if c.IsSet(flag) {
+			return fmt.Sprintf("--%s %q (%s)", flag, c.String(flag), localTime(t, loc))
+		}
+		return localTime(t, loc)
+	}
+	if !c.IsSet("end") {
+		return fmt.Errorf("%s: not before the end, %s: give --end too", said("start", start), said("end", end))
+	}
+	return fmt.Errorf("%s: not after the start, %s", said("end", end), said("start", start))
+}
+
 // localTime shows t in loc as the other commands do.
 func localTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
@@ -211,6 +246,9 @@ func createEvent(c *cli.Context, db *crm.DB) error {
 		if e.EndsAt, err = eventTime(c, "end", loc, e.StartsAt); err != nil {
 			return err
 		}
+	}
+	if err := checkEventTimes(c, loc, e.StartsAt, e.EndsAt); err != nil {
+		return err
 	}
 	if err := db.CreateEvent(c.Context, e); err != nil {
 		return err
@@ -243,6 +281,12 @@ func editEvent(c *cli.Context, db *crm.DB) error {
 			*f.to = &v
 		}
 	}
+	var cur *crm.Event // as stored: the times not given stay
+	if c.IsSet("start") || c.IsSet("end") {
+		if cur, err = db.GetEvent(c.Context, c.Args().First()); err != nil {
+			return err
+		}
+	}
 	if c.IsSet("start") {
 		t, err := eventTime(c, "start", loc, time.Time{})
 		if err != nil {
@@ -253,17 +297,27 @@ func editEvent(c *cli.Context, db *crm.DB) error {
 	if c.IsSet("end") {
 		var t time.Time
 		if c.String("end") != "" {
-			start := time.Time{}
+			start := cur.StartsAt
 			if edit.StartsAt != nil {
 				start = *edit.StartsAt
-			} else if e, err := db.GetEvent(c.Context, c.Args().First()); err == nil {
-				start = e.StartsAt
 			}
 			if t, err = eventTime(c, "end", loc, start); err != nil {
 				return err
 			}
 		}
 		edit.EndsAt = &t
+	}
+	if cur != nil {
+		start, end := cur.StartsAt, cur.EndsAt
+		if edit.StartsAt != nil {
+			start = *edit.StartsAt
+		}
+		if edit.EndsAt != nil {
+			end = *edit.EndsAt
+		}
+		if err := checkEventTimes(c, loc, start, end); err != nil {
+			return err
+		}
 	}
 	if c.IsSet("capacity") {
 		v := c.Int("capacity")
@@ -280,6 +334,10 @@ func editEvent(c *cli.Context, db *crm.DB) error {
 	if edit == (crm.EventEdit{}) {
 		return usagef("events edit: nothing to change: give --title, --start, --end, --place, --capacity... (see --help)")
 	}
+	tpls, err := readTemplates(c)
+	if err != nil {
+		return err
+	}
 	n, err := openNewsletter(c, db)
 	if err != nil {
 		return err
@@ -288,12 +346,39 @@ func editEvent(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	e, promoted, err := n.EditEvent(c.Context, c.Args().First(), edit)
+	res, err := n.EditEventWith(c.Context, c.Args().First(), edit, newsletter.EditOptions{Quiet: c.Bool("no-notify"),
+		Templates: tpls})
 	if err != nil {
-		return err
+		return campaignError(c, err)
 	}
-	fmt.Fprintf(c.App.Writer, "changed event %s: %s, %s\n", e.Name, e.Title, localTime(e.StartsAt, loc))
-	return tellPromoted(c, n, sender, from, e, promoted)
+	e, w := res.Event, c.App.Writer
+	fmt.Fprintf(w, "changed event %s: %s, %s", e.Name, e.Title, localTime(e.StartsAt, loc))
+	if p := e.Place(); p != "" {
+		fmt.Fprintf(w, ", %s", p)
+	}
+	fmt.Fprintln(w)
+	what := "" // what people are told changed
+	switch {
+	case res.TimeChanged && res.PlaceChanged:
+		what = "time and place"
+	case res.TimeChanged:
+		what = "time"
+	case res.PlaceChanged:
+		what = "place"
+	}
+	switch {
+	case what == "":
+	case c.Bool("no-notify"):
+		fmt.Fprintf(w, "new %s: nobody was told (--no-notify)\n", what)
+	case len(res.Notices) == 0:
+		fmt.Fprintf(w, "new %s: nobody has answered yes, maybe or waits: nobody to tell\n", what)
+	default:
+		fmt.Fprintf(w, "new %s: %d email(s) queued to those who answered yes, maybe or wait\n", what, len(res.Notices))
+	}
+	if len(res.Promoted) > 0 {
+		fmt.Fprintf(w, "%d party(ies) let in from the waiting list\n", len(res.Promoted))
+	}
+	return sendEventNotices(c, n, sender, from, e, res.Promoted, res.Notices)
 }
 
 // eventSender returns the sender of a command's emails about an event
@@ -321,26 +406,46 @@ func notSentYet(c *cli.Context, k int) {
 // waiting list, or says they wait.
 func tellPromoted(c *cli.Context, n *newsletter.Newsletter, sender newsletter.Sender, from string, e *crm.Event,
 	promoted []crm.RSVP) error {
-	if len(promoted) == 0 {
+	if len(promoted) > 0 {
+		fmt.Fprintf(c.App.Writer, "%d party(ies) let in from the waiting list\n", len(promoted))
+	}
+	return sendEventNotices(c, n, sender, from, e, promoted, nil)
+}
+
+// sendEventNotices sends the emails a change queued (those let in from
+// the waiting list, and the notices ids) and says what it did in one
+// report, or says they wait when there is no sender.
+func sendEventNotices(c *cli.Context, n *newsletter.Newsletter, sender newsletter.Sender, from string, e *crm.Event,
+	promoted []crm.RSVP, ids []int64) error {
+	if len(promoted)+len(ids) == 0 {
 		return nil
 	}
-	fmt.Fprintf(c.App.Writer, "%d party(ies) let in from the waiting list\n", len(promoted))
 	if sender == nil {
-		notSentYet(c, len(promoted))
+		notSentYet(c, len(promoted)+len(ids))
 		return nil
 	}
 	total := &newsletter.NoticeReport{}
-	for _, r := range promoted {
-		rep, err := n.SendNotices(c.Context, sender, newsletter.NoticeOptions{From: from, EventID: e.ID, SupporterID: r.SupporterID})
-		if err != nil {
-			return err
-		}
+	add := func(rep *newsletter.NoticeReport) {
 		total.Sent += rep.Sent
 		total.Failed += rep.Failed
 		total.Skipped += rep.Skipped
 		total.Uncertain += rep.Uncertain
 		total.Waiting += rep.Waiting
 		total.Errors = append(total.Errors, rep.Errors...)
+	}
+	for _, r := range promoted {
+		rep, err := n.SendNotices(c.Context, sender, newsletter.NoticeOptions{From: from, EventID: e.ID, SupporterID: r.SupporterID})
+		if err != nil {
+			return err
+		}
+		add(rep)
+	}
+	if len(ids) > 0 {
+		rep, err := n.SendNotices(c.Context, sender, newsletter.NoticeOptions{From: from, IDs: ids})
+		if err != nil {
+			return err
+		}
+		add(rep)
 	}
 	return printNotices(c, total, c.String("outbox"))
 }
@@ -417,10 +522,20 @@ func localCell(t time.Time, loc *time.Location) sheet.Value {
 
 // eventDetails is what show prints as JSON.
 type eventDetails struct {
-	Event       *crm.Event        `json:"event"`
-	Answers     crm.EventCounts   `json:"answers"`
-	Invitations []eventInvitation `json:"invitations"`
-	People      []crm.EventAnswer `json:"people"`
+	Event       *crm.Event           `json:"event"`
+	Answers     crm.EventCounts      `json:"answers"`
+	Attendance  crm.AttendanceCounts `json:"attendance"`
+	Invitations []eventInvitation    `json:"invitations"`
+	People      []eventPerson        `json:"people"`
+}
+
+// eventPerson is a person of show's listing: their answer, its place on
+// the waiting list, and their attendance.
+type eventPerson struct {
+	crm.EventAnswer
+	// WaitingPosition is the place on the waiting list (from 1) of a yes
+	// that waits, else 0.
+	WaitingPosition int `json:"waiting_position,omitempty"`
 }
 
 type eventInvitation struct {
@@ -442,13 +557,24 @@ func showEvent(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	people, err := db.EventAnswers(c.Context, e, crm.AnswerYes, crm.AnswerMaybe)
+	attendance, err := db.CountAttendance(c.Context, e)
 	if err != nil {
 		return err
 	}
-	d := eventDetails{Event: e, Answers: counts, Invitations: []eventInvitation{}, People: people}
-	if d.People == nil {
-		d.People = []crm.EventAnswer{}
+	people, err := db.EventPeople(c.Context, e)
+	if err != nil {
+		return err
+	}
+	d := eventDetails{Event: e, Answers: counts, Attendance: attendance, Invitations: []eventInvitation{},
+		People: []eventPerson{}}
+	position := 0
+	for _, p := range people {
+		ep := eventPerson{EventAnswer: p}
+		if p.Waiting {
+			position++
+			ep.WaitingPosition = position
+		}
+		d.People = append(d.People, ep)
 	}
 	n, err := openNewsletter(c, db)
 	if err != nil {
@@ -475,16 +601,15 @@ func showEvent(c *cli.Context, db *crm.DB) error {
 			d.Invitations = append(d.Invitations, inv)
 		}
 	}
-	peopleRecs := records{columns: []sheet.Column{{Name: "answer"}, {Name: "guests", Kind: sheet.KindInteger},
-		{Name: "first_name"}, {Name: "last_name"}, {Name: "email"}, {Name: "phone"}, {Name: "attendance"}}, json: d}
-	position := 0
-	for _, p := range people {
-		answer := string(p.Answer)
-		if p.Waiting {
-			position++
-			answer = fmt.Sprintf("waiting %d", position)
+	peopleRecs := records{columns: []sheet.Column{{Name: "answer"}, {Name: "waiting", Kind: sheet.KindInteger},
+		{Name: "guests", Kind: sheet.KindInteger}, {Name: "first_name"}, {Name: "last_name"}, {Name: "email"}, {Name: "phone"},
+		{Name: "attendance"}}, json: d}
+	for _, p := range d.People {
+		waiting := sheet.Text("")
+		if p.WaitingPosition > 0 {
+			waiting = sheet.Int(int64(p.WaitingPosition))
 		}
-		peopleRecs.rows = append(peopleRecs.rows, []sheet.Value{sheet.Text(answer), sheet.Int(int64(p.Guests)),
+		peopleRecs.rows = append(peopleRecs.rows, []sheet.Value{sheet.Text(string(p.Answer)), waiting, sheet.Int(int64(p.Guests)),
 			sheet.Text(p.FirstName), sheet.Text(p.LastName), sheet.Text(p.Email), sheet.Text(p.Phone), sheet.Text(p.Attendance)})
 	}
 	if c.String("format") != "table" || c.String("out") != "" {
@@ -502,6 +627,8 @@ func showEvent(c *cli.Context, db *crm.DB) error {
 		{"capacity", capacity(e.Capacity)}, {"yes", comingCount(counts)}, {"coming", strconv.Itoa(counts.Coming)},
 		{"places_left", placesLeft(counts).String()}, {"waiting", strconv.Itoa(counts.Waiting)},
 		{"maybe", strconv.Itoa(counts.Maybe)}, {"no", strconv.Itoa(counts.No)},
+		{"attended", countIf(attendance.Attended+attendance.NoShow > 0, attendance.Attended)},
+		{"no_show", countIf(attendance.Attended+attendance.NoShow > 0, attendance.NoShow)},
 	} {
 		if kv.value != "" {
 			details.rows = append(details.rows, []sheet.Value{sheet.Text(kv.field), sheet.Text(kv.value)})
@@ -515,11 +642,19 @@ func showEvent(c *cli.Context, db *crm.DB) error {
 		return err
 	}
 	if len(people) == 0 {
-		fmt.Fprintln(c.App.Writer, "\nnobody has answered yes or maybe yet")
+		fmt.Fprintln(c.App.Writer, "\nnobody has answered yet")
 		return nil
 	}
 	fmt.Fprintln(c.App.Writer)
 	return printRecords(c, peopleRecs)
+}
+
+// countIf is k as a detail's value when shown, else "" (left out).
+func countIf(shown bool, k int) string {
+	if !shown {
+		return ""
+	}
+	return strconv.Itoa(k)
 }
 
 func capacity(k int) string {
@@ -541,6 +676,7 @@ func inviteToEvent(c *cli.Context, db *crm.DB) error {
 	}
 	var at time.Time
 	var sender newsletter.Sender
+	outboxDir := c.String("outbox")
 	if c.IsSet("at") {
 		loc, err := settingsLocation(c, db)
 		if err != nil {
@@ -552,9 +688,11 @@ func inviteToEvent(c *cli.Context, db *crm.DB) error {
 		if errors.Is(n.CheckSender((*newsletter.ResendSender)(nil)), newsletter.ErrNoPublicURL) {
 			return usagef("events invite: --public-url (or CRM_PUBLIC_URL, or crm settings set public-url) is required: its answer links must work")
 		}
-	} else if sender, err = resendSender(n, "events invite", "mail: its answer links must work",
-		"or give --at TIME for crm serve to send it"); err != nil {
-		return err
+	} else if outboxDir == "" {
+		if sender, err = resendSender(n, "events invite", "mail: its answer links must work",
+			"or give --at TIME for crm serve to send it, or --outbox DIR to look at the emails"); err != nil {
+			return err
+		}
 	}
 	st, err := db.Settings(c.Context)
 	if err != nil {
@@ -593,7 +731,14 @@ func inviteToEvent(c *cli.Context, db *crm.DB) error {
 		fmt.Fprintf(w, "invitation %s to %s (%s) will be sent at %s by crm serve, or crm send --due with RESEND_API_KEY "+
 			"(crm campaign unschedule %s to stop it)\n", cp.Name, recipients(stats.Recipients), byLanguage(stats.ByLanguage),
 			localTime(at, st.Location()), cp.Name)
+		if outboxDir != "" {
+			return writeInvitation(c, n, cp.Name, outboxDir, "it stays scheduled")
+		}
 		return nil
+	}
+	if outboxDir != "" {
+		return writeInvitation(c, n, cp.Name, outboxDir, fmt.Sprintf("it stays a draft: send it with crm send %s, "+
+			"or remove it with crm campaign delete %s", cp.Name, cp.Name))
 	}
 	if !c.Bool("yes") {
 		question := fmt.Sprintf("Send invitation %s to %s (%s)?", cp.Name, recipients(stats.Recipients), byLanguage(stats.ByLanguage))
@@ -623,6 +768,18 @@ func inviteToEvent(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return fmt.Errorf("%w (crm send %s goes on where it stopped)", err, cp.Name)
 	}
+	return nil
+}
+
+// writeInvitation writes the emails of the invitation to dir, sending
+// nothing, and says so with what becomes of it (stays).
+func writeInvitation(c *cli.Context, n *newsletter.Newsletter, name, dir, stays string) error {
+	written, abs, err := writeMessages(c, n, name, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%d emails of invitation %s written to %s as .eml files; nothing was sent: %s\n",
+		written, name, abs, stays)
 	return nil
 }
 
@@ -807,6 +964,7 @@ func cancelEvent(c *cli.Context, db *crm.DB) error {
 
 func recordAttendance(c *cli.Context, db *crm.DB) error {
 	status := map[string]string{} // email as given -> status
+	given := map[string]string{}  // email -> where it was first given: "--attended", "--file F line 3"
 	var order []string
 	add := func(email, st, where string) error {
 		email = strings.TrimSpace(email)
@@ -815,6 +973,7 @@ func recordAttendance(c *cli.Context, db *crm.DB) error {
 		}
 		if _, ok := status[strings.ToLower(email)]; !ok {
 			order = append(order, email)
+			given[strings.ToLower(email)] = where
 		}
 		status[strings.ToLower(email)] = st
 		return nil
@@ -838,13 +997,17 @@ func recordAttendance(c *cli.Context, db *crm.DB) error {
 	for _, email := range order {
 		id, err := supporterID(c, db, email)
 		if err != nil {
-			return fmt.Errorf("%w: nothing recorded", err)
+			return fmt.Errorf("%s: %w: nothing recorded", given[strings.ToLower(email)], err)
 		}
 		st := status[strings.ToLower(email)]
 		ids[st] = append(ids[st], id)
 	}
 	name := c.Args().First()
-	err := db.RunInTx(c.Context, func(tx *crm.Tx) error {
+	e, err := db.GetEvent(c.Context, name)
+	if err != nil {
+		return err
+	}
+	err = db.RunInTx(c.Context, func(tx *crm.Tx) error {
 		for _, st := range []string{crm.Attended, crm.NoShow} {
 			if len(ids[st]) > 0 {
 				if err := tx.RecordAttendance(c.Context, name, ids[st], st); err != nil {
@@ -857,7 +1020,25 @@ func recordAttendance(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "event %s: %d attended, %d no-show recorded\n", name, len(ids[crm.Attended]), len(ids[crm.NoShow]))
+	fmt.Fprintf(c.App.Writer, "event %s: %d attended, %d no-show recorded\n", e.Name, len(ids[crm.Attended]), len(ids[crm.NoShow]))
+	// A no-show is someone who said they would come: say so of anyone
+	// else, whose absence was recorded all the same.
+	k := 0
+	for _, email := range order {
+		if status[strings.ToLower(email)] != crm.NoShow {
+			continue
+		}
+		id := ids[crm.NoShow][k]
+		k++
+		hist, err := db.RSVPHistory(c.Context, e.ID, id)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(hist, func(h crm.RSVPChange) bool { return h.Answer != crm.AnswerNo }) {
+			fmt.Fprintf(c.App.ErrWriter, "note: %s (%s) never answered yes or maybe to %s: recorded as no-show all the same\n",
+				email, given[strings.ToLower(email)], e.Name)
+		}
+	}
 	return nil
 }
 

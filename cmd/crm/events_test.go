@@ -23,6 +23,21 @@ func tomorrow(t *testing.T) string {
 	return time.Now().In(paris).AddDate(0, 0, 1).Format("2006-01-02")
 }
 
+// parisZone is the abbreviation of the settings' default time zone on
+// day: CET or CEST.
+func parisZone(t *testing.T, day string) string {
+	t.Helper()
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	d, err := time.ParseInLocation("2006-01-02 15:04", day+" 12:00", paris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Format("MST")
+}
+
 // outboxFiles returns the text of the emails in dir.
 func outboxFiles(t *testing.T, dir string) []string {
 	t.Helper()
@@ -57,6 +72,7 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 	db := crmtest.Database(t)
 	outbox := filepath.Join(dir, "outbox")
 	day := tomorrow(t)
+	zone := parisZone(t, day)
 	mustRun(t, db, "settings", "set", "from", "Asso <news@asso.example.org>")
 	mustRun(t, db, "supporters", "add", "--email", "ana@example.org", "--first-name", "Ana", "--phone", "06 11 22 33 44")
 	mustRun(t, db, "supporters", "add", "--email", "ben@example.org", "--first-name", "Ben", "--lang", "en")
@@ -75,7 +91,12 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 	}{
 		{[]string{"events", "create", "x", "--title", "X", "--start", "demain"}, 2, `--start "demain": want a date and a time`},
 		{[]string{"events", "create", "x", "--title", "X", "--start", day}, 2, "--start"},
-		{[]string{"events", "create", "x", "--title", "X", "--start", day + " 10:00", "--end", "09:00"}, 1, "--end"},
+		{[]string{"events", "create", "x", "--title", "X", "--start", day + " 10:00", "--end", "09:00"}, 1,
+			`--end "09:00" (` + day + ` 09:00 ` + zone + `): not after the start, --start "` + day + ` 10:00" (` + day + ` 10:00 ` + zone + `)`},
+		{[]string{"events", "edit", "expulsion", "--start", day + " 10:00"}, 1,
+			`--start "` + day + ` 10:00" (` + day + ` 10:00 ` + zone + `): not before the end, ` + day + ` 09:00 ` + zone + `: give --end too`},
+		{[]string{"events", "edit", "expulsion", "--end", "07:00"}, 1,
+			`--end "07:00" (` + day + ` 07:00 ` + zone + `): not after the start, ` + day + ` 07:30 ` + zone},
 		{[]string{"events", "create", "x", "--title", "X", "--start", day + " 10:00", "--kind", "fete"}, 1, `--kind "fete": want action or event`},
 		{[]string{"events", "create", "x", "--start", day + " 10:00"}, 2, "missing required flag --title"},
 		{[]string{"events", "create", "expulsion", "--title", "X", "--start", day + " 10:00"}, 1, "already exists"},
@@ -103,7 +124,7 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 		t.Errorf("events list:\n%s", out)
 	}
 	show := mustRun(t, db, "events", "show", "expulsion")
-	for _, want := range []string{"places_left  0", "06 11 22 33 44", "waiting 1", "ben@example.org", "12 rue des Lilas, 62100 Calais"} {
+	for _, want := range []string{"places_left  0", "06 11 22 33 44", "ben@example.org", "12 rue des Lilas, 62100 Calais"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("events show lacks %q:\n%s", want, show)
 		}
@@ -112,7 +133,9 @@ func TestEventsFromTheCommandLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || recs[1][0] != "yes" || recs[1][5] != "06 11 22 33 44" || recs[2][0] != "waiting 1" || recs[3][0] != "maybe" {
+	if len(recs) != 4 || strings.Join(recs[0], ",") != "answer,waiting,guests,first_name,last_name,email,phone,attendance" ||
+		recs[1][0] != "yes" || recs[1][1] != "" || recs[1][6] != "06 11 22 33 44" ||
+		recs[2][0] != "yes" || recs[2][1] != "1" || recs[2][5] != "ben@example.org" || recs[3][0] != "maybe" {
 		t.Errorf("events show --format csv: %q", recs)
 	}
 	xlsx := filepath.Join(dir, "people.xlsx")

@@ -95,15 +95,11 @@ func campaignCommand() *cli.Command {
 							}
 							cp.Recipients = st.Recipients
 						}
-						status, scheduled := string(cp.Status), sheet.Value{}
+						scheduled := sheet.Value{}
 						if !cp.ScheduledAt.IsZero() {
 							scheduled = sheet.DateTime(cp.ScheduledAt.In(st.Location()), "2006-01-02 15:04")
-							if cp.Late(time.Now(), newsletter.DefaultMaxLate) {
-								status = "late: waits for a person"
-							} else if cp.Status == newsletter.StatusDraft {
-								status = "scheduled"
-							}
 						}
+						status := campaignStatus(cp, time.Now())
 						recs.rows = append(recs.rows, []sheet.Value{sheet.Text(cp.Name), sheet.Text(cp.List),
 							sheet.Text(cp.Segment), sheet.Text(status), sheet.Int(int64(cp.Recipients)), scheduled,
 							sheet.DateTime(cp.CreatedAt.In(st.Location()), "2006-01-02 15:04")})
@@ -298,6 +294,9 @@ func campaignError(c *cli.Context, err error) error {
 			return err // a template stored before (edit, copy)
 		}
 		where := filepath.Base(file)
+		if !strings.Contains(strings.ToLower(where), "."+strings.ToLower(te.Language)+".") {
+			where += " (" + te.Language + ")" // appel.md, given as en=appel.md
+		}
 		if te.Line > 0 {
 			where += fmt.Sprintf(" line %d", te.Line)
 		}
@@ -482,6 +481,21 @@ func editCampaign(c *cli.Context, db *crm.DB) error {
 	return printCreated(c, n, "changed draft "+cp.Name, cp.Name)
 }
 
+// campaignStatus is a campaign's state as campaign list and show say it:
+// a draft with a time to be sent is "scheduled", one whose time passed
+// longer ago than crm send --due waits "late: waits for a person".
+func campaignStatus(cp *newsletter.Campaign, now time.Time) string {
+	switch {
+	case cp.ScheduledAt.IsZero():
+		return string(cp.Status)
+	case cp.Late(now, newsletter.DefaultMaxLate):
+		return "late: waits for a person"
+	case cp.Status == newsletter.StatusDraft:
+		return "scheduled"
+	}
+	return string(cp.Status)
+}
+
 // recipients says "1 recipient" or "n recipients".
 func recipients(n int) string {
 	if n == 1 {
@@ -529,7 +543,7 @@ func showCampaign(c *cli.Context, db *crm.DB) error {
 	}{
 		{"name", sheet.Text(cp.Name)}, {"list", sheet.Text(cp.List)}, {"segment", sheet.Text(cp.Segment)},
 		{"from", sheet.Text(cp.From)}, {"reply_to", sheet.Text(cp.ReplyTo)}, {"subject", sheet.Text(cp.Subject)},
-		{"status", sheet.Text(string(cp.Status))}, {"scheduled_at", local(cp.ScheduledAt)},
+		{"status", sheet.Text(campaignStatus(cp, time.Now()))}, {"scheduled_at", local(cp.ScheduledAt)},
 		{"started_at", local(cp.StartedAt)}, {"finished_at", local(cp.FinishedAt)},
 		{"recipients", count(st.Recipients)},
 		{"pending", count(st.Pending)}, {"sent", count(st.Sent)}, {"failed", count(st.Failed)},
@@ -790,6 +804,19 @@ func printDue(w, errw io.Writer, reports []newsletter.DueReport, err error, maxL
 // writeOutbox writes to dir, as .eml files, every message the send would
 // send now, and records nothing: the campaign stays as it was.
 func writeOutbox(c *cli.Context, n *newsletter.Newsletter, name, dir string) error {
+	written, abs, err := writeMessages(c, n, name, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%d messages written to %s; nothing was sent or recorded (the campaign is unchanged)\n",
+		written, abs)
+	return nil
+}
+
+// writeMessages writes to dir, as .eml files, every message the send of
+// the campaign would send now, recording nothing; it returns how many,
+// and the folder's absolute path.
+func writeMessages(c *cli.Context, n *newsletter.Newsletter, name, dir string) (int, string, error) {
 	warnNoPublicURL(c, n)
 	out := &newsletter.Outbox{Dir: dir}
 	var batch []newsletter.Message
@@ -811,21 +838,19 @@ func writeOutbox(c *cli.Context, n *newsletter.Newsletter, name, dir string) err
 	}
 	for m, err := range n.Messages(c.Context, name) {
 		if err != nil {
-			return err
+			return 0, "", err
 		}
 		if batch = append(batch, m); len(batch) == newsletter.BatchSize {
 			if err := flush(); err != nil {
-				return err
+				return 0, "", err
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return err
+		return 0, "", err
 	}
 	abs, _ := filepath.Abs(dir)
-	fmt.Fprintf(c.App.Writer, "%d messages written to %s; nothing was sent or recorded (the campaign is unchanged)\n",
-		out.Written(), abs)
-	return nil
+	return out.Written(), abs, nil
 }
 
 // warnNoPublicURL says, in one line on standard error, that the links of

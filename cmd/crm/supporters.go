@@ -441,7 +441,52 @@ func showSupporter(c *cli.Context, db *crm.DB) error {
 		add("donations."+t.Currency, sheet.Text(fmt.Sprintf("%d gifts, %s %s, %s to %s", t.Count,
 			crm.FormatAmount(t.Sum, t.Currency), t.Currency, t.First.Format(time.DateOnly), t.Last.Format(time.DateOnly))))
 	}
+	for _, ev := range supporterEventLines(p.Events) {
+		add("event."+ev[0], sheet.Text(ev[1]))
+	}
 	return printRecords(c, recs)
+}
+
+// supporterEventLines says, per event a supporter answered or attended
+// (in the order of their first answer, then of attendance), its name and
+// "Title: yes (+1), attended": the last answer and the attendance.
+func supporterEventLines(x *crm.SupporterEvents) [][2]string {
+	if x == nil {
+		return nil
+	}
+	var names []string
+	title, answer, came := map[string]string{}, map[string]string{}, map[string]string{}
+	seen := func(name, t string) {
+		if _, ok := title[name]; !ok {
+			names = append(names, name)
+		}
+		title[name] = t
+	}
+	for _, a := range x.Answers { // oldest first: the last one stays
+		seen(a.Event, a.EventTitle)
+		answer[a.Event] = string(a.Answer)
+		if a.Guests > 0 {
+			answer[a.Event] += fmt.Sprintf(" (+%d)", a.Guests)
+		}
+		if a.Waiting {
+			answer[a.Event] += " waiting"
+		}
+	}
+	for _, a := range x.Attendance {
+		seen(a.Event, a.EventTitle)
+		came[a.Event] = a.Status
+	}
+	var out [][2]string
+	for _, name := range names {
+		var what []string
+		for _, w := range []string{answer[name], came[name]} {
+			if w != "" {
+				what = append(what, w)
+			}
+		}
+		out = append(out, [2]string{name, title[name] + ": " + strings.Join(what, ", ")})
+	}
+	return out
 }
 
 // tagAction runs "EMAIL TAG..." commands through op (TagSupporter or
