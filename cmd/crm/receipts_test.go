@@ -146,7 +146,7 @@ func TestReceiptsCommands(t *testing.T) {
 // Belgium: €40 at least, and the 281.71 fields as CSV.
 func TestReceiptsBelgianDeclaration(t *testing.T) {
 	db := receiptsDB(t)
-	for _, kv := range [][2]string{{"receipt-country", "BE"}, {"receipt-siren", "0123.456.789"}, {"receipt-approval", "2025/B/7"},
+	for _, kv := range [][2]string{{"receipt-country", "BE"}, {"receipt-siren", "0123.456.749"}, {"receipt-approval", "2025/B/7"},
 		{"time-zone", "Europe/Brussels"}} {
 		mustRun(t, db, "settings", "set", kv[0], kv[1])
 	}
