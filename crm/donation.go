@@ -165,7 +165,7 @@ func addDonation(ctx context.Context, tx bun.IDB, d *Donation, now time.Time) er
 	d.CreatedAt = now
 	if _, err := tx.NewInsert().Model(d).Exec(ctx); err != nil {
 		if isUniqueViolation(err) {
-			return fmt.Errorf("donation %s/%s already recorded: %w", d.Source, d.ExternalRef, ErrConflict)
+			return errorOf(ErrConflict, "donation %s/%s already recorded (the same reference is never counted twice)", d.Source, d.ExternalRef)
 		}
 		return fmt.Errorf("add donation: %w", err)
 	}
