@@ -50,7 +50,7 @@ func ParseDonationMethod(v string) (DonationMethod, error) {
 		return MethodCard, nil
 	case "transfer", "bank transfer", "sepa", "direct debit", "standing order":
 		return MethodTransfer, nil
-	case "cash", "liquide", "liquides", "numeraire":
+	case "cash", "liquide", "liquides":
 		return MethodCash, nil
 	case "check":
 		return MethodCheque, nil
@@ -160,7 +160,7 @@ func addDonation(ctx context.Context, tx bun.IDB, d *Donation, now time.Time) er
 		return fmt.Errorf("add donation: %w", err)
 	}
 	if n == 0 {
-		return notFound("supporter")
+		return errorOf(ErrNotFound, "no supporter %d", d.SupporterID)
 	}
 	d.CreatedAt = now
 	if _, err := tx.NewInsert().Model(d).Exec(ctx); err != nil {

@@ -158,10 +158,8 @@ func (d *doc) kind() string {
 // cancelled is what a cancelled receipt says of its cancellation:
 // "ANNULÉ le 3 février 2027 : motif".
 func (d *doc) cancelled() string {
+	// The stamp's word, as on paper, whatever the document.
 	s := "ANNULÉ le " + d.date(d.r.CancelledAt)
-	if d.r.Country == crm.ReceiptBE {
-		s = "ANNULÉE le " + d.date(d.r.CancelledAt)
-	}
 	if d.r.CancelReason != "" {
 		s += " : " + strings.Join(strings.Fields(d.r.CancelReason), " ")
 	}

@@ -189,6 +189,11 @@ func TestReceiptCancelledAndReplaced(t *testing.T) {
 			t.Errorf("a line starts with %q: %q", l[:1], line)
 		}
 	}
+	// HelloAsso is a payment online, by card.
+	r.Gifts = []crm.ReceiptGift{{DonationID: 3, ReceivedAt: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC), Amount: 12350, Method: crm.MethodHelloAsso}}
+	if text := pdfText(t, mustPDF(t, r)); !strings.Contains(text, "[ ] Remise d'espèces [ ] Chèque [X] Virement, prélèvement, carte bancaire") {
+		t.Errorf("a HelloAsso gift: %s", text)
+	}
 	r.Replaces = []string{"2026-0004", "2026-0009", "2026-0011"}
 	if text := pdfText(t, mustPDF(t, r)); !strings.Contains(text, "Ce reçu annule et remplace les reçus n° 2026-0004, 2026-0009 et 2026-0011") {
 		t.Errorf("three replaced: %s", text)
@@ -197,7 +202,7 @@ func TestReceiptCancelledAndReplaced(t *testing.T) {
 	b.Replaces = []string{"2026-0001"}
 	b.Status, b.CancelledAt, b.CancelReason = crm.ReceiptCancelled, time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC), "doublon"
 	text = pdfText(t, mustPDF(t, b))
-	for _, want := range []string{"Cette attestation annule et remplace l'attestation n° 2026-0001", "ANNULÉE le 1er mars 2027 : doublon"} {
+	for _, want := range []string{"Cette attestation annule et remplace l'attestation n° 2026-0001", "ANNULÉ le 1er mars 2027 : doublon", "Cette attestation est annulée"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Belgian: missing %q in:\n%s", want, text)
 		}
