@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,47 @@ func DonationMethods() []DonationMethod { return slices.Clone(donationMethods) }
 
 // Valid reports whether m is one of DonationMethods.
 func (m DonationMethod) Valid() bool { return slices.Contains(donationMethods, m) }
+
+// ParseDonationMethod reads a payment method as people write it, in
+// English or French, in any case and with or without accents: cash or
+// espèces, cheque or chèque, transfer, virement or prélèvement (a direct
+// debit), card or carte (bancaire), helloasso, other or autre; "" is
+// other. It returns a *ValidationError for anything else.
+func ParseDonationMethod(v string) (DonationMethod, error) {
+	k := headerKey(v)
+	switch k {
+	case "", "autre", "autres", "other":
+		return MethodOther, nil
+	case "helloasso":
+		return MethodHelloAsso, nil
+	case "cb", "card", "credit card", "debit card":
+		return MethodCard, nil
+	case "transfer", "bank transfer", "sepa", "direct debit", "standing order":
+		return MethodTransfer, nil
+	case "cash", "liquide", "liquides":
+		return MethodCash, nil
+	case "check":
+		return MethodCheque, nil
+	}
+	// The first word decides: "Carte bancaire", "Chèque bancaire",
+	// "Virement SEPA", "Prélèvement SEPA", "Espèces".
+	first, _, _ := strings.Cut(k, " ")
+	switch first {
+	case "espece", "especes":
+		return MethodCash, nil
+	case "cheque", "cheques":
+		return MethodCheque, nil
+	case "virement", "virements", "prelevement", "prelevements", "transfer":
+		return MethodTransfer, nil
+	case "carte", "cartes":
+		return MethodCard, nil
+	}
+	return "", invalid("method", v, "unknown payment method: want "+methodNames)
+}
+
+// methodNames lists the methods ParseDonationMethod takes, for errors
+// and help.
+const methodNames = "cash (espèces), cheque (chèque), transfer (virement, prélèvement), card (carte), helloasso or other (autre)"
 
 // Donation is one gift. Amount is in minor units of Currency (cents for
 // EUR). ExternalRef is unique per Source, so importing the same payment
@@ -77,9 +119,11 @@ func (d *Donation) Normalize() error {
 		return invalid("date", "", "missing")
 	}
 	d.ReceivedAt = d.ReceivedAt.UTC()
-	d.Method = DonationMethod(strings.ToLower(CleanText(string(d.Method))))
-	if !d.Method.Valid() {
-		return invalid("method", string(d.Method), "want one of cash, cheque, transfer, card, helloasso, other")
+	if CleanText(string(d.Method)) == "" {
+		return invalid("method", "", "missing: want "+methodNames)
+	}
+	if d.Method, err = ParseDonationMethod(string(d.Method)); err != nil {
+		return err
 	}
 	d.Fund, d.Source, d.ExternalRef = CleanText(d.Fund), CleanText(d.Source), CleanText(d.ExternalRef)
 	d.Note = cleanMultiline(d.Note)
@@ -116,12 +160,12 @@ func addDonation(ctx context.Context, tx bun.IDB, d *Donation, now time.Time) er
 		return fmt.Errorf("add donation: %w", err)
 	}
 	if n == 0 {
-		return notFound("supporter")
+		return errorOf(ErrNotFound, "no supporter %d", d.SupporterID)
 	}
 	d.CreatedAt = now
 	if _, err := tx.NewInsert().Model(d).Exec(ctx); err != nil {
 		if isUniqueViolation(err) {
-			return fmt.Errorf("donation %s/%s already recorded: %w", d.Source, d.ExternalRef, ErrConflict)
+			return errorOf(ErrConflict, "donation %s/%s already recorded (the same reference is never counted twice)", d.Source, d.ExternalRef)
 		}
 		return fmt.Errorf("add donation: %w", err)
 	}
@@ -135,7 +179,7 @@ func (db *DB) GetDonation(ctx context.Context, id int64) (*Donation, error) {
 	err := db.bun.NewSelect().Model(d).ColumnExpr("d.*").ColumnExpr("s.email AS email").
 		Join("LEFT JOIN supporters AS s ON s.id = d.supporter_id").Where("d.id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("no donation %d: %w", id, ErrNotFound)
+		return nil, errorOf(ErrNotFound, "no donation %d (crm donations list shows the ids)", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get donation %d: %w", id, err)
@@ -230,23 +274,26 @@ type DonationEdit struct {
 	Note        *string
 }
 
-// EditDonation corrects a gift. A gift on a live tax receipt cannot
-// change (an error wrapping ErrConflict names the receipt to cancel
-// first); a date in the future, like any bad field, is a
-// *ValidationError. The change is audited for the supporters it
-// concerns. It returns an error wrapping ErrNotFound for an unknown
-// donation or supporter.
+// EditDonation corrects a gift. On a gift of a live tax receipt, only
+// what the receipt does not state may change (Fund, Note); a change of
+// the donor, amount, currency, date or method is refused with an error
+// wrapping ErrConflict that names the receipt to cancel first. A date in
+// the future, like any bad field, is a *ValidationError. The change is
+// audited for the supporters it concerns, saying what changed (field:
+// old → new; a note only as changed, since it may name people). It
+// returns an error wrapping ErrNotFound for an unknown donation or
+// supporter.
 func (db *DB) EditDonation(ctx context.Context, id int64, edit DonationEdit) (*Donation, error) {
 	return runTx(ctx, db, func(tx *Tx) (*Donation, error) { return tx.EditDonation(ctx, id, edit) })
 }
 
 // EditDonation is DB.EditDonation in the transaction.
 func (tx *Tx) EditDonation(ctx context.Context, id int64, edit DonationEdit) (*Donation, error) {
-	d, err := tx.lockDonation(ctx, id)
+	d, number, err := tx.lockDonation(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	was := d.SupporterID
+	old := *d
 	if edit.SupporterID != nil {
 		d.SupporterID = *edit.SupporterID
 	}
@@ -274,7 +321,16 @@ func (tx *Tx) EditDonation(ctx context.Context, id int64, edit DonationEdit) (*D
 	if err := tx.notFuture(d.ReceivedAt); err != nil {
 		return nil, err
 	}
-	if d.SupporterID != was {
+	changes, stated := donationChanges(&old, d)
+	if number != "" && len(stated) > 0 {
+		return nil, errorOf(ErrConflict, "donation %d is on tax receipt %s, which states its %s: cancel the receipt first "+
+			"(crm receipts cancel %s --reason ...), or change only what a receipt does not state (fund, note)",
+			id, number, strings.Join(stated, ", "), number)
+	}
+	if len(changes) == 0 {
+		return d, nil
+	}
+	if d.SupporterID != old.SupporterID {
 		if _, err := lockLiveSupporter(ctx, tx.tx, d.SupporterID); err != nil {
 			return nil, err
 		}
@@ -283,16 +339,49 @@ func (tx *Tx) EditDonation(ctx context.Context, id int64, edit DonationEdit) (*D
 		Column("supporter_id", "amount", "currency", "received_at", "method", "fund", "note").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("edit donation %d: %w", id, err)
 	}
-	details := fmt.Sprintf("donation %d", id)
+	details := fmt.Sprintf("donation %d: %s", id, strings.Join(changes, "; "))
 	if err := tx.audit(ctx, "edit donation", d.SupporterID, details); err != nil {
 		return nil, err
 	}
-	if d.SupporterID != was {
-		if err := tx.audit(ctx, "edit donation", was, details+": moved to another supporter"); err != nil {
+	if d.SupporterID != old.SupporterID {
+		if err := tx.audit(ctx, "edit donation", old.SupporterID, details); err != nil {
 			return nil, err
 		}
 	}
 	return d, nil
+}
+
+// donationChanges says what an edit changes, field by field ("amount:
+// 50.00 → 500.00 EUR"), and names the changed fields a tax receipt
+// states. A note is only said to have changed: it may name people, and
+// the audit log keeps no personal data.
+func donationChanges(was, now *Donation) (changes, stated []string) {
+	change := func(field, from, to string, onReceipt bool) {
+		if from == to {
+			return
+		}
+		changes = append(changes, field+": "+from+" → "+to)
+		if onReceipt {
+			stated = append(stated, field)
+		}
+	}
+	if was.SupporterID != now.SupporterID {
+		changes = append(changes, fmt.Sprintf("donor: supporter %d → %d", was.SupporterID, now.SupporterID))
+		stated = append(stated, "donor")
+	}
+	change("amount", FormatAmount(was.Amount, was.Currency)+" "+was.Currency,
+		FormatAmount(now.Amount, now.Currency)+" "+now.Currency, true)
+	wasDay, nowDay := was.ReceivedAt.UTC().Format(time.DateOnly), now.ReceivedAt.UTC().Format(time.DateOnly)
+	change("date", wasDay, nowDay, true)
+	if wasDay == nowDay {
+		change("time", was.ReceivedAt.UTC().Format("15:04 UTC"), now.ReceivedAt.UTC().Format("15:04 UTC"), true)
+	}
+	change("method", string(was.Method), string(now.Method), true)
+	change("fund", strconv.Quote(was.Fund), strconv.Quote(now.Fund), false)
+	if was.Note != now.Note {
+		changes = append(changes, "note changed")
+	}
+	return changes, stated
 }
 
 // DeleteDonation deletes a gift recorded by mistake; as for EditDonation,
@@ -303,9 +392,13 @@ func (db *DB) DeleteDonation(ctx context.Context, id int64) error {
 
 // DeleteDonation is DB.DeleteDonation in the transaction.
 func (tx *Tx) DeleteDonation(ctx context.Context, id int64) error {
-	d, err := tx.lockDonation(ctx, id)
+	d, number, err := tx.lockDonation(ctx, id)
 	if err != nil {
 		return err
+	}
+	if number != "" {
+		return errorOf(ErrConflict, "donation %d is on tax receipt %s: cancel the receipt first (crm receipts cancel %s --reason ...)",
+			id, number, number)
 	}
 	// Only cancelled receipts can still name it (lockDonation refused a
 	// live one): they keep their number and amount, not the link.
@@ -319,9 +412,10 @@ func (tx *Tx) DeleteDonation(ctx context.Context, id int64) error {
 		fmt.Sprintf("donation %d of %s", id, FormatAmount(d.Amount, d.Currency)))
 }
 
-// lockDonation reads a gift for a change, locking its row on PostgreSQL,
-// and refuses one on a live receipt.
-func (tx *Tx) lockDonation(ctx context.Context, id int64) (*Donation, error) {
+// lockDonation reads a gift for a change, locking its row on
+// PostgreSQL, and returns the number of the live receipt it is on, ""
+// if none.
+func (tx *Tx) lockDonation(ctx context.Context, id int64) (*Donation, string, error) {
 	d := new(Donation)
 	q := tx.tx.NewSelect().Model(d).Where("d.id = ?", id)
 	if !tx.db.isSQLite() {
@@ -329,19 +423,15 @@ func (tx *Tx) lockDonation(ctx context.Context, id int64) (*Donation, error) {
 	}
 	if err := q.Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("no donation %d: %w", id, ErrNotFound)
+			return nil, "", errorOf(ErrNotFound, "no donation %d (crm donations list shows the ids)", id)
 		}
-		return nil, err
+		return nil, "", err
 	}
 	number, err := liveReceiptOf(ctx, tx.tx, id)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if number != "" {
-		return nil, fmt.Errorf("donation %d is on tax receipt %s: cancel the receipt first (crm receipts cancel %s --reason ...): %w",
-			id, number, number, ErrConflict)
-	}
-	return d, nil
+	return d, number, nil
 }
 
 // notFuture refuses a gift dated after today (in UTC, with a day's

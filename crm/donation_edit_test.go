@@ -62,9 +62,18 @@ func TestEditDonation(t *testing.T) {
 	if _, err := bdb.NewRaw("INSERT INTO receipt_donations (receipt_id, donation_id) VALUES (?, ?)", rid, d.ID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.EditDonation(ctx, d.ID, crm.DonationEdit{Fund: &fund}); !errors.Is(err, crm.ErrConflict) ||
-		!strings.Contains(err.Error(), "2026-0001") {
+	if _, err := db.EditDonation(ctx, d.ID, crm.DonationEdit{Amount: &zero}); !errors.As(err, &ve) {
+		t.Errorf("a bad amount on a receipted gift: %v", err)
+	}
+	amount = 5000
+	if _, err := db.EditDonation(ctx, d.ID, crm.DonationEdit{Amount: &amount}); !errors.Is(err, crm.ErrConflict) ||
+		!strings.Contains(err.Error(), "2026-0001") || !strings.Contains(err.Error(), "states its amount") {
 		t.Errorf("edit of a receipted gift: %v", err)
+	}
+	// What the receipt does not state may change: the fund, the note.
+	fund = "printemps"
+	if got, err := db.EditDonation(ctx, d.ID, crm.DonationEdit{Fund: &fund}); err != nil || got.Fund != "printemps" {
+		t.Errorf("fund of a receipted gift: %+v %v", got, err)
 	}
 	if err := db.DeleteDonation(ctx, d.ID); !errors.Is(err, crm.ErrConflict) {
 		t.Errorf("delete of a receipted gift: %v", err)

@@ -54,3 +54,22 @@ func invalid(field, value, reason string) error {
 func notFound(what string) error {
 	return fmt.Errorf("%s: %w", what, ErrNotFound)
 }
+
+// sentinelError is an error whose message says it all and that wraps a
+// sentinel (ErrNotFound, ErrConflict) without ending with the
+// sentinel's own word: "no receipt 2026-0009", not "no receipt
+// 2026-0009: not found". errors.Is still finds the sentinel.
+type sentinelError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *sentinelError) Error() string { return e.msg }
+
+// Unwrap returns the sentinel.
+func (e *sentinelError) Unwrap() error { return e.sentinel }
+
+// errorOf makes a *sentinelError from a format and its arguments.
+func errorOf(sentinel error, format string, args ...any) error {
+	return &sentinelError{msg: fmt.Sprintf(format, args...), sentinel: sentinel}
+}

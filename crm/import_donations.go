@@ -256,10 +256,13 @@ func (im *donationImport) parse(rec []string, line int) (*donationRow, *Rejectio
 		return nil, bad(fieldDate, err)
 	}
 	if im.format == FormatHelloAsso {
-		d.Method, d.Source = MethodHelloAsso, "helloasso"
+		d.Source = "helloasso"
+		if d.Method, err = helloAssoMethod(vals[fieldMethod]); err != nil {
+			return nil, bad(fieldMethod, err)
+		}
 	} else {
 		d.Source = DefaultDonationSource
-		if d.Method, err = parseMethod(vals[fieldMethod]); err != nil {
+		if d.Method, err = ParseDonationMethod(vals[fieldMethod]); err != nil {
 			return nil, bad(fieldMethod, err)
 		}
 	}
@@ -283,24 +286,23 @@ func (im *donationImport) parse(rec []string, line int) (*donationRow, *Rejectio
 	return row, nil
 }
 
-// parseMethod reads a payment method in French or English; empty means
-// "other".
-func parseMethod(v string) (DonationMethod, error) {
-	switch headerKey(v) {
-	case "", "autre", "other":
-		return MethodOther, nil
-	case "especes", "espece", "liquide", "cash":
-		return MethodCash, nil
-	case "cheque", "check", "cheque bancaire":
-		return MethodCheque, nil
-	case "virement", "virement bancaire", "transfer", "bank transfer", "prelevement", "sepa", "direct debit":
-		return MethodTransfer, nil
-	case "carte", "carte bancaire", "cb", "card", "credit card":
-		return MethodCard, nil
-	case "helloasso":
+// helloAssoMethod reads HelloAsso's "Moyen de paiement": "Carte
+// bancaire" is a payment online, through HelloAsso (helloasso); a
+// cheque, cash, a transfer or a direct debit the association recorded on
+// HelloAsso keeps its own method, which is what a tax receipt states.
+// Without the column, a HelloAsso payment is one online (helloasso).
+func helloAssoMethod(v string) (DonationMethod, error) {
+	if CleanText(v) == "" {
 		return MethodHelloAsso, nil
 	}
-	return "", invalid("method", v, "unknown payment method (cash, cheque, transfer, card, helloasso, other)")
+	m, err := ParseDonationMethod(v)
+	if err != nil {
+		return "", err
+	}
+	if m == MethodCard {
+		return MethodHelloAsso, nil
+	}
+	return m, nil
 }
 
 // flush finds or creates the donors of the batch, completes the postal

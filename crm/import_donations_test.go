@@ -2,8 +2,10 @@ package crm_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +64,54 @@ func TestImportDonationsHelloAsso(t *testing.T) {
 	}
 	if ds, _ := db.ListDonations(ctx, crm.DonationFilter{}); len(ds) != 2 {
 		t.Errorf("%d donations after re-import", len(ds))
+	}
+}
+
+// HelloAsso's "Moyen de paiement" says how an order was paid: a cheque or
+// cash the association recorded there keeps its method (a tax receipt
+// ticks its box); "Carte bancaire" is a payment online (helloasso).
+func TestImportDonationsHelloAssoMethods(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	in := "Référence commande;Date de la commande;Statut de la commande;Nom payeur;Prénom payeur;Email payeur;Moyen de paiement;Tarif;Montant tarif\n" +
+		"1;24/03/2025 10:00;Validé;Kaci;Amina;amina@example.org;Carte bancaire;Don;10,00\n" +
+		"2;24/03/2025 11:00;Validé;Kaci;Amina;amina@example.org;Chèque;Don;20,00\n" +
+		"3;24/03/2025 12:00;Validé;Kaci;Amina;amina@example.org;Espèces;Don;30,00\n" +
+		"4;24/03/2025 13:00;Validé;Kaci;Amina;amina@example.org;Virement;Don;40,00\n" +
+		"5;24/03/2025 14:00;Validé;Kaci;Amina;amina@example.org;Prélèvement SEPA;Don;50,00\n" +
+		"6;24/03/2025 15:00;Validé;Kaci;Amina;amina@example.org;;Don;60,00\n" +
+		"7;24/03/2025 16:00;Validé;Kaci;Amina;amina@example.org;Bitcoin;Don;70,00\n"
+	rep, err := db.ImportDonations(ctx, strings.NewReader(in), crm.DonationImportOptions{})
+	if err != nil || rep.Format != crm.FormatHelloAsso || rep.Created != 6 || rep.Rejected != 1 ||
+		rep.Rejections[0].Line != 8 || rep.Rejections[0].Column != "Moyen de paiement" {
+		t.Fatalf("import: %+v %v", rep, err)
+	}
+	ds, err := db.ListDonations(ctx, crm.DonationFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []crm.DonationMethod
+	for _, d := range ds {
+		got = append(got, d.Method)
+	}
+	if want := []crm.DonationMethod{crm.MethodHelloAsso, crm.MethodCheque, crm.MethodCash, crm.MethodTransfer,
+		crm.MethodTransfer, crm.MethodHelloAsso}; !slices.Equal(got, want) {
+		t.Errorf("methods: %v, want %v", got, want)
+	}
+}
+
+func TestParseDonationMethod(t *testing.T) {
+	for in, want := range map[string]crm.DonationMethod{"": crm.MethodOther, "Autre": crm.MethodOther, "chèque": crm.MethodCheque,
+		"CHEQUE": crm.MethodCheque, "Chèque bancaire": crm.MethodCheque, "espèces": crm.MethodCash, "Especes": crm.MethodCash,
+		"virement": crm.MethodTransfer, "Prélèvement": crm.MethodTransfer, "carte": crm.MethodCard, "Carte bancaire": crm.MethodCard,
+		"CB": crm.MethodCard, "card": crm.MethodCard, "helloasso": crm.MethodHelloAsso, "transfer": crm.MethodTransfer} {
+		if got, err := crm.ParseDonationMethod(in); err != nil || got != want {
+			t.Errorf("%q: %q %v, want %q", in, got, err, want)
+		}
+	}
+	var ve *crm.ValidationError
+	if _, err := crm.ParseDonationMethod("bitcoin"); !errors.As(err, &ve) || ve.Field != "method" {
+		t.Errorf("bitcoin: %v", err)
 	}
 }
 

@@ -77,9 +77,18 @@ type Receipt struct {
 	CancelledAt  time.Time     `bun:"cancelled_at,nullzero" json:"cancelled_at,omitzero"`
 	CancelReason string        `bun:"cancel_reason" json:"cancel_reason,omitempty"`
 
+	// DonorErased is true once its donor was erased (Forget): it keeps
+	// its number, amount and gifts for the accounts, not whom it was
+	// for, and no PDF of it can be written any more.
+	DonorErased bool `bun:"donor_erased,scanonly" json:"donor_erased,omitempty"`
+
 	// Gifts are the donations it covers, filled in by the functions
 	// that return receipts.
 	Gifts []ReceiptGift `bun:"-" json:"gifts"`
+	// Replaces are the numbers of the cancelled receipts of the same
+	// donor that covered some of its gifts: it cancels and replaces
+	// them, and says so. Stored when it is issued.
+	Replaces []string `bun:"-" json:"replaces,omitempty"`
 }
 
 // ReceiptGift is one gift on a receipt: date, amount and method, as the
@@ -108,6 +117,17 @@ type ReceiptSettings struct {
 	// applies: "66" or "75" (free meals, housing help, free care). It
 	// is never assumed.
 	Rate string `json:"rate,omitempty"`
+	// Kind is, in France, the Cerfa's box for the kind of body: one of
+	// ReceiptKinds' codes, with the details the box asks for after a
+	// colon ("utilite-publique: décret du 2 mars 1990, JO du 4 mars
+	// 1990"); "" is "interet-general".
+	Kind string `json:"kind,omitempty"`
+	// IFI is "yes" when the gifts also give right to the reduction of
+	// the tax on real estate wealth (article 978 of the CGI), which
+	// only some bodies open (foundations recognised of public utility,
+	// research and higher education, integration through work...):
+	// the receipt then cites article 978 besides article 200.
+	IFI string `json:"ifi,omitempty"`
 	// Approval is, in Belgium, the reference of the approval that
 	// allows the reduction.
 	Approval      string `json:"approval,omitempty"`
@@ -146,11 +166,13 @@ const ReceiptRetention = 6 // years
 // receipt still within ReceiptRetention.
 var ErrRetention = errors.New("a tax receipt of this donor must be kept 6 years (LPF art. L102 B)")
 
-// Check returns an error wrapping ErrInvalid that names every setting a
-// receipt cannot be issued without (see SettingKeys), nil when there is
-// none. The French rate is never assumed: without receipt-rate, issuing
-// receipts under article 200 is refused (article 238 bis, for
-// companies, states none).
+// Check returns an error wrapping ErrInvalid that names, all at once,
+// every setting a receipt cannot be issued without (see SettingKeys),
+// nil when there is none. The French rate is never assumed: without
+// receipt-rate, issuing receipts under article 200 is refused (article
+// 238 bis, for companies, states none). It also refuses a French
+// SIREN that is a Belgian enterprise number, or the reverse, and
+// article 978 (receipt-ifi) for a kind of body it does not cover.
 func (s ReceiptSettings) Check() error {
 	var missing []string
 	need := func(key, v string) {
@@ -158,31 +180,126 @@ func (s ReceiptSettings) Check() error {
 			missing = append(missing, key)
 		}
 	}
+	if s.Country == "" {
+		missing = append(missing, "receipt-country (FR or BE)")
+	}
 	need("receipt-legal-name", s.LegalName)
 	need("receipt-address", s.Address)
-	need("receipt-signer", s.Signer)
-	need("receipt-signer-role", s.SignerRole)
 	switch s.Country {
-	case ReceiptFR:
+	case ReceiptFR, "":
 		need("receipt-object", s.Object)
 		if s.RNA == "" && s.SIREN == "" {
 			missing = append(missing, "receipt-rna or receipt-siren")
 		}
-		need("receipt-article", s.Article)
+		need("receipt-article (200, or 238bis for companies)", s.Article)
+		if s.Article != "238 bis" && s.Rate == "" {
+			missing = append(missing, "receipt-rate (66, or 75 for free meals, housing or care: the association's "+
+				"to state, never assumed)")
+		}
 	case ReceiptBE:
-		need("receipt-siren", s.SIREN)
+		need("receipt-siren (the enterprise number)", s.SIREN)
 		need("receipt-approval", s.Approval)
-	case "":
-		missing = append(missing, "receipt-country")
 	}
+	need("receipt-signer", s.Signer)
+	need("receipt-signer-role", s.SignerRole)
 	if len(missing) > 0 {
 		return invalid("receipt settings", "", "not set: "+strings.Join(missing, ", ")+" (crm settings set KEY VALUE)")
 	}
-	if s.Country == ReceiptFR && s.Article == "200" && s.Rate == "" {
-		return invalid("receipt-rate", "", "not set: the reduction rate (66, or 75 for free meals, housing or care) is "+
-			"the association's to state and is never assumed: crm settings set receipt-rate 66")
+	digits := len(s.SIREN)
+	switch {
+	case s.Country == ReceiptFR && digits == 10:
+		return invalid("receipt-siren", s.SIREN, "a Belgian enterprise number: a French receipt states the SIREN (9 digits), or only the RNA")
+	case s.Country == ReceiptBE && digits == 9:
+		return invalid("receipt-siren", s.SIREN, "a French SIREN: a Belgian attestation states the enterprise number (10 digits)")
+	}
+	if s.Country == ReceiptFR && s.CitesIFI() {
+		if s.Article == "238 bis" {
+			return invalid("receipt-ifi", s.IFI, "article 978 (IFI) is a reduction of individuals: a receipt of companies' "+
+				"gifts (article 238 bis) does not cite it")
+		}
+		if k, _ := receiptKindOf(s.Kind); !k.ifi {
+			return invalid("receipt-ifi", s.IFI, fmt.Sprintf("article 978 (IFI) does not cover the kind %q (receipt-kind): it "+
+				"covers foundations recognised of public utility, research and higher education, integration through work "+
+				"and a few others; crm settings set receipt-ifi \"\" if yours is not one", k.code))
+		}
 	}
 	return nil
+}
+
+// CitesIFI reports whether receipts cite article 978 of the CGI (the
+// reduction of the tax on real estate wealth) besides article 200.
+func (s ReceiptSettings) CitesIFI() bool { return s.IFI == "yes" && s.Article != "238 bis" }
+
+// KindLabel is what a French receipt says of the kind of body (the
+// Cerfa's box it ticks), with the details given after the code's colon.
+func (s ReceiptSettings) KindLabel() string {
+	k, detail := receiptKindOf(s.Kind)
+	if detail != "" {
+		return k.label + " : " + detail
+	}
+	return k.label
+}
+
+// ReceiptKind is one of the Cerfa's boxes for the kind of body.
+type ReceiptKind struct {
+	Code  string `json:"code"`  // what receipt-kind takes
+	Label string `json:"label"` // what the receipt says
+}
+
+type receiptKind struct {
+	code, label string
+	ifi         bool // article 978 covers it (some such bodies)
+	detail      bool // the box asks for details: the value needs them
+}
+
+// receiptKinds are the boxes of the Cerfa n°11580*05 for the kind of
+// beneficiary that small associations and foundations tick.
+var receiptKinds = []receiptKind{
+	{code: "interet-general", label: "Œuvre ou organisme d'intérêt général"},
+	{code: "utilite-publique", label: "Association ou fondation reconnue d'utilité publique", ifi: true},
+	{code: "aide-personnes", label: "Organisme sans but lucratif fournissant gratuitement une aide alimentaire ou des soins " +
+		"médicaux à des personnes en difficulté ou favorisant leur logement"},
+	{code: "fondation-entreprise", label: "Fondation d'entreprise"},
+	{code: "fondation-universitaire", label: "Fondation universitaire ou fondation partenariale (articles L. 719-12 et " +
+		"L. 719-13 du code de l'éducation)", ifi: true},
+	{code: "musee", label: "Musée de France"},
+	{code: "cultuelle", label: "Association cultuelle et établissement public des cultes reconnus d'Alsace-Moselle"},
+	{code: "fonds-dotation", label: "Fonds de dotation"},
+	{code: "enseignement", label: "Établissement d'enseignement supérieur ou d'enseignement artistique public ou privé, " +
+		"d'intérêt général, à but non lucratif", ifi: true},
+	{code: "recherche", label: "Établissement de recherche public ou privé, d'intérêt général, à but non lucratif", ifi: true},
+	{code: "spectacle", label: "Organisme dont la gestion est désintéressée et qui a pour activité principale la " +
+		"présentation au public d'œuvres dramatiques, lyriques, musicales, chorégraphiques, cinématographiques, " +
+		"audiovisuelles et de cirque ou l'organisation d'expositions d'art contemporain"},
+	{code: "insertion", label: "Entreprise d'insertion ou entreprise de travail temporaire d'insertion (articles " +
+		"L. 5132-5 et L. 5132-6 du code du travail)", ifi: true},
+	{code: "association-intermediaire", label: "Association intermédiaire (article L. 5132-7 du code du travail)", ifi: true},
+	{code: "chantier-insertion", label: "Atelier et chantier d'insertion (article L. 5132-15 du code du travail)", ifi: true},
+	{code: "entreprise-adaptee", label: "Entreprise adaptée (article L. 5213-13 du code du travail)", ifi: true},
+	{code: "autre", label: "Autre organisme", ifi: true, detail: true},
+}
+
+// ReceiptKinds returns the kinds of body a French receipt may state
+// (the receipt-kind setting), the default first.
+func ReceiptKinds() []ReceiptKind {
+	out := make([]ReceiptKind, len(receiptKinds))
+	for i, k := range receiptKinds {
+		out[i] = ReceiptKind{Code: k.code, Label: k.label}
+	}
+	return out
+}
+
+// receiptKindOf splits a receipt-kind value into its kind (the default
+// for "" or an unknown code) and its details.
+func receiptKindOf(v string) (receiptKind, string) {
+	code, detail, _ := strings.Cut(v, ":")
+	code = strings.ToLower(strings.TrimSpace(code))
+	for _, k := range receiptKinds {
+		if k.code == code {
+			return k, strings.TrimSpace(detail)
+		}
+	}
+	return receiptKinds[0], ""
 }
 
 // ReceiptRequest says which receipts IssueReceipts issues.
@@ -211,7 +328,23 @@ type NotReceiptable struct {
 	// Missing names what a receipt needs and the supporter lacks: name,
 	// address, postcode, city.
 	Missing []string `json:"missing,omitempty"`
-	Reason  string   `json:"reason"`
+	// BelowMinimum is true for a Belgian donor who gave less than
+	// ReceiptMinimumBE in the year: no attestation is due.
+	BelowMinimum bool   `json:"below_minimum,omitempty"`
+	Reason       string `json:"reason"`
+}
+
+// MethodlessGift is a gift on a French receipt paid by MethodOther: the
+// Cerfa has a box for cash, cheque and transfer, direct debit or card,
+// and none for another method, so the receipt ticks none for it.
+// Recording how it was paid (EditDonation, before the receipt is
+// issued) ticks the right one.
+type MethodlessGift struct {
+	DonationID int64     `json:"donation_id"`
+	Receipt    string    `json:"receipt"` // its receipt's number
+	Email      string    `json:"email"`
+	Amount     int64     `json:"amount"` // cents
+	ReceivedAt time.Time `json:"received_at"`
 }
 
 // ReceiptRun is what IssueReceipts issued, or would issue (DryRun).
@@ -221,6 +354,9 @@ type ReceiptRun struct {
 	DryRun         bool             `json:"dry_run"`
 	Issued         []*Receipt       `json:"issued"`
 	NotReceiptable []NotReceiptable `json:"not_receiptable"`
+	// Methodless are the gifts of the French receipts issued that were
+	// paid by MethodOther (see MethodlessGift).
+	Methodless []MethodlessGift `json:"methodless,omitempty"`
 }
 
 // errReceiptDryRun rolls back a dry run's transaction.
@@ -287,6 +423,11 @@ func (tx *Tx) issueReceipts(ctx context.Context, req ReceiptRequest) (*ReceiptRu
 	rs := st.Receipt
 	if err := rs.Check(); err != nil {
 		return nil, err
+	}
+	if rs.Country == ReceiptBE {
+		// A Belgian attestation states no article, rate or kind of the
+		// French form (settings left from a French setup).
+		rs.Article, rs.Rate, rs.Kind, rs.IFI = "", "", "", ""
 	}
 	loc := st.Location()
 	now := tx.now()
@@ -379,6 +520,7 @@ func (tx *Tx) issueReceipts(ctx context.Context, req ReceiptRequest) (*ReceiptRu
 			continue
 		}
 		if rs.Country == ReceiptBE && yearTotals[s.ID] < ReceiptMinimumBE {
+			skip.BelowMinimum = true
 			skip.Reason = fmt.Sprintf("gave %s EUR in %d: a Belgian attestation needs at least 40 EUR in the year",
 				FormatAmount(yearTotals[s.ID], "EUR"), req.Year)
 			run.NotReceiptable = append(run.NotReceiptable, skip)
@@ -397,9 +539,18 @@ func (tx *Tx) issueReceipts(ctx context.Context, req ReceiptRequest) (*ReceiptRu
 				Country: rs.Country, Annual: !req.PerDonation, Currency: "EUR",
 				DonorName: name, DonorAddress: s.Address, DonorPostcode: s.Postcode, DonorCity: s.City,
 				DonorCountry: s.Country, DonorEmail: s.Email, Issuer: rs, Status: ReceiptIssued, IssuedAt: issuedAt}
-			for _, d := range g {
+			ids := make([]int64, len(g))
+			for i, d := range g {
 				rc.Amount += d.Amount
 				rc.Gifts = append(rc.Gifts, ReceiptGift{DonationID: d.ID, ReceivedAt: d.ReceivedAt.UTC(), Amount: d.Amount, Method: d.Method})
+				ids[i] = d.ID
+				if d.Method == MethodOther && rs.Country == ReceiptFR {
+					run.Methodless = append(run.Methodless, MethodlessGift{DonationID: d.ID, Receipt: rc.Number,
+						Email: s.Email, Amount: d.Amount, ReceivedAt: d.ReceivedAt.UTC()})
+				}
+			}
+			if rc.Replaces, err = cancelledReceiptsOf(ctx, tx.tx, s.ID, ids); err != nil {
+				return nil, err
 			}
 			if err := insertReceipt(ctx, tx.tx, rc); err != nil {
 				return nil, err
@@ -447,7 +598,7 @@ type receiptDonation struct {
 func insertReceipt(ctx context.Context, idb bun.IDB, rc *Receipt) error {
 	if _, err := idb.NewInsert().Model(rc).Returning("id").Exec(ctx); err != nil {
 		if isUniqueViolation(err) {
-			return fmt.Errorf("receipt %s: %w", rc.Number, ErrConflict)
+			return errorOf(ErrConflict, "receipt %s was issued already (by another issuer at the same time?)", rc.Number)
 		}
 		return fmt.Errorf("receipt %s: %w", rc.Number, err)
 	}
@@ -458,7 +609,51 @@ func insertReceipt(ctx context.Context, idb bun.IDB, rc *Receipt) error {
 	if _, err := idb.NewInsert().Model(&links).Exec(ctx); err != nil {
 		return fmt.Errorf("receipt %s: %w", rc.Number, err)
 	}
+	for _, number := range rc.Replaces {
+		if _, err := idb.NewRaw("INSERT INTO receipt_replacements (receipt_id, replaced_id) "+
+			"SELECT ?, id FROM receipts WHERE number = ?", rc.ID, number).Exec(ctx); err != nil {
+			return fmt.Errorf("receipt %s: %w", rc.Number, err)
+		}
+	}
 	return nil
+}
+
+// receiptRef is a receipt's number and place in its year's sequence.
+type receiptRef struct {
+	Number string `bun:"number"`
+	Year   int    `bun:"year"`
+	Seq    int    `bun:"seq"`
+}
+
+// cancelledReceiptsOf returns the numbers of the cancelled receipts of
+// the supporter that covered any of the donations, oldest first: those
+// a new receipt of these gifts replaces.
+func cancelledReceiptsOf(ctx context.Context, idb bun.IDB, supporterID int64, donationIDs []int64) ([]string, error) {
+	var refs []receiptRef
+	for chunk := range slices.Chunk(donationIDs, 500) {
+		var some []receiptRef
+		if err := idb.NewSelect().TableExpr("receipts AS rc").Column("rc.number", "rc.year", "rc.seq").
+			Where("rc.supporter_id = ? AND rc.status = ?", supporterID, ReceiptCancelled).
+			Where("EXISTS (SELECT 1 FROM receipt_donations AS rd WHERE rd.receipt_id = rc.id AND rd.donation_id IN (?))",
+				bun.List(chunk)).
+			Scan(ctx, &some); err != nil {
+			return nil, fmt.Errorf("cancelled receipts of supporter %d: %w", supporterID, err)
+		}
+		refs = append(refs, some...)
+	}
+	slices.SortFunc(refs, func(a, b receiptRef) int {
+		if a.Year != b.Year {
+			return a.Year - b.Year
+		}
+		return a.Seq - b.Seq
+	})
+	var numbers []string
+	for _, r := range refs {
+		if !slices.Contains(numbers, r.Number) {
+			numbers = append(numbers, r.Number)
+		}
+	}
+	return numbers, nil
 }
 
 // ReceiptFilter selects receipts; zero fields do not filter.
@@ -487,14 +682,16 @@ func getReceipt(ctx context.Context, idb bun.IDB, number string) (*Receipt, erro
 		return nil, err
 	}
 	if len(rs) == 0 {
-		return nil, fmt.Errorf("no receipt %s: %w", CleanText(number), ErrNotFound)
+		return nil, errorOf(ErrNotFound, "no receipt %s (crm receipts list shows them)", CleanText(number))
 	}
 	return rs[0], nil
 }
 
 func listReceipts(ctx context.Context, idb bun.IDB, f ReceiptFilter, number string) ([]*Receipt, error) {
 	out := []*Receipt{}
-	q := idb.NewSelect().Model(&out).Order("rc.year", "rc.seq")
+	q := idb.NewSelect().Model(&out).ColumnExpr("rc.*").
+		ColumnExpr("CASE WHEN s.erased_at IS NULL THEN 0 ELSE 1 END AS donor_erased").
+		Join("LEFT JOIN supporters AS s ON s.id = rc.supporter_id").Order("rc.year", "rc.seq")
 	if f.ID != 0 {
 		q = q.Where("rc.id = ?", f.ID)
 	}
@@ -546,6 +743,19 @@ func listReceipts(ctx context.Context, idb bun.IDB, f ReceiptFilter, number stri
 			r.Gifts = append(r.Gifts, ReceiptGift{DonationID: g.DonationID, ReceivedAt: g.ReceivedAt.UTC(), Amount: g.Amount, Method: g.Method})
 		}
 		gifts = gifts[:0]
+		var replaced []struct {
+			ReceiptID int64  `bun:"receipt_id"`
+			Number    string `bun:"number"`
+		}
+		if err := idb.NewSelect().TableExpr("receipt_replacements AS rr").ColumnExpr("rr.receipt_id, old.number").
+			Join("JOIN receipts AS old ON old.id = rr.replaced_id").
+			Where("rr.receipt_id IN (?)", bun.List(chunk)).Order("rr.receipt_id", "old.year", "old.seq").
+			Scan(ctx, &replaced); err != nil {
+			return nil, fmt.Errorf("receipts: %w", err)
+		}
+		for _, r := range replaced {
+			byID[r.ReceiptID].Replaces = append(byID[r.ReceiptID].Replaces, r.Number)
+		}
 	}
 	return out, nil
 }
@@ -580,12 +790,12 @@ func (tx *Tx) CancelReceipt(ctx context.Context, number, reason string) (*Receip
 		SupporterID int64         `bun:"supporter_id"`
 	}
 	if err := q.Scan(ctx, &row); errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("no receipt %s: %w", number, ErrNotFound)
+		return nil, errorOf(ErrNotFound, "no receipt %s (crm receipts list shows them)", number)
 	} else if err != nil {
 		return nil, fmt.Errorf("cancel receipt %s: %w", number, err)
 	}
 	if row.Status == ReceiptCancelled {
-		return nil, fmt.Errorf("receipt %s is cancelled already: %w", number, ErrConflict)
+		return nil, errorOf(ErrConflict, "receipt %s is cancelled already", number)
 	}
 	if _, err := tx.tx.NewUpdate().Table("receipts").Set("status = ?", ReceiptCancelled).Set("cancelled_at = ?", tx.now()).
 		Set("cancel_reason = ?", reason).Where("id = ?", row.ID).Exec(ctx); err != nil {

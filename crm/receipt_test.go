@@ -23,7 +23,7 @@ func setReceiptSettings(t testing.TB, db *crm.DB, country string) {
 	if country == crm.ReceiptFR {
 		kv = append(kv, [2]string{"receipt-article", "200"}, [2]string{"receipt-rate", "75"})
 	} else {
-		kv = append(kv, [2]string{"receipt-siren", "0123.456.789"}, [2]string{"receipt-approval", "2026/B/123"},
+		kv = append(kv, [2]string{"receipt-siren", "0123.456.749"}, [2]string{"receipt-approval", "2026/B/123"},
 			[2]string{"time-zone", "Europe/Brussels"})
 	}
 	for _, p := range kv {
@@ -56,6 +56,9 @@ func TestReceiptSettings(t *testing.T) {
 	for _, tt := range []struct{ key, value string }{
 		{"receipt-country", "DE"}, {"receipt-rate", "50"}, {"receipt-article", "201"}, {"receipt-rna", "123"},
 		{"receipt-siren", "12345"}, {"receipt-signature", "/nonexistent/sig.png"}, {"receipt-signature", "receipt_test.go"},
+		// The check digits: a SIREN's Luhn key, a Belgian number's mod 97.
+		{"receipt-siren", "123 456 789"}, {"receipt-siren", "0123.456.789"}, {"receipt-siren", "2123.456.749"},
+		{"receipt-kind", "association"}, {"receipt-kind", "autre"}, {"receipt-ifi", "peut-être"},
 	} {
 		if err := db.SetSetting(ctx, tt.key, tt.value); !errors.As(err, &ve) || ve.Field != tt.key {
 			t.Errorf("%s %q: %v", tt.key, tt.value, err)
@@ -63,7 +66,12 @@ func TestReceiptSettings(t *testing.T) {
 	}
 	for _, tt := range []struct{ key, value, want string }{
 		{"receipt-country", "fr", "FR"}, {"receipt-article", "238 bis", "238 bis"}, {"receipt-article", "200", "200"},
-		{"receipt-siren", "123 456 789", "123456789"}, {"receipt-rna", "w621001234", "W621001234"},
+		{"receipt-siren", "732 829 320", "732829320"}, {"receipt-siren", "BE 0123.456.749", "0123456749"},
+		{"receipt-siren", "123.456.749", "0123456749"}, // a Belgian number without its leading 0
+		{"receipt-rna", "w621001234", "W621001234"},
+		{"receipt-kind", " Utilite-Publique :  décret du 2 mars 1990 ", "utilite-publique: décret du 2 mars 1990"},
+		{"receipt-kind", "autre: Fondation abritée", "autre: Fondation abritée"}, {"receipt-kind", "interet-general", "interet-general"},
+		{"receipt-ifi", "oui", "yes"}, {"receipt-ifi", "non", ""},
 	} {
 		if err := db.SetSetting(ctx, tt.key, tt.value); err != nil {
 			t.Fatalf("%s: %v", tt.key, err)
@@ -72,16 +80,81 @@ func TestReceiptSettings(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.key, s.Value(tt.key), tt.want)
 		}
 	}
-	// Without the rate, nothing is issued: it is never assumed.
+	// What is missing is said all at once: the object, and the article
+	// with the rate, which is never assumed.
+	a := donor(t, db, "amina@example.org", "Amina", "Kaci")
+	giveGift(t, db, a, 5000, day(2026, 1, 10), crm.MethodCheque)
+	for _, k := range []string{"receipt-article", "receipt-siren"} {
+		if err := db.SetSetting(ctx, k, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026})
+	if !errors.As(err, &ve) {
+		t.Fatalf("nothing set: %v", err)
+	}
+	for _, want := range []string{"receipt-legal-name", "receipt-address", "receipt-object", "receipt-article", "receipt-rate",
+		"never assumed", "receipt-signer", "receipt-signer-role"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("nothing set: %q does not name %s", err, want)
+		}
+	}
 	setReceiptSettings(t, db, crm.ReceiptFR)
 	if err := db.SetSetting(ctx, "receipt-rate", ""); err != nil {
 		t.Fatal(err)
 	}
-	a := donor(t, db, "amina@example.org", "Amina", "Kaci")
-	giveGift(t, db, a, 5000, day(2026, 1, 10), crm.MethodCheque)
-	_, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026})
-	if !errors.As(err, &ve) || ve.Field != "receipt-rate" || !strings.Contains(err.Error(), "never assumed") {
+	_, err = db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026})
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "receipt-rate") || !strings.Contains(err.Error(), "never assumed") ||
+		strings.Contains(err.Error(), "receipt-object") {
 		t.Fatalf("no rate: %v", err)
+	}
+	if err := db.SetSetting(ctx, "receipt-rate", "66"); err != nil {
+		t.Fatal(err)
+	}
+	// Article 978 (IFI) only for the bodies it covers.
+	if err := db.SetSetting(ctx, "receipt-ifi", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026, DryRun: true}); !errors.As(err, &ve) || ve.Field != "receipt-ifi" {
+		t.Errorf("IFI for an œuvre d'intérêt général: %v", err)
+	}
+	if err := db.SetSetting(ctx, "receipt-kind", "recherche"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026, DryRun: true}); err != nil {
+		t.Errorf("IFI for a research body: %v", err)
+	}
+	// A SIREN in France, an enterprise number in Belgium.
+	if err := db.SetSetting(ctx, "receipt-siren", "0123.456.749"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026, DryRun: true}); !errors.As(err, &ve) || ve.Field != "receipt-siren" {
+		t.Errorf("a Belgian number on a French receipt: %v", err)
+	}
+	// Belgium: the French-only settings are refused, and ignored when left.
+	if err := db.SetSetting(ctx, "receipt-country", "BE"); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"receipt-rate": "66", "receipt-article": "200", "receipt-kind": "interet-general", "receipt-ifi": "yes"} {
+		if err := db.SetSetting(ctx, k, v); !errors.As(err, &ve) || ve.Field != k || !strings.Contains(err.Error(), "Belgian") {
+			t.Errorf("%s in Belgium: %v", k, err)
+		}
+	}
+	if len(crm.FrenchReceiptKeys) != 4 {
+		t.Errorf("French-only keys: %v", crm.FrenchReceiptKeys)
+	}
+	if err := db.SetSetting(ctx, "receipt-approval", "2026/B/1"); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026, DryRun: true}); err != nil || len(run.Issued) != 1 ||
+		run.Issued[0].Issuer.Rate != "" || run.Issued[0].Issuer.Article != "" || run.Issued[0].Issuer.IFI != "" {
+		t.Errorf("Belgian attestation with French settings left: %+v %v", run, err)
+	}
+	if err := db.SetSetting(ctx, "receipt-country", "FR"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSetting(ctx, "receipt-siren", ""); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.SetSetting(ctx, "receipt-signer", ""); err != nil {
 		t.Fatal(err)
@@ -194,10 +267,34 @@ func TestIssueReceipts(t *testing.T) {
 	if _, err := db.CancelReceipt(ctx, "2026-0099", "x"); !errors.Is(err, crm.ErrNotFound) {
 		t.Errorf("cancel unknown: %v", err)
 	}
+	// The new receipt replaces the cancelled one (stored, for the PDF and
+	// the email to say so); a gift paid by "other" is named, as the
+	// Cerfa has no box for it.
+	other := giveGift(t, db, a, 500, day(2026, 3, 1), crm.MethodOther)
 	re, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026})
-	if err != nil || len(re.Issued) != 1 || re.Issued[0].Number != "2026-0004" || re.Issued[0].Amount != 12350 ||
-		re.Issued[0].DonorAddress != "8 quai du Commerce" {
+	if err != nil || len(re.Issued) != 1 || re.Issued[0].Number != "2026-0004" || re.Issued[0].Amount != 12350+500 ||
+		re.Issued[0].DonorAddress != "8 quai du Commerce" || !slices.Equal(re.Issued[0].Replaces, []string{"2026-0001"}) {
 		t.Fatalf("reissue after cancel: %+v %v", re, err)
+	}
+	if m := re.Methodless; len(m) != 1 || m[0].DonationID != other.ID || m[0].Receipt != "2026-0004" || m[0].Email != "amina@example.org" {
+		t.Errorf("gifts paid otherwise: %+v", m)
+	}
+	if got, err := db.GetReceipt(ctx, "2026-0004"); err != nil || !slices.Equal(got.Replaces, []string{"2026-0001"}) {
+		t.Errorf("stored replacement: %+v %v", got, err)
+	}
+	if got, _ := db.GetReceipt(ctx, "2026-0002"); len(got.Replaces) != 0 {
+		t.Errorf("2026-0002 replaces %v", got.Replaces)
+	}
+	// Only what a receipt does not state may change on a receipted gift;
+	// the audit says what changed.
+	fund, note := "hiver", "chèque remis à la permanence"
+	if _, err := db.EditDonation(ctx, a1.ID, crm.DonationEdit{Fund: &fund, Note: &note}); err != nil {
+		t.Errorf("fund and note of a receipted gift: %v", err)
+	}
+	method := crm.MethodCash
+	if _, err := db.EditDonation(ctx, a1.ID, crm.DonationEdit{Fund: &fund, Method: &method}); !errors.Is(err, crm.ErrConflict) ||
+		!strings.Contains(err.Error(), "states its method") || strings.HasSuffix(err.Error(), "conflict") {
+		t.Errorf("method of a receipted gift: %v", err)
 	}
 	all, _ := db.ListReceipts(ctx, crm.ReceiptFilter{Year: 2026})
 	var numbers []string
@@ -213,7 +310,7 @@ func TestIssueReceipts(t *testing.T) {
 	}
 	// The declaration's total is the sum of the receipts that stand.
 	dec, err := db.ReceiptDeclaration(ctx, 2026)
-	if err != nil || dec.Count != 3 || dec.Amount != live || live != 12350+14350+2500 {
+	if err != nil || dec.Count != 3 || dec.Amount != live || live != 12350+500+14350+2500 {
 		t.Errorf("declaration: %+v %v (sum of issued receipts %d)", dec, err, live)
 	}
 	if dec, _ := db.ReceiptDeclaration(ctx, 2025); dec.Count != 0 || dec.Amount != 0 {
@@ -229,6 +326,18 @@ func TestIssueReceipts(t *testing.T) {
 	if want := []string{"issue receipt receipt 2026-0001", "issue receipt receipt 2026-0003", "cancel receipt receipt 2026-0001",
 		"issue receipt receipt 2026-0004"}; !slices.Equal(actions, want) {
 		t.Errorf("audit: %q", actions)
+	}
+	var edits []string
+	for _, e := range entries {
+		if e.Action == "edit donation" {
+			edits = append(edits, e.Details)
+		}
+	}
+	if want := fmt.Sprintf(`donation %d: fund: "" → "hiver"; note changed`, a1.ID); !slices.Equal(edits, []string{want}) {
+		t.Errorf("audit of the edit: %q, want %q", edits, want)
+	}
+	if _, err := db.GetReceipt(ctx, "2026-0099"); !errors.Is(err, crm.ErrNotFound) || strings.HasSuffix(err.Error(), "not found") {
+		t.Errorf("unknown receipt: %v", err)
 	}
 }
 
@@ -257,7 +366,8 @@ func TestIssueReceiptsBelgium(t *testing.T) {
 		t.Errorf("issued: %+v", run.Issued)
 	}
 	if len(run.NotReceiptable) != 1 || run.NotReceiptable[0].Email != "jo@example.org" ||
-		!strings.Contains(run.NotReceiptable[0].Reason, "40 EUR") {
+		!strings.Contains(run.NotReceiptable[0].Reason, "40 EUR") || !run.NotReceiptable[0].BelowMinimum ||
+		len(run.NotReceiptable[0].Missing) != 0 {
 		t.Errorf("not receiptable: %+v", run.NotReceiptable)
 	}
 }
@@ -337,8 +447,11 @@ func TestForgetReceiptRetention(t *testing.T) {
 	setReceiptSettings(t, db, crm.ReceiptFR)
 	a := donor(t, db, "amina@example.org", "Amina", "Kaci")
 	giveGift(t, db, a, 5000, day(2026, 1, 10), crm.MethodCheque)
-	if _, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026}); err != nil {
-		t.Fatal(err)
+	if run, err := db.IssueReceipts(ctx, crm.ReceiptRequest{Year: 2026}); err != nil || run.Issued[0].DonorErased {
+		t.Fatal(run, err)
+	}
+	if rs, _ := db.ListReceipts(ctx, crm.ReceiptFilter{}); len(rs) != 1 || rs[0].DonorErased {
+		t.Fatalf("a standing donor's receipt: %+v", rs)
 	}
 	if x, err := db.ExportSupporter(ctx, "amina@example.org"); err != nil || len(x.Receipts) != 1 || x.Receipts[0].Number != "2026-0001" {
 		t.Errorf("export: %+v %v", x, err)
@@ -358,7 +471,8 @@ func TestForgetReceiptRetention(t *testing.T) {
 	}
 	r, err := db.GetReceipt(ctx, "2026-0001")
 	if err != nil || r.Amount != 5000 || r.Number != "2026-0001" || r.Status != crm.ReceiptIssued || len(r.Gifts) != 1 ||
-		r.DonorName != "" || r.DonorAddress != "" || r.DonorPostcode != "" || r.DonorCity != "" || r.DonorEmail != "" {
+		r.DonorName != "" || r.DonorAddress != "" || r.DonorPostcode != "" || r.DonorCity != "" || r.DonorEmail != "" ||
+		!r.DonorErased {
 		t.Errorf("receipt after a forced erasure: %+v %v", r, err)
 	}
 	if dec, _ := db.ReceiptDeclaration(ctx, 2026); dec.Amount != 5000 {

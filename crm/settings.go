@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones where the system has no zoneinfo (Windows, slim containers)
@@ -88,7 +90,7 @@ var settingKeys = []struct {
 		checkText(1000), func(s *Settings) *string { return &s.Receipt.Object }},
 	{SettingKey{"receipt-rna", "tax receipts: the RNA number (W621001234), France"},
 		checkRNA, func(s *Settings) *string { return &s.Receipt.RNA }},
-	{SettingKey{"receipt-siren", "tax receipts: the SIREN (France, 9 digits) or the enterprise number (Belgium, 10 digits)"},
+	{SettingKey{"receipt-siren", "tax receipts: the SIREN (France, 9 digits) or the enterprise number (Belgium, 10 digits), check digits verified"},
 		checkCompanyNumber, func(s *Settings) *string { return &s.Receipt.SIREN }},
 	{SettingKey{"receipt-country", "tax receipts: FR (Cerfa 11580*05, or 16216 for companies) or BE (attestation 281.71)"},
 		checkOneOf(ReceiptFR, ReceiptBE), func(s *Settings) *string { return &s.Receipt.Country }},
@@ -96,6 +98,12 @@ var settingKeys = []struct {
 		checkArticle, func(s *Settings) *string { return &s.Receipt.Article }},
 	{SettingKey{"receipt-rate", "tax receipts, France: the reduction rate the association states applies: 66, or 75 (free meals, housing, care); never assumed"},
 		checkOneOf("66", "75"), func(s *Settings) *string { return &s.Receipt.Rate }},
+	{SettingKey{"receipt-kind", "tax receipts, France: the Cerfa's box for the kind of body: " + receiptKindCodes() +
+		` ("utilite-publique: décret du ..., JO du ..."; "autre: ..." names it); default interet-general`},
+		checkReceiptKind, func(s *Settings) *string { return &s.Receipt.Kind }},
+	{SettingKey{"receipt-ifi", "tax receipts, France: yes if the gifts also reduce the IFI (article 978 of the CGI: only some bodies, " +
+		"such as foundations recognised of public utility, research, higher education, integration through work); default no"},
+		checkYesNo, func(s *Settings) *string { return &s.Receipt.IFI }},
 	{SettingKey{"receipt-approval", "tax receipts, Belgium: the reference of the approval (agrément) that allows the reduction"},
 		checkLine(200), func(s *Settings) *string { return &s.Receipt.Approval }},
 	{SettingKey{"receipt-signer", "tax receipts: the name of the person who signs them"},
@@ -185,6 +193,16 @@ func (tx *Tx) SetSetting(ctx context.Context, key, value string) error {
 				return invalid(key, value, err.Error())
 			}
 		}
+		if v != "" && slices.Contains(FrenchReceiptKeys, key) {
+			st, err := readSettings(ctx, tx.tx)
+			if err != nil {
+				return err
+			}
+			if st.Receipt.Country == ReceiptBE {
+				return invalid(key, value, "French receipts only: a Belgian attestation (281.71, 45 % under art. 145/33 CIR 92) "+
+					"states no article, rate or kind of body; crm settings set receipt-country FR first if the receipts are French")
+			}
+		}
 		if v == "" {
 			if _, err := tx.tx.NewDelete().Model((*settingRow)(nil)).Where("key = ?", settingPrefix+key).Exec(ctx); err != nil {
 				return fmt.Errorf("setting %s: %w", key, err)
@@ -268,15 +286,110 @@ func checkRNA(v string) (string, error) {
 	return v, nil
 }
 
-// checkCompanyNumber takes a SIREN (9 digits) or a Belgian enterprise
-// number (10 digits, "0123.456.789"), spaces and dots dropped.
+// FrenchReceiptKeys are the settings only French receipts state: a
+// Belgian attestation ignores them, and SetSetting refuses them while
+// receipt-country is BE.
+var FrenchReceiptKeys = []string{"receipt-article", "receipt-rate", "receipt-kind", "receipt-ifi"}
+
+// checkCompanyNumber takes a SIREN (9 digits, its last one the Luhn key
+// of the others) or a Belgian enterprise number (10 digits,
+// "0123.456.749", the last two 97 minus the first eight modulo 97),
+// spaces and dots dropped. A Belgian number written without its leading
+// 0 is stored with it.
 func checkCompanyNumber(v string) (string, error) {
-	d := strings.NewReplacer(" ", "", ".", "", "\u00a0", "").Replace(CleanText(v))
+	d := strings.NewReplacer(" ", "", ".", "", "-", "", "\u00a0", "").Replace(CleanText(v))
 	d = strings.TrimPrefix(strings.ToUpper(d), "BE")
-	if !allDigits(d) || (len(d) != 9 && len(d) != 10) {
+	switch {
+	case !allDigits(d) || (len(d) != 9 && len(d) != 10):
 		return "", fmt.Errorf("want a SIREN (9 digits) or a Belgian enterprise number (10 digits)")
+	case len(d) == 10:
+		if !validBelgianCompanyNumber(d) {
+			return "", fmt.Errorf("not a Belgian enterprise number: its last two digits are not its check digits " +
+				"(97 minus the first eight modulo 97); check it on the BCE/KBO")
+		}
+	case validSIREN(d):
+	case validBelgianCompanyNumber("0" + d):
+		return "0" + d, nil
+	default:
+		return "", fmt.Errorf("not a SIREN: its last digit is not its Luhn key; check it on the INSEE's register " +
+			"(annuaire-entreprises.data.gouv.fr)")
 	}
 	return d, nil
+}
+
+// validSIREN checks a SIREN's Luhn key: every second digit from the
+// right doubled (its digits summed), the total a multiple of 10.
+func validSIREN(d string) bool {
+	sum := 0
+	for i := range len(d) {
+		n := int(d[len(d)-1-i] - '0')
+		if i%2 == 1 {
+			if n *= 2; n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+	}
+	return len(d) == 9 && sum%10 == 0
+}
+
+// validBelgianCompanyNumber checks a Belgian enterprise number: it starts
+// with 0 or 1, and its last two digits are 97 minus its first eight
+// modulo 97.
+func validBelgianCompanyNumber(d string) bool {
+	if len(d) != 10 || (d[0] != '0' && d[0] != '1') {
+		return false
+	}
+	base, err := strconv.Atoi(d[:8])
+	if err != nil {
+		return false
+	}
+	check, err := strconv.Atoi(d[8:])
+	return err == nil && 97-base%97 == check
+}
+
+// checkReceiptKind takes one of ReceiptKinds' codes, the box's details
+// after a colon ("autre" needs them).
+func checkReceiptKind(v string) (string, error) {
+	code, detail, _ := strings.Cut(CleanText(v), ":")
+	code = strings.ToLower(strings.TrimSpace(code))
+	detail = strings.TrimSpace(detail)
+	for _, k := range receiptKinds {
+		if k.code != code {
+			continue
+		}
+		if k.detail && detail == "" {
+			return "", fmt.Errorf("say which after a colon: \"%s: ...\"", code)
+		}
+		if len([]rune(detail)) > 300 {
+			return "", fmt.Errorf("the details are longer than 300 characters")
+		}
+		if detail != "" {
+			return code + ": " + detail, nil
+		}
+		return code, nil
+	}
+	return "", fmt.Errorf("want one of %s", receiptKindCodes())
+}
+
+// receiptKindCodes lists the codes receipt-kind takes.
+func receiptKindCodes() string {
+	codes := make([]string, len(receiptKinds))
+	for i, k := range receiptKinds {
+		codes[i] = k.code
+	}
+	return strings.Join(codes, ", ")
+}
+
+// checkYesNo takes yes or no (oui, non); no is stored as no setting.
+func checkYesNo(v string) (string, error) {
+	switch strings.ToLower(CleanText(v)) {
+	case "yes", "oui", "y", "true":
+		return "yes", nil
+	case "no", "non", "n", "false":
+		return "", nil
+	}
+	return "", fmt.Errorf("want yes or no")
 }
 
 // checkSignature takes the path of a readable PNG or JPEG file, made

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"iter"
+	"slices"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -22,6 +24,11 @@ import (
 // key, so a receipt is mailed exactly once however often, and however
 // interrupted, crm receipts send runs.
 const NoticeReceipt NoticeKind = "receipt"
+
+// ErrNoFrom is wrapped by the error of SendReceipts and
+// PreviewReceipts when no sender address is known: neither the options
+// nor the settings (crm settings set from) give one.
+var ErrNoFrom = errors.New("no sender address")
 
 // ReceiptSendOptions says which receipts SendReceipts sends, and how.
 type ReceiptSendOptions struct {
@@ -44,6 +51,91 @@ type ReceiptSendReport struct {
 	NotSent []string `json:"not_sent,omitempty"`
 }
 
+// ReceiptFileName names a receipt's email as a file: its number and
+// ".eml" ("2026-0001.eml"), for an Outbox's FileName.
+func ReceiptFileName(m Message) string { return m.Tags["receipt"] + ".eml" }
+
+// receiptFrom returns the settings, with the sender's address of the
+// options or else of the settings in From; an error wrapping ErrNoFrom
+// when there is none.
+func (n *Newsletter) receiptFrom(ctx context.Context, o NoticeOptions) (*crm.Settings, error) {
+	st, err := n.db.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if o.From != "" {
+		st.From = o.From
+	}
+	if o.ReplyTo != "" {
+		st.ReplyTo = o.ReplyTo
+	}
+	if st.From == "" {
+		return nil, fmt.Errorf("receipts: %w (crm settings set from, or NoticeOptions.From)", ErrNoFrom)
+	}
+	return st, nil
+}
+
+// ReceiptPreview is the email of one receipt as SendReceipts would send
+// it now (Message), or why it would not go (Skip: a donor erased, an
+// address that bounced).
+type ReceiptPreview struct {
+	Number  string   `json:"number"`
+	Message *Message `json:"message,omitempty"`
+	Skip    string   `json:"skip,omitempty"`
+}
+
+// PreviewReceipts yields, in number order, the email of each live
+// receipt of the year that SendReceipts would send now (those not sent,
+// nor skipped or failed, before), its PDF attached, and records nothing:
+// no receipt is queued or marked sent, so a send afterwards sends them
+// all. It fails, before yielding any, with an error wrapping ErrNoFrom
+// when no sender address is known.
+func (n *Newsletter) PreviewReceipts(ctx context.Context, opts ReceiptSendOptions) iter.Seq2[ReceiptPreview, error] {
+	return func(yield func(ReceiptPreview, error) bool) {
+		st, err := n.receiptFrom(ctx, opts.Notice)
+		if err != nil {
+			yield(ReceiptPreview{}, err)
+			return
+		}
+		rs, err := n.db.ListReceipts(ctx, crm.ReceiptFilter{Year: opts.Year, Status: crm.ReceiptIssued})
+		if err != nil || len(rs) == 0 {
+			if err != nil {
+				yield(ReceiptPreview{}, err)
+			}
+			return
+		}
+		ids := make([]int64, len(rs))
+		for i, r := range rs {
+			ids[i] = r.ID
+		}
+		var done []int64
+		for chunk := range slices.Chunk(ids, 500) {
+			var some []int64
+			if err := n.bun.NewSelect().Table("newsletter_notices").Column("receipt_id").
+				Where("receipt_id IN (?)", bun.List(chunk)).Where("status NOT IN (?, ?)", noticePending, noticeInFlight).
+				Scan(ctx, &some); err != nil {
+				yield(ReceiptPreview{}, fmt.Errorf("receipts: %w", err))
+				return
+			}
+			done = append(done, some...)
+		}
+		no := NoticeOptions{From: st.From, ReplyTo: st.ReplyTo}
+		for _, r := range rs {
+			if slices.Contains(done, r.ID) {
+				continue
+			}
+			m, skip, err := n.renderReceiptNotice(ctx, &noticeRow{Kind: NoticeReceipt, SupporterID: r.SupporterID, ReceiptID: r.ID}, st, no)
+			if err != nil {
+				yield(ReceiptPreview{Number: r.Number}, fmt.Errorf("receipt %s: %w", r.Number, err))
+				return
+			}
+			if !yield(ReceiptPreview{Number: r.Number, Message: m, Skip: skip}, nil) {
+				return
+			}
+		}
+	}
+}
+
 // SendReceipts emails each live receipt of a year to its donor, with the
 // receipt's PDF attached, exactly once per receipt: it queues a notice
 // per receipt not queued before (in one transaction), then sends the
@@ -52,10 +144,15 @@ type ReceiptSendReport struct {
 // midway (a crash, a quota, Ctrl-C) is resumed by running it again: a
 // receipt handed to the provider is sent again under its key, which
 // the provider answers without sending twice. The email is in the
-// donor's language (French or English) and says what the attachment is.
+// donor's language (French or English), says what the attachment is and
+// which cancelled receipts it replaces. It fails, sending nothing, with
+// an error wrapping ErrNoFrom when no sender address is known.
 func (n *Newsletter) SendReceipts(ctx context.Context, sender Sender, opts ReceiptSendOptions) (*ReceiptSendReport, error) {
 	if _, ok := sender.(SingleSender); !ok {
 		return nil, errors.New("receipts: the sender has no single-email mode, which attachments need")
+	}
+	if _, err := n.receiptFrom(ctx, opts.Notice); err != nil {
+		return nil, err
 	}
 	rs, err := n.db.ListReceipts(ctx, crm.ReceiptFilter{Year: opts.Year, Status: crm.ReceiptIssued})
 	if err != nil {
@@ -199,10 +296,14 @@ func receiptEmail(lang string, rc *crm.Receipt, s *crm.Supporter) (string, []str
 		if first != "" {
 			hello = "Hello " + first + ","
 		}
-		return fmt.Sprintf("Your %s no. %s — %s", what, rc.Number, is.LegalName), []string{hello,
+		paras := []string{hello,
 			fmt.Sprintf("Thank you for your support in %d. Attached is your %s no. %s for %s, which entitles you to a tax reduction: keep it with your tax papers.",
-				rc.Year, what, rc.Number, amount),
-			signed}
+				rc.Year, what, rc.Number, amount)}
+		if len(rc.Replaces) > 0 {
+			paras = append(paras, fmt.Sprintf("It cancels and replaces %s no. %s: only this one is valid.",
+				what, strings.Join(rc.Replaces, ", ")))
+		}
+		return fmt.Sprintf("Your %s no. %s — %s", what, rc.Number, is.LegalName), append(paras, signed)
 	}
 	what, keep := "reçu fiscal", "conservez-le"
 	if rc.Country == crm.ReceiptBE {
@@ -213,8 +314,15 @@ func receiptEmail(lang string, rc *crm.Receipt, s *crm.Supporter) (string, []str
 		hello = "Bonjour " + first + ","
 	}
 	subject := fmt.Sprintf("Votre %s n° %s — %s", what, rc.Number, is.LegalName)
-	return subject, []string{hello,
+	paras := []string{hello,
 		fmt.Sprintf("Merci pour votre soutien en %d. Vous trouverez ci-joint votre %s n° %s, de %s, qui ouvre droit à une réduction d'impôt : %s avec vos papiers fiscaux.",
-			rc.Year, what, rc.Number, amount, keep),
-		signed}
+			rc.Year, what, rc.Number, amount, keep)}
+	if sentence := receipt.ReplacesSentence(rc); sentence != "" {
+		only := "seul celui-ci est valable"
+		if rc.Country == crm.ReceiptBE {
+			only = "seule celle-ci est valable"
+		}
+		paras = append(paras, sentence+" ; "+only+".")
+	}
+	return subject, append(paras, signed)
 }

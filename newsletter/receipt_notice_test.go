@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -105,6 +106,10 @@ func TestSendReceipts(t *testing.T) {
 	if err != nil || rep.Queued != 1 || rep.Sent != 1 || len(e.srv.Emails()) != 3 || e.srv.Emails()[2].Attachments[0].Filename != "2026-0004.pdf" {
 		t.Fatalf("after cancel and reissue: %+v %v", rep, err)
 	}
+	// Its email says which receipt it replaces.
+	if text := e.srv.Emails()[2].Text; !strings.Contains(text, "Ce reçu annule et remplace le reçu n° 2026-0001 ; seul celui-ci est valable.") {
+		t.Errorf("the replacement's email: %q", text)
+	}
 	// The batch-only sender cannot carry a receipt.
 	if _, err := n.SendReceipts(ctx, batchOnly{}, newsletter.ReceiptSendOptions{Year: 2026}); err == nil {
 		t.Error("a sender without single-email mode was accepted")
@@ -175,6 +180,66 @@ func TestSendReceiptsOutbox(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "2026-0001.pdf,2026-0002.pdf" && strings.Join(names, ",") != "2026-0002.pdf,2026-0001.pdf" {
 		t.Errorf("attachments: %v", names)
+	}
+}
+
+// A preview writes the emails and records nothing: the send afterwards
+// sends every receipt, once.
+func TestPreviewReceipts(t *testing.T) {
+	ctx := context.Background()
+	e, n := receiptEnv(t)
+	var numbers, skipped []string
+	for p, err := range n.PreviewReceipts(ctx, newsletter.ReceiptSendOptions{Year: 2026}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Skip != "" {
+			skipped = append(skipped, p.Number+": "+p.Skip)
+			continue
+		}
+		numbers = append(numbers, p.Number)
+		if len(p.Message.Attachments) != 1 || p.Message.Attachments[0].Filename != p.Number+".pdf" ||
+			newsletter.ReceiptFileName(*p.Message) != p.Number+".eml" {
+			t.Errorf("%s: %+v", p.Number, p.Message.Attachments)
+		}
+	}
+	if strings.Join(numbers, ",") != "2026-0001,2026-0002" || len(skipped) != 1 || !strings.HasPrefix(skipped[0], "2026-0003: ") {
+		t.Fatalf("preview: %v, skipped %v", numbers, skipped)
+	}
+	if got := noticeStatuses(t, e.db); len(got) != 0 {
+		t.Fatalf("a preview queued %v", got)
+	}
+	rep, err := n.SendReceipts(ctx, e.sender(t), newsletter.ReceiptSendOptions{Year: 2026})
+	if err != nil || rep.Sent != 2 || len(e.srv.Emails()) != 2 {
+		t.Fatalf("send after the preview: %+v %v", rep, err)
+	}
+	// What was sent (or skipped) is previewed no more.
+	for p, err := range n.PreviewReceipts(ctx, newsletter.ReceiptSendOptions{Year: 2026}) {
+		t.Errorf("after the send, the preview yields %+v %v", p, err)
+	}
+}
+
+// No sender address: nothing is queued, and the error says so.
+func TestSendReceiptsNoFrom(t *testing.T) {
+	ctx := context.Background()
+	e, n := receiptEnv(t)
+	if err := e.db.SetSetting(ctx, "from", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.SendReceipts(ctx, e.sender(t), newsletter.ReceiptSendOptions{Year: 2026}); !errors.Is(err, newsletter.ErrNoFrom) {
+		t.Errorf("send without from: %v", err)
+	}
+	for _, err := range n.PreviewReceipts(ctx, newsletter.ReceiptSendOptions{Year: 2026}) {
+		if !errors.Is(err, newsletter.ErrNoFrom) {
+			t.Errorf("preview without from: %v", err)
+		}
+	}
+	if got := noticeStatuses(t, e.db); len(got) != 0 || len(e.srv.Emails()) != 0 {
+		t.Errorf("without from: notices %v, %d emails", got, len(e.srv.Emails()))
+	}
+	rep, err := n.SendReceipts(ctx, e.sender(t), newsletter.ReceiptSendOptions{Year: 2026, Notice: newsletter.NoticeOptions{From: from}})
+	if err != nil || rep.Sent != 2 {
+		t.Errorf("with From in the options: %+v %v", rep, err)
 	}
 }
 

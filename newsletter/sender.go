@@ -404,6 +404,10 @@ var ErrKeyReused = errors.New("the provider already had this batch under its ide
 // files, so it is idempotent too.
 type Outbox struct {
 	Dir string
+	// FileName, when set, names each message's file in Dir (a receipt's
+	// "2026-0001.eml"); it must give each message its own plain name.
+	// By default a message of a campaign is delivery-ID.eml.
+	FileName func(Message) string
 
 	mu    sync.Mutex
 	count int
@@ -432,6 +436,11 @@ func (o *Outbox) SendBatch(ctx context.Context, key string, msgs []Message) ([]R
 		if m.DeliveryID == 0 {
 			sum := sha256.Sum256([]byte(key + m.To))
 			name = "message-" + hex.EncodeToString(sum[:6]) + ".eml"
+		}
+		if o.FileName != nil {
+			if name = o.FileName(m); name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+				return nil, &SendError{Kind: KindPermanent, Err: fmt.Errorf("outbox: %q is no file name", name)}
+			}
 		}
 		b, err := EML(m, key)
 		if err != nil {

@@ -17,12 +17,18 @@ import (
 	"github.com/assocrm/assocrm/crm/sheet"
 )
 
-// methodsUsage lists the payment methods for the help of --method.
+// methodsUsage lists the payment methods for the help of --method, with
+// the French names it takes too.
 func methodsUsage() string {
+	french := map[crm.DonationMethod]string{crm.MethodCash: "espèces", crm.MethodCheque: "chèque",
+		crm.MethodTransfer: "virement, prélèvement", crm.MethodCard: "carte", crm.MethodOther: "autre"}
 	ms := crm.DonationMethods()
 	names := make([]string, len(ms))
 	for i, m := range ms {
 		names[i] = string(m)
+		if f := french[m]; f != "" {
+			names[i] += " (" + f + ")"
+		}
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
@@ -45,16 +51,17 @@ func donationsCommand() *cli.Command {
 					&cli.StringFlag{Name: "fund", Usage: "fund or campaign"},
 					&cli.BoolFlag{Name: "recurring", Usage: "part of a regular gift"},
 					&cli.StringFlag{Name: "ref", Usage: "external reference (bank or receipt number); unique"},
-					&cli.StringFlag{Name: "note"},
+					&cli.StringFlag{Name: "note", Usage: "a note of your own on the gift (not on a tax receipt; erased with the donor)"},
 				},
 				Action: withDB(0, 0, addDonation),
 			},
 			{
 				Name:      "edit",
-				Usage:     "correct a gift: change the fields given, leave the others (not a gift on a tax receipt)",
+				Usage:     "correct a gift: change the fields given, leave the others",
 				ArgsUsage: "ID",
-				Description: "ID is the gift's number, the id column of crm donations list. A gift on a tax receipt\n" +
-					"cannot change until that receipt is cancelled (crm receipts cancel).",
+				Description: "ID is the gift's number, the id column of crm donations list. On a gift of a tax receipt,\n" +
+					"--fund and --note may change (the receipt does not state them); the amount, currency, date, method\n" +
+					"and donor cannot until that receipt is cancelled (crm receipts cancel). The audit log says what changed.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "amount", Usage: "amount in major units: 25.50 or 25,50"},
 					&cli.StringFlag{Name: "currency", Usage: "ISO 4217 code (with --amount, read in this currency)"},
@@ -99,7 +106,8 @@ func donationsCommand() *cli.Command {
 				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "by", Value: "month", Usage: "month, year, fund, method or donor"},
 					&cli.IntFlag{Name: "year", Usage: "only the gifts of this calendar year (instead of --since and --until)"},
-					&cli.IntFlag{Name: "retention", Usage: "compare the donors of this year with those of the year before"},
+					&cli.IntFlag{Name: "retention", Usage: "compare the donors of this `YEAR` with those of the year before " +
+						"(whole years: not with --by, --year, --since or --until; with --fund and --chart)"},
 					&cli.StringFlag{Name: "since", Usage: "received on or after this date"},
 					&cli.StringFlag{Name: "until", Usage: "received on or before this date"},
 					&cli.StringFlag{Name: "fund", Usage: "only this fund"},
@@ -441,7 +449,9 @@ func writeDonationChart(c *cli.Context, db *crm.DB, fund *string) error {
 }
 
 // writeFileAtomic writes b to path under a temporary name beside it,
-// renamed into place once whole.
+// renamed into place once whole, readable by its owner only, like the
+// files of --out: a chart of a small association's gifts, like a
+// receipt, says things about its donors.
 func writeFileAtomic(path string, b []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -452,9 +462,7 @@ func writeFileAtomic(path string, b []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		// A picture for a meeting, not personal data: readable as other
-		// documents are.
-		err = os.Chmod(tmp.Name(), 0o644)
+		err = os.Chmod(tmp.Name(), 0o600)
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)

@@ -51,11 +51,34 @@ func TestDonationsEditDelete(t *testing.T) {
 		t.Errorf("amount 0: exit %d, %s", code, errOut)
 	}
 
-	// On a live receipt: frozen, with the library's message as is.
+	// On a live receipt: what the receipt states is frozen, with the
+	// library's message as is (no trailing ": conflict"); the fund and
+	// the note are not on the receipt, and may change.
 	putOnReceipt(t, db, 1)
-	code, _, errOut := crmRun(t, db, "donations", "edit", "1", "--fund", "")
-	if want := "crm: donation 1 is on tax receipt 2026-0001: cancel the receipt first (crm receipts cancel 2026-0001 --reason ...): conflict\n"; code != 1 || errOut != want {
+	code, _, errOut := crmRun(t, db, "donations", "edit", "1", "--amount", "31", "--fund", "")
+	if want := "crm: donation 1 is on tax receipt 2026-0001, which states its amount: cancel the receipt first " +
+		"(crm receipts cancel 2026-0001 --reason ...), or change only what a receipt does not state (fund, note)\n"; code != 1 || errOut != want {
 		t.Errorf("edit of a receipted gift: exit %d, %q; want %q", code, errOut, want)
+	}
+	if out := mustRun(t, db, "donations", "edit", "1", "--fund", "", "--note", "remis en main propre"); !strings.Contains(out, "updated donation 1") {
+		t.Errorf("fund and note of a receipted gift: %q", out)
+	}
+	// French method names; the audit says what changed, the note only as changed.
+	mustRun(t, db, "donations", "edit", "2", "--method", "Chèque")
+	if got := mustRun(t, db, "donations", "list", "--format", "csv"); !strings.Contains(got, "\n2,amina@example.org,2026-02-02,700,JPY,cheque,") {
+		t.Errorf("--method Chèque:\n%s", got)
+	}
+	mustRun(t, db, "donations", "edit", "2", "--method", "espèces")
+	if log := mustRun(t, db, "audit", "--supporter", "jo@example.org"); !strings.Contains(log, `fund: "hiver" → ""; note changed`) ||
+		strings.Contains(log, "remis en main propre") || !strings.Contains(log, "amount: 25.50 EUR → 30.00 EUR") {
+		t.Errorf("jo's audit:\n%s", log)
+	}
+	if code, _, errOut := crmRun(t, db, "donations", "edit", "99", "--fund", "x"); code != 1 || errOut != "crm: no donation 99 (crm donations list shows the ids)\n" {
+		t.Errorf("unknown donation: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := crmRun(t, db, "donations", "add", "--email", "nobody@example.org", "--amount", "5"); code != 1 ||
+		strings.HasSuffix(strings.TrimSpace(errOut), "not found") || !strings.Contains(errOut, `no supporter with email "nobody@example.org"`) {
+		t.Errorf("unknown donor: exit %d, %q", code, errOut)
 	}
 	if code, _, errOut := crmRun(t, db, "donations", "delete", "1", "--yes"); code != 1 || !strings.Contains(errOut, "on tax receipt 2026-0001") {
 		t.Errorf("delete of a receipted gift: exit %d, %s", code, errOut)
@@ -182,6 +205,14 @@ func TestDonationsReports(t *testing.T) {
 	}
 	if b, err := os.ReadFile(svg); err != nil || !strings.Contains(string(b), "Gifts received per month, January 2024 to December 2025 (EUR)") {
 		t.Errorf("the chart: %v\n%s", err, b)
+	}
+	if fi, err := os.Stat(svg); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the chart's mode: %v, want 0600 like --out", fi.Mode())
+	}
+	if help := mustRun(t, db, "donations", "report", "--help"); !strings.Contains(help, "not with --by") || strings.Contains(help, "(default: 0)") {
+		t.Errorf("report --help:\n%s", help)
 	}
 
 	for _, tt := range []struct {

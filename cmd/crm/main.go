@@ -44,6 +44,24 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
+// quietError is an error whose message says it all and that wraps a
+// sentinel of crm (ErrNotFound, ErrConflict) without ending with the
+// sentinel's own word ("no supporter with email "x"", not "...: not
+// found"); errors.Is still finds it.
+type quietError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *quietError) Error() string { return e.msg }
+
+func (e *quietError) Unwrap() error { return e.sentinel }
+
+// quietf makes a *quietError from a format and its arguments.
+func quietf(sentinel error, format string, args ...any) error {
+	return &quietError{msg: fmt.Sprintf(format, args...), sentinel: sentinel}
+}
+
 // run runs the command line args and returns the exit code. Results go to
 // stdout, errors to stderr.
 //
@@ -307,7 +325,7 @@ func explain(c *cli.Context, err error) error {
 func supporterID(c *cli.Context, db *crm.DB, email string) (int64, error) {
 	id, err := db.SupporterID(c.Context, email)
 	if errors.Is(err, crm.ErrNotFound) {
-		return 0, fmt.Errorf("no supporter with email %q: %w", email, crm.ErrNotFound)
+		return 0, quietf(crm.ErrNotFound, "no supporter with email %q", email)
 	}
 	return id, err
 }

@@ -104,8 +104,10 @@ func printForgetReports(c *cli.Context, reps []*newsletter.ForgetReport, err err
 
 // forgetFilesNote is what erasure cannot reach: files the tool wrote
 // outside the database.
-const forgetFilesNote = "note: outbox folders (crm send --outbox, crm serve --outbox) and backups (crm backup, copies of the " +
-	"database file) are your files: they may still hold the address; delete them, or erase it there yourself"
+const forgetFilesNote = "note: outbox folders (crm send --outbox, crm serve --outbox, crm receipts send --outbox or " +
+	"--record-outbox), tax receipt PDFs (the --out folders of crm receipts issue and crm receipts pdf) and backups " +
+	"(crm backup, copies of the database file) are your files: they may still hold the name and address; delete them, " +
+	"or erase them there yourself"
 
 func auditCommand() *cli.Command {
 	return &cli.Command{

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,15 +19,21 @@ import (
 )
 
 func receiptsCommand() *cli.Command {
+	// issue, send and declaration need --year; list and pdf take it to
+	// choose.
 	year := func(required bool) *cli.IntFlag {
-		return &cli.IntFlag{Name: "year", Usage: "the year of the gifts", Required: required}
+		if required {
+			return &cli.IntFlag{Name: "year", Usage: "the calendar `YEAR` of the gifts (required)", Required: true}
+		}
+		return &cli.IntFlag{Name: "year", Usage: "only the receipts of the gifts of this `YEAR`"}
 	}
 	return &cli.Command{
 		Name:    "receipts",
 		Aliases: []string{"receipt"},
 		Usage:   "tax receipts for donors: France (Cerfa 11580*05) and Belgium (attestation 281.71)",
-		Description: "Set the association's details first (crm settings list shows the receipt-... keys), and give\n" +
-			"donors a postal address (crm supporters edit EMAIL --address ... --postcode ... --city ...).",
+		Description: "Set the association's details first (crm settings list shows the receipt-... keys, and from, the\n" +
+			"sender of the emails), and give donors a postal address (crm supporters edit EMAIL --address ...\n" +
+			"--postcode ... --city ...). issue, send and declaration need --year; list and pdf take it to choose.",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "issue",
@@ -49,6 +57,9 @@ func receiptsCommand() *cli.Command {
 				Name:      "pdf",
 				Usage:     "write receipts already issued as PDF files again",
 				ArgsUsage: "[NUMBER...]",
+				Description: "Give receipt NUMBERs, or --year for all the receipts of a year. A cancelled receipt prints marked\n" +
+					"cancelled; one whose donor was erased (crm supporters forget) prints no more: it keeps its number and\n" +
+					"amount for the declaration, but no longer says whom it was for.",
 				Flags: []cli.Flag{year(false),
 					&cli.StringFlag{Name: "out", Usage: "the `DIR` to write them in", Required: true}},
 				Action: withReadDB(0, -1, writeReceiptPDFs),
@@ -56,9 +67,14 @@ func receiptsCommand() *cli.Command {
 			{
 				Name:  "send",
 				Usage: "email each donor their receipts of a year as PDF attachments, once per receipt (run it again to resume)",
+				Description: "With RESEND_API_KEY, sends each receipt not sent before, exactly once. --outbox DIR is a preview:\n" +
+					"it writes the emails that would go (DIR/2026-0001.eml...) and records nothing, so the send afterwards\n" +
+					"sends them all. --record-outbox DIR is for sending them yourself: it writes them the same way and\n" +
+					"records each receipt as sent, so that no later run writes or sends it again.",
 				Flags: []cli.Flag{year(true),
-					&cli.StringFlag{Name: "outbox", Usage: "write the emails as .eml files in `DIR` instead of sending them"},
-					&cli.StringFlag{Name: "from", Usage: "the sender (default: crm settings from)"},
+					&cli.StringFlag{Name: "outbox", Usage: "preview: write the emails that would go as .eml files in `DIR`; send and record nothing"},
+					&cli.StringFlag{Name: "record-outbox", Usage: "write the emails as .eml files in `DIR` and record them as sent: you send them yourself"},
+					&cli.StringFlag{Name: "from", Usage: `the sender, such as "Asso <dons@asso.org>" (default: crm settings from)`},
 				},
 				Action: withDB(0, 0, sendReceipts),
 			},
@@ -94,11 +110,11 @@ func issueReceipts(c *cli.Context, db *crm.DB) error {
 		PerDonation: c.Bool("per-donation"), DryRun: c.Bool("dry-run")})
 	if err != nil {
 		var ve *crm.ValidationError
-		if errors.As(err, &ve) && strings.HasPrefix(ve.Field, "receipt") {
+		if errors.As(err, &ve) && strings.HasPrefix(ve.Field, "receipt") && !strings.Contains(err.Error(), "crm settings set") {
 			return fmt.Errorf("%w\n(crm settings list shows them; crm settings set KEY VALUE sets one)", err)
 		}
 		if errors.Is(err, crm.ErrNotFound) && c.IsSet("email") {
-			return fmt.Errorf("--email: no supporter with email %q: %w", c.String("email"), crm.ErrNotFound)
+			return quietf(crm.ErrNotFound, "--email: no supporter with email %q", c.String("email"))
 		}
 		return err
 	}
@@ -124,12 +140,40 @@ func issueReceipts(c *cli.Context, db *crm.DB) error {
 	}
 	fmt.Fprintf(w, "%s %d receipt(s) for %d (%s), %s EUR in all\n", verb, len(run.Issued), run.Year, run.Country,
 		crm.FormatAmount(total, "EUR"))
-	if len(run.NotReceiptable) > 0 {
+	var incomplete, below []crm.NotReceiptable
+	for _, s := range run.NotReceiptable {
+		if s.BelowMinimum {
+			below = append(below, s)
+		} else {
+			incomplete = append(incomplete, s)
+		}
+	}
+	if len(incomplete) > 0 {
 		fmt.Fprintf(w, "\nnot receiptable (%d): complete them (crm supporters edit EMAIL --address ... --postcode ... --city ...) and issue again\n",
-			len(run.NotReceiptable))
-		t := newTable(w, []string{"email", "name", "amount", "gifts", "why"})
-		for _, s := range run.NotReceiptable {
-			t.row([]string{s.Email, s.Name, crm.FormatAmount(s.Amount, "EUR"), fmt.Sprint(s.Gifts), s.Reason})
+			len(incomplete))
+		if err := printNotReceiptable(w, incomplete); err != nil {
+			return err
+		}
+	}
+	if len(below) > 0 {
+		fmt.Fprintf(w, "\nbelow the €40 a year Belgian threshold (%d): no attestation is due (art. 145/33 CIR 92); "+
+			"a later gift of the same year that reaches €40 gets one at the next issue\n", len(below))
+		if err := printNotReceiptable(w, below); err != nil {
+			return err
+		}
+	}
+	if len(run.Methodless) > 0 {
+		fix := "record how each was paid before issuing: crm donations edit ID --method chèque|espèces|virement|carte"
+		if !run.DryRun {
+			fix = "to tick the right box, cancel its receipt (crm receipts cancel NUMBER --reason ...), record how it was " +
+				"paid (crm donations edit ID --method chèque|espèces|virement|carte) and issue again"
+		}
+		fmt.Fprintf(c.App.ErrWriter, "warning: %d gift(s) paid by method \"other\": the Cerfa's boxes are cash, cheque, and "+
+			"transfer, direct debit or card, so their receipt ticks none; %s\n", len(run.Methodless), fix)
+		t := newTable(c.App.ErrWriter, []string{"id", "receipt", "email", "date", "amount"})
+		for _, g := range run.Methodless {
+			t.row([]string{fmt.Sprint(g.DonationID), g.Receipt, g.Email, g.ReceivedAt.In(st.Location()).Format(time.DateOnly),
+				crm.FormatAmount(g.Amount, "EUR")})
 		}
 		if err := t.flush(); err != nil {
 			return err
@@ -145,6 +189,15 @@ func issueReceipts(c *cli.Context, db *crm.DB) error {
 	return nil
 }
 
+// printNotReceiptable lists donors who get no receipt, and why.
+func printNotReceiptable(w io.Writer, ss []crm.NotReceiptable) error {
+	t := newTable(w, []string{"email", "name", "amount", "gifts", "why"})
+	for _, s := range ss {
+		t.row([]string{s.Email, s.Name, crm.FormatAmount(s.Amount, "EUR"), fmt.Sprint(s.Gifts), s.Reason})
+	}
+	return t.flush()
+}
+
 // writePDFs writes each receipt as DIR/NUMBER.pdf, readable by its owner
 // only (a receipt holds a name and an address).
 func writePDFs(dir string, rs []*crm.Receipt, loc *time.Location) error {
@@ -156,13 +209,7 @@ func writePDFs(dir string, rs []*crm.Receipt, loc *time.Location) error {
 		if err != nil {
 			return err
 		}
-		path := filepath.Join(dir, receipt.FileName(r))
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o600); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			os.Remove(tmp)
+		if err := writeFileAtomic(filepath.Join(dir, receipt.FileName(r)), b); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
@@ -225,41 +272,82 @@ func writeReceiptPDFs(c *cli.Context, db *crm.DB) error {
 		if err != nil {
 			return err
 		}
+		if r.DonorErased {
+			return fmt.Errorf("receipt %s: its donor was erased at their request (crm supporters forget): the receipt "+
+				"keeps its number and amount for the declaration, but no PDF of it can say whom it was for", r.Number)
+		}
 		rs = append(rs, r)
 	}
-	if err := writePDFs(c.String("out"), rs, st.Location()); err != nil {
+	// A year's receipts: those of erased donors are left out, and named.
+	var erased []string
+	kept := rs[:0]
+	for _, r := range rs {
+		if r.DonorErased {
+			erased = append(erased, r.Number)
+		} else {
+			kept = append(kept, r)
+		}
+	}
+	if err := writePDFs(c.String("out"), kept, st.Location()); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "written %d PDF file(s) to %s\n", len(rs), c.String("out"))
+	fmt.Fprintf(c.App.Writer, "written %d PDF file(s) to %s\n", len(kept), c.String("out"))
+	if len(erased) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "not written: %s: their donors were erased at their request (crm supporters forget); "+
+			"the receipts keep their numbers and amounts for the declaration\n", strings.Join(erased, ", "))
+	}
 	return nil
 }
 
 func sendReceipts(c *cli.Context, db *crm.DB) error {
+	year := c.Int("year")
+	if c.IsSet("outbox") && c.IsSet("record-outbox") {
+		return usagef("receipts send: give --outbox (a preview, nothing recorded) or --record-outbox (recorded as sent), not both")
+	}
+	from := c.String("from")
+	if from != "" {
+		if _, err := mail.ParseAddress(from); err != nil {
+			return usagef("--from %q: want an address such as \"Asso <dons@asso.org>\"", from)
+		}
+	}
 	n, err := openNewsletter(c, db)
 	if err != nil {
 		return err
 	}
-	var sender newsletter.Sender
+	opts := newsletter.ReceiptSendOptions{Year: year, Notice: newsletter.NoticeOptions{From: from}}
 	if dir := c.String("outbox"); dir != "" {
-		sender = &newsletter.Outbox{Dir: dir}
+		return previewReceipts(c, n, opts, dir)
+	}
+	var sender newsletter.Sender
+	if dir := c.String("record-outbox"); dir != "" {
+		sender = &newsletter.Outbox{Dir: dir, FileName: newsletter.ReceiptFileName}
 	} else {
 		rs, err := newsletter.NewResendSender(os.Getenv("RESEND_API_KEY"))
 		if errors.Is(err, newsletter.ErrNoAPIKey) {
-			return errors.New("RESEND_API_KEY is not set: export your Resend API key (or write the emails to a folder with --outbox)")
+			return errors.New("RESEND_API_KEY is not set: export your Resend API key (or look at the emails first with --outbox DIR)")
 		}
 		if err != nil {
 			return err
 		}
 		sender = rs
 	}
-	rep, err := n.SendReceipts(c.Context, sender, newsletter.ReceiptSendOptions{Year: c.Int("year"),
-		Notice: newsletter.NoticeOptions{From: c.String("from")}})
+	rep, err := n.SendReceipts(c.Context, sender, opts)
+	if errors.Is(err, newsletter.ErrNoFrom) {
+		return noSenderError()
+	}
 	if rep == nil {
 		return err
 	}
 	w := c.App.Writer
-	fmt.Fprintf(w, "sent %d receipt(s); %d sent before; %d failed; %d skipped; %d waiting\n",
-		rep.Sent, rep.Before, rep.Failed+rep.Uncertain, rep.Skipped, rep.Waiting)
+	if dir := c.String("record-outbox"); dir != "" {
+		abs, _ := filepath.Abs(dir)
+		fmt.Fprintf(w, "written %d receipt email(s) to %s and recorded them as sent: send them yourself (no later run "+
+			"writes or sends them again); %d sent before; %d failed; %d skipped; %d waiting\n",
+			rep.Sent, abs, rep.Before, rep.Failed+rep.Uncertain, rep.Skipped, rep.Waiting)
+	} else {
+		fmt.Fprintf(w, "sent %d receipt(s); %d sent before; %d failed; %d skipped; %d waiting\n",
+			rep.Sent, rep.Before, rep.Failed+rep.Uncertain, rep.Skipped, rep.Waiting)
+	}
 	if len(rep.NotSent) > 0 {
 		fmt.Fprintln(w, "not sent by email (post them; crm receipts pdf NUMBER --out DIR writes the PDF):")
 		for _, s := range rep.NotSent {
@@ -274,10 +362,55 @@ func sendReceipts(c *cli.Context, db *crm.DB) error {
 	}
 	if rep.Waiting > 0 {
 		return fmt.Errorf("%d receipt(s) could not go now: run crm receipts send --year %d again to send them (never twice)",
-			rep.Waiting, c.Int("year"))
+			rep.Waiting, year)
 	}
 	if rep.Failed+rep.Uncertain > 0 {
 		return fmt.Errorf("%d receipt email(s) failed", rep.Failed+rep.Uncertain)
+	}
+	return nil
+}
+
+// noSenderError is what receipts send says without a sender's address.
+func noSenderError() error {
+	return errors.New(`receipts send: no sender address: crm settings set from "Asso <dons@asso.org>" or --from`)
+}
+
+// previewReceipts writes the emails receipts send would send now as
+// DIR/NUMBER.eml, and records nothing.
+func previewReceipts(c *cli.Context, n *newsletter.Newsletter, opts newsletter.ReceiptSendOptions, dir string) error {
+	out := &newsletter.Outbox{Dir: dir, FileName: newsletter.ReceiptFileName}
+	var skipped []string
+	for p, err := range n.PreviewReceipts(c.Context, opts) {
+		if errors.Is(err, newsletter.ErrNoFrom) {
+			return noSenderError()
+		}
+		if err != nil {
+			return err
+		}
+		if p.Skip != "" {
+			skipped = append(skipped, p.Number+" ("+p.Skip+")")
+			continue
+		}
+		res, err := out.Send(c.Context, "preview:"+p.Number, *p.Message)
+		if err == nil && res.Error != "" {
+			err = errors.New(res.Error)
+		}
+		if err != nil {
+			return fmt.Errorf("--outbox: receipt %s: %w", p.Number, err)
+		}
+	}
+	w := c.App.Writer
+	abs, _ := filepath.Abs(dir)
+	fmt.Fprintf(w, "%d receipt email(s) written to %s (NUMBER.eml): a preview; nothing was sent or recorded\n",
+		out.Written(), abs)
+	if len(skipped) > 0 {
+		fmt.Fprintln(w, "would not go by email (post them; crm receipts pdf NUMBER --out DIR writes the PDF):")
+		for _, s := range skipped {
+			fmt.Fprintln(w, "  "+s)
+		}
+	}
+	if out.Written() > 0 {
+		fmt.Fprintf(w, "to send them for real: RESEND_API_KEY=re_... crm receipts send --year %d\n", opts.Year)
 	}
 	return nil
 }
@@ -287,6 +420,7 @@ func cancelReceipt(c *cli.Context, db *crm.DB) error {
 	if err != nil {
 		return err
 	}
+
 	fmt.Fprintf(c.App.Writer, "cancelled receipt %s (%s EUR); its number is never given again; its gifts go on the next crm receipts issue --year %d\n",
 		r.Number, crm.FormatAmount(r.Amount, r.Currency), r.Year)
 	return nil

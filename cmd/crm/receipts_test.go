@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,7 +79,23 @@ func TestReceiptsCommands(t *testing.T) {
 		t.Errorf("list: %s", list)
 	}
 
-	// Send through the fake Resend, twice: once per receipt.
+	// A preview first (the README's "to look at first"): the emails as
+	// NUMBER.eml, nothing recorded; then the send through the fake
+	// Resend sends every receipt, once, and again sends nothing.
+	preview := t.TempDir()
+	previewOut := mustRun(t, db, "receipts", "send", "--year", "2025", "--outbox", preview)
+	if !strings.Contains(previewOut, "2 receipt email(s) written to") || !strings.Contains(previewOut, "nothing was sent or recorded") ||
+		!strings.Contains(previewOut, "crm receipts send --year 2025") {
+		t.Errorf("preview: %s", previewOut)
+	}
+	for _, name := range []string{"2025-0001.eml", "2025-0002.eml"} {
+		if fi, err := os.Stat(filepath.Join(preview, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("preview %s: %v", name, err)
+		}
+	}
+	if again := mustRun(t, db, "receipts", "send", "--year", "2025", "--outbox", preview); !strings.Contains(again, "2 receipt email(s) written") {
+		t.Errorf("a second preview: %s", again)
+	}
 	srv := resendtest.NewServer(resendtest.Options{})
 	defer srv.Close()
 	t.Setenv("RESEND_BASE_URL", srv.BaseURL())
@@ -119,16 +136,34 @@ func TestReceiptsCommands(t *testing.T) {
 		t.Errorf("declaration: %q", dec)
 	}
 
-	// The outbox carries the new receipt only.
+	// The preview carries the new receipt only, which says what it
+	// replaces; the send then sends it, once.
 	box := t.TempDir()
 	mustRun(t, db, "receipts", "send", "--year", "2025", "--outbox", box)
 	files, _ := filepath.Glob(filepath.Join(box, "*.eml"))
-	if len(files) != 1 {
+	if len(files) != 1 || filepath.Base(files[0]) != "2025-0003.eml" {
 		t.Fatalf("outbox: %v", files)
 	}
 	eml, _ := os.ReadFile(files[0])
 	if !bytes.Contains(eml, []byte("multipart/mixed")) || !bytes.Contains(eml, []byte("Content-Disposition: attachment; filename=2025-0003.pdf")) {
 		t.Errorf("outbox email: %.600s", eml)
+	}
+	if sent := mustRun(t, db, "receipts", "send", "--year", "2025"); !strings.Contains(sent, "sent 1 receipt(s); 1 sent before") ||
+		len(srv.Emails()) != 3 || !strings.Contains(srv.Emails()[2].Text, "annule et remplace le reçu n° 2025-0001") {
+		t.Errorf("send of the replacement: %s, %d emails", sent, len(srv.Emails()))
+	}
+	// The PDFs: the cancelled one marked, the new one naming it.
+	pdfs := t.TempDir()
+	mustRun(t, db, "receipts", "pdf", "2025-0001", "2025-0003", "--out", pdfs)
+	if text := pdfText(t, filepath.Join(pdfs, "2025-0001.pdf")); !strings.Contains(text, "ANNULÉ le ") || !strings.Contains(text, ": wrong amount") {
+		t.Errorf("the cancelled receipt's PDF: %s", text)
+	}
+	if text := pdfText(t, filepath.Join(pdfs, "2025-0003.pdf")); !strings.Contains(text, "Ce reçu annule et remplace le reçu n° 2025-0001") {
+		t.Errorf("the replacement's PDF: %s", text)
+	}
+	if code, _, stderr := crmRun(t, db, "receipts", "cancel", "2025-0099", "--reason", "x"); code != 1 ||
+		stderr != "crm: no receipt 2025-0099 (crm receipts list shows them)\n" {
+		t.Errorf("cancel an unknown receipt: %d %q", code, stderr)
 	}
 
 	// Erasure: refused within six years, forced with --force.
@@ -136,17 +171,40 @@ func TestReceiptsCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "L102 B") || !strings.Contains(stderr, "--force") {
 		t.Fatalf("forget a donor with receipts: %d %s", code, stderr)
 	}
-	mustRun(t, db, "supporters", "forget", "amina@example.org", "--yes", "--force")
+	if out := mustRun(t, db, "supporters", "forget", "amina@example.org", "--yes", "--force"); !strings.Contains(out, "tax receipt PDFs") ||
+		!strings.Contains(out, "crm receipts send --outbox") {
+		t.Errorf("forget's note: %s", out)
+	}
 	list = mustRun(t, db, "receipts", "list", "--format", "csv")
 	if strings.Contains(list, "Amina") || !strings.Contains(list, "2025-0003,issued,") || !strings.Contains(list, ",,123.50,2,") {
 		t.Errorf("receipts after a forced erasure: %s", list)
+	}
+	// An erased donor's receipt prints no more; a year's PDFs leave it out.
+	code, _, stderr = crmRun(t, db, "receipts", "pdf", "2025-0003", "--out", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "receipt 2025-0003: its donor was erased at their request") ||
+		!strings.Contains(stderr, "keeps its number and amount for the declaration") {
+		t.Errorf("pdf of an erased donor's receipt: %d %s", code, stderr)
+	}
+	year := t.TempDir()
+	code, out, stderr = crmRun(t, db, "receipts", "pdf", "--year", "2025", "--out", year)
+	if names, _ := filepath.Glob(filepath.Join(year, "*.pdf")); code != 0 || len(names) != 1 || !strings.Contains(out, "written 1 PDF file(s)") ||
+		!strings.Contains(stderr, "not written: 2025-0001, 2025-0003: their donors were erased") {
+		t.Errorf("pdf --year with an erased donor: %d %v\n%s\n%s", code, names, out, stderr)
 	}
 }
 
 // Belgium: €40 at least, and the 281.71 fields as CSV.
 func TestReceiptsBelgianDeclaration(t *testing.T) {
 	db := receiptsDB(t)
-	for _, kv := range [][2]string{{"receipt-country", "BE"}, {"receipt-siren", "0123.456.789"}, {"receipt-approval", "2025/B/7"},
+	// The French article left from before is ignored, and said so.
+	if code, _, stderr := crmRun(t, db, "settings", "set", "receipt-country", "BE"); code != 0 ||
+		!strings.Contains(stderr, "note: receipt-article: French receipts only, ignored on Belgian attestations") {
+		t.Errorf("receipt-country BE: %d %s", code, stderr)
+	}
+	if code, _, stderr := crmRun(t, db, "settings", "set", "receipt-rate", "66"); code != 1 || !strings.Contains(stderr, "Belgian attestation") {
+		t.Errorf("receipt-rate in Belgium: %d %s", code, stderr)
+	}
+	for _, kv := range [][2]string{{"receipt-siren", "0123.456.749"}, {"receipt-approval", "2025/B/7"},
 		{"time-zone", "Europe/Brussels"}} {
 		mustRun(t, db, "settings", "set", kv[0], kv[1])
 	}
@@ -166,7 +224,72 @@ func TestReceiptsBelgianDeclaration(t *testing.T) {
 	csv2 := filepath.Join(t.TempDir(), "jo.csv")
 	os.WriteFile(csv2, []byte("Email;Adresse;Code postal;Ville\njo@example.org;Rue Saint-Gilles 3;4000;Liège\n"), 0o600)
 	mustRun(t, db, "import", "supporters", csv2)
-	if out := mustRun(t, db, "receipts", "issue", "--year", "2025", "--dry-run"); !strings.Contains(out, "39.99 EUR in 2025") {
+	out = mustRun(t, db, "receipts", "issue", "--year", "2025", "--dry-run")
+	if !strings.Contains(out, "below the €40 a year Belgian threshold (1)") || !strings.Contains(out, "39.99 EUR in 2025") ||
+		strings.Contains(out, "not receiptable") {
 		t.Errorf("below €40: %s", out)
+	}
+}
+
+// pdfText extracts a PDF file's text with pdftotext (poppler-utils), its
+// lines joined with spaces.
+func pdfText(t *testing.T, path string) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Skip("pdftotext (poppler-utils) is not installed: apt-get install poppler-utils")
+	}
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return strings.Join(strings.Fields(strings.ReplaceAll(string(out), "\u00a0", " ")), " ")
+}
+
+// The messages of a first-time treasurer: no sender address, a gift paid
+// "other", the help of --year; --record-outbox records what it writes.
+func TestReceiptsSendMessages(t *testing.T) {
+	db := receiptsDB(t)
+	mustRun(t, db, "settings", "set", "receipt-rate", "66")
+	mustRun(t, db, "donations", "add", "--email", "lea@example.org", "--amount", "15", "--date", "2025-04-01")
+	code, _, stderr := crmRun(t, db, "receipts", "issue", "--year", "2025", "--dry-run")
+	if code != 0 || !strings.Contains(stderr, `warning: 1 gift(s) paid by method "other"`) ||
+		!strings.Contains(stderr, "crm donations edit ID --method chèque|espèces|virement|carte") || !strings.Contains(stderr, "2025-0002") {
+		t.Errorf("issue --dry-run with a gift paid otherwise: %d %s", code, stderr)
+	}
+	mustRun(t, db, "donations", "edit", "5", "--method", "virement")
+	if _, _, stderr := crmRun(t, db, "receipts", "issue", "--year", "2025"); strings.Contains(stderr, "warning") {
+		t.Errorf("issue after the method is recorded: %s", stderr)
+	}
+	mustRun(t, db, "settings", "set", "from", "")
+	code, _, stderr = crmRun(t, db, "receipts", "send", "--year", "2025", "--outbox", t.TempDir())
+	if want := "crm: receipts send: no sender address: crm settings set from \"Asso <dons@asso.org>\" or --from\n"; code != 1 || stderr != want {
+		t.Errorf("no from: %d %q, want %q", code, stderr, want)
+	}
+	if code, _, stderr := crmRun(t, db, "receipts", "send", "--year", "2025", "--outbox", "a", "--record-outbox", "b"); code != 2 {
+		t.Errorf("--outbox and --record-outbox: %d %s", code, stderr)
+	}
+	// Written and recorded: no later run sends them again.
+	box := t.TempDir()
+	out := mustRun(t, db, "receipts", "send", "--year", "2025", "--record-outbox", box, "--from", "Asso <asso@example.org>")
+	if !strings.Contains(out, "written 2 receipt email(s)") || !strings.Contains(out, "recorded them as sent") {
+		t.Errorf("--record-outbox: %s", out)
+	}
+	if names, _ := filepath.Glob(filepath.Join(box, "*.eml")); len(names) != 2 || filepath.Base(names[0]) != "2025-0001.eml" {
+		t.Errorf("--record-outbox files: %v", names)
+	}
+	srv := resendtest.NewServer(resendtest.Options{})
+	defer srv.Close()
+	t.Setenv("RESEND_BASE_URL", srv.BaseURL())
+	t.Setenv("RESEND_API_KEY", resendtest.APIKey)
+	if out := mustRun(t, db, "receipts", "send", "--year", "2025", "--from", "Asso <asso@example.org>"); !strings.Contains(out, "sent 0 receipt(s); 2 sent before") ||
+		len(srv.Emails()) != 0 {
+		t.Errorf("send after --record-outbox: %s, %d emails", out, len(srv.Emails()))
+	}
+	help := mustRun(t, db, "receipts", "issue", "--help")
+	if !strings.Contains(help, "--year YEAR") || !strings.Contains(help, "(required)") || strings.Contains(help, "default: 0") {
+		t.Errorf("issue --help:\n%s", help)
+	}
+	if help := mustRun(t, db, "receipts", "list", "--help"); strings.Contains(help, "default: 0") || strings.Contains(help, "(required)") {
+		t.Errorf("list --help:\n%s", help)
 	}
 }

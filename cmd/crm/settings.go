@@ -41,6 +41,9 @@ func settingsCommand() *cli.Command {
 					} else {
 						fmt.Fprintf(c.App.Writer, "set %s\n", strings.ToLower(strings.TrimSpace(key)))
 					}
+					if strings.EqualFold(strings.TrimSpace(key), "receipt-country") {
+						return noteFrenchReceiptKeys(c, db)
+					}
 					return nil
 				}),
 			},
@@ -68,6 +71,26 @@ func listSettings(c *cli.Context, db *crm.DB) error {
 		recs.rows = append(recs.rows, []sheet.Value{sheet.Text(k.Name), sheet.Text(strings.ReplaceAll(v, "\n", ", "))})
 	}
 	return printRecords(c, recs)
+}
+
+// noteFrenchReceiptKeys says, in Belgium, which settings of French
+// receipts are left and ignored.
+func noteFrenchReceiptKeys(c *cli.Context, db *crm.DB) error {
+	st, err := db.Settings(c.Context)
+	if err != nil || st.Receipt.Country != crm.ReceiptBE {
+		return err
+	}
+	var left []string
+	for _, k := range crm.FrenchReceiptKeys {
+		if st.Value(k) != "" {
+			left = append(left, k)
+		}
+	}
+	if len(left) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "note: %s: French receipts only, ignored on Belgian attestations (281.71); "+
+			"crm settings set KEY \"\" removes one\n", strings.Join(left, ", "))
+	}
+	return nil
 }
 
 // settingError says a bad key or value with the key the user typed.

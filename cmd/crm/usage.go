@@ -173,3 +173,17 @@ func editDistance(a, b string) int {
 	}
 	return d[len(s)][len(t)]
 }
+
+// An integer flag whose default is 0 means "not given" (--year,
+// --retention): its help shows no "(default: 0)", which reads as a
+// year 0.
+func init() {
+	stringify := cli.FlagStringer
+	cli.FlagStringer = func(f cli.Flag) string {
+		s := stringify(f)
+		if i, ok := f.(*cli.IntFlag); ok && i.Value == 0 && i.DefaultText == "" {
+			s = strings.Replace(s, " (default: 0)", "", 1)
+		}
+		return s
+	}
+}

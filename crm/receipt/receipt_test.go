@@ -2,6 +2,7 @@ package receipt_test
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -49,6 +50,13 @@ func belgianReceipt() *crm.Receipt {
 // lines joined with spaces so that a wrapped mention still reads whole.
 func pdfText(t *testing.T, pdf []byte) string {
 	t.Helper()
+	return regexp.MustCompile(`\s+`).ReplaceAllString(pdfRaw(t, pdf), " ")
+}
+
+// pdfRaw extracts a PDF's text with pdftotext -raw: its lines as they
+// were set, in the order they were written.
+func pdfRaw(t *testing.T, pdf []byte) string {
+	t.Helper()
 	if _, err := exec.LookPath("pdftotext"); err != nil {
 		t.Skip("pdftotext (poppler-utils) is not installed: apt-get install poppler-utils")
 	}
@@ -56,12 +64,11 @@ func pdfText(t *testing.T, pdf []byte) string {
 	if err := os.WriteFile(path, pdf, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("pdftotext", "-enc", "UTF-8", path, "-").Output()
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", "-raw", path, "-").Output()
 	if err != nil {
 		t.Fatalf("pdftotext: %v", err)
 	}
-	text := strings.NewReplacer("\u00a0", " ", "’", "'").Replace(string(out))
-	return regexp.MustCompile(`\s+`).ReplaceAllString(text, " ")
+	return strings.NewReplacer("\u00a0", " ", "’", "'").Replace(string(out))
 }
 
 func TestFrenchReceiptMentions(t *testing.T) {
@@ -79,11 +86,12 @@ func TestFrenchReceiptMentions(t *testing.T) {
 	}
 	text := pdfText(t, pdf)
 	for _, want := range []string{
-		"Reçu des dons et versements effectués par les particuliers", "11580*05",
+		"Reçu des dons et versements effectués par les particuliers au titre de l'article 200 du code général des impôts",
+		"11580*05",
 		"Numéro d'ordre du reçu : 2026-0007",
 		// the beneficiary
 		"Association Solidarité Calais", "5 rue Royale", "62100 Calais", "aide alimentaire et hébergement des personnes exilées",
-		"SIREN 123456789", "RNA W621001234", "Œuvre ou organisme d'intérêt général (article 200 du code général des impôts)",
+		"SIREN 123456789", "RNA W621001234", "Qualité : Œuvre ou organisme d'intérêt général Taux",
 		"66 %",
 		// the donor
 		"Hélène Lefèvre", "12 rue de l'Église", "62100 Calais",
@@ -114,6 +122,21 @@ func TestFrenchReceiptMentions(t *testing.T) {
 	if strings.Contains(text, "centimes") {
 		t.Errorf("50.00 in words has centimes: %s", text)
 	}
+	// Article 978 (the IFI) only when the association says it opens it.
+	if strings.Contains(text, "978") {
+		t.Errorf("article 978 cited without receipt-ifi: %s", text)
+	}
+	r.Issuer.IFI, r.Issuer.Kind = "yes", "utilite-publique: décret du 2 mars 1990, JO du 4 mars 1990"
+	text = pdfText(t, mustPDF(t, r))
+	for _, want := range []string{"au titre des articles 200 et 978 du code général des impôts",
+		"ouvrent droit à la réduction d'impôt prévue aux articles 200 et 978 du CGI",
+		"ne peut ouvrir droit à la réduction d'impôt sur le revenu prévue à l'article 200",
+		"Qualité : Association ou fondation reconnue d'utilité publique : décret du 2 mars 1990, JO du 4 mars 1990"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("receipt-ifi yes: missing %q in:\n%s", want, text)
+		}
+	}
+	r.Issuer.IFI, r.Issuer.Kind = "", ""
 
 	// Article 238 bis: companies, Cerfa 16216.
 	r.Issuer.Article, r.DonorName = "238 bis", "Boulangerie Martin SARL"
@@ -123,6 +146,75 @@ func TestFrenchReceiptMentions(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("238 bis: missing %q in:\n%s", want, text)
 		}
+	}
+}
+
+// A cancelled receipt says so across the page, with the date and the
+// reason; its replacement names it; a gift paid otherwise than the
+// Cerfa's three ways ticks no box; a donor abroad gets their country;
+// no line starts with a colon.
+func TestReceiptCancelledAndReplaced(t *testing.T) {
+	r := frenchReceipt()
+	r.Status, r.CancelledAt, r.CancelReason = crm.ReceiptCancelled, time.Date(2027, 2, 3, 10, 0, 0, 0, time.UTC), "montant erroné"
+	text := pdfText(t, mustPDF(t, r))
+	for _, want := range []string{"ANNULÉ le 3 février 2027 : montant erroné", "Ce reçu est annulé : il n'ouvre plus droit à réduction d'impôt"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("cancelled: missing %q in:\n%s", want, text)
+		}
+	}
+	// A reason too long for the diagonal is cut there, whole in the banner.
+	r.CancelReason = strings.Repeat("erreur de saisie du montant, ", 12)
+	pdf := mustPDF(t, r)
+	if text := pdfText(t, pdf); !strings.Contains(text, "…") || !strings.Contains(text, strings.TrimSpace(strings.Repeat("erreur de saisie du montant, ", 11))) {
+		t.Errorf("long reason: %s", text)
+	}
+
+	r = frenchReceipt()
+	r.Replaces, r.DonorCountry = []string{"2026-0004"}, "BE"
+	r.Gifts[1].Method = crm.MethodOther
+	r.Gifts[2].Method = crm.MethodOther
+	pdf = mustPDF(t, r)
+	text = pdfText(t, pdf)
+	for _, want := range []string{"Ce reçu annule et remplace le reçu n° 2026-0004", "62100 Calais BELGIQUE",
+		"[ ] Remise d'espèces [X] Chèque [ ] Virement, prélèvement, carte bancaire Date et signature", "non précisé"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("replacement: missing %q in:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "ANNULÉ") || strings.Contains(text, "Autre") {
+		t.Errorf("a standing receipt with an invented box or marked cancelled: %s", text)
+	}
+	for _, line := range strings.Split(pdfRaw(t, pdf), "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, ":") || strings.HasPrefix(l, "€") {
+			t.Errorf("a line starts with %q: %q", l[:1], line)
+		}
+	}
+	// HelloAsso is a payment online, by card.
+	r.Gifts = []crm.ReceiptGift{{DonationID: 3, ReceivedAt: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC), Amount: 12350, Method: crm.MethodHelloAsso}}
+	if text := pdfText(t, mustPDF(t, r)); !strings.Contains(text, "[ ] Remise d'espèces [ ] Chèque [X] Virement, prélèvement, carte bancaire") {
+		t.Errorf("a HelloAsso gift: %s", text)
+	}
+	r.Replaces = []string{"2026-0004", "2026-0009", "2026-0011"}
+	if text := pdfText(t, mustPDF(t, r)); !strings.Contains(text, "Ce reçu annule et remplace les reçus n° 2026-0004, 2026-0009 et 2026-0011") {
+		t.Errorf("three replaced: %s", text)
+	}
+	b := belgianReceipt()
+	b.Replaces = []string{"2026-0001"}
+	b.Status, b.CancelledAt, b.CancelReason = crm.ReceiptCancelled, time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC), "doublon"
+	text = pdfText(t, mustPDF(t, b))
+	for _, want := range []string{"Cette attestation annule et remplace l'attestation n° 2026-0001", "ANNULÉ le 1er mars 2027 : doublon", "Cette attestation est annulée"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Belgian: missing %q in:\n%s", want, text)
+		}
+	}
+}
+
+// A receipt whose donor was erased prints no more.
+func TestReceiptOfErasedDonor(t *testing.T) {
+	r := frenchReceipt()
+	r.DonorName, r.DonorAddress, r.DonorPostcode, r.DonorCity, r.DonorErased = "", "", "", "", true
+	if _, err := receipt.PDF(r, receipt.Options{}); !errors.Is(err, receipt.ErrDonorErased) || !strings.Contains(err.Error(), "2026-0007") {
+		t.Errorf("erased donor: %v", err)
 	}
 }
 
