@@ -812,17 +812,8 @@ func (n *Newsletter) RemindEvent(ctx context.Context, name string, opts Reminder
 		if err != nil {
 			return err
 		}
-		for _, a := range answers {
-			if a.Waiting {
-				continue
-			}
-			id, err := queueEventNotice(ctx, idb, NoticeEventReminder, a.SupporterID, e.ID, rem.Occasion(), now)
-			if err != nil {
-				return err
-			}
-			if id != 0 {
-				rem.Notices = append(rem.Notices, id)
-			}
+		if rem.Notices, err = queueToAnswers(ctx, idb, NoticeEventReminder, e.ID, answers, true, rem.Occasion(), now); err != nil {
+			return err
 		}
 		return tx.Audit(ctx, "event remind", fmt.Sprintf("event %s: reminder %d, %d email(s) queued", e.Name,
 			rem.Number, len(rem.Notices)))
@@ -884,14 +875,8 @@ func (n *Newsletter) CancelEvent(ctx context.Context, name string, opts CancelOp
 			return err
 		}
 		now := n.clock()
-		for _, a := range answers {
-			id, err := queueEventNotice(ctx, idb, NoticeEventCancel, a.SupporterID, e.ID, CancelOccasion, now)
-			if err != nil {
-				return err
-			}
-			if id != 0 {
-				out.Notices = append(out.Notices, id)
-			}
+		if out.Notices, err = queueToAnswers(ctx, idb, NoticeEventCancel, e.ID, answers, false, CancelOccasion, now); err != nil {
+			return err
 		}
 		if err := idb.NewSelect().Table("newsletter_campaigns").Column("name").
 			Where("event_id = ? AND status = ? AND scheduled_at IS NOT NULL", e.ID, StatusDraft).Order("id").

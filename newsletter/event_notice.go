@@ -36,6 +36,27 @@ func queueEventNotice(ctx context.Context, idb bun.IDB, kind NoticeKind, support
 	return r.ID, nil
 }
 
+// queueToAnswers queues a notice of kind for each of answers (skipping
+// the waiting list when skipWaiting), once per person with the dedupe
+// key, and returns the ids of those it queued.
+func queueToAnswers(ctx context.Context, idb bun.IDB, kind NoticeKind, eventID int64, answers []crm.EventAnswer,
+	skipWaiting bool, dedupe string, now time.Time) ([]int64, error) {
+	var ids []int64
+	for _, a := range answers {
+		if skipWaiting && a.Waiting {
+			continue
+		}
+		id, err := queueEventNotice(ctx, idb, kind, a.SupporterID, eventID, dedupe, now)
+		if err != nil {
+			return nil, err
+		}
+		if id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
 // AnswerEvent records a person's answer to an event (crm.Tx.AnswerEvent)
 // and, in the same transaction, queues a NoticeEventPlace for each party
 // the answer let in from the waiting list. The caller sends the queued
@@ -174,14 +195,8 @@ func (n *Newsletter) EditEventWith(ctx context.Context, name string, edit crm.Ev
 		if err != nil {
 			return err
 		}
-		for _, a := range answers {
-			id, err := queueEventNotice(ctx, idb, NoticeEventChange, a.SupporterID, e.ID, out.Occasion, now)
-			if err != nil {
-				return err
-			}
-			if id != 0 {
-				out.Notices = append(out.Notices, id)
-			}
+		if out.Notices, err = queueToAnswers(ctx, idb, NoticeEventChange, e.ID, answers, false, out.Occasion, now); err != nil {
+			return err
 		}
 		return tx.Audit(ctx, "event change emails", fmt.Sprintf("event %s: change %d, %d email(s) queued", e.Name,
 			e.Sequence, len(out.Notices)))

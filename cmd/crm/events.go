@@ -886,11 +886,17 @@ func remindEvent(c *cli.Context, db *crm.DB) error {
 		fmt.Fprintf(w, "reminder %d of %s: %d email(s) queued\n", rem.Number, e.Name, len(rem.Notices))
 		opts.IDs = rem.Notices
 	}
-	if waiting == 0 {
+	return sendQueued(c, n, sender, opts, waiting)
+}
+
+// sendQueued sends the k queued emails opts selects and prints what
+// became of them, or says they wait when there is no sender.
+func sendQueued(c *cli.Context, n *newsletter.Newsletter, sender newsletter.Sender, opts newsletter.NoticeOptions, k int) error {
+	if k == 0 {
 		return nil
 	}
 	if sender == nil {
-		notSentYet(c, waiting)
+		notSentYet(c, k)
 		return nil
 	}
 	rep, err := n.SendNotices(c.Context, sender, opts)
@@ -947,19 +953,8 @@ func cancelEvent(c *cli.Context, db *crm.DB) error {
 	for _, name := range res.Unscheduled {
 		fmt.Fprintf(w, "invitation %s is no longer scheduled\n", name)
 	}
-	if len(res.Notices) == 0 {
-		return nil
-	}
-	if sender == nil {
-		notSentYet(c, len(res.Notices))
-		return nil
-	}
 	opts.IDs = res.Notices
-	rep, err := n.SendNotices(c.Context, sender, opts)
-	if err != nil {
-		return err
-	}
-	return printNotices(c, rep, c.String("outbox"))
+	return sendQueued(c, n, sender, opts, len(res.Notices))
 }
 
 func recordAttendance(c *cli.Context, db *crm.DB) error {
