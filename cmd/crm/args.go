@@ -105,3 +105,15 @@ func findCommand(cmds []*cli.Command, name string) *cli.Command {
 	}
 	return nil
 }
+
+// stringFlags points each field of fields at its flag's value when the
+// flag was given, and leaves the others nil: an edit changes only what the
+// command line names.
+func stringFlags(c *cli.Context, fields map[string]**string) {
+	for flag, dst := range fields {
+		if c.IsSet(flag) {
+			v := c.String(flag)
+			*dst = &v
+		}
+	}
+}

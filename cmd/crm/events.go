@@ -271,16 +271,8 @@ func editEvent(c *cli.Context, db *crm.DB) error {
 		return err
 	}
 	var edit crm.EventEdit
-	for _, f := range []struct {
-		flag string
-		to   **string
-	}{{"title", &edit.Title}, {"title-en", &edit.TitleEN}, {"description", &edit.Description},
-		{"description-en", &edit.DescriptionEN}, {"place", &edit.Address}, {"city", &edit.City}, {"postcode", &edit.Postcode}} {
-		if c.IsSet(f.flag) {
-			v := c.String(f.flag)
-			*f.to = &v
-		}
-	}
+	stringFlags(c, map[string]**string{"title": &edit.Title, "title-en": &edit.TitleEN, "description": &edit.Description,
+		"description-en": &edit.DescriptionEN, "place": &edit.Address, "city": &edit.City, "postcode": &edit.Postcode})
 	var cur *crm.Event // as stored: the times not given stay
 	if c.IsSet("start") || c.IsSet("end") {
 		if cur, err = db.GetEvent(c.Context, c.Args().First()); err != nil {

@@ -453,16 +453,8 @@ func editCampaign(c *cli.Context, db *crm.DB) error {
 		return err
 	}
 	var edit newsletter.CampaignEdit
-	for _, f := range []struct {
-		flag string
-		to   **string
-	}{{"list", &edit.List}, {"segment", &edit.Segment}, {"from", &edit.From}, {"reply-to", &edit.ReplyTo},
-		{"subject", &edit.Subject}} {
-		if c.IsSet(f.flag) {
-			v := c.String(f.flag)
-			*f.to = &v
-		}
-	}
+	stringFlags(c, map[string]**string{"list": &edit.List, "segment": &edit.Segment, "from": &edit.From,
+		"reply-to": &edit.ReplyTo, "subject": &edit.Subject})
 	if edit.Templates, err = readTemplates(c); err != nil {
 		return err
 	}

@@ -190,16 +190,11 @@ func editSupporter(c *cli.Context, db *crm.DB) error {
 		AddTags: c.StringSlice("tag"), RemoveTags: c.StringSlice("untag"),
 		SetAttributes: attrs, SetInterests: interests, RemoveInterests: c.StringSlice("remove-interest"),
 	}
-	for flag, dst := range map[string]**string{
+	stringFlags(c, map[string]**string{
 		"email": &u.Email, "first-name": &u.FirstName, "last-name": &u.LastName, "phone": &u.Phone,
 		"org": &u.Organisation, "address": &u.Address, "city": &u.City, "postcode": &u.Postcode, "country": &u.Country,
 		"lang": &u.Language, "note": &u.Notes, "source": &u.Source,
-	} {
-		if c.IsSet(flag) {
-			v := c.String(flag)
-			*dst = &v
-		}
-	}
+	})
 	s, err := db.UpdateSupporter(c.Context, id, u)
 	if err != nil {
 		return err
@@ -237,14 +232,9 @@ func warnSegment(c *cli.Context, db *crm.DB, expr string) {
 
 func supporterFilter(c *cli.Context) crm.SupporterFilter {
 	f := crm.SupporterFilter{Segment: c.String("segment")}
-	for flag, dst := range map[string]**string{
+	stringFlags(c, map[string]**string{
 		"tag": &f.Tag, "interest": &f.Interest, "list": &f.List, "lang": &f.Language, "source": &f.Source,
-	} {
-		if c.IsSet(flag) {
-			v := c.String(flag)
-			*dst = &v
-		}
-	}
+	})
 	return f
 }
 
