@@ -81,6 +81,23 @@ type DueReport struct {
 	Busy bool `json:"busy,omitempty"`
 }
 
+// DueCampaigns returns the scheduled campaigns that are due now and not
+// sent (late ones included), soonest first, with their id, name, status
+// and scheduled time: what SendDue would look at.
+func (n *Newsletter) DueCampaigns(ctx context.Context) ([]*Campaign, error) {
+	return n.dueAt(ctx, n.clock())
+}
+
+func (n *Newsletter) dueAt(ctx context.Context, now time.Time) ([]*Campaign, error) {
+	var due []*Campaign
+	if err := n.bun.NewSelect().Model(&due).Column("c.id", "c.name", "c.status", "c.scheduled_at").
+		Where("c.scheduled_at IS NOT NULL AND c.scheduled_at <= ? AND c.status <> ?", now, StatusSent).
+		Order("c.scheduled_at", "c.id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("due campaigns: %w", err)
+	}
+	return due, nil
+}
+
 // SendDue sends, through sender and the exactly-once engine, every
 // scheduled campaign that is due (at most maxLate late: DefaultMaxLate
 // if 0), and goes on with those whose scheduled send was interrupted. It
@@ -96,11 +113,9 @@ func (n *Newsletter) SendDue(ctx context.Context, sender Sender, maxLate time.Du
 		return nil, err
 	}
 	now := n.clock()
-	var due []*Campaign
-	if err := n.bun.NewSelect().Model(&due).Column("c.id", "c.name", "c.status", "c.scheduled_at").
-		Where("c.scheduled_at IS NOT NULL AND c.scheduled_at <= ? AND c.status <> ?", now, StatusSent).
-		Order("c.scheduled_at", "c.id").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("due campaigns: %w", err)
+	due, err := n.dueAt(ctx, now)
+	if err != nil {
+		return nil, err
 	}
 	var out []DueReport
 	for _, c := range due {

@@ -734,17 +734,11 @@ func sendDue(c *cli.Context, n *newsletter.Newsletter) error {
 			fmt.Fprintln(c.App.Writer, "no queued welcome or confirmation email")
 		}
 		nerr := printNotices(c, rep, dir)
-		cs, err := n.Campaigns(c.Context)
+		cs, err := n.DueCampaigns(c.Context)
 		if err != nil {
 			return err
 		}
-		due := 0
-		for _, cp := range cs {
-			if cp.Status != newsletter.StatusSent && !cp.ScheduledAt.IsZero() && !cp.ScheduledAt.After(time.Now()) {
-				due++
-			}
-		}
-		if due > 0 {
+		if due := len(cs); due > 0 {
 			fmt.Fprintf(c.App.Writer, "%d scheduled campaign(s) due were not sent: with --outbox, --due writes only the queued emails "+
 				"(crm send --due with RESEND_API_KEY sends the campaigns; crm send NAME --outbox DIR writes one to look at)\n", due)
 		}
